@@ -1,0 +1,239 @@
+"""Command line: ``python -m simulator run|goals|compare``.
+
+A user's mistake (a bad scenario file, an unwritable output path) ends with a one-line message on
+standard error and exit code 2; nothing is run or written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from . import goals, scenario, tables
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake in the command's input; reported in one line, exit code 2."""
+
+
+def display_width(text: str) -> int:
+    """Terminal columns taken by ``text`` (CJK wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]],
+                 right: Sequence[bool] | None = None) -> str:
+    """A plain-text table aligned for a terminal, CJK-aware."""
+    right = right or [False] * len(header)
+    widths = [max(display_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(pad(str(h), w, r) for h, w, r in zip(header, widths, right)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(pad(str(c), w, r) for c, w, r in zip(row, widths, right)).rstrip()
+              for row in rows]
+    return "\n".join(lines)
+
+
+_SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
+
+def format_number(value: float, decimals: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:,.{decimals}f}"
+
+
+def _decimals(row) -> int:
+    if row["kind"] == "cagr":
+        return 1
+    return max(tables.indicator(row["indicator"]).decimals, _target_decimals(row["target"]))
+
+
+def _target_decimals(value: float) -> int:
+    text = f"{value:g}"
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def scorecard_table(card: pd.DataFrame) -> str:
+    """A scorecard (one scenario) as a terminal table with Chinese and English names."""
+    header = ["", "指标 indicator", "年份", "目标 target", "模拟 value", "达成 met",
+              "差距 margin", "首次达成 first met", "单位 unit"]
+    rows = []
+    for _, r in card.iterrows():
+        dec = _decimals(r)
+        rows.append([
+            "*" if r["doubling"] else "",
+            f"{r['name_zh']} {r['name_en']}",
+            str(r["year"]),
+            f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}",
+            format_number(r["value"], dec),
+            "✓ 达成" if r["met"] else "✗ 未达成",
+            ("+" if r["margin"] >= 0 else "") + format_number(r["margin"], dec),
+            "—" if pd.isna(r["first_year_met"]) else str(r["first_year_met"]),
+            r["unit"],
+        ])
+    met = int(card["met"].sum())
+    footer = (f"达成 {met}/{len(card)} 项目标 (met {met} of {len(card)} targets). "
+              "* 四个倍增指标 (the four doubling indicators).")
+    return format_table(header, rows, right=[False, False, False, True, True, False, True,
+                                             False, False]) + "\n" + footer
+
+
+def compare_table(card: pd.DataFrame) -> str:
+    """Several scenarios' scorecards side by side."""
+    scenarios = list(dict.fromkeys(card["scenario"]))
+    header = ["", "指标 indicator", "年份", "目标 target", *scenarios, "单位 unit"]
+    rows = []
+    first = card[card["scenario"] == scenarios[0]].reset_index(drop=True)
+    parts = {s: card[card["scenario"] == s].reset_index(drop=True) for s in scenarios}
+    for i, r in first.iterrows():
+        dec = _decimals(r)
+        cells = []
+        for s in scenarios:
+            p = parts[s].iloc[i]
+            cells.append(f"{format_number(p['value'], dec)} {'✓' if p['met'] else '✗'}")
+        rows.append(["*" if r["doubling"] else "", f"{r['name_zh']} {r['name_en']}",
+                     str(r["year"]), f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}",
+                     *cells, r["unit"]])
+    counts = ", ".join(f"{s}: {int(parts[s]['met'].sum())}/{len(parts[s])}" for s in scenarios)
+    return (format_table(header, rows, right=[False, False, False, True]
+                         + [True] * len(scenarios) + [False])
+            + f"\n达成目标数 targets met — {counts}. ✓ 达成 met, ✗ 未达成 missed, * 四个倍增指标.")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so no half-written file remains."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UserError(f"{path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _check_output(path: Path) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UserError(f"--out {path}: directory {directory} does not exist")
+    if path.is_dir():
+        raise UserError(f"--out {path}: is a directory; give a file name such as results.csv")
+    if not os.access(directory, os.W_OK):
+        raise UserError(f"--out {path}: directory {directory} is not writable")
+
+
+def _load_all(paths: Sequence[str]) -> list[scenario.Scenario]:
+    loaded = [scenario.load(p) for p in paths]  # validate every file before running anything
+    names = [s.name for s in loaded]
+    if len(set(names)) < len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise UserError(f"scenario name {dup!r} is used by more than one file; names must differ")
+    return loaded
+
+
+def _model():
+    from .model import Model  # imported late: validation errors need no PySD import
+    return Model()
+
+
+def cmd_run(args) -> int:
+    scen, = _load_all([args.scenario])
+    out = Path(args.out)
+    _check_output(out)
+    results = _model().run(scen)
+    write_atomic(out, results.to_csv(index=False, float_format="%.10g"))
+    print(f"wrote {len(results)} rows ({results['variable'].nunique()} indicators, "
+          f"{results['time'].nunique()} years) of scenario {scen.name!r} to {out}")
+    return 0
+
+
+def _emit(text: str, out: str | None) -> None:
+    if out:
+        path = Path(out)
+        _check_output(path)
+        write_atomic(path, text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def cmd_goals(args) -> int:
+    scen, = _load_all([args.scenario])
+    if args.out:
+        _check_output(Path(args.out))
+    card = goals.scorecard(_model().run(scen))
+    if args.format == "csv":
+        text = card.to_csv(index=False, float_format="%.10g")
+    elif args.format == "json":
+        text = json.dumps(json.loads(card.to_json(orient="records", force_ascii=False)),
+                          ensure_ascii=False, indent=2)
+    else:
+        title = " / ".join(t for t in (scen.title_zh, scen.title_en) if t)
+        text = f"情景 scenario: {scen.name}" + (f" — {title}" if title else "") + "\n\n"
+        text += scorecard_table(card)
+    _emit(text, args.out)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    scens = _load_all(args.scenarios)
+    if args.out:
+        _check_output(Path(args.out))
+    card = goals.scorecard(_model().run_many(scens))
+    if args.format == "csv":
+        text = goals.compare_from_scorecard(card).to_csv(index=False, float_format="%.10g")
+    else:
+        text = compare_table(card)
+    _emit(text, args.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator",
+        description="广元市“十四五”科技创新和知识产权规划 system-dynamics simulator.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run a scenario and write tidy results as CSV")
+    p.add_argument("scenario", help="scenario YAML file, e.g. scenarios/plan.yaml")
+    p.add_argument("--out", required=True, help="CSV file to write "
+                   "(columns scenario,time,variable,value,unit)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("goals", help="print the target scorecard of a scenario")
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.set_defaults(func=cmd_goals)
+    p = sub.add_parser("compare", help="scorecards of several scenarios side by side")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.set_defaults(func=cmd_compare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (scenario.ScenarioError, UserError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR

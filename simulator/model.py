@@ -1,0 +1,221 @@
+"""Load the Vensim model through PySD and run scenarios on it.
+
+The ``.mdl`` file is the single source of truth. It is translated to Python by PySD only when its
+content (or the PySD version) changes; the translation is a build artefact kept in
+``models/.build/<name>-<hash>/`` and written atomically, so concurrent processes never see a
+half-written file. Every run loads a fresh PySD model object from that file, so no parameter,
+time step or state leaks from one run into the next, and two threads never share one object.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import tables
+from .scenario import Scenario
+
+#: Columns of a tidy results table.
+RESULT_COLUMNS = ["scenario", "time", "variable", "value", "unit"]
+
+_translate_lock = threading.Lock()
+
+
+def _quiet_pysd():
+    """Silence the two dependency deprecations PySD 3.14 triggers on every run.
+
+    PySD calls ``DataFrame.set_index(inplace=True)`` (deprecated in pandas 3.1) and imports a
+    deprecated chardet module. Neither changes results; everything else still warns.
+    """
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.filterwarnings("ignore", message=".*inplace keyword in DataFrame.set_index.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="chardet")
+    return ctx
+
+
+def _pysd():
+    ctx = _quiet_pysd()
+    try:
+        import pysd
+    finally:
+        ctx.__exit__(None, None, None)
+    return pysd
+
+
+def translated_file(mdl_file: str | Path = tables.MODEL_FILE,
+                    build_root: str | Path | None = None) -> Path:
+    """Path of the PySD translation of ``mdl_file``, translating it first if needed.
+
+    The translation is keyed on the SHA-256 of the ``.mdl`` and the PySD version, so an edited
+    model is translated again and an unchanged one never is.
+    """
+    pysd = _pysd()
+    mdl_file = Path(mdl_file).resolve()
+    build_root = Path(build_root) if build_root else mdl_file.parent / ".build"
+    digest = hashlib.sha256(mdl_file.read_bytes() + pysd.__version__.encode()).hexdigest()[:16]
+    final_dir = build_root / f"{mdl_file.stem}-{digest}"
+    target = final_dir / f"{mdl_file.stem}.py"
+    if target.exists():
+        return target
+    with _translate_lock:
+        if target.exists():
+            return target
+        build_root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=build_root))
+        try:
+            shutil.copy2(mdl_file, tmp / mdl_file.name)
+            ctx = _quiet_pysd()
+            try:
+                warnings.simplefilter("error", UserWarning)  # a translation warning is a model bug
+                pysd.read_vensim(str(tmp / mdl_file.name), initialize=False)
+            finally:
+                ctx.__exit__(None, None, None)
+            try:
+                os.rename(tmp, final_dir)
+            except OSError:
+                if not target.exists():  # lost a race to another process: theirs is identical
+                    raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class Model:
+    """The Guangyuan innovation model, ready to run scenarios.
+
+    Parameters
+    ----------
+    mdl_file : path, optional
+        The Vensim model; defaults to ``models/guangyuan_innovation.mdl``.
+
+    Examples
+    --------
+    >>> from simulator import Model, scenario
+    >>> model = Model()
+    >>> results = model.run(scenario.load("scenarios/plan.yaml"))   # doctest: +SKIP
+    """
+
+    def __init__(self, mdl_file: str | Path = tables.MODEL_FILE):
+        self.mdl_file = Path(mdl_file)
+        self.py_file = translated_file(self.mdl_file)
+        probe = self._load()
+        self.namespace: dict[str, str] = dict(probe.namespace)  # Vensim name -> Python name
+        self.python_names = frozenset(self.namespace.values())
+        self.time_step: float = float(probe.components.time_step())
+        self.initial_time: float = float(probe.components.initial_time())
+        self.final_time: float = float(probe.components.final_time())
+        missing = [i.id for i in tables.indicators() if i.variable not in self.python_names]
+        if missing:
+            raise ValueError(f"{self.mdl_file}: indicators missing from the model: {missing}")
+
+    def _load(self):
+        ctx = _quiet_pysd()
+        try:
+            return _pysd().load(str(self.py_file))
+        finally:
+            ctx.__exit__(None, None, None)
+
+    @property
+    def years(self) -> np.ndarray:
+        """The year ends reported in results (2020 ... 2035)."""
+        return np.arange(self.initial_time, self.final_time + 0.5, 1.0)
+
+    def constants(self) -> dict[str, float]:
+        """Default values of every constant of the model, by Python name."""
+        model = self._load()
+        doc = model.doc
+        consts = doc[doc["Type"] == "Constant"]["Py Name"]
+        return {name: float(getattr(model.components, name)()) for name in consts}
+
+    def run_wide(self, scenario: Scenario, *, params: Mapping[str, float] | None = None,
+                 variables: Sequence[str] | None = None, time_step: float | None = None,
+                 ) -> pd.DataFrame:
+        """Run ``scenario`` and return a wide table: one row per year end, one column per variable.
+
+        Parameters
+        ----------
+        scenario : Scenario
+            Lever settings and assumptions.
+        params : mapping, optional
+            Extra PySD parameters by Python name (uncertain constants, or any variable replaced
+            by a constant for an extreme-condition test). They override the scenario.
+        variables : sequence of str, optional
+            Python names to return; default every indicator (columns named by indicator id).
+        time_step : float, optional
+            Integration step in years; default the model's TIME STEP (1/16).
+        """
+        all_params = scenario.params()
+        if params:
+            unknown = sorted(set(params) - self.python_names)
+            if unknown:
+                raise KeyError(f"unknown model variables {unknown}; use PySD Python names")
+            all_params.update({k: float(v) for k, v in params.items()})
+        if variables is None:
+            columns = {i.variable: i.id for i in tables.indicators()}
+        else:
+            unknown = sorted(set(variables) - self.python_names)
+            if unknown:
+                raise KeyError(f"unknown model variables {unknown}; use PySD Python names")
+            columns = {v: v for v in variables}
+        model = self._load()
+        ctx = _quiet_pysd()
+        try:
+            out = model.run(params=all_params, return_columns=list(columns),
+                            return_timestamps=self.years, time_step=time_step,
+                            saveper=1.0)
+        finally:
+            ctx.__exit__(None, None, None)
+        out = out.rename(columns=lambda c: columns.get(self.namespace.get(c, c), c))
+        out.index = out.index.astype(float)
+        out.index.name = "time"
+        if variables is None:
+            for ind in tables.indicators():
+                out.loc[out.index < ind.defined_from - 1e-9, ind.id] = np.nan
+        return out
+
+    def run(self, scenario: Scenario, *, params: Mapping[str, float] | None = None,
+            time_step: float | None = None) -> pd.DataFrame:
+        """Run ``scenario``; tidy results with columns ``scenario, time, variable, value, unit``.
+
+        ``variable`` is the indicator id, ``unit`` the plan's unit (``indicators.csv``), ``time``
+        the year end as a float. Indicators undefined in a year (``rd_spending_growth`` in 2020)
+        have a missing value there.
+        """
+        return tidy(self.run_wide(scenario, params=params, time_step=time_step), scenario.name)
+
+    def run_many(self, scenarios: Iterable[Scenario]) -> pd.DataFrame:
+        """Run several scenarios; their tidy results stacked."""
+        return pd.concat([self.run(s) for s in scenarios], ignore_index=True)
+
+
+def tidy(wide: pd.DataFrame, scenario_name: str) -> pd.DataFrame:
+    """Turn a wide indicator table (index time, columns indicator ids) into tidy results."""
+    units = {i.id: i.unit_zh for i in tables.indicators()}
+    order = [i.id for i in tables.indicators() if i.id in wide.columns]
+    long = (wide[order].reset_index().melt(id_vars="time", var_name="variable", value_name="value"))
+    long.insert(0, "scenario", scenario_name)
+    long["unit"] = long["variable"].map(units)
+    return long[RESULT_COLUMNS]
+
+
+def wide(results: pd.DataFrame, scenario_name: str | None = None) -> pd.DataFrame:
+    """The inverse of :func:`tidy` for one scenario: index time, one column per indicator."""
+    if scenario_name is not None:
+        results = results[results["scenario"] == scenario_name]
+    elif results["scenario"].nunique() > 1:
+        raise ValueError("results hold several scenarios; name the one to widen")
+    table = results.pivot(index="time", columns="variable", values="value")
+    order = [i.id for i in tables.indicators() if i.id in table.columns]
+    table = table[order]
+    table.columns.name = None
+    return table
