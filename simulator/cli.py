@@ -58,6 +58,19 @@ def format_number(value: float, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 
 
+def format_against(value: float, target: float, decimals: int, max_extra: int = 6) -> str:
+    """``value`` formatted with at least ``decimals`` places, and more if needed so that a value
+    that differs from ``target`` never prints the same as the target (a missed target must not
+    look met)."""
+    text = format_number(value, decimals)
+    extra = 0
+    while (extra < max_extra and value is not None and not math.isnan(value) and value != target
+           and text == format_number(target, decimals + extra)):
+        extra += 1
+        text = format_number(value, decimals + extra)
+    return text
+
+
 def _decimals(row) -> int:
     if row["kind"] == "cagr":
         return 1
@@ -81,9 +94,9 @@ def scorecard_table(card: pd.DataFrame) -> str:
             f"{r['name_zh']} {r['name_en']}",
             str(r["year"]),
             f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}",
-            format_number(r["value"], dec),
+            format_against(r["value"], r["target"], dec),
             "✓ 达成" if r["met"] else "✗ 未达成",
-            ("+" if r["margin"] >= 0 else "") + format_number(r["margin"], dec),
+            ("+" if r["margin"] >= 0 else "") + format_against(r["margin"], 0.0, dec),
             "—" if pd.isna(r["first_year_met"]) else str(r["first_year_met"]),
             r["unit"],
         ])
@@ -106,7 +119,7 @@ def compare_table(card: pd.DataFrame) -> str:
         cells = []
         for s in scenarios:
             p = parts[s].iloc[i]
-            cells.append(f"{format_number(p['value'], dec)} {'✓' if p['met'] else '✗'}")
+            cells.append(f"{format_against(p['value'], p['target'], dec)} {'✓' if p['met'] else '✗'}")
         rows.append(["*" if r["doubling"] else "", f"{r['name_zh']} {r['name_en']}",
                      str(r["year"]), f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}",
                      *cells, r["unit"]])
