@@ -38,7 +38,7 @@ def _quiet_pysd():
     ctx = warnings.catch_warnings()
     ctx.__enter__()
     warnings.filterwarnings("ignore", message=".*inplace keyword in DataFrame.set_index.*")
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module="chardet")
+    warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
     return ctx
 
 
