@@ -160,7 +160,9 @@ def _load_all(paths: Sequence[str]) -> list[scenario.Scenario]:
     names = [s.name for s in loaded]
     if len(set(names)) < len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise UserError(f"scenario name {dup!r} is used by more than one file; names must differ")
+        files = ", ".join(p for p, s in zip(paths, loaded) if s.name == dup)
+        raise UserError(f"{files}: field 'name': value {dup!r} is used by more than one file; "
+                        "allowed a different name in each file")
     return loaded
 
 

@@ -37,7 +37,13 @@ _TOP_FIELDS = ("name", "title_zh", "title_en", "description", "assumptions", "le
 
 
 class ScenarioError(ValueError):
-    """A scenario is invalid. The message names the file, field, value and what was allowed."""
+    """A scenario is invalid. The message names the file, field, value and what was allowed.
+
+    The message is always one line: line breaks inside quoted values are shown as ``\\n``.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,12 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a mapping key must be a name or number, not {type(key).__name__}",
+                key_node.start_mark) from None
         if key in seen:
             raise ScenarioError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
         seen.add(key)
@@ -191,7 +203,10 @@ def _number(source: str, fieldname: str, value: Any, lo: float, hi: float, unit:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(f"{source}: field '{fieldname}': value {value!r} is not a number; "
                             f"allowed {allowed}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer too large for a float
+        value = math.inf if value > 0 else -math.inf
     if not math.isfinite(value) or not lo <= value <= hi:
         raise ScenarioError(f"{source}: field '{fieldname}': value {_plain(value) if math.isfinite(value) else value} "
                             f"is out of range; allowed {allowed}")
@@ -231,7 +246,8 @@ def from_dict(data: Any, source: str = "<scenario>") -> Scenario:
              for k in ("title_zh", "title_en", "description")}
 
     known_assumptions = {a.id: a for a in tables.assumptions()}
-    assumptions_in = _mapping(source, "assumptions", data.get("assumptions") or {},
+    assumptions_in = _mapping(source, "assumptions",
+                              {} if data.get("assumptions") is None else data["assumptions"],
                               "a mapping of assumption ids to numbers")
     assumption_values = {a.id: a.default for a in tables.assumptions()}
     for key, value in assumptions_in.items():
@@ -243,7 +259,7 @@ def from_dict(data: Any, source: str = "<scenario>") -> Scenario:
                                          ass.unit_zh)
 
     known_levers = {lev.id: lev for lev in tables.levers()}
-    levers_in = _mapping(source, "levers", data.get("levers") or {},
+    levers_in = _mapping(source, "levers", {} if data.get("levers") is None else data["levers"],
                          "a mapping of lever ids to numbers or to per-period numbers")
     lever_values = {lev.id: (lev.default,) * len(tables.PERIODS) for lev in tables.levers()}
     for key, value in levers_in.items():
