@@ -43,6 +43,7 @@ from . import tables
 
 SMALL_VENSIM = 1e-6  # PySD's zero for ZIDZ, XIDZ and RAMP
 _CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+_TIME_FUNCTIONS = {"step", "ramp", "pulse", "pulse_train", "Xpulse", "Xpulse_train", "Xramp"}
 
 
 class EngineError(ValueError):
@@ -63,6 +64,7 @@ class _Node:
     value: float | None = None     # constant value
     xs: tuple = ()                 # lookup table
     ys: tuple = ()
+    limits: tuple | None = None    # (min, max) from the Vensim units field, if given
     deps: set = field(default_factory=set)        # references needed by ast (dynamic part)
     init_deps: set = field(default_factory=set)   # references needed at initialisation
 
@@ -87,6 +89,8 @@ def _refs(ast: Any, out: set, owner: str, lookups: set) -> set:
         fname = ast.function.reference
         if fname in lookups:
             out.add(fname)
+        if fname in _TIME_FUNCTIONS:  # they read the clock without naming Time
+            out.add("time")
         for arg in ast.arguments:
             _refs(arg, out, owner, lookups)
     elif isinstance(ast, ae.InlineLookupsStructure):
@@ -117,8 +121,12 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
                           f"{', '.join(s.name for s in section.subscripts)})")
 
     elements = {}
+    limits: dict[str, tuple[float, float]] = {}
     for element in section.elements:
         name = _python_name(element.name)
+        lim = element.limits or ()
+        if len(lim) >= 2 and lim[0] is not None and lim[1] is not None:
+            limits[name] = (float(lim[0]), float(lim[1]))
         if len(element.components) != 1:
             raise EngineError(f"variable {element.name!r} has {len(element.components)} "
                               "equations (subscripted definitions are not supported)")
@@ -186,6 +194,8 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
         missing = (node.deps | node.init_deps) - known
         if missing:
             raise EngineError(f"variable {node.name!r} refers to undefined {sorted(missing)}")
+    for name, lim in limits.items():
+        nodes[name].limits = lim
     return nodes
 
 
@@ -334,8 +344,10 @@ def _toposort(names: set[str], deps_of) -> list[str]:
     return order
 
 
-def _generate(nodes: dict[str, _Node], vector: bool, method: str) -> str:
-    """Source of ``simulate(P, n, t0, t_final, dt, save_times, save_names)``."""
+def _generate(nodes: dict[str, _Node], vector: bool, method: str,
+              save_names: Sequence[str] = ()) -> str:
+    """Source of ``simulate(P, n, t0, t_final, dt, save_times)``, which returns the values of
+    ``save_names`` at ``save_times`` as lists."""
     em = _Emitter(nodes, vector)
     statefuls = [n for n in nodes.values() if n.kind in ("stock", "smooth", "delay")]
     consts = [n for n in nodes.values() if n.kind == "constant"]
@@ -355,7 +367,7 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str) -> str:
                 changed = True
     static = auxes - dynamic
 
-    lines = ["def simulate(P, n, t0, t_final, dt, save_times, save_names):"]
+    lines = ["def simulate(P, n, t0, t_final, dt, save_times):"]
     ind = "    "
     body: list[str] = []
     w = body.append
@@ -457,7 +469,8 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str) -> str:
 
     # outputs
     w("_HOIST_")
-    w("_out = {k: [] for k in save_names}")
+    for i, name in enumerate(save_names):
+        w(f"_o{i} = []")
     w("_save = list(save_times)")
     w("_next = 0")
     w("_prec = dt * 1e-5")
@@ -465,8 +478,8 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str) -> str:
     loop: list[str] = []
     stage_aux(loop)
     loop.append("if _next < len(_save) and abs(t - _save[_next]) <= max(_prec, 1e-12):")
-    loop.append("    for _k in save_names:")
-    loop.append("        _out[_k].append(locals()['v_' + _k])")
+    for i, name in enumerate(save_names):
+        loop.append(f"    _o{i}.append(v_{name})")
     loop.append("    _next += 1")
     loop.append("if not (t + dt * 1e-5 < t_final):")
     loop.append("    break")
@@ -498,7 +511,7 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str) -> str:
         raise ValueError(f"method must be 'euler' or 'rk4', got {method!r}")
     loop.append("t = t + dt")
     body.extend("    " + line for line in loop)
-    w("return _out")
+    w("return {" + ", ".join(f"{name!r}: _o{i}" for i, name in enumerate(save_names)) + "}")
     at = body.index("_HOIST_")
     body[at:at + 1] = [f"{name} = {text}" for text, name in em.hoisted.items()]
     return "\n".join(lines + [ind + b for b in body]) + "\n"
@@ -539,17 +552,25 @@ def _modulo(x, m):
     return x - quantum
 
 
-def _scalar_fn(fn):
-    def wrapped(x):
-        return float(fn(x))
-    return wrapped
+# Scalar code calls math's functions (fast on Python floats) and falls back to numpy, which
+# returns inf or nan where math raises, so a single run behaves like an array lane.
+
+def _sexp(x):
+    return math.exp(x) if x < 709.0 else float(np.exp(x))
+
+
+def _slog(x):
+    return math.log(x) if x > 0.0 else float(np.log(x))
+
+
+def _ssqrt(x):
+    return math.sqrt(x) if x >= 0.0 else float(np.sqrt(x))
 
 
 _GLOBALS = {
     "np": np, "_np": np, "EngineError": EngineError, "_zidz": _zidz, "_szidz": _szidz,
     "_xidz": _xidz, "_sxidz": _sxidz, "_modulo": _modulo, "_where": _where,
-    # numpy's functions on Python floats: same results as PySD's np.exp/np.log, no exceptions
-    "_exp": np.exp, "_log": np.log, "_sqrt": np.sqrt,
+    "_exp": _sexp, "_log": _slog, "_sqrt": _ssqrt,
 }
 
 
@@ -607,6 +628,9 @@ class Engine:
         self.constants: dict[str, float] = {
             n.name: n.value for n in self.nodes.values() if n.kind == "constant"}
         self.variables = frozenset(self.nodes)
+        #: Ranges ``[min, max]`` written in the model's units fields, by constant.
+        self.limits: dict[str, tuple[float, float]] = {
+            n.name: n.limits for n in self.nodes.values() if n.kind == "constant" and n.limits}
         self._code: dict[tuple, Any] = {}
         self._lock = threading.Lock()
         self._overridable = {n.name for n in self.nodes.values() if n.kind in ("constant", "aux")}
@@ -615,24 +639,25 @@ class Engine:
     def time_step(self) -> float:
         return self.constants["time_step"]
 
-    def source(self, vector: bool = True, method: str = "euler", nodes=None) -> str:
+    def source(self, vector: bool = True, method: str = "euler",
+               save_names: Sequence[str] = ()) -> str:
         """The generated Python source (for reading and debugging)."""
-        return _generate(nodes or self.nodes, vector, method)
+        return _generate(self.nodes, vector, method, save_names)
 
-    def _compiled(self, vector: bool, method: str, overridden: frozenset):
-        key = (vector, method, overridden)
+    def _compiled(self, vector: bool, method: str, overridden: frozenset, save: tuple):
+        key = (vector, method, overridden, save)
         with self._lock:
             return self._compile(key)
 
     def _compile(self, key):
-        vector, method, overridden = key
+        vector, method, overridden, save = key
         if key not in self._code:
             nodes = self.nodes
             if overridden:
                 nodes = dict(nodes)
                 for name in overridden:  # an overridden aux becomes a constant (as in PySD)
                     nodes[name] = _Node(name, "constant", value=math.nan)
-            src = _generate(nodes, vector, method)
+            src = _generate(nodes, vector, method, save)
             namespace = dict(_GLOBALS)
             exec(compile(src, f"<engine {self.mdl_file.name} {self.digest}>", "exec"), namespace)
             self._code[key] = namespace["simulate"]
@@ -701,12 +726,12 @@ class Engine:
         overridden = frozenset(k for k in params if self.nodes[k].kind == "aux")
         if overridden:  # as PySD does, say that an equation was replaced
             warnings.warn("Replacing a variable by a constant value.", UserWarning, stacklevel=2)
-        fn = self._compiled(vector, method, overridden)
+        fn = self._compiled(vector, method, overridden, tuple(variables))
         t0, t1 = P["initial_time"], P["final_time"]
         dt, saveper = P["time_step"], P["saveper"]
         save_times = [t0 + k * saveper for k in range(int(round((t1 - t0) / saveper)) + 1)]
         with np.errstate(all="ignore"):
-            raw = fn(P, n, np.float64(t0) if vector else t0, t1, dt, save_times, list(variables))
+            raw = fn(P, n, np.float64(t0) if vector else t0, t1, dt, save_times)
         data = {}
         for k, vals in raw.items():
             if vector:  # a value can be a shared scalar in one year and per run in another

@@ -1,0 +1,1134 @@
+"""Pure helpers behind the Streamlit app (``app.py``): labels, scenario state, the link's query
+string, scorecard tables, charts and exports.
+
+Nothing here imports Streamlit, so every function can be tested on its own. Labels, units, help
+texts and chart titles come from the metadata tables (``models/*.csv`` through
+:mod:`simulator.tables`); the only strings written here are the app's own chrome (button
+captions, headings), in :data:`UI_STRINGS`, in Chinese and English.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import io
+import math
+import shutil
+import subprocess
+import threading
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from . import goals, tables
+from . import scenario as scenario_mod
+from .cli import _decimals, format_against, format_number
+from .scenario import Scenario, ScenarioError
+
+#: Languages of the interface; Chinese first (the default).
+LANGS: tuple[str, ...] = ("zh", "en")
+DEFAULT_LANG = "zh"
+LANG_NAMES = {"zh": "中文", "en": "English"}
+
+#: The shipped scenario files, offered as presets.
+SCENARIOS_DIR = tables.MODELS_DIR.parent / "scenarios"
+#: The preset the app opens with (and that a link without ``preset=`` means).
+DEFAULT_PRESET = "plan"
+#: The reference scenario the current settings are drawn against.
+REFERENCE_PRESET = "baseline"
+#: Display order of the shipped presets (others follow alphabetically).
+PRESET_ORDER: tuple[str, ...] = ("baseline", "plan", "ambitious")
+#: How many named scenarios a session can keep for comparison.
+MAX_SAVED = 4
+#: Query-string keys that are not levers or assumptions.
+RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode")
+#: Source name used in error messages about the link's query string.
+LINK_SOURCE = "link"
+
+CURRENT_COLOR = "#1a56b0"
+REFERENCE_COLOR = "#7f7f7f"
+TARGET_COLOR = "#c0392b"
+MET_COLOR = "#1e7b34"
+MISSED_COLOR = "#b3261e"
+#: Colours of compared scenarios (colour-blind safe, distinct on a projector).
+PALETTE: tuple[str, ...] = ("#1a56b0", "#e07b00", "#2e8b57", "#8e44ad", "#c0392b", "#5d6d7e")
+
+# --------------------------------------------------------------------------------------------
+# Interface chrome strings (everything else comes from the tables)
+
+UI_STRINGS: dict[str, dict[str, str]] = {
+    "app_title": {"zh": "广元市“十四五”科技创新和知识产权规划 · 情景模拟",
+                  "en": "Guangyuan 14th-FYP S&T innovation and IP plan · scenario simulator"},
+    "app_caption": {
+        "zh": "系统动力学模型，从2020年基数出发模拟至2035年。模型参数为初步估计，尚未用2015–2020年数据校准：结果表示模型结构的推演，不是预测。",
+        "en": "A system-dynamics model run from the 2020 baselines to 2035. Its parameters are "
+              "first estimates, not yet calibrated against 2015–2020 data: read results as what "
+              "the structure implies, not as forecasts."},
+    "language": {"zh": "语言 Language", "en": "Language 语言"},
+    "meeting_mode": {"zh": "会议模式(大字号)", "en": "Meeting mode (large type)"},
+    "preset": {"zh": "预设情景", "en": "Preset scenario"},
+    "preset_help": {"zh": "scenarios/ 目录中的情景文件；上传的情景也会出现在这里。",
+                    "en": "The scenario files in scenarios/; uploaded scenarios appear here too."},
+    "uploaded_prefix": {"zh": "上传", "en": "uploaded"},
+    "reset": {"zh": "恢复为预设值", "en": "Reset to preset"},
+    "advanced": {"zh": "分期设定(2021–25 / 2026–30 / 2031–35)",
+                 "en": "Set each plan period (2021–25 / 2026–30 / 2031–35)"},
+    "advanced_help": {"zh": "关闭时，一个滑块同时设定三个规划期；打开后可分别设定每个规划期。",
+                      "en": "Off: one slider sets all three plan periods. On: set each period "
+                            "separately."},
+    "levers": {"zh": "政策杠杆", "en": "Policy levers"},
+    "assumptions": {"zh": "情景假设(非政策杠杆)", "en": "Scenario assumptions (not policy levers)"},
+    "differs_by_period": {"zh": "分期设定：{values}。拖动滑块将把三个规划期设为同一值。",
+                          "en": "Set by period: {values}. Moving the slider sets all three "
+                                "periods to one value."},
+    "help_clause": {"zh": "规划条款：{clause}", "en": "Plan clause: {clause}"},
+    "help_effect": {"zh": "", "en": "Effect in the model: {effect}"},
+    "help_range": {"zh": "单位：{unit}；范围 {lo}–{hi}；2020年水平 {default}",
+                   "en": "Unit: {unit}; range {lo}–{hi}; 2020 level {default}"},
+    "help_source": {"zh": "依据：{source}", "en": "Source: {source}"},
+    "upload": {"zh": "上传情景文件(YAML)", "en": "Upload a scenario (YAML)"},
+    "upload_help": {"zh": "与命令行相同的严格校验；不超过1 MB。",
+                    "en": "Validated exactly as on the command line; at most 1 MB."},
+    "upload_ok": {"zh": "已载入情景“{name}”。", "en": "Loaded scenario '{name}'."},
+    "upload_bad": {"zh": "情景文件被拒绝，页面其余内容未改变：", "en": "Scenario file rejected; "
+                   "nothing else on the page changed:"},
+    "url_errors": {"zh": "链接中的以下参数无效，已忽略：",
+                   "en": "These parameters of the link are invalid and were ignored:"},
+    "dismiss": {"zh": "知道了", "en": "Dismiss"},
+    "tab_scorecard": {"zh": "目标记分卡", "en": "Scorecard"},
+    "tab_trajectories": {"zh": "指标走势", "en": "Trajectories"},
+    "tab_compare": {"zh": "情景比较", "en": "Compare"},
+    "tab_export": {"zh": "导出与分享", "en": "Export and share"},
+    "current": {"zh": "当前设置", "en": "Current settings"},
+    "modified": {"zh": "已调整", "en": "adjusted"},
+    "reference": {"zh": "参照情景", "en": "Reference scenario"},
+    "targets_met": {"zh": "达成目标", "en": "Targets met"},
+    "doubling_met": {"zh": "“四个倍增”达成", "en": "Doubling targets met"},
+    "goals_2035_met": {"zh": "2035年目标达成", "en": "2035 goals met"},
+    "vs_reference": {"zh": "较{name}", "en": "vs {name}"},
+    "col_indicator": {"zh": "指标", "en": "Indicator"},
+    "col_year": {"zh": "年份", "en": "Year"},
+    "col_target": {"zh": "目标", "en": "Target"},
+    "col_value": {"zh": "模拟值", "en": "Simulated"},
+    "col_status": {"zh": "结果", "en": "Result"},
+    "col_margin": {"zh": "差距", "en": "Margin"},
+    "col_first": {"zh": "首次达成", "en": "First met"},
+    "col_unit": {"zh": "单位", "en": "Unit"},
+    "met": {"zh": "✓ 达成", "en": "✓ met"},
+    "missed": {"zh": "✗ 未达成", "en": "✗ missed"},
+    "never": {"zh": "—", "en": "—"},
+    "doubling_note": {"zh": "★ “四个倍增”指标。年均增速目标按2020年起的年均增长计算。差距为正表示超出目标。",
+                      "en": "★ the four doubling indicators. Growth targets are average annual "
+                            "growth from 2020. A positive margin means the target is exceeded."},
+    "count_row": {"zh": "达成目标数", "en": "Targets met"},
+    "cagr_suffix": {"zh": "(年均增速)", "en": "(average annual growth)"},
+    "pct_per_year": {"zh": "%/年", "en": "% per year"},
+    "year": {"zh": "年份", "en": "Year"},
+    "target": {"zh": "规划目标", "en": "Plan target"},
+    "target_legend": {
+        "zh": "◆ 红色菱形为规划目标(2025年、2035年)；年均增速目标按2020年值折算为对应水平。",
+        "en": "◆ Red diamonds mark the plan's 2025 and 2035 targets; growth targets are drawn "
+              "at the level they imply from the 2020 value."},
+    "key_charts": {"zh": "关键指标走势", "en": "Key indicators"},
+    "all_charts": {"zh": "全部指标走势(2020–2035)", "en": "All indicators, 2020–2035"},
+    "detail": {"zh": "单个指标详图", "en": "One indicator in detail"},
+    "save_name": {"zh": "方案名称", "en": "Scenario name"},
+    "save": {"zh": "保存当前设置用于比较", "en": "Save current settings for comparison"},
+    "saved_ok": {"zh": "已保存“{name}”。", "en": "Saved '{name}'."},
+    "save_full": {"zh": "最多保存{n}个方案；请先删除一个。",
+                  "en": "At most {n} scenarios can be saved; delete one first."},
+    "save_duplicate": {"zh": "已有名为“{name}”的方案。", "en": "A scenario named '{name}' is "
+                       "already saved."},
+    "saved_list": {"zh": "已保存的方案", "en": "Saved scenarios"},
+    "load": {"zh": "载入", "en": "Load"},
+    "delete": {"zh": "删除", "en": "Delete"},
+    "nothing_saved": {"zh": "尚未保存方案。保存后可并排比较记分卡、叠加比较走势(当前设置始终列在最后)。",
+                      "en": "No scenario saved yet. Saved scenarios are compared side by side "
+                            "and overlaid (the current settings are always shown last)."},
+    "compare_scorecards": {"zh": "记分卡并排比较", "en": "Scorecards side by side"},
+    "compare_trajectories": {"zh": "走势叠加比较", "en": "Trajectories overlaid"},
+    "export_scenario": {"zh": "情景文件(YAML，可再次上传)", "en": "Scenario file (YAML, "
+                        "uploads again)"},
+    "export_results_csv": {"zh": "模拟结果(CSV)", "en": "Results (CSV)"},
+    "export_scorecard_csv": {"zh": "记分卡(CSV)", "en": "Scorecard (CSV)"},
+    "export_excel": {"zh": "结果与记分卡(Excel)", "en": "Results and scorecard (Excel)"},
+    "export_figures": {"zh": "幻灯片图表包(PNG + PDF，ZIP)", "en": "Figure pack for slides "
+                       "(PNG + PDF, ZIP)"},
+    "export_note": {"zh": "导出内容为当前设置及参照情景。Excel和图表包在点击时生成(约需数秒)。",
+                    "en": "Exports hold the current settings and the reference scenario. The "
+                          "Excel file and figure pack are made when clicked (a few seconds)."},
+    "share": {"zh": "分享链接", "en": "Share link"},
+    "share_help": {"zh": "浏览器地址栏中的链接已包含当前设置(只记录与预设不同的值)；复制即可分享。",
+                   "en": "The address bar already holds the current settings (only values that "
+                         "differ from the preset); copy it to share."},
+    "no_cjk_font": {"zh": "服务器未安装中文字体(fonts-noto-cjk)，图表包改用英文标签。",
+                    "en": "No CJK font on the server (fonts-noto-cjk); the figure pack uses "
+                          "English labels."},
+    "scenario_label": {"zh": "情景", "en": "Scenario"},
+    "periods": {"zh": "规划期", "en": "Plan periods"},
+}
+
+
+def ui(key: str, lang: str, **fmt: Any) -> str:
+    """The interface string ``key`` in ``lang``, formatted with ``fmt``."""
+    text = UI_STRINGS[key][lang if lang in LANGS else DEFAULT_LANG]
+    return text.format(**fmt) if fmt else text
+
+
+def label(item: Any, lang: str) -> str:
+    """The Chinese or English name of a lever, assumption, indicator or target."""
+    return item.name_en if lang == "en" else item.name_zh
+
+
+def unit(item: Any, lang: str) -> str:
+    """The Chinese or English unit of a lever, assumption or indicator."""
+    return item.unit_en if lang == "en" else item.unit_zh
+
+
+def plain_number(value: float) -> str:
+    """A number as short plain text: ``30``, ``0.25``, ``-0.7`` (round-trips through float)."""
+    if value == 0:
+        return "0"
+    return f"{float(value):.12g}"
+
+
+def step_decimals(*numbers: float) -> int:
+    """Decimal places needed to show every number exactly (at most 6)."""
+    out = 0
+    for x in numbers:
+        text = f"{float(x):.6f}".rstrip("0")
+        out = max(out, len(text.split(".")[1]) if "." in text else 0)
+    return out
+
+
+def slider_format(item: Any, values: Iterable[float] = ()) -> str:
+    """A printf format for a lever's or assumption's slider that shows its values exactly."""
+    return f"%.{step_decimals(item.step, item.min, item.default, *values)}f"
+
+
+def clean_value(value: float) -> float:
+    """A slider value without float noise (``0.30000000000000004`` → ``0.3``)."""
+    return float(round(float(value), 9))
+
+
+def lever_help(lever: tables.Lever, lang: str) -> str:
+    """Help text of a lever's slider: the plan clause, effect (English), unit and range."""
+    parts = [ui("help_clause", lang, clause=f"{lever.plan_section} · {lever.plan_clause}")]
+    effect = ui("help_effect", lang, effect=lever.effect)
+    if effect:
+        parts.append(effect)
+    parts.append(ui("help_range", lang, unit=unit(lever, lang), lo=plain_number(lever.min),
+                    hi=plain_number(lever.max), default=plain_number(lever.default)))
+    return "\n\n".join(parts)
+
+
+def assumption_help(item: tables.Assumption, lang: str) -> str:
+    """Help text of a scenario assumption's slider: its source, unit and range."""
+    return "\n\n".join([
+        ui("help_source", lang, source=item.source),
+        ui("help_range", lang, unit=unit(item, lang), lo=plain_number(item.min),
+           hi=plain_number(item.max), default=plain_number(item.default)),
+    ])
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """The levers of one of the plan's seven actions, in table order."""
+
+    section: str
+    name_zh: str
+    name_en: str
+    levers: tuple[tables.Lever, ...]
+
+    def title(self, lang: str) -> str:
+        return f"{self.section}、{self.name_zh}" if lang == "zh" else \
+            f"{self.name_en} (section {self.section})"
+
+
+def action_groups() -> list[ActionGroup]:
+    """The levers grouped by the plan's actions, in the order of ``models/levers.csv``."""
+    groups: dict[str, list[tables.Lever]] = {}
+    for lev in tables.levers():
+        groups.setdefault(lev.action_zh, []).append(lev)
+    return [ActionGroup(section=items[0].plan_section, name_zh=items[0].action_zh,
+                        name_en=items[0].action_en, levers=tuple(items))
+            for items in groups.values()]
+
+
+def target_unit(target: tables.Target, lang: str) -> str:
+    """The unit a target is stated in (a growth target: % per year)."""
+    if lang == "zh":
+        return target.unit
+    if target.kind == "cagr":
+        return ui("pct_per_year", lang)
+    return tables.indicator(target.indicator).unit_en
+
+
+# --------------------------------------------------------------------------------------------
+# Presets and scenarios
+
+def load_presets(directory: str | Path = SCENARIOS_DIR) -> dict[str, Scenario]:
+    """Every scenario file in ``directory``, validated, by scenario name (display order).
+
+    Raises
+    ------
+    ScenarioError
+        If a file is invalid or two files use the same name.
+    """
+    out: dict[str, Scenario] = {}
+    for path in sorted(Path(directory).glob("*.yaml")):
+        scn = scenario_mod.load(path)
+        if scn.name in out:
+            raise ScenarioError(f"{path}: scenario name {scn.name!r} is used by another file")
+        out[scn.name] = scn
+    rank = {name: i for i, name in enumerate(PRESET_ORDER)}
+    return dict(sorted(out.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
+
+def short_title(scn: Scenario, lang: str) -> str:
+    """A scenario's title without its parenthesised explanation (its name if untitled)."""
+    title = scn.title_en if lang == "en" else scn.title_zh
+    if not title:
+        return scn.name
+    for sep in ("(", "（", " — ", " - "):
+        if sep in title:
+            title = title.split(sep, 1)[0]
+    return title.strip() or scn.name
+
+
+def _same(a: Sequence[float], b: Sequence[float]) -> bool:
+    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-12)
+                                    for x, y in zip(a, b))
+
+
+def is_modified(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str, float],
+                base: Scenario) -> bool:
+    """Whether settings differ from the scenario ``base`` in any lever or assumption."""
+    return (any(not _same(tuple(levers[k]), base.levers[k]) for k in base.levers)
+            or any(not _same((assumptions[k],), (base.assumptions[k],)) for k in base.assumptions))
+
+
+def build_scenario(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str, float],
+                   base: Scenario) -> Scenario:
+    """The validated scenario of the current settings, named after the preset ``base``.
+
+    Unchanged settings keep the preset's name and titles; changed ones are named
+    ``<preset>-adjusted`` and say which preset they started from.
+
+    Raises
+    ------
+    ScenarioError
+        If a value is outside its lever's or assumption's range.
+    """
+    data: dict[str, Any] = {
+        "name": base.name,
+        "levers": {k: [float(v) for v in levers[k]] for k in base.levers},
+        "assumptions": {k: float(assumptions[k]) for k in base.assumptions},
+    }
+    if is_modified(levers, assumptions, base):
+        data["name"] = f"{base.name[:55]}-adjusted"
+        if base.title_zh:
+            data["title_zh"] = f"{short_title(base, 'zh')}(已调整)"
+        if base.title_en:
+            data["title_en"] = f"{short_title(base, 'en')} (adjusted)"
+        data["description"] = f"Adjusted in the app, starting from the preset '{base.name}'."
+    else:
+        data.update({k: getattr(base, k) for k in ("title_zh", "title_en", "description")
+                     if getattr(base, k)})
+    return scenario_mod.from_dict(data, source="app")
+
+
+ScenarioKey = tuple
+
+
+def scenario_key(scn: Scenario, name: str | None = None) -> ScenarioKey:
+    """A hashable, order-independent key of what a run depends on: name, levers, assumptions."""
+    return (
+        scn.name if name is None else name,
+        tuple((k, tuple(float(v) for v in scn.levers[k])) for k in sorted(scn.levers)),
+        tuple((k, float(scn.assumptions[k])) for k in sorted(scn.assumptions)),
+    )
+
+
+def scenario_from_key(key: ScenarioKey) -> Scenario:
+    """The scenario of a :func:`scenario_key` (validated again)."""
+    name, levers, assumptions = key
+    return scenario_mod.from_dict(
+        {"name": name, "levers": {k: list(v) for k, v in levers},
+         "assumptions": dict(assumptions)}, source="app")
+
+
+def validate_label(text: str) -> str:
+    """A saved scenario's name, checked with the scenario file's rules for ``name``.
+
+    Raises
+    ------
+    ScenarioError
+        If the name is empty, longer than 64 characters or has commas, quotes or line breaks.
+    """
+    return scenario_mod.from_dict({"name": text}, source="name").name
+
+
+# --------------------------------------------------------------------------------------------
+# The link: lever settings in the query string
+
+@dataclass(frozen=True)
+class LinkState:
+    """What a link's query string sets: the preset, settings, language and view.
+
+    ``errors`` holds one line for every parameter that was invalid and ignored.
+    """
+
+    preset: str
+    levers: dict[str, tuple[float, float, float]]
+    assumptions: dict[str, float]
+    lang: str = DEFAULT_LANG
+    meeting: bool = False
+    advanced: bool = False
+    errors: tuple[str, ...] = ()
+
+
+def _encode_values(values: Sequence[float]) -> str:
+    values = tuple(values)
+    if all(_same((v,), (values[0],)) for v in values):
+        return plain_number(values[0])
+    return ",".join(plain_number(v) for v in values)
+
+
+def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str, float], *,
+                 preset: str, presets: Mapping[str, Scenario], lang: str = DEFAULT_LANG,
+                 meeting: bool = False, advanced: bool = False) -> dict[str, str]:
+    """The query string (as a dict) that reopens these settings.
+
+    Only what differs from the defaults is written: the preset unless it is
+    ``DEFAULT_PRESET``, the language unless Chinese, and each lever or assumption whose value
+    differs from the preset's (one number, or three separated by commas for the three plan
+    periods). A preset that is not a shipped file (an uploaded scenario) cannot be named in a
+    link, so its settings are written as differences from ``DEFAULT_PRESET``.
+    """
+    if preset not in presets:
+        preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
+    base = presets[preset]
+    out: dict[str, str] = {}
+    if preset != DEFAULT_PRESET:
+        out["preset"] = preset
+    if lang != DEFAULT_LANG:
+        out["lang"] = lang
+    if meeting:
+        out["view"] = "meeting"
+    if advanced:
+        out["mode"] = "advanced"
+    for lev in tables.levers():
+        if not _same(tuple(levers[lev.id]), base.levers[lev.id]):
+            out[lev.id] = _encode_values(levers[lev.id])
+    for ass in tables.assumptions():
+        if not _same((assumptions[ass.id],), (base.assumptions[ass.id],)):
+            out[ass.id] = plain_number(assumptions[ass.id])
+    return out
+
+
+def _last(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return str(value[-1]) if value else ""
+    return str(value)
+
+
+def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> LinkState:
+    """Read a link's query string (as from ``st.query_params.to_dict()``).
+
+    Never raises for bad input: every invalid parameter (unknown key, unknown preset or
+    language, a value that is not a number or out of range, as the scenario validation
+    defines it) is skipped and reported in ``errors``; the rest is applied. A repeated key
+    counts with its last value, as in ``st.query_params``.
+    """
+    errors: list[str] = []
+    default_preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
+    preset = _last(params.get("preset", default_preset))
+    if preset not in presets:
+        errors.append(f"{LINK_SOURCE}: field 'preset': value {preset!r} is unknown; allowed "
+                      + ", ".join(presets))
+        preset = default_preset
+    lang = _last(params.get("lang", DEFAULT_LANG))
+    if lang not in LANGS:
+        errors.append(f"{LINK_SOURCE}: field 'lang': value {lang!r} is unknown; allowed "
+                      + ", ".join(LANGS))
+        lang = DEFAULT_LANG
+    view = _last(params.get("view", ""))
+    if view not in ("", "meeting"):
+        errors.append(f"{LINK_SOURCE}: field 'view': value {view!r} is unknown; allowed meeting")
+    mode = _last(params.get("mode", "simple"))
+    if mode not in ("simple", "advanced"):
+        errors.append(f"{LINK_SOURCE}: field 'mode': value {mode!r} is unknown; allowed "
+                      "simple, advanced")
+    data = presets[preset].to_dict()
+    lever_ids = {lev.id for lev in tables.levers()}
+    assumption_ids = {a.id for a in tables.assumptions()}
+    for key in params:
+        if key in RESERVED_QUERY_KEYS:
+            continue
+        raw = _last(params[key]).strip()
+        if key not in lever_ids and key not in assumption_ids:
+            errors.append(f"{LINK_SOURCE}: field {key!r}: unknown parameter; allowed a lever or "
+                          "assumption id, " + ", ".join(RESERVED_QUERY_KEYS))
+            continue
+        section = "levers" if key in lever_ids else "assumptions"
+        try:
+            numbers = [float(part) for part in raw.split(",")]
+        except ValueError:
+            numbers = []
+        allowed_counts = (1, len(tables.PERIODS)) if section == "levers" else (1,)
+        if len(numbers) not in allowed_counts:
+            what = ("a number, or one per plan period separated by commas"
+                    if section == "levers" else "a number")
+            errors.append(f"{LINK_SOURCE}: field '{section}.{key}': value {raw!r} is not "
+                          f"{what}")
+            continue
+        candidate = {**data, section: {**data[section],
+                                       key: numbers[0] if len(numbers) == 1 else numbers}}
+        try:
+            scenario_mod.from_dict(candidate, source=LINK_SOURCE)
+        except ScenarioError as exc:
+            errors.append(str(exc))
+            continue
+        data = candidate
+    scn = scenario_mod.from_dict(data, source=LINK_SOURCE)
+    return LinkState(preset=preset, levers=dict(scn.levers), assumptions=dict(scn.assumptions),
+                     lang=lang, meeting=view == "meeting", advanced=mode == "advanced",
+                     errors=tuple(errors))
+
+
+# --------------------------------------------------------------------------------------------
+# Scorecards
+
+_SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
+
+def format_margin(margin: float, decimals: int, max_extra: int = 6) -> str:
+    """A signed margin; a non-zero margin never prints as ``0`` (more decimals if needed)."""
+    if margin is None or (isinstance(margin, float) and math.isnan(margin)):
+        return "—"
+    places = decimals
+    while (places < decimals + max_extra and margin != 0
+           and float(format_number(abs(margin), places).replace(",", "")) == 0):
+        places += 1
+    return ("+" if margin >= 0 else "−") + format_number(abs(margin), places)
+
+
+def _target_of(row: Mapping[str, Any]) -> tables.Target:
+    for tgt in tables.targets():
+        if tgt.key == row["key"]:
+            return tgt
+    raise KeyError(f"unknown target {row['key']!r}")
+
+
+def scorecard_display(card: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A one-scenario scorecard as display strings, one row per target.
+
+    Columns: ``key, doubling, indicator, year, target, value, status, margin, first_met, unit,
+    met``. A missed value never prints equal to its target: it gets more decimals.
+    """
+    rows = []
+    for _, r in card.iterrows():
+        tgt = _target_of(r)
+        dec = _decimals(r)
+        rows.append({
+            "key": r["key"],
+            "doubling": bool(r["doubling"]),
+            "indicator": label(tgt, lang),
+            "year": str(int(r["year"])),
+            "target": f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}",
+            "value": format_against(r["value"], r["target"], dec),
+            "status": ui("met" if r["met"] else "missed", lang),
+            "margin": format_margin(r["margin"], dec),
+            "first_met": ui("never", lang) if pd.isna(r["first_year_met"])
+            else str(int(r["first_year_met"])),
+            "unit": target_unit(tgt, lang),
+            "met": bool(r["met"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def summary(card: pd.DataFrame) -> dict[str, int]:
+    """Counts of a one-scenario scorecard: targets met, doubling targets met, 2035 goals met."""
+    doubling = card[card["doubling"].astype(bool)]
+    late = card[card["year"] == card["year"].max()]
+    return {"met": int(card["met"].sum()), "total": len(card),
+            "doubling_met": int(doubling["met"].sum()), "doubling_total": len(doubling),
+            "late_met": int(late["met"].sum()), "late_total": len(late),
+            "late_year": int(card["year"].max())}
+
+
+SCORECARD_CSS = """
+<style>
+table.gy-card {border-collapse: collapse; width: 100%; font-size: 1.02rem;
+  font-variant-numeric: tabular-nums;}
+table.gy-card th {text-align: left; border-bottom: 2px solid #444; padding: .35em .55em;
+  background: #f3f4f6; white-space: nowrap;}
+table.gy-card td {border-bottom: 1px solid #ddd; padding: .3em .55em; vertical-align: middle;}
+table.gy-card td.num, table.gy-card th.num {text-align: right; white-space: nowrap;}
+table.gy-card td.ok {color: #1e7b34; font-weight: 700; white-space: nowrap;}
+table.gy-card td.no {color: #b3261e; font-weight: 700; white-space: nowrap;}
+table.gy-card tr.no td.val {color: #b3261e; font-weight: 700;}
+table.gy-card tr.ok td.val {color: #1e7b34; font-weight: 700;}
+table.gy-card td.star {color: #b8860b; font-weight: 700; width: 1.2em; text-align: center;}
+table.gy-card tr.sep td {border-top: 2px solid #444;}
+table.gy-card.large {font-size: 1.3rem;}
+table.gy-card.large td, table.gy-card.large th {padding: .28em .5em;}
+</style>
+"""
+
+
+def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False) -> str:
+    """The scorecard of one scenario as an HTML table (escape-safe), for ``st.markdown``.
+
+    Met and missed are told by a symbol and a word as well as by colour; the four doubling
+    indicators carry a ★; 2035 goals are set apart by a rule.
+    """
+    disp = scorecard_display(card, lang)
+    head = [("", ""), (ui("col_indicator", lang), ""), (ui("col_year", lang), ""),
+            (ui("col_target", lang), "num"), (ui("col_value", lang), "num"),
+            (ui("col_status", lang), ""), (ui("col_margin", lang), "num"),
+            (ui("col_first", lang), "num"), (ui("col_unit", lang), "")]
+    out = [f'<table class="gy-card{" large" if large else ""}"><thead><tr>']
+    out += [f'<th class="{cls}">{html.escape(text)}</th>' for text, cls in head]
+    out.append("</tr></thead><tbody>")
+    previous_year = None
+    for _, r in disp.iterrows():
+        status = "ok" if r["met"] else "no"
+        classes = [status] + (["sep"] if previous_year and r["year"] != previous_year else [])
+        previous_year = r["year"]
+        cells = [
+            ("star", "★" if r["doubling"] else ""), ("", r["indicator"]), ("", r["year"]),
+            ("num", r["target"]), ("num val", r["value"]), (status, r["status"]),
+            ("num", r["margin"]), ("num", r["first_met"]), ("", r["unit"]),
+        ]
+        out.append(f'<tr class="{" ".join(classes)}" data-key="{html.escape(r["key"])}">'
+                   + "".join(f'<td class="{c}">{html.escape(str(v))}</td>' for c, v in cells)
+                   + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def compare_html(cards: Mapping[str, pd.DataFrame], lang: str) -> str:
+    """Scorecards of several scenarios side by side (``cards``: display label → scorecard)."""
+    labels = list(cards)
+    first = scorecard_display(cards[labels[0]], lang)
+    disps = {k: scorecard_display(v, lang) for k, v in cards.items()}
+    out = ['<table class="gy-card"><thead><tr><th></th>',
+           f'<th>{html.escape(ui("col_indicator", lang))}</th>',
+           f'<th>{html.escape(ui("col_year", lang))}</th>',
+           f'<th class="num">{html.escape(ui("col_target", lang))}</th>']
+    out += [f'<th class="num">{html.escape(k)}</th>' for k in labels]
+    out.append(f'<th>{html.escape(ui("col_unit", lang))}</th></tr></thead><tbody>')
+    for i, r in first.iterrows():
+        out.append("<tr>")
+        out.append(f'<td class="star">{"★" if r["doubling"] else ""}</td>'
+                   f'<td>{html.escape(r["indicator"])}</td><td>{r["year"]}</td>'
+                   f'<td class="num">{html.escape(r["target"])}</td>')
+        for k in labels:
+            d = disps[k].iloc[i]
+            cls = "ok" if d["met"] else "no"
+            mark = "✓" if d["met"] else "✗"
+            out.append(f'<td class="num {cls}">{html.escape(d["value"])} {mark}</td>')
+        out.append(f'<td>{html.escape(r["unit"])}</td></tr>')
+    out.append(f'<tr class="sep"><td></td><td><b>{html.escape(ui("count_row", lang))}</b></td>'
+               "<td></td><td></td>")
+    for k in labels:
+        s = summary(cards[k])
+        out.append(f'<td class="num"><b>{s["met"]}/{s["total"]}</b></td>')
+    out.append("<td></td></tr></tbody></table>")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Charts (Altair; channels built as objects, not shorthand strings: 5x faster to construct)
+
+def display_width(text: str) -> int:
+    """Columns taken by ``text`` (CJK wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` broken into lines of at most ``width`` columns (CJK-aware; words kept whole)."""
+    lines: list[str] = []
+    current = ""
+    tokens = text.split(" ") if display_width(text) == len(text) else list(text)
+    joiner = " " if display_width(text) == len(text) else ""
+    for tok in tokens:
+        trial = f"{current}{joiner}{tok}" if current else tok
+        if current and display_width(trial) > width:
+            lines.append(current)
+            current = tok
+        else:
+            current = trial
+    if current:
+        lines.append(current)
+    return lines or [""]
+
+
+def panel_title(ind: tables.Indicator, lang: str, width: int = 30) -> str:
+    """A chart panel's title: the indicator's name (wrapped) and its unit, lines joined by ``|``."""
+    return "|".join(wrap(label(ind, lang), width) + [f"[{unit(ind, lang)}]"])
+
+
+def key_indicator_ids() -> list[str]:
+    """Indicators with a doubling target or a goal in the last target year, in table order."""
+    last = max(t.year for t in tables.targets())
+    wanted = {t.indicator for t in tables.targets() if t.doubling or t.year == last}
+    return [i.id for i in tables.indicators() if i.id in wanted]
+
+
+def target_levels(results: pd.DataFrame) -> pd.DataFrame:
+    """Every target as a point on its indicator's level chart.
+
+    A growth (``cagr``) target is drawn at the level it implies from the 2020 value of
+    ``results`` (one scenario's tidy results): ``v2020 * (1 + g/100) ** (year - 2020)``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``indicator, year, level, target`` (``target`` is the Target).
+    """
+    start = results[np.isclose(results["time"].to_numpy(float), goals.BASE_YEAR)]
+    start_values = dict(zip(start["variable"], start["value"].astype(float)))
+    rows = []
+    for tgt in tables.targets():
+        if tgt.kind == "cagr":
+            v0 = start_values.get(tgt.indicator, math.nan)
+            if not np.isfinite(v0):
+                continue
+            level = v0 * (1 + tgt.target / 100) ** (tgt.year - goals.BASE_YEAR)
+        else:
+            level = tgt.target
+        rows.append({"indicator": tgt.indicator, "year": tgt.year, "level": level,
+                     "target": tgt})
+    return pd.DataFrame(rows, columns=["indicator", "year", "level", "target"])
+
+
+def chart_frame(series: Mapping[str, pd.DataFrame], lang: str,
+                indicator_ids: Sequence[str] | None = None, width: int = 30) -> pd.DataFrame:
+    """Data of a trajectory chart: lines of every scenario plus the targets.
+
+    Parameters
+    ----------
+    series : mapping
+        Display label → tidy results of one scenario (``Model.run``). The first one's 2020
+        values place the growth targets.
+    lang : {"zh", "en"}
+    indicator_ids : sequence of str, optional
+        Indicators to include, default all (table order).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``layer`` ("line" or "target"), ``panel``, ``series``, ``time``, ``value``,
+        ``text`` (the value with the indicator's decimals and unit, for tooltips).
+    """
+    inds = [i for i in tables.indicators() if indicator_ids is None or i.id in indicator_ids]
+    panels = {i.id: panel_title(i, lang, width) for i in inds}
+    fmt = {i.id: (i.decimals, unit(i, lang)) for i in inds}
+    cols: dict[str, list] = {"layer": [], "panel": [], "series": [], "time": [], "value": [],
+                             "text": []}
+
+    def add(layer: str, panel: str, name: str, time: float, value: float, text: str) -> None:
+        for key, item in zip(cols, (layer, panel, name, time, value, text)):
+            cols[key].append(item)
+
+    # plain Python over a few hundred rows: several times faster than pandas operations here
+    for name, res in series.items():
+        for var, time, value in zip(res["variable"].tolist(), res["time"].tolist(),
+                                    res["value"].tolist()):
+            if var in panels and value == value:  # skips NaN
+                dec, u = fmt[var]
+                add("line", panels[var], name, float(time), float(value),
+                    f"{format_number(value, dec)} {u}")
+    targets = target_levels(next(iter(series.values())))
+    for ind_id, year, level, tgt in targets.itertuples(index=False):
+        if ind_id not in panels:
+            continue
+        dec = _decimals({"kind": tgt.kind, "indicator": tgt.indicator, "target": tgt.target})
+        text = (f"{label(tgt, lang)} {tgt.year}: {_SYMBOL[tgt.comparison]} "
+                f"{format_number(tgt.target, dec)} {target_unit(tgt, lang)}")
+        add("target", panels[ind_id], ui("target", lang), float(year), float(level), text)
+    return pd.DataFrame(cols)
+
+
+def _colors(labels: Sequence[str], colors: Sequence[str] | None) -> list[str]:
+    colors = list(colors or PALETTE)
+    return [colors[i % len(colors)] for i in range(len(labels))]
+
+
+def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
+                     indicator_ids: Sequence[str] | None = None, columns: int = 3,
+                     large: bool = False, colors: Sequence[str] | None = None,
+                     dashed: Sequence[str] = ()) -> alt.FacetChart:
+    """Small multiples of every indicator, 2020–2035: one line per scenario, targets marked.
+
+    One faceted Altair chart (a single spec, so it is cheap to draw on every slider move),
+    each panel with its own y scale and the indicator's name and unit as its title.
+
+    Parameters
+    ----------
+    series : mapping
+        Display label → tidy results; lines are drawn in this order and colour.
+    colors : sequence of str, optional
+        One colour per series (default :data:`PALETTE`).
+    dashed : sequence of str
+        Labels of series drawn dashed (a reference scenario).
+    """
+    labels = list(series)
+    data = chart_frame(series, lang, indicator_ids, width=22 if large else 30)
+    panel_order = list(dict.fromkeys(data["panel"]))
+    font = 17 if large else 13
+    x = alt.X(field="time", type="quantitative", title=None,
+              scale=alt.Scale(domain=[2020, 2035], nice=False),
+              axis=alt.Axis(format="d", values=[2020, 2025, 2030, 2035], labelFontSize=font,
+                            grid=True))
+    y = alt.Y(field="value", type="quantitative", title=None,
+              scale=alt.Scale(zero=False, nice=True),
+              axis=alt.Axis(labelFontSize=font, tickCount=5, format="~s"))
+    color = alt.Color(field="series", type="nominal",
+                      scale=alt.Scale(domain=labels, range=_colors(labels, colors)),
+                      legend=alt.Legend(title=None, orient="top", labelFontSize=font + 1,
+                                        symbolStrokeWidth=3, labelLimit=400))
+    dash = alt.StrokeDash(field="series", type="nominal",
+                          scale=alt.Scale(domain=labels,
+                                          range=[[6, 4] if s in dashed else [1, 0]
+                                                 for s in labels]),
+                          legend=None)
+    tooltip = [alt.Tooltip(field="series", type="nominal", title=ui("scenario_label", lang)),
+               alt.Tooltip(field="time", type="quantitative", title=ui("year", lang),
+                           format="d"),
+               alt.Tooltip(field="text", type="nominal", title=" ")]
+    lines = alt.Chart(
+        mark=alt.MarkDef(type="line", point=alt.OverlayMarkDef(size=22 if large else 14),
+                         strokeWidth=3.2 if large else 2.4),
+        encoding=alt.FacetedEncoding(x=x, y=y, color=color, strokeDash=dash, tooltip=tooltip),
+        transform=[alt.FilterTransform(filter="datum.layer == 'line'")])
+    marks = alt.Chart(
+        mark=alt.MarkDef(type="point", shape="diamond", filled=True, size=200 if large else 130,
+                         color=TARGET_COLOR, opacity=1, stroke="white", strokeWidth=1),
+        encoding=alt.FacetedEncoding(x=x, y=y, tooltip=[
+            alt.Tooltip(field="text", type="nominal", title=ui("target", lang))]),
+        transform=[alt.FilterTransform(filter="datum.layer == 'target'")])
+    header = alt.Header(title=None, labelExpr="split(datum.value, '|')",
+                        labelFontSize=font + 2, labelFontWeight="bold", labelLimit=0,
+                        labelAlign="left", labelAnchor="start", labelPadding=6)
+    width, height = (360, 220) if large else (300, 175)
+    # Built through the constructors rather than chained methods: every chained call
+    # deep-copies the chart, which cost more than drawing it.
+    return alt.FacetChart(
+        data=data,
+        spec=alt.LayerChart(layer=[lines, marks], width=width, height=height),
+        facet=alt.Facet(field="panel", type="nominal", sort=panel_order, header=header),
+        columns=columns,
+        spacing={"row": 24, "column": 28},
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
+        config=alt.Config(view=alt.ViewConfig(stroke="#bbb"),
+                          axis=alt.AxisConfig(labelColor="#222", gridColor="#e6e6e6")),
+    )
+
+
+def detail_chart(series: Mapping[str, pd.DataFrame], indicator_id: str, lang: str, *,
+                 colors: Sequence[str] | None = None, dashed: Sequence[str] = ()
+                 ) -> alt.LayerChart:
+    """One indicator, large, with titled axes (year; the indicator's unit) and labelled targets."""
+    ind = tables.indicator(indicator_id)
+    labels = list(series)
+    data = chart_frame(series, lang, [indicator_id])
+    lines_data = data[data["layer"] == "line"]
+    target_data = data[data["layer"] == "target"]
+    x = alt.X(field="time", type="quantitative", title=ui("year", lang),
+              scale=alt.Scale(domain=[2020, 2035], nice=False),
+              axis=alt.Axis(format="d", values=list(range(2020, 2036)), labelFontSize=14,
+                            titleFontSize=15))
+    y = alt.Y(field="value", type="quantitative", title=f"{label(ind, lang)}({unit(ind, lang)})"
+              if lang == "zh" else f"{label(ind, lang)} ({unit(ind, lang)})",
+              scale=alt.Scale(zero=False),
+              axis=alt.Axis(labelFontSize=14, titleFontSize=15, titleLimit=420))
+    color = alt.Color(field="series", type="nominal",
+                      scale=alt.Scale(domain=labels, range=_colors(labels, colors)),
+                      legend=alt.Legend(title=None, orient="top", labelFontSize=15,
+                                        labelLimit=400, symbolStrokeWidth=3))
+    dash = alt.StrokeDash(field="series", type="nominal",
+                          scale=alt.Scale(domain=labels, range=[[6, 4] if s in dashed else [1, 0]
+                                                                for s in labels]), legend=None)
+    tooltip = [alt.Tooltip(field="series", type="nominal", title=ui("scenario_label", lang)),
+               alt.Tooltip(field="time", type="quantitative", title=ui("year", lang),
+                           format="d"),
+               alt.Tooltip(field="text", type="nominal", title=" ")]
+    lines = alt.Chart(lines_data).mark_line(point=True, strokeWidth=3).encode(
+        x=x, y=y, color=color, strokeDash=dash, tooltip=tooltip)
+    marks = alt.Chart(target_data).mark_point(
+        shape="diamond", filled=True, size=260, color=TARGET_COLOR, opacity=1).encode(
+        x=x, y=y, tooltip=[alt.Tooltip(field="text", type="nominal", title=ui("target", lang))])
+    texts = alt.Chart(target_data).mark_text(
+        align="right", dx=-10, dy=-12, fontSize=14, color=TARGET_COLOR, fontWeight="bold"
+    ).encode(x=x, y=y, text=alt.Text(field="text", type="nominal"))
+    return alt.layer(lines, marks, texts).properties(
+        height=420, title=alt.TitleParams(text=label(ind, lang), fontSize=18, anchor="start"))
+
+
+# --------------------------------------------------------------------------------------------
+# Exports
+
+def results_csv(series: Mapping[str, pd.DataFrame]) -> bytes:
+    """Tidy results of several scenarios as CSV bytes (UTF-8 with BOM, so Excel shows Chinese)."""
+    frame = pd.concat(list(series.values()), ignore_index=True)
+    return frame.to_csv(index=False, float_format="%.10g").encode("utf-8-sig")
+
+
+def scorecard_csv(cards: Iterable[pd.DataFrame]) -> bytes:
+    """Scorecards (one or several scenarios) as CSV bytes (UTF-8 with BOM)."""
+    frame = pd.concat(list(cards), ignore_index=True)
+    return frame.to_csv(index=False, float_format="%.10g").encode("utf-8-sig")
+
+
+def settings_table(scn: Scenario) -> pd.DataFrame:
+    """A scenario's lever and assumption settings with names, units and plan clauses."""
+    rows = []
+    for lev in tables.levers():
+        rows.append({"kind": "lever", "id": lev.id, "name_zh": lev.name_zh,
+                     "name_en": lev.name_en, "unit_zh": lev.unit_zh, "unit_en": lev.unit_en,
+                     **dict(zip(tables.PERIODS, scn.levers[lev.id])),
+                     "default_2020": lev.default, "plan_clause": lev.plan_clause})
+    for ass in tables.assumptions():
+        value = scn.assumptions[ass.id]
+        rows.append({"kind": "assumption", "id": ass.id, "name_zh": ass.name_zh,
+                     "name_en": ass.name_en, "unit_zh": ass.unit_zh, "unit_en": ass.unit_en,
+                     **{p: value for p in tables.PERIODS}, "default_2020": ass.default,
+                     "plan_clause": ""})
+    return pd.DataFrame(rows)
+
+
+def _sheet_name(text: str, used: set[str]) -> str:
+    name = "".join(c for c in text if c not in "[]:*?/\\")[:28] or "sheet"
+    base, i = name, 2
+    while name in used:
+        name = f"{base[:26]}-{i}"
+        i += 1
+    used.add(name)
+    return name
+
+
+def results_excel(scenarios: Mapping[str, Scenario], series: Mapping[str, pd.DataFrame],
+                  cards: Mapping[str, pd.DataFrame]) -> bytes:
+    """An Excel workbook of scenarios: scorecards, results (tidy and by year) and settings.
+
+    All three mappings are keyed by the same display labels.
+    """
+    used: set[str] = set()
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        pd.concat([c.assign(scenario=k) for k, c in cards.items()], ignore_index=True).to_excel(
+            xl, sheet_name=_sheet_name("scorecard", used), index=False)
+        pd.concat([r.assign(scenario=k) for k, r in series.items()], ignore_index=True).to_excel(
+            xl, sheet_name=_sheet_name("results", used), index=False)
+        for key, res in series.items():
+            wide = res.pivot(index="time", columns="variable", values="value")
+            order = [i.id for i in tables.indicators() if i.id in wide.columns]
+            wide = wide[order]
+            wide.columns = [f"{i.name_zh} {i.name_en} [{i.unit_zh}]"
+                            for i in tables.indicators() if i.id in order]
+            wide.index = wide.index.astype(int)
+            wide.index.name = "year"
+            wide.to_excel(xl, sheet_name=_sheet_name(f"by year {key}", used))
+        for key, scn in scenarios.items():
+            settings_table(scn).to_excel(xl, sheet_name=_sheet_name(f"settings {key}", used),
+                                         index=False)
+    return buf.getvalue()
+
+
+_CJK_PREFERRED = ("Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN",
+                  "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Noto Sans CJK TC",
+                  "Noto Sans CJK JP", "Noto Serif CJK SC", "AR PL UMing CN")
+_mpl_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The name of a font matplotlib can use for Chinese, or None if the system has none.
+
+    Looks in matplotlib's font list first, then registers the files ``fc-list :lang=zh``
+    reports (matplotlib's cache may predate an installed ``fonts-noto-cjk``).
+    """
+    from matplotlib import font_manager
+
+    def known() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((n for n in _CJK_PREFERRED if n in names), None)
+
+    found = known()
+    if found or shutil.which("fc-list") is None:
+        return found
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
+                             timeout=20, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.splitlines():
+        path = line.split(":")[0].strip()
+        if path and Path(path).is_file():
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    return known()
+
+
+def _figure_scorecard(card: pd.DataFrame, lang: str, title: str):
+    from matplotlib.figure import Figure
+
+    disp = scorecard_display(card, lang)
+    header = ["", ui("col_indicator", lang), ui("col_year", lang), ui("col_target", lang),
+              ui("col_value", lang), ui("col_status", lang), ui("col_margin", lang),
+              ui("col_first", lang), ui("col_unit", lang)]
+    cells = [["★" if r["doubling"] else "", "\n".join(wrap(r["indicator"], 40)), r["year"],
+              r["target"], r["value"], r["status"], r["margin"], r["first_met"], r["unit"]]
+             for _, r in disp.iterrows()]
+    fig = Figure(figsize=(13.33, 7.5))
+    ax = fig.add_axes((0.01, 0.02, 0.98, 0.86))
+    ax.axis("off")
+    fig.text(0.01, 0.97, title, fontsize=17, weight="bold", va="top")
+    s = summary(card)
+    fig.text(0.01, 0.915, f"{ui('targets_met', lang)} {s['met']}/{s['total']} · "
+             f"{ui('doubling_met', lang)} {s['doubling_met']}/{s['doubling_total']}",
+             fontsize=13, va="top")
+    table = ax.table(cellText=cells, colLabels=header, loc="upper center", cellLoc="left",
+                     colWidths=[0.025, 0.36, 0.055, 0.09, 0.09, 0.09, 0.08, 0.08, 0.09])
+    table.auto_set_font_size(False)
+    table.set_fontsize(11)
+    table.scale(1, 1.45)
+    for (row, col), cell in table.get_celld().items():
+        cell.set_edgecolor("#cccccc")
+        if row == 0:
+            cell.set_facecolor("#eeeeee")
+            cell.set_text_props(weight="bold")
+        elif col in (4, 5):
+            met = bool(disp.iloc[row - 1]["met"])
+            cell.get_text().set_color(MET_COLOR if met else MISSED_COLOR)
+            cell.set_text_props(weight="bold")
+        if col in (3, 4, 6) and row > 0:
+            cell.get_text().set_horizontalalignment("right")
+    fig.text(0.01, 0.005, ui("doubling_note", lang), fontsize=9, va="bottom", color="#444")
+    return fig
+
+
+def _figure_trajectories(series: Mapping[str, pd.DataFrame], lang: str, title: str,
+                         indicator_ids: Sequence[str], colors: Sequence[str],
+                         dashed: Sequence[str]):
+    from matplotlib.figure import Figure
+
+    inds = [tables.indicator(i) for i in indicator_ids]
+    ncols = 3 if len(inds) > 4 else 2
+    nrows = max(2, math.ceil(len(inds) / ncols))
+    fig = Figure(figsize=(13.33, 7.5))  # 16:9, the shape of a slide
+    fig.suptitle(title, fontsize=16, weight="bold", x=0.01, ha="left")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    targets = target_levels(next(iter(series.values())))
+    for ax, ind in zip(axes.flat, inds):
+        for (name, res), col in zip(series.items(), colors):
+            part = res[res["variable"] == ind.id].dropna(subset=["value"])
+            ax.plot(part["time"], part["value"], color=col, lw=2.2, marker="o", ms=2.5,
+                    ls="--" if name in dashed else "-", label=name)
+        mine = targets[targets["indicator"] == ind.id]
+        if len(mine):
+            ax.scatter(mine["year"], mine["level"], marker="D", s=55, color=TARGET_COLOR,
+                       zorder=5, label=ui("target", lang))
+        ax.set_title("\n".join(wrap(label(ind, lang), 34)), fontsize=11, loc="left")
+        ax.set_ylabel(unit(ind, lang), fontsize=10)
+        ax.set_xlim(2019.5, 2035.5)
+        ax.set_xticks([2020, 2025, 2030, 2035])
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=9)
+    for ax in list(axes.flat)[len(inds):]:
+        ax.axis("off")
+    handles, labels_ = axes.flat[0].get_legend_handles_labels()
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels_:
+                handles.append(h)
+                labels_.append(lab)
+    fig.legend(handles, labels_, loc="upper right", ncol=len(labels_), fontsize=11,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def figure_pack(series: Mapping[str, pd.DataFrame], card: pd.DataFrame, lang: str, *,
+                title: str, colors: Sequence[str] | None = None, dashed: Sequence[str] = (),
+                fallback_labels: Mapping[str, str] | None = None) -> bytes:
+    """Figures for slides as a ZIP: PNG files (150 dpi, 16:9 slides) and one PDF with every figure.
+
+    Parameters
+    ----------
+    series : mapping
+        Display label → tidy results (the first one's scorecard is ``card``).
+    card : DataFrame
+        The scorecard of the first scenario of ``series``.
+    lang : {"zh", "en"}
+        Label language. Chinese needs a CJK font (:func:`cjk_font`); without one the pack falls
+        back to English labels and says so in ``README.txt``.
+    title : str
+        Title of the figures (the scenario's name).
+    fallback_labels : mapping, optional
+        English replacements for the series labels and title, used when falling back.
+    """
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    font = cjk_font()
+    note = ""
+    if lang == "zh" and font is None:
+        lang = "en"
+        note = ui("no_cjk_font", "en") + "\n"
+        if fallback_labels:
+            series = {fallback_labels.get(k, k): v for k, v in series.items()}
+            dashed = [fallback_labels.get(k, k) for k in dashed]
+            title = fallback_labels.get(title, title)
+    colors = _colors(list(series), colors)
+    # a list of families gives per-glyph fallback: ✓ ✗ ★ come from DejaVu Sans
+    families = ([font] if font else []) + ["DejaVu Sans"]
+    rc = {"font.family": families, "axes.unicode_minus": False}
+    buf = io.BytesIO()
+    with _mpl_lock, matplotlib.rc_context(rc):
+        figures = {
+            "1-scorecard": _figure_scorecard(card, lang, f"{title} — {ui('tab_scorecard', lang)}"),
+            "2-key-indicators": _figure_trajectories(
+                series, lang, f"{title} — {ui('key_charts', lang)}", key_indicator_ids(),
+                colors, dashed),
+        }
+        ids = [i.id for i in tables.indicators()]
+        pages = [ids[k:k + 6] for k in range(0, len(ids), 6)]
+        for n, page in enumerate(pages, start=1):
+            figures[f"3-all-indicators-{n}"] = _figure_trajectories(
+                series, lang, f"{title} — {ui('all_charts', lang)} ({n}/{len(pages)})", page,
+                colors, dashed)
+        pngs = {}
+        pdf_buf = io.BytesIO()
+        with PdfPages(pdf_buf) as pdf:
+            for name, fig in figures.items():
+                FigureCanvasAgg(fig)
+                png = io.BytesIO()
+                fig.savefig(png, format="png", dpi=150)
+                pngs[name] = png.getvalue()
+                pdf.savefig(fig)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in pngs.items():
+            zf.writestr(f"{name}.png", data)
+        zf.writestr("figures.pdf", pdf_buf.getvalue())
+        zf.writestr("README.txt", note + "Figures made by the Guangyuan STI plan simulator "
+                    "(app.py): " + ", ".join(f"{n}.png" for n in figures)
+                    + " and all of them in figures.pdf.\n")
+    return buf.getvalue()
+
+
+def deferred(fn: Callable[..., bytes], *args: Any, **kwargs: Any) -> Callable[[], bytes]:
+    """A no-argument callable computing ``fn(*args, **kwargs)`` once, for deferred downloads."""
+    return functools.lru_cache(maxsize=1)(functools.partial(fn, *args, **kwargs))

@@ -1,0 +1,249 @@
+"""The numpy engine equals plain PySD runs: on three classic small models, on every shipped
+scenario and on 200 random draws of every lever, assumption and uncertain constant."""
+from __future__ import annotations
+
+import math
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator import load_scenario, tables
+from simulator.engine import Engine, EngineError, engine_for
+from simulator.model import _pysd, translated_file
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SMALL_MODELS = sorted((HERE / "models").glob("*.mdl"))
+SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
+RTOL = 1e-9
+
+
+def _pysd_model(mdl: Path, build_root: Path):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
+        return _pysd().load(str(translated_file(mdl, build_root=build_root)))
+
+
+def _pysd_run(model, names, params=None, time_step=None) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*inplace keyword in DataFrame.set_index.*")
+        warnings.filterwarnings("ignore", message=".*extrapolating data.*")
+        # reload=True: PySD keeps params and time step on the Model object (pysd-facts.md)
+        out = model.run(params=params or {}, return_columns=names, time_step=time_step,
+                        reload=True)
+    return out.rename(columns=model.namespace)[names]
+
+
+def _compare(engine_frame: pd.DataFrame, pysd_frame: pd.DataFrame) -> None:
+    np.testing.assert_allclose(engine_frame.to_numpy(), pysd_frame.to_numpy(), rtol=RTOL,
+                               atol=1e-12, err_msg=str(list(engine_frame.columns)))
+
+
+# --- three classic small models ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def build_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("pysd-build")
+
+
+@pytest.mark.parametrize("mdl", SMALL_MODELS, ids=[p.stem for p in SMALL_MODELS])
+def test_small_model_equals_pysd(mdl, build_root):
+    engine = Engine(mdl)
+    names = sorted(n for n, node in engine.nodes.items() if node.kind != "lookup")
+    ref = _pysd_run(_pysd_model(mdl, build_root), names)
+    _compare(engine.run(variables=names).run()[names], ref)
+
+
+@pytest.mark.parametrize("mdl", SMALL_MODELS, ids=[p.stem for p in SMALL_MODELS])
+@pytest.mark.parametrize("draw", range(4))
+def test_small_model_ensemble_equals_pysd_per_run(mdl, draw, build_root):
+    engine = Engine(mdl)
+    assert engine.limits, "each test model varies at least one constant"
+    rng = np.random.default_rng(draw)
+    n = 8
+    params = {k: rng.uniform(lo, hi, n) for k, (lo, hi) in engine.limits.items()}
+    names = sorted(n_ for n_, node in engine.nodes.items() if node.kind != "lookup")
+    result = engine.run(params, variables=names)
+    model = _pysd_model(mdl, build_root)
+    for i in (0, n - 1):
+        ref = _pysd_run(model, names, params={k: float(v[i]) for k, v in params.items()})
+        _compare(result.run(i)[names], ref)
+
+
+def test_goal_seeking_equals_the_euler_closed_form():
+    engine = Engine(HERE / "models" / "goal_seeking.mdl")
+    out = engine.run(variables=["level"])
+    t = out.times
+    dt, tau = 0.25, 5.0
+    expected = 100 - (100 - 10) * (1 - dt / tau) ** (t / dt)
+    np.testing.assert_allclose(out["level"], expected, rtol=1e-12)
+
+
+def test_rk4_is_far_more_accurate_than_euler_on_goal_seeking():
+    engine = Engine(HERE / "models" / "goal_seeking.mdl")
+    exact = 100 - 90 * np.exp(-engine.run(variables=["level"]).times / 5.0)
+    euler = engine.run(variables=["level"])["level"]
+    rk4 = engine.run(variables=["level"], method="rk4")["level"]
+    assert np.abs(rk4 - exact).max() < np.abs(euler - exact).max() / 1000
+
+
+def test_rk4_converges_on_the_guangyuan_model():
+    engine = engine_for()
+    a = engine.run(method="rk4", time_step=0.25)
+    b = engine.run(method="rk4", time_step=0.125)
+    euler = engine.run()
+    for var in ("rd_intensity", "high_tech_revenue", "innovation_index"):
+        assert np.allclose(a[var], b[var], rtol=1e-3)
+        assert np.allclose(euler[var], b[var], rtol=2e-2)
+
+
+# --- the Guangyuan model ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gy_pysd(build_root):
+    return _pysd_model(tables.MODEL_FILE, build_root)
+
+
+@pytest.fixture(scope="module")
+def compared_names() -> list[str]:
+    engine = engine_for()
+    stocks = [n for n, node in engine.nodes.items() if node.kind == "stock"]
+    return sorted({i.variable for i in tables.indicators()} | set(stocks))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_every_scenario_equals_pysd(path, gy_pysd, compared_names):
+    params = load_scenario(path).params()
+    engine = engine_for().run(params, variables=compared_names).run()
+    _compare(engine[compared_names], _pysd_run(gy_pysd, compared_names, params))
+
+
+def _random_draws(n: int, seed: int) -> dict[str, np.ndarray]:
+    """Every lever per period, every assumption and every uncertain constant (a constant with
+    a [min, max] range in the .mdl), uniformly within their ranges."""
+    rng = np.random.default_rng(seed)
+    engine = engine_for()
+    params = {name: rng.uniform(lo, hi, n) for name, (lo, hi) in engine.limits.items()
+              if name not in ("time_step", "saveper")}
+    for lev in tables.levers():
+        for period in tables.PERIODS:
+            params[lev.period_param(period)] = rng.uniform(lev.min, lev.max, n)
+    for ass in tables.assumptions():
+        params[ass.param] = rng.uniform(ass.min, ass.max, n)
+    return params
+
+
+N_DRAWS = 200
+DRAWS = _random_draws(N_DRAWS, seed=0)
+
+
+def test_draws_cover_levers_assumptions_and_uncertain_constants():
+    lever_params = {l.period_param(p) for l in tables.levers() for p in tables.PERIODS}
+    uncertain = set(DRAWS) - lever_params - {a.param for a in tables.assumptions()}
+    assert lever_params <= set(DRAWS)
+    assert len(uncertain) >= 40
+
+
+@pytest.fixture(scope="module")
+def ensemble(compared_names):
+    return engine_for().run(DRAWS, variables=compared_names)
+
+
+@pytest.mark.parametrize("i", range(N_DRAWS))
+def test_random_draw_equals_pysd(i, ensemble, gy_pysd, compared_names):
+    params = {k: float(v[i]) for k, v in DRAWS.items()}
+    _compare(ensemble.run(i)[compared_names], _pysd_run(gy_pysd, compared_names, params))
+
+
+@pytest.mark.parametrize("i", [0, 17, 199])
+def test_scalar_run_equals_the_ensemble_lane(i, ensemble, compared_names):
+    single = engine_for().run({k: float(v[i]) for k, v in DRAWS.items()},
+                              variables=compared_names)
+    assert single.n is None
+    np.testing.assert_allclose(single.run()[compared_names], ensemble.run(i)[compared_names],
+                               rtol=1e-12)
+
+
+def test_time_step_parameter_equals_pysd(gy_pysd, compared_names):
+    engine = engine_for().run(time_step=0.125, variables=compared_names).run()
+    _compare(engine[compared_names], _pysd_run(gy_pysd, compared_names, time_step=0.125))
+
+
+def test_overriding_an_auxiliary_equals_pysd_and_warns(gy_pysd, compared_names):
+    params = {"enterprise_rd": 0.0, "fiscal_rd": 0.0}
+    with pytest.warns(UserWarning, match="Replacing a variable by a constant"):
+        engine = engine_for().run(params, variables=compared_names).run()
+    with pytest.warns(UserWarning, match="Replacing a variable by a constant"):
+        ref = _pysd_run(gy_pysd, compared_names, params)
+    _compare(engine[compared_names], ref)
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+def test_bad_params_are_named():
+    engine = engine_for()
+    with pytest.raises(KeyError, match="no_such_constant"):
+        engine.run({"no_such_constant": 1.0})
+    with pytest.raises(KeyError, match="knowledge_stock"):
+        engine.run({"knowledge_stock": 1.0})
+    with pytest.raises(ValueError, match="different lengths"):
+        engine.run({"patent_elasticity": np.ones(3), "hv_lapse_rate": np.ones(4)})
+    with pytest.raises(ValueError, match="time_step must be the same"):
+        engine.run({"time_step": np.array([0.1, 0.2])})
+
+
+MDL_TAIL = """
+FINAL TIME = 10
+	~	Year
+	~	|
+INITIAL TIME = 0
+	~	Year
+	~	|
+SAVEPER = 1
+	~	Year
+	~	|
+TIME STEP = 0.25
+	~	Year
+	~	|
+"""
+
+UNSUPPORTED = {
+    "pulse": ("x = PULSE(2, 1)\n\t~\tDmnl\n\t~\t|\n", "PULSE", "x"),
+    "delay_fixed": ("y = 1\n\t~\tDmnl\n\t~\t|\nx = DELAY FIXED(y, 2, 0)\n\t~\tDmnl\n\t~\t|\n",
+                    "DelayFixed", "x"),
+    "random": ("x = RANDOM UNIFORM(0, 1, 0)\n\t~\tDmnl\n\t~\t|\n", "RANDOM_UNIFORM", "x"),
+    "trend": ("y = Time\n\t~\tDmnl\n\t~\t|\nx = TREND(y, 2, 0)\n\t~\tDmnl\n\t~\t|\n",
+              "Trend", "x"),
+    "subscripts": ("dim: (d1-d3)\n\t~\t~\t|\nx[dim] = 1, 2, 3\n\t~\tDmnl\n\t~\t|\n",
+                   "subscript", ""),
+    "short_delay": ("y = 1\n\t~\tDmnl\n\t~\t|\nx = DELAY3(y, 0.5)\n\t~\tDmnl\n\t~\t|\n",
+                    "delay time shorter", "x"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNSUPPORTED), ids=list(UNSUPPORTED))
+def test_unsupported_constructs_raise_naming_function_and_variable(case, tmp_path):
+    body, what, variable = UNSUPPORTED[case]
+    mdl = tmp_path / f"{case}.mdl"
+    mdl.write_text("{UTF-8}\n" + body + MDL_TAIL, encoding="utf-8")
+    with pytest.raises(EngineError) as err:
+        Engine(mdl).run(variables=["x"] if variable else None)
+    message = str(err.value)
+    assert what.lower() in message.lower()
+    if variable:
+        assert f"'{variable}'" in message or f" {variable}:" in message or f" {variable} " in message
+
+
+def test_editing_the_model_changes_engine_results(tmp_path):
+    edited = tmp_path / "edited.mdl"
+    shutil.copy(tables.MODEL_FILE, edited)
+    text = edited.read_text(encoding="utf-8").replace("patent grant lag = 3", "patent grant lag = 1")
+    edited.write_text(text, encoding="utf-8")
+    base = engine_for().run(variables=["valid_invention_patents"])
+    changed = Engine(edited).run(variables=["valid_invention_patents"])
+    assert not math.isclose(base["valid_invention_patents"][-1],
+                            changed["valid_invention_patents"][-1], rel_tol=1e-6)
