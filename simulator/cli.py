@@ -129,6 +129,27 @@ def compare_table(card: pd.DataFrame) -> str:
             + f"\n达成目标数 targets met — {counts}. ✓ 达成 met, ✗ 未达成 missed, * 四个倍增指标.")
 
 
+def compare_markdown(card: pd.DataFrame) -> str:
+    """Several scenarios' scorecards as a Markdown table (for reports and the README)."""
+    scenarios = list(dict.fromkeys(card["scenario"]))
+    parts = {s: card[card["scenario"] == s].reset_index(drop=True) for s in scenarios}
+    first = parts[scenarios[0]]
+    lines = ["| 指标 indicator | 年份 year | 目标 target | " + " | ".join(scenarios) + " |",
+             "|---|---|---|" + "---|" * len(scenarios)]
+    for i, r in first.iterrows():
+        dec = _decimals(r)
+        unit = "" if r["unit"] in ("件", "家", "分") else f" {r['unit']}"
+        cells = [f"{format_against(parts[s].iloc[i]['value'], r['target'], dec)} "
+                 f"{'✓' if parts[s].iloc[i]['met'] else '✗'}" for s in scenarios]
+        star = "*" if r["doubling"] else ""
+        lines.append(f"| {r['name_zh']}{star} {r['name_en']} | {r['year']} | "
+                     f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}{unit} | "
+                     + " | ".join(cells) + " |")
+    counts = " | ".join(f"{int(parts[s]['met'].sum())}/{len(parts[s])}" for s in scenarios)
+    lines.append(f"| 达成目标数 targets met | | | {counts} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so no half-written file remains."""
     directory = path.parent if str(path.parent) else Path(".")
@@ -216,6 +237,8 @@ def cmd_compare(args) -> int:
     card = goals.scorecard(_model().run_many(scens))
     if args.format == "csv":
         text = goals.compare_from_scorecard(card).to_csv(index=False, float_format="%.10g")
+    elif args.format == "markdown":
+        text = compare_markdown(card)
     else:
         text = compare_table(card)
     _emit(text, args.out)
@@ -239,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_goals)
     p = sub.add_parser("compare", help="scorecards of several scenarios side by side")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
-    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_compare)
     return parser

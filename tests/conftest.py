@@ -35,7 +35,7 @@ def scenarios_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def model():
-    """The Guangyuan model, loaded once per session (each run loads a fresh PySD object)."""
+    """The Guangyuan model (numpy engine backend), loaded once per session; runs are independent."""
     from simulator import Model
 
     return Model()
