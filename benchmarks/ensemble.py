@@ -26,23 +26,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator import Model, load_scenario, tables  # noqa: E402
-from simulator.engine import engine_for  # noqa: E402
+from simulator.engine import engine_for, random_draws as draws  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def draws(n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """n parameter sets: every lever per period, assumption and uncertain constant varied."""
-    rng = np.random.default_rng(seed)
-    engine = engine_for()
-    params = {k: rng.uniform(lo, hi, n) for k, (lo, hi) in engine.limits.items()
-              if k not in ("time_step", "saveper")}
-    for lev in tables.levers():
-        for period in tables.PERIODS:
-            params[lev.period_param(period)] = rng.uniform(lev.min, lev.max, n)
-    for ass in tables.assumptions():
-        params[ass.param] = rng.uniform(ass.min, ass.max, n)
-    return params
 
 
 def timed(fn, repeats: int) -> list[float]:

@@ -755,3 +755,20 @@ def engine_for(mdl_file: str | Path = tables.MODEL_FILE) -> Engine:
         if (path, digest) not in _engines:
             _engines[(path, digest)] = Engine(path)
         return _engines[(path, digest)]
+
+
+def random_draws(n: int, seed: int | None = None, engine: Engine | None = None
+                 ) -> dict[str, np.ndarray]:
+    """``n`` uniform random parameter sets over every range the model knows: each lever in each
+    plan period, each scenario assumption and each uncertain constant (a constant with a
+    [min, max] range in the .mdl). Seeded with ``np.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    engine = engine or engine_for()
+    params = {k: rng.uniform(lo, hi, n) for k, (lo, hi) in engine.limits.items()
+              if k not in _CONTROL}
+    for lev in tables.levers():
+        for period in tables.PERIODS:
+            params[lev.period_param(period)] = rng.uniform(lev.min, lev.max, n)
+    for ass in tables.assumptions():
+        params[ass.param] = rng.uniform(ass.min, ass.max, n)
+    return params

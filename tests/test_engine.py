@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from simulator import load_scenario, tables
-from simulator.engine import Engine, EngineError, engine_for
+from simulator.engine import Engine, EngineError, engine_for, random_draws
 from simulator.model import _pysd, translated_file
 
 HERE = Path(__file__).resolve().parent
@@ -122,23 +122,8 @@ def test_every_scenario_equals_pysd(path, gy_pysd, compared_names):
     _compare(engine[compared_names], _pysd_run(gy_pysd, compared_names, params))
 
 
-def _random_draws(n: int, seed: int) -> dict[str, np.ndarray]:
-    """Every lever per period, every assumption and every uncertain constant (a constant with
-    a [min, max] range in the .mdl), uniformly within their ranges."""
-    rng = np.random.default_rng(seed)
-    engine = engine_for()
-    params = {name: rng.uniform(lo, hi, n) for name, (lo, hi) in engine.limits.items()
-              if name not in ("time_step", "saveper")}
-    for lev in tables.levers():
-        for period in tables.PERIODS:
-            params[lev.period_param(period)] = rng.uniform(lev.min, lev.max, n)
-    for ass in tables.assumptions():
-        params[ass.param] = rng.uniform(ass.min, ass.max, n)
-    return params
-
-
 N_DRAWS = 200
-DRAWS = _random_draws(N_DRAWS, seed=0)
+DRAWS = random_draws(N_DRAWS, seed=0)  # levers per period, assumptions, uncertain constants
 
 
 def test_draws_cover_levers_assumptions_and_uncertain_constants():
