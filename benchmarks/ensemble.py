@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator import Model, load_scenario, tables  # noqa: E402
+from simulator import Model, load_scenario  # noqa: E402
 from simulator.engine import engine_for, random_draws as draws  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

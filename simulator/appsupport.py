@@ -246,8 +246,18 @@ class ActionGroup:
     levers: tuple[tables.Lever, ...]
 
     def title(self, lang: str) -> str:
-        return f"{self.section}、{self.name_zh}" if lang == "zh" else \
-            f"{self.name_en} (section {self.section})"
+        if lang == "zh":
+            return f"{self.section}、{self.name_zh}"
+        return f"{self.name_en} (plan section {arabic_sections(self.section)})"
+
+
+_CN_NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)}
+
+
+def arabic_sections(text: str) -> str:
+    """Plan section numbers in Arabic digits: ``"九、十"`` → ``"9, 10"`` (1–10 only)."""
+    return ", ".join(str(_CN_NUMERALS.get(part.strip(), part.strip()))
+                     for part in text.replace("，", "、").split("、"))
 
 
 def action_groups() -> list[ActionGroup]:
@@ -654,21 +664,29 @@ def display_width(text: str) -> int:
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """``text`` broken into lines of at most ``width`` columns (CJK-aware; words kept whole)."""
+    """``text`` broken into balanced lines of at most ``width`` columns (CJK-aware).
+
+    Latin text breaks between words; Chinese text between characters.
+    """
+    total = display_width(text)
+    if total <= width:
+        return [text]
+    n_lines = math.ceil(total / width)
+    if display_width(text) != len(text):  # Chinese: equal runs of characters
+        per_line = math.ceil(len(text) / n_lines)
+        return [text[k:k + per_line] for k in range(0, len(text), per_line)]
     lines: list[str] = []
     current = ""
-    tokens = text.split(" ") if display_width(text) == len(text) else list(text)
-    joiner = " " if display_width(text) == len(text) else ""
-    for tok in tokens:
-        trial = f"{current}{joiner}{tok}" if current else tok
+    for word in text.split(" "):
+        trial = f"{current} {word}" if current else word
         if current and display_width(trial) > width:
             lines.append(current)
-            current = tok
+            current = word
         else:
             current = trial
     if current:
         lines.append(current)
-    return lines or [""]
+    return lines
 
 
 def panel_title(ind: tables.Indicator, lang: str, width: int = 30) -> str:
@@ -763,27 +781,30 @@ def _colors(labels: Sequence[str], colors: Sequence[str] | None) -> list[str]:
     return [colors[i % len(colors)] for i in range(len(labels))]
 
 
-def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
-                     indicator_ids: Sequence[str] | None = None, columns: int = 3,
-                     large: bool = False, colors: Sequence[str] | None = None,
-                     dashed: Sequence[str] = ()) -> alt.FacetChart:
-    """Small multiples of every indicator, 2020–2035: one line per scenario, targets marked.
+class TrustedFacetChart(alt.FacetChart):
+    """A facet chart whose structure is checked by the tests, not again on every draw.
 
-    One faceted Altair chart (a single spec, so it is cheap to draw on every slider move),
-    each panel with its own y scale and the indicator's name and unit as its title.
-
-    Parameters
-    ----------
-    series : mapping
-        Display label → tidy results; lines are drawn in this order and colour.
-    colors : sequence of str, optional
-        One colour per series (default :data:`PALETTE`).
-    dashed : sequence of str
-        Labels of series drawn dashed (a reference scenario).
+    ``st.altair_chart`` calls ``to_dict()``, which validates the whole spec against the
+    Vega-Lite JSON schema: 60 % of the time of drawing the chart. The structure of the
+    trajectory charts never changes, only their data; ``tests/test_appsupport.py`` validates
+    every variant with ``validate_spec`` (``to_dict(validate=True)``). Any other caller can
+    still ask for validation explicitly.
     """
-    labels = list(series)
-    data = chart_frame(series, lang, indicator_ids, width=22 if large else 30)
-    panel_order = list(dict.fromkeys(data["panel"]))
+
+    def to_dict(self, validate: bool = False, **kwargs: Any) -> dict[str, Any]:
+        return super().to_dict(validate=validate, **kwargs)
+
+
+def validate_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite spec, validated against the schema (raises if invalid)."""
+    return chart.to_dict(validate=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _trajectory_template(lang: str, labels: tuple[str, ...], panel_order: tuple[str, ...],
+                         columns: int, large: bool, colors: tuple[str, ...],
+                         dashed: tuple[str, ...]) -> TrustedFacetChart:
+    """The trajectory chart without its data (built once per layout; shared read-only)."""
     font = 17 if large else 13
     x = alt.X(field="time", type="quantitative", title=None,
               scale=alt.Scale(domain=[2020, 2035], nice=False),
@@ -791,13 +812,14 @@ def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
                             grid=True))
     y = alt.Y(field="value", type="quantitative", title=None,
               scale=alt.Scale(zero=False, nice=True),
-              axis=alt.Axis(labelFontSize=font, tickCount=5, format="~s"))
+              axis=alt.Axis(labelFontSize=font, tickCount=5))
     color = alt.Color(field="series", type="nominal",
-                      scale=alt.Scale(domain=labels, range=_colors(labels, colors)),
+                      scale=alt.Scale(domain=list(labels), range=list(colors)),
                       legend=alt.Legend(title=None, orient="top", labelFontSize=font + 1,
-                                        symbolStrokeWidth=3, labelLimit=400))
+                                        labelColor="#1a1a1a", symbolStrokeWidth=3,
+                                        labelLimit=500))
     dash = alt.StrokeDash(field="series", type="nominal",
-                          scale=alt.Scale(domain=labels,
+                          scale=alt.Scale(domain=list(labels),
                                           range=[[6, 4] if s in dashed else [1, 0]
                                                  for s in labels]),
                           legend=None)
@@ -816,16 +838,15 @@ def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
         encoding=alt.FacetedEncoding(x=x, y=y, tooltip=[
             alt.Tooltip(field="text", type="nominal", title=ui("target", lang))]),
         transform=[alt.FilterTransform(filter="datum.layer == 'target'")])
-    header = alt.Header(title=None, labelExpr="split(datum.value, '|')",
+    header = alt.Header(title=None, labelExpr="split(datum.value, '|')", labelColor="#1a1a1a",
                         labelFontSize=font + 2, labelFontWeight="bold", labelLimit=0,
                         labelAlign="left", labelAnchor="start", labelPadding=6)
-    width, height = (360, 220) if large else (300, 175)
+    width, height = (400, 230) if large else (300, 175)
     # Built through the constructors rather than chained methods: every chained call
     # deep-copies the chart, which cost more than drawing it.
-    return alt.FacetChart(
-        data=data,
+    return TrustedFacetChart(
         spec=alt.LayerChart(layer=[lines, marks], width=width, height=height),
-        facet=alt.Facet(field="panel", type="nominal", sort=panel_order, header=header),
+        facet=alt.Facet(field="panel", type="nominal", sort=list(panel_order), header=header),
         columns=columns,
         spacing={"row": 24, "column": 28},
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
@@ -834,44 +855,102 @@ def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
     )
 
 
-def detail_chart(series: Mapping[str, pd.DataFrame], indicator_id: str, lang: str, *,
-                 colors: Sequence[str] | None = None, dashed: Sequence[str] = ()
-                 ) -> alt.LayerChart:
-    """One indicator, large, with titled axes (year; the indicator's unit) and labelled targets."""
+def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
+                     indicator_ids: Sequence[str] | None = None, columns: int = 3,
+                     large: bool = False, colors: Sequence[str] | None = None,
+                     dashed: Sequence[str] = ()) -> TrustedFacetChart:
+    """Small multiples of every indicator, 2020–2035: one line per scenario, targets marked.
+
+    One faceted Altair chart (a single spec, cheap to draw on every slider move), each panel
+    with its own y scale and the indicator's name and unit as its title.
+
+    Parameters
+    ----------
+    series : mapping
+        Display label → tidy results; lines are drawn in this order and colour.
+    lang : {"zh", "en"}
+    indicator_ids : sequence of str, optional
+        Panels to draw, default every indicator (table order).
+    columns : int
+        Panels per row.
+    large : bool
+        Larger type and panels (meeting mode).
+    colors : sequence of str, optional
+        One colour per series (default :data:`PALETTE`).
+    dashed : sequence of str
+        Labels of series drawn dashed (a reference scenario).
+    """
+    labels = tuple(series)
+    data = chart_frame(series, lang, indicator_ids, width=26 if large else 30)
+    template = _trajectory_template(lang, labels, tuple(dict.fromkeys(data["panel"])), columns,
+                                    large, tuple(_colors(labels, colors)), tuple(dashed))
+    chart = template.copy(deep=False)  # the template is shared: never mutate it
+    chart.data = data
+    return chart
+
+
+class TrustedLayerChart(alt.LayerChart):
+    """A layered chart whose structure is checked by the tests (see :class:`TrustedFacetChart`)."""
+
+    def to_dict(self, validate: bool = False, **kwargs: Any) -> dict[str, Any]:
+        return super().to_dict(validate=validate, **kwargs)
+
+
+@functools.lru_cache(maxsize=256)
+def _detail_template(indicator_id: str, lang: str, labels: tuple[str, ...],
+                     colors: tuple[str, ...], dashed: tuple[str, ...]) -> TrustedLayerChart:
     ind = tables.indicator(indicator_id)
-    labels = list(series)
-    data = chart_frame(series, lang, [indicator_id])
-    lines_data = data[data["layer"] == "line"]
-    target_data = data[data["layer"] == "target"]
     x = alt.X(field="time", type="quantitative", title=ui("year", lang),
               scale=alt.Scale(domain=[2020, 2035], nice=False),
               axis=alt.Axis(format="d", values=list(range(2020, 2036)), labelFontSize=14,
                             titleFontSize=15))
-    y = alt.Y(field="value", type="quantitative", title=f"{label(ind, lang)}({unit(ind, lang)})"
-              if lang == "zh" else f"{label(ind, lang)} ({unit(ind, lang)})",
-              scale=alt.Scale(zero=False),
+    y_title = (f"{label(ind, lang)}({unit(ind, lang)})" if lang == "zh"
+               else f"{label(ind, lang)} ({unit(ind, lang)})")
+    y = alt.Y(field="value", type="quantitative", title=y_title, scale=alt.Scale(zero=False),
               axis=alt.Axis(labelFontSize=14, titleFontSize=15, titleLimit=420))
     color = alt.Color(field="series", type="nominal",
-                      scale=alt.Scale(domain=labels, range=_colors(labels, colors)),
+                      scale=alt.Scale(domain=list(labels), range=list(colors)),
                       legend=alt.Legend(title=None, orient="top", labelFontSize=15,
                                         labelLimit=400, symbolStrokeWidth=3))
     dash = alt.StrokeDash(field="series", type="nominal",
-                          scale=alt.Scale(domain=labels, range=[[6, 4] if s in dashed else [1, 0]
-                                                                for s in labels]), legend=None)
+                          scale=alt.Scale(domain=list(labels),
+                                          range=[[6, 4] if s in dashed else [1, 0]
+                                                 for s in labels]), legend=None)
     tooltip = [alt.Tooltip(field="series", type="nominal", title=ui("scenario_label", lang)),
                alt.Tooltip(field="time", type="quantitative", title=ui("year", lang),
                            format="d"),
                alt.Tooltip(field="text", type="nominal", title=" ")]
-    lines = alt.Chart(lines_data).mark_line(point=True, strokeWidth=3).encode(
-        x=x, y=y, color=color, strokeDash=dash, tooltip=tooltip)
-    marks = alt.Chart(target_data).mark_point(
-        shape="diamond", filled=True, size=260, color=TARGET_COLOR, opacity=1).encode(
-        x=x, y=y, tooltip=[alt.Tooltip(field="text", type="nominal", title=ui("target", lang))])
-    texts = alt.Chart(target_data).mark_text(
-        align="right", dx=-10, dy=-12, fontSize=14, color=TARGET_COLOR, fontWeight="bold"
-    ).encode(x=x, y=y, text=alt.Text(field="text", type="nominal"))
-    return alt.layer(lines, marks, texts).properties(
-        height=420, title=alt.TitleParams(text=label(ind, lang), fontSize=18, anchor="start"))
+    is_line = [alt.FilterTransform(filter="datum.layer == 'line'")]
+    is_target = [alt.FilterTransform(filter="datum.layer == 'target'")]
+    lines = alt.Chart(mark=alt.MarkDef(type="line", point=True, strokeWidth=3),
+                      encoding=alt.FacetedEncoding(x=x, y=y, color=color, strokeDash=dash,
+                                                   tooltip=tooltip),
+                      transform=is_line)
+    marks = alt.Chart(mark=alt.MarkDef(type="point", shape="diamond", filled=True, size=260,
+                                       color=TARGET_COLOR, opacity=1),
+                      encoding=alt.FacetedEncoding(x=x, y=y, tooltip=[
+                          alt.Tooltip(field="text", type="nominal", title=ui("target", lang))]),
+                      transform=is_target)
+    texts = alt.Chart(mark=alt.MarkDef(type="text", align="right", dx=-10, dy=-12, fontSize=14,
+                                       color=TARGET_COLOR, fontWeight="bold"),
+                      encoding=alt.FacetedEncoding(x=x, y=y, text=alt.Text(field="text",
+                                                                           type="nominal")),
+                      transform=is_target)
+    return TrustedLayerChart(
+        layer=[lines, marks, texts], height=420,
+        title=alt.TitleParams(text=label(ind, lang), fontSize=18, anchor="start"))
+
+
+def detail_chart(series: Mapping[str, pd.DataFrame], indicator_id: str, lang: str, *,
+                 colors: Sequence[str] | None = None, dashed: Sequence[str] = ()
+                 ) -> TrustedLayerChart:
+    """One indicator, large, with titled axes (year; the indicator's unit) and labelled targets."""
+    labels = tuple(series)
+    template = _detail_template(indicator_id, lang, labels, tuple(_colors(labels, colors)),
+                                tuple(dashed))
+    chart = template.copy(deep=False)  # the template is shared: never mutate it
+    chart.data = chart_frame(series, lang, [indicator_id])
+    return chart
 
 
 # --------------------------------------------------------------------------------------------
