@@ -1,4 +1,4 @@
-"""Command line: ``python -m simulator run|goals|compare``.
+"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve``.
 
 A user's mistake (a bad scenario file, an unwritable output path) ends with a one-line message on
 standard error and exit code 2; nothing is run or written.
@@ -245,6 +245,104 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _uncertainty_spec(path: str | None):
+    from . import uncertainty
+    return uncertainty.load_spec(path) if path else uncertainty.load_spec()
+
+
+def _positive(name: str, value: int, lo: int = 1) -> int:
+    if value < lo:
+        raise UserError(f"--{name}: value {value} is not allowed; allowed a whole number >= {lo}")
+    return value
+
+
+def cmd_uncertainty(args) -> int:
+    from . import uncertainty
+    scens = _load_all(args.scenarios)
+    spec = _uncertainty_spec(args.uncertainty)
+    _positive("n", args.n)
+    if args.out:
+        _check_output(Path(args.out))
+    res = uncertainty.run(scens, n=args.n, seed=args.seed, spec=spec, progress=args.progress,
+                          dask=args.dask)
+    probs = res.probabilities()
+    if args.format == "csv":
+        text = probs.to_csv(index=False, float_format="%.10g")
+    else:
+        header = ["情景 scenario", "指标 indicator", "年份", "目标 target", "达成概率 probability",
+                  "p05", "p50", "p95", "确定性 deterministic", "单位 unit"]
+        rows = []
+        for _, r in probs.iterrows():
+            dec = 1 if r["kind"] == "cagr" else max(tables.indicator(r["indicator"]).decimals,
+                                                    _target_decimals(r["target"]))
+            rows.append([r["scenario"], f"{r['name_zh']} {r['name_en']}", str(r["year"]),
+                         f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}",
+                         f"{r['probability'] * 100:.1f} %",
+                         *(format_number(r[c], dec) for c in ("p05", "p50", "p95")),
+                         format_against(r["deterministic"], r["target"], dec), r["unit"]])
+        text = (format_table(header, rows, right=[False, False, False, True, True, True, True,
+                                                  True, True, False])
+                + f"\n{res.n:,} Latin-hypercube draws of {len(spec.varied)} uncertain constants "
+                f"({spec.source or spec.name}), seed {args.seed}; probability = share of draws "
+                "meeting the target; p05/p50/p95 = quantiles of the simulated value.")
+    _emit(text, args.out)
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    from . import sensitivity
+    scen, = _load_all([args.scenario])
+    spec = _uncertainty_spec(args.uncertainty)
+    n = args.n if args.n is not None else (512 if args.method == "sobol" else 20)
+    if args.out:
+        _check_output(Path(args.out))
+    try:
+        inputs = sensitivity.inputs_for(args.inputs, spec)
+        res = sensitivity.analyse(args.method, scen, inputs=inputs, n=n, seed=args.seed,
+                                  spec=spec, progress=args.progress)
+    except ValueError as exc:
+        raise UserError(str(exc).replace("n: ", "--n: ", 1).replace("inputs: ", "--inputs: ", 1)) \
+            from None
+    if args.format == "csv":
+        text = res.table.to_csv(index=False, float_format="%.10g")
+    else:
+        cols = (["S1", "S1_conf", "ST", "ST_conf"] if res.method == "sobol"
+                else ["mu_star", "mu_star_conf", "sigma"])
+        header = ["目标 target", "排名 rank", "输入 input", "类型 kind", *cols]
+        rows = [[r["target"], str(r["rank"]), r["input"], r["kind"],
+                 *(f"{r[c]:.4g}" for c in cols)] for _, r in res.top(args.top).iterrows()]
+        text = (format_table(header, rows, right=[False, True, False, False] + [True] * len(cols))
+                + f"\n{res.method} analysis of {len(res.inputs)} inputs, {res.runs:,} runs, seed "
+                f"{args.seed}; top {args.top} inputs of each target"
+                + (" by total index ST (S1 first-order; _conf = 95 % confidence half-width)."
+                   if res.method == "sobol" else
+                   " by mu* (mean |elementary effect| in the target's unit; _conf = 95 % "
+                   "confidence half-width)."))
+    _emit(text, args.out)
+    return 0
+
+
+def cmd_solve(args) -> int:
+    from . import solver
+    scen, = _load_all([args.scenario])
+    if args.probability is not None and not 0 < args.probability < 1:
+        raise UserError(f"--probability: value {args.probability} is not allowed; allowed a "
+                        "number between 0 and 1 (exclusive)")
+    spec = _uncertainty_spec(args.uncertainty) if args.probability is not None else None
+    try:
+        chosen = solver.select_targets(args.targets)
+    except ValueError as exc:
+        raise UserError(f"--targets: {exc}") from None
+    _positive("n", args.n, 10)
+    res = solver.solve(scen, chosen, probability=args.probability, spec=spec, n=args.n,
+                       seed=args.seed, progress=args.progress)
+    text = solver.report(res)
+    if args.format == "json":
+        text = json.dumps(res.to_dict(), ensure_ascii=False, indent=2)
+    _emit(text, args.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
@@ -265,6 +363,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("uncertainty", help="probability of meeting each target under parameter "
+                       "uncertainty (Latin hypercube)")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML file(s)")
+    p.add_argument("--n", type=int, default=1000, help="number of draws (default 1000)")
+    p.add_argument("--seed", type=int, default=None, help="seed (any integer; default random)")
+    p.add_argument("--uncertainty", help="uncertainty YAML file (default models/uncertainty.yaml)")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    p.add_argument("--dask", nargs="?", const=True, default=None, metavar="SCHEDULER",
+                   help="evaluate chunks on Dask: a LocalCluster, or the scheduler at this address")
+    p.set_defaults(func=cmd_uncertainty)
+    p = sub.add_parser("sensitivity", help="rank levers and uncertain constants by their effect "
+                       "on each target (SALib Sobol or Morris)")
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--method", choices=["sobol", "morris"], default="sobol")
+    p.add_argument("--n", type=int, default=None, help="Sobol base samples (a power of 2, "
+                   "default 512) or Morris trajectories (default 20)")
+    p.add_argument("--seed", type=int, default=None, help="seed (any integer; default random)")
+    p.add_argument("--inputs", default="all", help="levers, constants, all (default), or a "
+                   "comma-separated list of lever ids and constant names")
+    p.add_argument("--top", type=int, default=5, help="inputs shown per target (default 5)")
+    p.add_argument("--uncertainty", help="uncertainty YAML file (ranges of the constants)")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    p.set_defaults(func=cmd_sensitivity)
+    p = sub.add_parser("solve", help="lowest-cost lever settings that reach chosen targets")
+    p.add_argument("scenario", help="scenario YAML file (its assumptions, and levers after the "
+                   "last target year, are kept)")
+    p.add_argument("--targets", nargs="+", default=["2025"], metavar="TARGET",
+                   help="2025, 2035, target keys (tech_smes@2025) or indicator ids "
+                   "(default 2025)")
+    p.add_argument("--probability", type=float, default=None,
+                   help="reach each target with at least this probability under uncertainty")
+    p.add_argument("--n", type=int, default=100, help="draws for --probability (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws and the search "
+                   "(default 0)")
+    p.add_argument("--uncertainty", help="uncertainty YAML file (with --probability)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    p.set_defaults(func=cmd_solve)
     return parser
 
 

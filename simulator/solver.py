@@ -1,0 +1,420 @@
+"""What would it take: the lowest-cost lever settings that reach chosen targets.
+
+Problem
+-------
+Decision: one level per lever (all 19), held over the plan periods up to the last chosen target
+year (2025 → 2021–2025; 2030 or 2035 → every period up to it); later periods keep the scenario's
+levels, and so do its assumptions. Bounds: from the lever's 2020 level (cutting below it saves
+nothing under the cost model) to its maximum in ``models/levers.csv``.
+
+Cost: ``models/lever_costs.csv`` gives 万元 per lever unit per year; a setting costs
+``Σ cost_per_unit × (level − 2020 level)`` per year, and that times the years it is held in total.
+
+Constraints: every chosen target met — in the deterministic run, or (``probability=p``) in at
+least ``ceil(p × n)`` of ``n`` Latin-hypercube draws of the uncertain constants, for each target
+separately (the per-target probability that ``python -m simulator uncertainty`` reports). A
+margin is normalised by the target's size, ``(value − target) / |target|``.
+
+Method
+------
+1. Screen: one vectorised engine run of a seeded Latin hypercube of candidate lever vectors, the
+   line from the 2020 levels to every lever at its maximum, and that corner itself.
+2. If no candidate meets the targets (the all-maximum corner included), they cannot be reached
+   within the bounds: report the candidate with the smallest total normalised shortfall ("closest
+   achievable") and the targets it misses, the largest shortfall first (the binding target).
+3. Otherwise polish the cheapest feasible candidate with SLSQP (linear cost, margins ≥ 0),
+   derivatives by forward differences computed in one vectorised run of D + 1 lanes (× n draws
+   under uncertainty). The answer is re-checked; if SLSQP ends slightly infeasible, the feasible
+   point nearest to it on the segment to the start is taken. Binding targets are those with the
+   smallest margins at the answer.
+Under uncertainty the start is the cheapest point meeting the probability constraints among the
+line from the deterministic answer to the maximum corner and the 20 screened candidates with the
+largest deterministic margins.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import goals, tables
+from . import uncertainty as unc
+from .scenario import Scenario
+from .tables import Target
+
+#: Relative step of the forward differences, in units of each lever's range.
+FD_STEP = 1e-3
+
+
+@dataclass(frozen=True)
+class LeverCost:
+    lever: str
+    cost_per_unit: float   # 万元 per lever unit per year above the 2020 level
+    cost_unit: str
+    basis: str
+    source: str
+
+
+@lru_cache(maxsize=None)
+def lever_costs() -> dict[str, LeverCost]:
+    """``models/lever_costs.csv`` by lever id (every lever must have a row)."""
+    with open(tables.MODELS_DIR / "lever_costs.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = {r["lever"]: LeverCost(r["lever"], float(r["cost_per_unit"]), r["cost_unit"],
+                                 r["basis"], r["source"]) for r in rows}
+    missing = [lev.id for lev in tables.levers() if lev.id not in out]
+    unknown = [k for k in out if k not in {lev.id for lev in tables.levers()}]
+    if missing or unknown:
+        raise ValueError(f"models/lever_costs.csv: missing levers {missing}, unknown {unknown}")
+    return out
+
+
+def select_targets(spec: Sequence[str] | str | None = None) -> tuple[Target, ...]:
+    """Targets chosen by year (``"2025"``, ``"2035"``), target key (``tech_smes@2025``) or
+    indicator id (all of its targets). Default: the 2025 targets."""
+    if spec is None:
+        spec = ["2025"]
+    if isinstance(spec, str):
+        spec = [spec]
+    all_t = tables.targets()
+    chosen: list[Target] = []
+    for item in spec:
+        item = str(item).strip()
+        hits = [t for t in all_t if str(t.year) == item or t.key == item or t.indicator == item]
+        if not hits:
+            raise ValueError(f"value {item!r} names no target; allowed a year "
+                             f"({', '.join(sorted({str(t.year) for t in all_t}))}), a target key "
+                             f"({', '.join(t.key for t in all_t)}) or an indicator id")
+        chosen += [t for t in hits if t not in chosen]
+    return tuple(chosen)
+
+
+def _periods(targets: Sequence[Target]) -> tuple[str, ...]:
+    last = max(t.year for t in targets)
+    return tuple(p for p in tables.PERIODS if int(p[:4]) <= last)
+
+
+def _sign(t: Target) -> float:
+    return 1.0 if t.comparison in (">=", ">") else -1.0
+
+
+@dataclass
+class _Problem:
+    scenario: Scenario
+    targets: tuple[Target, ...]
+    periods: tuple[str, ...]
+    lo: np.ndarray
+    hi: np.ndarray
+    cost: np.ndarray                 # 万元/yr per unit
+    draws: pd.DataFrame | None       # uncertainty draws (None: deterministic)
+    need: int                        # draws that must meet each target
+    fixed: dict = field(default_factory=dict)
+    evaluations: int = 0
+
+    @property
+    def years(self) -> int:
+        return 5 * len(self.periods)
+
+    def x(self, z: np.ndarray) -> np.ndarray:
+        return self.lo + np.clip(z, 0.0, 1.0) * (self.hi - self.lo)
+
+    def annual_cost(self, z: np.ndarray) -> np.ndarray:
+        return (self.x(np.atleast_2d(z)) - self.lo) @ self.cost
+
+    def margins(self, Z: np.ndarray) -> np.ndarray:
+        """Normalised margins (K, m) of candidates Z (K, D) in the unit cube; under uncertainty
+        the ``need``-th largest margin over the draws (≥ 0 ⇔ met in at least ``need`` draws)."""
+        Z = np.atleast_2d(Z)
+        X = self.x(Z)
+        k = len(X)
+        levers = tables.levers()
+        base = dict(self.scenario.params())
+        base.update(self.fixed)
+        cols: dict[str, np.ndarray] = {}
+        reps = 1 if self.draws is None else len(self.draws)
+        for j, lev in enumerate(levers):
+            col = np.repeat(X[:, j], reps)
+            for p in self.periods:
+                cols[lev.period_param(p)] = col
+        if self.draws is not None:
+            for c in self.draws.columns:
+                cols[c] = np.tile(self.draws[c].to_numpy(dtype=float), k)
+        variables = list(dict.fromkeys(t.indicator for t in self.targets))
+        times, data = unc.evaluate(base, pd.DataFrame(cols), variables)
+        self.evaluations += k * reps
+        out = np.empty((k, len(self.targets)))
+        for i, t in enumerate(self.targets):
+            v = unc.target_values(data, times, t).reshape(k, reps)
+            m = _sign(t) * (v - t.target) / abs(t.target)
+            if t.comparison in (">", "<"):
+                m = np.where(m > 0, m, np.minimum(m, -1e-12))  # equality does not meet
+            m = np.where(np.isnan(m), -1.0, m)
+            if reps == 1:
+                out[:, i] = m[:, 0]
+            else:
+                out[:, i] = np.sort(m, axis=1)[:, reps - self.need]
+        return out
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """The answer of :func:`solve`.
+
+    Attributes
+    ----------
+    feasible : bool
+        Whether the settings reach every chosen target (with the probability asked).
+    levers : dict lever id → level
+        The settings found (the cheapest feasible, or the closest achievable).
+    cost_per_year : float
+        万元 a year above the 2020 levels.
+    cost_total : float
+        ``cost_per_year × years``.
+    years : int
+        Years the settings are held (2021 to the end of the last period chosen).
+    scenario : Scenario
+        The input scenario with the settings applied.
+    margins : DataFrame
+        Per target: normalised margin at the answer (≥ 0: met), ``binding`` flag.
+    scorecard : DataFrame
+        The deterministic scorecard of ``scenario`` (every target).
+    probabilities : DataFrame or None
+        Under uncertainty: ``simulator.uncertainty`` probabilities on the solver's draws.
+    binding : tuple of str
+        Target keys that bind: the missed ones (infeasible), or those with the smallest margin.
+    message : str
+    """
+
+    feasible: bool
+    levers: dict
+    cost_per_year: float
+    cost_total: float
+    years: int
+    periods: tuple
+    scenario: Scenario
+    margins: pd.DataFrame
+    scorecard: pd.DataFrame
+    probabilities: pd.DataFrame | None
+    probability: float | None
+    binding: tuple
+    message: str
+    runs: int
+
+    def to_dict(self) -> dict:
+        return {
+            "feasible": self.feasible, "message": self.message, "levers": self.levers,
+            "periods": list(self.periods), "cost_per_year_wan_yuan": self.cost_per_year,
+            "cost_total_wan_yuan": self.cost_total, "years": self.years,
+            "probability": self.probability, "binding": list(self.binding), "runs": self.runs,
+            "margins": self.margins.to_dict(orient="records"),
+        }
+
+
+def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | None = None, *,
+          probability: float | None = None, spec: unc.UncertaintySpec | None = None,
+          n: int = 100, seed: int | None = 0, candidates: int = 2000, maxiter: int = 60,
+          progress: bool = False) -> SolveResult:
+    """The lowest-cost lever settings that reach ``targets`` (see the module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Supplies the assumptions and the levers of periods after the last target year.
+    targets : Targets, or names for :func:`select_targets` (default the 2025 targets)
+    probability : float in (0, 1), optional
+        Reach each target in at least this share of ``n`` draws of the uncertain constants
+        (``spec``, default ``models/uncertainty.yaml``); None: the deterministic run.
+    n : int
+        Draws under uncertainty.
+    seed : int or None
+        Seeds the draws and the candidate screen (0 included).
+    candidates : int
+        Size of the Latin-hypercube screen.
+    """
+    from scipy.optimize import minimize
+    from scipy.stats import qmc
+    if targets is None or isinstance(targets, str) or (targets and isinstance(
+            next(iter(targets)), str)):
+        targets = select_targets(targets)
+    targets = tuple(targets)
+    if not targets:
+        raise ValueError("targets: none chosen")
+    levers = tables.levers()
+    costs = lever_costs()
+    lo = np.array([lev.default for lev in levers])
+    hi = np.array([lev.max for lev in levers])
+    cost = np.array([costs[lev.id].cost_per_unit for lev in levers])
+    prob = _Problem(scenario, targets, _periods(targets), lo, hi, cost, None, 1)
+    d = len(levers)
+    scale = float(cost @ (hi - lo))  # cost of everything at max: objective scale
+
+    rng = np.random.default_rng(seed)
+    line = np.linspace(0.0, 1.0, 41)[:, None] * np.ones(d)
+    screen = np.vstack([line, qmc.LatinHypercube(d=d, rng=rng).random(candidates)])
+    bar = unc._bar(3, progress, "solve")
+    M = prob.margins(screen)
+    if bar is not None:
+        bar.update(1)
+    feasible = (M >= 0).all(axis=1)
+
+    if probability is not None:
+        if not 0 < probability < 1:
+            raise ValueError(f"probability: value {probability!r} is not allowed; allowed a number "
+                             "between 0 and 1 (exclusive)")
+        spec = spec or unc.load_spec()
+        prob.draws = unc.sample(spec, n, seed)
+        prob.fixed = {dd.constant: dd.min for dd in spec.distributions if not dd.varies}
+        prob.need = max(1, math.ceil(probability * n - 1e-9))
+
+    def closest(Z, MZ):
+        short = np.clip(-MZ, 0, None).sum(axis=1)
+        i = int(np.argmin(short + 1e-9 * prob.annual_cost(Z) / scale))
+        return Z[i], MZ[i]
+
+    if probability is None:
+        if not feasible.any():
+            z, m = closest(screen, M)
+            return _result(prob, z, m, False, probability, bar)
+        order = np.flatnonzero(feasible)
+        z0 = screen[order[np.argmin(prob.annual_cost(screen[order]))]]
+    else:
+        # start from the cheapest deterministic answer, then walk towards the max corner
+        if feasible.any():
+            order = np.flatnonzero(feasible)
+            zd = screen[order[np.argmin(prob.annual_cost(screen[order]))]]
+        else:
+            zd = np.zeros(d)
+        seg = zd + np.linspace(0.0, 1.0, 21)[:, None] * (1.0 - zd)
+        # plus the screen's candidates with the largest deterministic margins (levers can work
+        # against each other, so the all-maximum corner is not always the most robust point)
+        seg = np.vstack([seg, screen[np.argsort(-M.min(axis=1), kind="stable")[:20]]])
+        MS = prob.margins(seg)
+        ok = (MS >= 0).all(axis=1)
+        if not ok.any():
+            z, m = closest(seg, MS)
+            return _result(prob, z, m, False, probability, bar)
+        okz = seg[ok]
+        z0 = okz[np.argmin(prob.annual_cost(okz))]
+    if bar is not None:
+        bar.update(1)
+
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def fd(z):
+        key = np.asarray(z, dtype=float).tobytes()
+        if key not in cache:
+            z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
+            steps = np.where(z + FD_STEP <= 1.0, FD_STEP, -FD_STEP)
+            Z = np.vstack([z, z + np.diag(steps)])
+            MZ = prob.margins(Z)
+            cache.clear()
+            cache[key] = (MZ[0], ((MZ[1:] - MZ[0]) / steps[:, None]).T)
+        return cache[key]
+
+    res = minimize(lambda z: float(prob.annual_cost(z)[0]) / scale, z0,
+                   jac=lambda z: prob.cost * (prob.hi - prob.lo) / scale,
+                   method="SLSQP", bounds=[(0.0, 1.0)] * d,
+                   constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0],
+                                 "jac": lambda z: fd(z)[1]}],
+                   options={"maxiter": maxiter, "ftol": 1e-7})
+    z1 = np.clip(res.x, 0.0, 1.0)
+    seg = z1 + np.linspace(0.0, 1.0, 21)[:, None] * (z0 - z1)  # from the answer back to the start
+    MS = prob.margins(seg)
+    ok = (MS >= 0).all(axis=1)
+    i = int(np.argmax(ok))  # z0 (last row) is feasible, so some row is
+    z, m = seg[i], MS[i]
+    if prob.annual_cost(z)[0] > prob.annual_cost(z0)[0]:
+        z, m = z0, prob.margins(z0)[0]
+    return _result(prob, z, m, True, probability, bar)
+
+
+def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
+            probability: float | None, bar) -> SolveResult:
+    from .model import Model
+    x = prob.x(z)
+    levers = tables.levers()
+    settings = {lev.id: float(v) for lev, v in zip(levers, x)}
+    changes = {}
+    for lev in levers:
+        periods = list(prob.scenario.levers[lev.id])
+        for p in prob.periods:
+            periods[tables.PERIODS.index(p)] = min(max(settings[lev.id], lev.min), lev.max)
+        changes[lev.id] = tuple(periods)
+    scen = prob.scenario.with_levers(name=f"{prob.scenario.name}-solved", **changes)
+    card = goals.scorecard(Model().run(scen))
+    probs = None
+    if prob.draws is not None:
+        base = {**scen.params(), **prob.fixed}
+        times, data = unc.evaluate(base, prob.draws, list(dict.fromkeys(
+            t.indicator for t in prob.targets)))
+        rows = []
+        for t in prob.targets:
+            vals = unc.target_values(data, times, t)
+            rows.append({"key": t.key, "probability": float(unc.met(vals, t).mean())})
+        probs = pd.DataFrame(rows)
+    margins = pd.DataFrame({"key": [t.key for t in prob.targets], "margin": m})
+    if feasible:
+        low = margins["margin"].min()
+        margins["binding"] = margins["margin"] <= low + 1e-3
+    else:
+        margins["binding"] = margins["margin"] < 0
+    binding = tuple(margins.sort_values("margin", kind="stable").loc[
+        lambda f: f["binding"], "key"])
+    annual = float(prob.annual_cost(z)[0])
+    period_text = f"{prob.periods[0][:4]}–{prob.periods[-1][-4:]}"
+    if feasible:
+        what = (f"each with probability ≥ {probability:g} ({prob.need} of {len(prob.draws)} draws)"
+                if probability is not None else "in the deterministic run")
+        message = (f"reached {len(prob.targets)} target(s) {what} at {annual:,.0f} 万元 a year "
+                   f"above the 2020 levels over {period_text}")
+    else:
+        missed = ", ".join(binding)
+        message = (f"cannot be reached within the lever bounds"
+                   + (f" with probability ≥ {probability:g}" if probability is not None else "")
+                   + f"; closest achievable misses {missed} (binding: {binding[0] if binding else '—'})")
+    if bar is not None:
+        bar.update(bar.total - bar.n)
+        bar.close()
+    return SolveResult(feasible=feasible, levers=settings, cost_per_year=annual,
+                       cost_total=annual * prob.years, years=prob.years, periods=prob.periods,
+                       scenario=scen, margins=margins, scorecard=card, probabilities=probs,
+                       probability=probability, binding=binding, message=message,
+                       runs=prob.evaluations)
+
+
+def report(res: SolveResult) -> str:
+    """The answer as terminal text: status, settings, cost, margins and the scorecard."""
+    from .cli import format_table, scorecard_table
+    lines = [("✓ " if res.feasible else "✗ ") + res.message, ""]
+    costs = lever_costs()
+    rows = []
+    for lev in tables.levers():
+        v = res.levers[lev.id]
+        c = costs[lev.id].cost_per_unit * (v - lev.default)
+        rows.append([f"{lev.name_zh} {lev.name_en}", f"{lev.default:g}", f"{v:.4g}",
+                     f"{c:,.0f}", lev.unit_zh])
+    lines.append(format_table(["杠杆 lever", "2020", f"设定 setting {res.periods[0][:4]}–"
+                               f"{res.periods[-1][-4:]}", "成本 cost 万元/年", "单位 unit"],
+                              rows, right=[False, True, True, True, False]))
+    lines.append(f"成本 cost: {res.cost_per_year:,.0f} 万元/年 × {res.years} 年 = "
+                 f"{res.cost_total:,.0f} 万元 (models/lever_costs.csv; spending above the 2020 "
+                 "levels)")
+    lines.append("")
+    mrows = [[r["key"], f"{r['margin'] * 100:+.1f} %", "binding" if r["binding"] else ""]
+             for _, r in res.margins.iterrows()]
+    hdr = ["目标 target", "margin (of target)" + (" at the required quantile"
+                                                   if res.probability is not None else ""), ""]
+    if res.probabilities is not None:
+        for row, p in zip(mrows, res.probabilities["probability"]):
+            row.insert(2, f"{p * 100:.0f} %")
+        hdr.insert(2, "probability")
+    lines.append(format_table(hdr, mrows))
+    lines.append("")
+    lines.append("确定性记分卡 deterministic scorecard of the settings:")
+    lines.append(scorecard_table(res.scorecard))
+    return "\n".join(lines) + "\n"

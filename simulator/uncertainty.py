@@ -1,0 +1,546 @@
+"""Parameter uncertainty: distributions of the model's uncertain constants, Latin-hypercube
+ensembles, 5–95 % bands of every indicator and the probability of meeting each target.
+
+Vocabulary (after the EMA Workbench): *levers* are the policy settings of a scenario;
+*assumptions* are the scenario's external conditions; the *uncertain constants* are every other
+constant of the ``.mdl`` whose units field gives a ``[min, max]`` range (the documented plausible
+range: literature, observation or assumption). An uncertainty file gives each uncertain constant a
+distribution; a scenario's levers and assumptions stay fixed (shared by every run).
+
+An uncertainty file (``models/uncertainty.yaml``) looks like::
+
+    name: model-ranges                       # required
+    description: ...                         # optional
+    distributions:                           # uncertain constant (Python name) → distribution
+      knowledge_depreciation_rate: {dist: triangular, min: 0.1, mode: 0.15, max: 0.3}
+      firm_exit_rate: {dist: uniform, min: 0.06, max: 0.09}
+      patent_grant_lag: {dist: fixed, value: 3}
+
+A constant not listed keeps the model's value. ``min``/``max`` must lie within the range written
+in the ``.mdl`` (nothing is clipped); ``mode`` (and ``value``) within ``[min, max]``. Every mistake
+raises :class:`UncertaintyError` (a :class:`~simulator.scenario.ScenarioError`) whose one-line
+message names the file, the field, the value and what is allowed.
+
+Sampling is a Latin hypercube (``scipy.stats.qmc.LatinHypercube``) in the unit cube mapped through
+each distribution's inverse CDF; ``seed`` (any int including 0, or None for fresh entropy) makes
+it reproducible. The draws are made once for the whole ensemble and then evaluated in chunks, so
+a chunked, parallel or Dask evaluation gives results identical to one local pass.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import goals, scenario as scenario_mod, tables
+from .scenario import Scenario, ScenarioError
+from .tables import Target
+
+#: The default uncertainty file.
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "models" / "uncertainty.yaml"
+#: Distribution kinds and their fields.
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "triangular": ("min", "mode", "max"),
+    "uniform": ("min", "max"),
+    "fixed": ("value",),
+}
+_TOP_FIELDS = ("name", "description", "distributions")
+_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+#: Quantiles reported for bands and targets.
+QUANTILES = (0.05, 0.5, 0.95)
+#: Default chunk size (runs per engine call).
+CHUNK = 10_000
+
+
+class UncertaintyError(ScenarioError):
+    """An uncertainty file is invalid (one line naming file, field, value and what is allowed)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Distributions
+
+@dataclass(frozen=True)
+class Distribution:
+    """The distribution of one uncertain constant.
+
+    Attributes
+    ----------
+    constant : str
+        The constant's Python name (as in the engine).
+    dist : {"triangular", "uniform", "fixed"}
+    min, mode, max : float
+        Support and mode (for ``uniform`` the mode is the midpoint; for ``fixed`` all three are
+        the value). In the constant's own unit (the ``.mdl``'s).
+    """
+
+    constant: str
+    dist: str
+    min: float
+    mode: float
+    max: float
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF at probabilities ``u`` in [0, 1]."""
+        u = np.asarray(u, dtype=float)
+        a, c, b = self.min, self.mode, self.max
+        if self.dist == "fixed" or b == a:
+            return np.full_like(u, a)
+        if self.dist == "uniform":
+            return a + u * (b - a)
+        fc = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
+        return np.where(u < fc, left, right)
+
+    @property
+    def varies(self) -> bool:
+        return self.dist != "fixed" and self.max > self.min
+
+
+@dataclass(frozen=True)
+class UncertaintySpec:
+    """A validated uncertainty file: distributions of uncertain constants (in file order)."""
+
+    name: str
+    distributions: tuple[Distribution, ...]
+    description: str = ""
+    source: str = ""
+
+    @property
+    def varied(self) -> tuple[Distribution, ...]:
+        """The distributions that are not fixed (the dimensions of the hypercube)."""
+        return tuple(d for d in self.distributions if d.varies)
+
+    def problem(self) -> dict[str, Any]:
+        """The varied constants as a SALib problem (uniform over each ``[min, max]``)."""
+        return {"num_vars": len(self.varied), "names": [d.constant for d in self.varied],
+                "bounds": [[d.min, d.max] for d in self.varied]}
+
+
+def uncertain_constants(engine=None) -> dict[str, tuple[float, float]]:
+    """Every uncertain constant of the model with its ``[min, max]`` range from the ``.mdl``.
+
+    Those are the constants with a range that are none of: a lever's per-period constant, a
+    lever's 2020 level, a scenario assumption or a control variable.
+    """
+    from .engine import engine_for
+    engine = engine or engine_for()
+    excluded = set(_CONTROL)
+    for lev in tables.levers():
+        excluded.add(tables.python_name(f"{lev.vensim_name} 2020"))
+        excluded.update(lev.period_param(p) for p in tables.PERIODS)
+    excluded.update(a.param for a in tables.assumptions())
+    return {k: v for k, v in engine.limits.items() if k not in excluded}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _number(source: str, fieldname: str, value: Any, lo: float, hi: float, what: str) -> float:
+    allowed = f"a number from {_fmt(lo)} to {_fmt(hi)} ({what})"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UncertaintyError(f"{source}: field '{fieldname}': value {value!r} is not a number; "
+                               f"allowed {allowed}")
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf if value > 0 else -math.inf
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise UncertaintyError(f"{source}: field '{fieldname}': value {value:g} is out of range; "
+                               f"allowed {allowed}")
+    return value
+
+
+def spec_from_dict(data: Any, source: str = "<uncertainty>", engine=None) -> UncertaintySpec:
+    """Validate plain data (as loaded from YAML) into an :class:`UncertaintySpec`."""
+    if data is None:
+        raise UncertaintyError(f"{source}: the file is empty; an uncertainty file needs 'name' "
+                               "and 'distributions'")
+    if not isinstance(data, dict):
+        raise UncertaintyError(f"{source}: field '(top level)': value {data!r} is not a mapping; "
+                               f"allowed a mapping with fields {', '.join(_TOP_FIELDS)}")
+    for key in data:
+        if key not in _TOP_FIELDS:
+            raise UncertaintyError(f"{source}: field {key!r}: unknown field; allowed "
+                                   + ", ".join(_TOP_FIELDS))
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise UncertaintyError(f"{source}: field 'name': value {name!r} is not allowed; allowed "
+                               "a non-empty string")
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        raise UncertaintyError(f"{source}: field 'description': value {description!r} is not "
+                               "text; allowed a string")
+    dists_in = data.get("distributions")
+    if not isinstance(dists_in, dict):
+        raise UncertaintyError(f"{source}: field 'distributions': value {dists_in!r} is not a "
+                               "mapping; allowed a mapping of uncertain constants to distributions")
+    known = uncertain_constants(engine)
+    out = []
+    for const, spec in dists_in.items():
+        field = f"distributions.{const}"
+        if const not in known:
+            raise UncertaintyError(f"{source}: field {field!r}: unknown uncertain constant; "
+                                   f"allowed {', '.join(known)}")
+        lo, hi = known[const]
+        if not isinstance(spec, dict):
+            raise UncertaintyError(f"{source}: field {field!r}: value {spec!r} is not a mapping; "
+                                   "allowed {dist: triangular|uniform|fixed, min, mode, max}")
+        dist = spec.get("dist")
+        if dist not in DISTRIBUTIONS:
+            raise UncertaintyError(f"{source}: field '{field}.dist': value {dist!r} is not a "
+                                   f"distribution; allowed {', '.join(DISTRIBUTIONS)}")
+        fields = DISTRIBUTIONS[dist]
+        extra = [k for k in spec if k != "dist" and k not in fields]
+        missing = [k for k in fields if k not in spec]
+        if extra or missing:
+            bad = extra[0] if extra else missing[0]
+            raise UncertaintyError(f"{source}: field '{field}.{bad}': "
+                                   f"{'unknown field' if extra else 'missing'} for a {dist} "
+                                   f"distribution; allowed fields dist, {', '.join(fields)}")
+        mdl = f"the .mdl range of {const}"
+        if dist == "fixed":
+            v = _number(source, f"{field}.value", spec["value"], lo, hi, mdl)
+            out.append(Distribution(const, dist, v, v, v))
+            continue
+        a = _number(source, f"{field}.min", spec["min"], lo, hi, mdl)
+        b = _number(source, f"{field}.max", spec["max"], lo, hi, mdl)
+        if a > b:
+            raise UncertaintyError(f"{source}: field '{field}.min': value {a:g} is greater than "
+                                   f"max {b:g}; allowed min <= max")
+        if dist == "triangular":
+            c = _number(source, f"{field}.mode", spec["mode"], a, b, f"from min to max of {const}")
+        else:
+            c = (a + b) / 2
+        out.append(Distribution(const, dist, a, c, b))
+    return UncertaintySpec(name=name.strip(), distributions=tuple(out), description=description,
+                           source=source)
+
+
+def loads_spec(text: str | bytes, source: str = "<uncertainty>", engine=None) -> UncertaintySpec:
+    """Validate an uncertainty file given as YAML text (``source`` names it in errors)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UncertaintyError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = yaml.load(text, Loader=scenario_mod._StrictLoader)  # noqa: S506 - safe loader
+    except ScenarioError as exc:
+        raise UncertaintyError(f"{source}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UncertaintyError(f"{source}: malformed YAML{where}: {problem}") from None
+    return spec_from_dict(data, source=source, engine=engine)
+
+
+def load_spec(path: str | Path = DEFAULT_FILE, engine=None) -> UncertaintySpec:
+    """Read and validate an uncertainty file (default ``models/uncertainty.yaml``)."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "file not found"
+        raise UncertaintyError(f"{path}: {what}; expected an uncertainty YAML file")
+    if path.stat().st_size > scenario_mod.MAX_FILE_BYTES:
+        raise UncertaintyError(f"{path}: file is larger than {scenario_mod.MAX_FILE_BYTES:,} bytes")
+    return loads_spec(path.read_bytes(), source=str(path), engine=engine)
+
+
+# --------------------------------------------------------------------------------------------
+# Sampling
+
+def sample(spec: UncertaintySpec, n: int, seed: int | None = None) -> pd.DataFrame:
+    """``n`` Latin-hypercube draws of the varied constants of ``spec``.
+
+    Returns
+    -------
+    DataFrame
+        The experiments table: one row per run (index ``run``), one column per varied constant,
+        values in the constant's unit. Same ``seed`` (0 included), same table.
+    """
+    from scipy.stats import qmc
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n: value {n!r} is not allowed; allowed a whole number >= 1")
+    varied = spec.varied
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {}
+    if varied:
+        unit = qmc.LatinHypercube(d=len(varied), rng=rng).random(n)
+        for j, d in enumerate(varied):
+            cols[d.constant] = d.ppf(unit[:, j])
+    return pd.DataFrame(cols, index=pd.RangeIndex(n, name="run"))
+
+
+# --------------------------------------------------------------------------------------------
+# Target measures on ensembles
+
+def target_values(data: Mapping[str, np.ndarray], times: np.ndarray, target: Target) -> np.ndarray:
+    """The measured value of ``target`` in every run: the indicator's level in the target's year,
+    or its average annual growth from 2020 (``kind`` = ``"cagr"``, % per year, NaN where the
+    2020 value is not positive), as :func:`simulator.goals.cagr` computes it for one run."""
+    series = np.asarray(data[target.indicator])
+    hit = np.flatnonzero(np.isclose(times, target.year))
+    if not len(hit):
+        return np.full(series.shape[1:], np.nan)
+    end = series[hit[0]]
+    if target.kind == "level":
+        return end.astype(float)
+    base = np.flatnonzero(np.isclose(times, goals.BASE_YEAR))
+    if not len(base) or target.year <= goals.BASE_YEAR:
+        return np.full(series.shape[1:], np.nan)
+    start = series[base[0]]
+    with np.errstate(all="ignore"):
+        ok = (start > 0) & (end >= 0)
+        out = ((end / np.where(ok, start, 1.0)) ** (1.0 / (target.year - goals.BASE_YEAR)) - 1.0) * 100
+    return np.where(ok, out, np.nan)
+
+
+def met(values: np.ndarray, target: Target) -> np.ndarray:
+    """Boolean array: whether each value meets ``target`` (NaN never does)."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(values) & _OPS[target.comparison](values, target.target)
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation (local chunks, or Dask)
+
+def _run_chunk(base: Mapping[str, float], draws: Mapping[str, np.ndarray], variables: Sequence[str]
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run one chunk of draws with shared scalar ``base`` params (module-level: picklable)."""
+    from .engine import engine_for
+    params = dict(base)
+    params.update(draws)
+    n = len(next(iter(draws.values()))) if draws else 1
+    res = engine_for().run(params, n=n, variables=list(variables))
+    return res.times, res.data
+
+
+def _chunks(n: int, size: int) -> list[slice]:
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def evaluate(base: Mapping[str, float], draws: pd.DataFrame, variables: Sequence[str], *,
+             chunk: int = CHUNK, progress: bool = False, dask: str | bool | None = None,
+             desc: str = "runs") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run the model for every row of ``draws`` on top of the shared ``base`` params.
+
+    Parameters
+    ----------
+    base : mapping of engine name → number
+        Shared values (the scenario's levers and assumptions).
+    draws : DataFrame
+        One row per run, one column per varied engine name.
+    variables : sequence of str
+        Variables to save.
+    chunk : int
+        Runs per engine call.
+    progress : bool
+        Show a tqdm progress bar on standard error.
+    dask : None, True, or str
+        None/False: evaluate locally. True: on a fresh ``dask.distributed.LocalCluster``;
+        a string: the address of a running Dask scheduler. Results are identical either way.
+
+    Returns
+    -------
+    times : ndarray (T,), data : dict name → ndarray (T, N)
+    """
+    n = len(draws)
+    cols = {c: draws[c].to_numpy(dtype=float) for c in draws.columns}
+    if not cols:  # nothing varies: one scalar run broadcast to n
+        times, data = _run_chunk(base, {}, variables)
+        return times, {k: np.repeat(np.asarray(v, dtype=float)[:, None], n, axis=1)
+                       for k, v in data.items()}
+    slices = _chunks(n, max(1, int(chunk)))
+    pieces: list[tuple[np.ndarray, dict]] = []
+    if dask:
+        pieces = _evaluate_dask(base, cols, variables, slices, dask, progress, desc)
+    else:
+        bar = _bar(n, progress, desc)
+        for s in slices:
+            pieces.append(_run_chunk(base, {k: v[s] for k, v in cols.items()}, variables))
+            if bar is not None:
+                bar.update(s.stop - s.start)
+        if bar is not None:
+            bar.close()
+    times = pieces[0][0]
+    data = {v: np.concatenate([p[1][v] for p in pieces], axis=1) for v in variables}
+    return times, data
+
+
+def _bar(total: int, enabled: bool, desc: str):
+    if not enabled:
+        return None
+    import sys
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, leave=False)
+
+
+def _evaluate_dask(base, cols, variables, slices, address, progress, desc):
+    from dask.distributed import Client, LocalCluster, as_completed
+    cluster = None
+    if address is True:
+        cluster = LocalCluster(processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    try:
+        futures = [client.submit(_run_chunk, dict(base), {k: v[s] for k, v in cols.items()},
+                                 tuple(variables), pure=False) for s in slices]
+        bar = _bar(sum(s.stop - s.start for s in slices), progress, desc)
+        index = {f.key: i for i, f in enumerate(futures)}
+        out: list = [None] * len(futures)
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            out[i] = fut.result()
+            if bar is not None:
+                bar.update(slices[i].stop - slices[i].start)
+        if bar is not None:
+            bar.close()
+        return out
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The ensemble result
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """An uncertainty ensemble of one or more scenarios on the same draws.
+
+    Attributes
+    ----------
+    scenarios : tuple of str
+        Scenario names.
+    draws : DataFrame
+        The experiments table (one row per run, one column per varied constant).
+    times : ndarray (T,)
+        Year ends.
+    data : dict scenario → dict variable → ndarray (T, N)
+    deterministic : dict scenario → dict variable → ndarray (T,)
+        The run with every constant at the model's value.
+    seed : int or None
+    """
+
+    scenarios: tuple[str, ...]
+    draws: pd.DataFrame
+    times: np.ndarray
+    data: Mapping[str, Mapping[str, np.ndarray]]
+    deterministic: Mapping[str, Mapping[str, np.ndarray]]
+    seed: int | None
+    targets: tuple[Target, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.draws)
+
+    def bands(self, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
+        """Quantile bands of every saved indicator: columns ``scenario, time, variable,
+        p05, p50, p95, deterministic`` (one ``pXX`` column per quantile)."""
+        names = [f"p{round(q * 100):02d}" for q in quantiles]
+        frames = []
+        for scen in self.scenarios:
+            for var, arr in self.data[scen].items():
+                qs = np.nanquantile(arr, quantiles, axis=1)
+                frame = pd.DataFrame({"scenario": scen, "time": self.times, "variable": var})
+                for name, row in zip(names, qs):
+                    frame[name] = row
+                frame["deterministic"] = self.deterministic[scen][var]
+                frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def target_values(self, scenario: str | None = None) -> pd.DataFrame:
+        """Measured value of every target in every run (rows: runs; columns: target keys)."""
+        scen = scenario or self.scenarios[0]
+        return pd.DataFrame({t.key: target_values(self.data[scen], self.times, t)
+                             for t in self.targets}, index=self.draws.index)
+
+    def probabilities(self, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
+        """One row per scenario and target: ``probability`` (share of runs meeting it),
+        quantiles of the measured value (``p05, p50, p95``) and the ``deterministic`` value."""
+        names = [f"p{round(q * 100):02d}" for q in quantiles]
+        rows = []
+        for scen in self.scenarios:
+            for t in self.targets:
+                vals = target_values(self.data[scen], self.times, t)
+                det = float(target_values({k: v[:, None] for k, v in
+                                           self.deterministic[scen].items()}, self.times, t)[0])
+                qs = (np.nanquantile(vals, quantiles) if np.isfinite(vals).any()
+                      else [math.nan] * len(quantiles))
+                row = {"scenario": scen, "key": t.key, "indicator": t.indicator, "year": t.year,
+                       "kind": t.kind, "comparison": t.comparison, "target": t.target,
+                       "probability": float(met(vals, t).mean())}
+                row.update(dict(zip(names, map(float, qs))))
+                row.update({"deterministic": det, "unit": t.unit, "name_zh": t.name_zh,
+                            "name_en": t.name_en})
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def run(scenarios: Scenario | Sequence[Scenario], n: int = 1000, seed: int | None = None,
+        spec: UncertaintySpec | None = None, *, targets: Iterable[Target] | None = None,
+        variables: Sequence[str] | None = None, chunk: int = CHUNK, progress: bool = False,
+        dask: str | bool | None = None) -> UncertaintyResult:
+    """Run an uncertainty ensemble: ``n`` Latin-hypercube draws of the uncertain constants,
+    evaluated for each scenario with its levers and assumptions shared by every run (the same
+    draws for every scenario: common random numbers, so differences are the scenarios').
+
+    Parameters
+    ----------
+    scenarios : Scenario or sequence of Scenario
+    n : int
+        Number of draws (runs per scenario).
+    seed : int or None
+        Seed of the Latin hypercube (0 is a seed like any other; None: fresh entropy).
+    spec : UncertaintySpec, optional
+        Default ``models/uncertainty.yaml``.
+    targets : iterable of Target, optional
+        Default every target of ``models/targets.csv``.
+    variables : sequence of str, optional
+        Variables to save; default every indicator.
+    chunk, progress, dask
+        See :func:`evaluate`.
+    """
+    from .engine import engine_for
+    if isinstance(scenarios, Scenario):
+        scenarios = [scenarios]
+    scenarios = list(scenarios)
+    names = [s.name for s in scenarios]
+    if len(set(names)) < len(names):
+        raise ValueError(f"scenarios: names {names} are not unique")
+    spec = spec or load_spec()
+    targets = tuple(tables.targets() if targets is None else targets)
+    engine = engine_for()
+    if variables is None:
+        variables = [i.variable for i in tables.indicators() if i.variable in engine.variables]
+    variables = list(dict.fromkeys(list(variables) + [t.indicator for t in targets]))
+    draws = sample(spec, n, seed)
+    fixed = {d.constant: d.min for d in spec.distributions if not d.varies}
+    data, det = {}, {}
+    times = None
+    for scen in scenarios:
+        base = {**scen.params(), **fixed}
+        times, data[scen.name] = evaluate(base, draws, variables, chunk=chunk, progress=progress,
+                                          dask=dask, desc=scen.name)
+        single = engine.run(scen.params(), variables=variables)
+        det[scen.name] = {k: np.asarray(v, dtype=float) for k, v in single.data.items()}
+    return UncertaintyResult(scenarios=tuple(names), draws=draws, times=times, data=data,
+                             deterministic=det, seed=seed, targets=targets)
+
+
+def probability_of_targets(scenario: Scenario, n: int = 1000, seed: int | None = None,
+                           spec: UncertaintySpec | None = None, **kwargs) -> pd.DataFrame:
+    """Shortcut: ``run(scenario, n, seed, spec).probabilities()``."""
+    return run(scenario, n, seed, spec, **kwargs).probabilities()
