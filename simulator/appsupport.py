@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import altair as alt
 import numpy as np
 import pandas as pd
+import yaml
 
 from . import goals, tables
 from . import scenario as scenario_mod
@@ -75,6 +76,8 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "preset_help": {"zh": "scenarios/ 目录中的情景文件；上传的情景也会出现在这里。",
                     "en": "The scenario files in scenarios/; uploaded scenarios appear here too."},
     "uploaded_prefix": {"zh": "上传", "en": "uploaded"},
+    "preset_invalid": {"zh": "scenarios/ 中的一个情景文件无效，未列入预设：",
+                       "en": "A scenario file in scenarios/ is invalid and is not offered:"},
     "reset": {"zh": "恢复为预设值", "en": "Reset to preset"},
     "advanced": {"zh": "分期设定(2021–25 / 2026–30 / 2031–35)",
                  "en": "Set each plan period (2021–25 / 2026–30 / 2031–35)"},
@@ -282,22 +285,74 @@ def target_unit(target: tables.Target, lang: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Presets and scenarios
 
+@dataclass(frozen=True)
+class Presets:
+    """The scenario files found in a directory.
+
+    Attributes
+    ----------
+    scenarios : dict
+        Scenario name → validated Scenario, in display order (:data:`PRESET_ORDER` first).
+    invalid : tuple of str
+        One-line errors of files that look like scenarios (only scenario fields at the top)
+        but do not validate; they are left out and the app reports them.
+    other : tuple of str
+        Names of YAML files of another kind (e.g. an uncertainty specification), left out.
+    """
+
+    scenarios: dict[str, Scenario]
+    invalid: tuple[str, ...] = ()
+    other: tuple[str, ...] = ()
+
+
+def _is_other_kind(path: Path) -> bool:
+    """Whether a YAML file is plainly not a scenario: a mapping with a non-scenario field."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # unreadable: let the scenario loader say what is wrong
+    return isinstance(data, dict) and any(k not in scenario_mod._TOP_FIELDS for k in data)
+
+
+def find_presets(directory: str | Path = SCENARIOS_DIR) -> Presets:
+    """Every scenario file in ``directory`` (``*.yaml``), validated; never raises for a file.
+
+    Files of another kind are skipped; scenario files that fail validation, or reuse another
+    file's name, are listed in ``invalid`` with the validation message.
+    """
+    found: dict[str, Scenario] = {}
+    invalid: list[str] = []
+    other: list[str] = []
+    for path in sorted(Path(directory).glob("*.yaml")):
+        if _is_other_kind(path):
+            other.append(path.name)
+            continue
+        try:
+            scn = scenario_mod.load(path)
+        except ScenarioError as exc:
+            invalid.append(str(exc))
+            continue
+        if scn.name in found:
+            invalid.append(f"{path}: scenario name {scn.name!r} is used by another file")
+            continue
+        found[scn.name] = scn
+    rank = {name: i for i, name in enumerate(PRESET_ORDER)}
+    ordered = dict(sorted(found.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+    return Presets(scenarios=ordered, invalid=tuple(invalid), other=tuple(other))
+
+
 def load_presets(directory: str | Path = SCENARIOS_DIR) -> dict[str, Scenario]:
-    """Every scenario file in ``directory``, validated, by scenario name (display order).
+    """The valid scenario files of ``directory`` by name, in display order.
 
     Raises
     ------
     ScenarioError
-        If a file is invalid or two files use the same name.
+        If a scenario file is invalid or two use the same name (other YAML kinds are skipped).
     """
-    out: dict[str, Scenario] = {}
-    for path in sorted(Path(directory).glob("*.yaml")):
-        scn = scenario_mod.load(path)
-        if scn.name in out:
-            raise ScenarioError(f"{path}: scenario name {scn.name!r} is used by another file")
-        out[scn.name] = scn
-    rank = {name: i for i, name in enumerate(PRESET_ORDER)}
-    return dict(sorted(out.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+    found = find_presets(directory)
+    if found.invalid:
+        raise ScenarioError(found.invalid[0])
+    return found.scenarios
 
 
 def short_title(scn: Scenario, lang: str) -> str:
@@ -1142,7 +1197,7 @@ def _figure_trajectories(series: Mapping[str, pd.DataFrame], lang: str, title: s
 def figure_pack(series: Mapping[str, pd.DataFrame], card: pd.DataFrame, lang: str, *,
                 title: str, colors: Sequence[str] | None = None, dashed: Sequence[str] = (),
                 fallback_labels: Mapping[str, str] | None = None) -> bytes:
-    """Figures for slides as a ZIP: PNG files (150 dpi, 16:9 slides) and one PDF with every figure.
+    """Figures for slides as a ZIP: 16:9 PNG files (150 dpi) and one PDF of every figure.
 
     Parameters
     ----------

@@ -1,0 +1,448 @@
+"""广元市“十四五”科技创新和知识产权规划 — the planners' app: ``streamlit run app.py``.
+
+Thin by design: widgets → validated Scenario → cached model run → scorecard and charts. Labels,
+units and help texts come from the model's tables; formatting, charts, the link's query string
+and exports are pure functions in :mod:`simulator.appsupport` (tested on their own).
+
+State: each session keeps its settings under ``_``-prefixed keys of ``st.session_state`` (never
+a widget's key, so nothing is lost when a widget is not drawn, e.g. in meeting mode). Widgets
+are drawn from those values and write back through callbacks. Results are cached across
+sessions by the scenario's numbers (``st.cache_data``); the model object is shared read-only
+(``st.cache_resource``) and every run starts from fresh state, so sessions never share
+mutable model state.
+"""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from simulator import appsupport as ui
+from simulator import goals, tables
+from simulator.model import Model
+from simulator.scenario import Scenario, ScenarioError, loads
+
+ss = st.session_state
+
+
+# --------------------------------------------------------------------------------------------
+# Cached resources and results
+
+@st.cache_resource(show_spinner=False)
+def get_model() -> Model:
+    """The model, loaded once per server process (its runs share no state)."""
+    return Model()
+
+
+@st.cache_resource(show_spinner=False, ttl=60)
+def find_presets() -> ui.Presets:
+    """The scenario files of ``scenarios/``, validated (looked at again after a minute)."""
+    return ui.find_presets()
+
+
+def get_presets() -> dict[str, Scenario]:
+    """The valid shipped presets by name (immutable Scenario objects)."""
+    return find_presets().scenarios
+
+
+@st.cache_data(max_entries=2048, show_spinner=False)
+def simulate(key: ui.ScenarioKey) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy results and scorecard of the scenario ``key`` (see ``appsupport.scenario_key``)."""
+    results = get_model().run(ui.scenario_from_key(key))
+    return results, goals.scorecard(results)
+
+
+# --------------------------------------------------------------------------------------------
+# Session state
+
+def init_session() -> None:
+    """First run of a session: settings from the link's query string (errors reported)."""
+    presets = get_presets()
+    link = ui.decode_query(st.query_params.to_dict(), presets)
+    ss["_preset"] = link.preset
+    ss["_levers"] = dict(link.levers)
+    ss["_assumptions"] = dict(link.assumptions)
+    ss["_lang"] = link.lang
+    ss["_meeting"] = link.meeting
+    ss["_advanced"] = link.advanced
+    ss["_url_errors"] = list(link.errors)
+    ss["_uploaded"] = {}       # "upload:<name>" -> Scenario
+    ss["_upload_msg"] = None   # (kind, text)
+    ss["_saved"] = []          # [(label, ScenarioKey)]
+    ss["_save_msg"] = None
+    ss["_tab"] = None
+
+
+def all_presets() -> dict[str, Scenario]:
+    return {**get_presets(), **ss["_uploaded"]}
+
+
+def apply_scenario(scn: Scenario) -> None:
+    ss["_levers"] = dict(scn.levers)
+    ss["_assumptions"] = dict(scn.assumptions)
+
+
+def preset_label(key: str, lang: str) -> str:
+    scn = all_presets()[key]
+    text = f"{ui.short_title(scn, lang)} ({scn.name})"
+    return f"{ui.ui('uploaded_prefix', lang)}: {text}" if key.startswith("upload:") else text
+
+
+# Callbacks: they run before the script, so the page is drawn from the updated state.
+
+def on_copy(widget_key: str, state_key: str) -> None:
+    ss[state_key] = ss[widget_key]
+
+
+def on_preset() -> None:
+    ss["_preset"] = ss["w_preset"]
+    apply_scenario(all_presets()[ss["_preset"]])
+    ss["_url_errors"] = []
+
+
+def on_reset() -> None:
+    apply_scenario(all_presets()[ss["_preset"]])
+
+
+def on_lever(lever_id: str, period: int | None) -> None:
+    key = f"w_{lever_id}" if period is None else f"w_{lever_id}_{period}"
+    value = ui.clean_value(ss[key])
+    values = list(ss["_levers"][lever_id])
+    if period is None:
+        values = [value] * len(tables.PERIODS)
+    else:
+        values[period] = value
+    ss["_levers"] = {**ss["_levers"], lever_id: tuple(values)}
+
+
+def on_assumption(assumption_id: str) -> None:
+    value = ui.clean_value(ss[f"w_{assumption_id}"])
+    ss["_assumptions"] = {**ss["_assumptions"], assumption_id: value}
+
+
+def on_upload() -> None:
+    """Validate an uploaded scenario exactly as the CLI does; on error change nothing else."""
+    file = ss.get("w_upload")
+    if file is None:
+        ss["_upload_msg"] = None
+        return
+    try:
+        scn = loads(file.getvalue(), source=file.name)
+    except ScenarioError as exc:
+        ss["_upload_msg"] = ("error", str(exc))
+        return
+    key = f"upload:{scn.name}"
+    ss["_uploaded"] = {**ss["_uploaded"], key: scn}
+    ss["_preset"] = key
+    apply_scenario(scn)
+    ss["_upload_msg"] = ("ok", scn.name)
+
+
+def on_save(key: ui.ScenarioKey) -> None:
+    name = ss.get("w_save_name", "").strip()
+    try:
+        name = ui.validate_label(name)
+    except ScenarioError as exc:
+        ss["_save_msg"] = ("error", str(exc).replace("name: field 'name': ", ""))
+        return
+    if any(lab == name for lab, _ in ss["_saved"]):
+        ss["_save_msg"] = ("error", ui.ui("save_duplicate", ss["_lang"], name=name))
+    elif len(ss["_saved"]) >= ui.MAX_SAVED:
+        ss["_save_msg"] = ("error", ui.ui("save_full", ss["_lang"], n=ui.MAX_SAVED))
+    else:
+        ss["_saved"] = [*ss["_saved"], (name, (name, *key[1:]))]
+        ss["_save_msg"] = ("ok", ui.ui("saved_ok", ss["_lang"], name=name))
+
+
+def on_delete_saved(index: int) -> None:
+    ss["_saved"] = [item for i, item in enumerate(ss["_saved"]) if i != index]
+    ss["_save_msg"] = None
+
+
+def on_load_saved(index: int) -> None:
+    apply_scenario(ui.scenario_from_key(ss["_saved"][index][1]))
+
+
+def bind(widget_key: str, value) -> str:
+    """Set a widget's value from the session's settings before drawing it; returns the key."""
+    ss[widget_key] = value
+    return widget_key
+
+
+# --------------------------------------------------------------------------------------------
+# Sidebar
+
+def sidebar(lang: str, meeting: bool) -> None:
+    sb = st.sidebar
+    sb.radio(ui.ui("language", lang), ui.LANGS, format_func=ui.LANG_NAMES.get, horizontal=True,
+             key=bind("w_lang", ss["_lang"]), on_change=on_copy, args=("w_lang", "_lang"))
+    sb.toggle(ui.ui("meeting_mode", lang), key=bind("w_meeting", ss["_meeting"]),
+              on_change=on_copy, args=("w_meeting", "_meeting"))
+    labels = {k: preset_label(k, lang) for k in all_presets()}  # format_func: no state access
+    sb.selectbox(ui.ui("preset", lang), list(labels), key=bind("w_preset", ss["_preset"]),
+                 format_func=labels.get, help=ui.ui("preset_help", lang), on_change=on_preset)
+    if not meeting:
+        sb.file_uploader(ui.ui("upload", lang), type=["yaml", "yml"], key="w_upload",
+                         help=ui.ui("upload_help", lang), on_change=on_upload)
+        msg = ss["_upload_msg"]
+        if msg and msg[0] == "error":
+            sb.error(f"{ui.ui('upload_bad', lang)}\n\n{msg[1]}")
+        elif msg:
+            sb.success(ui.ui("upload_ok", lang, name=msg[1]))
+    for problem in find_presets().invalid:
+        sb.warning(f"{ui.ui('preset_invalid', lang)}\n\n{problem}")
+    sb.button(ui.ui("reset", lang), key="w_reset", on_click=on_reset, width="stretch")
+    if not meeting:
+        sb.toggle(ui.ui("advanced", lang), key=bind("w_advanced", ss["_advanced"]),
+                  help=ui.ui("advanced_help", lang), on_change=on_copy,
+                  args=("w_advanced", "_advanced"))
+    advanced = ss["_advanced"]
+    sb.subheader(ui.ui("levers", lang))
+    for n, group in enumerate(ui.action_groups()):
+        with sb.expander(group.title(lang), expanded=n == 0):
+            for lev in group.levers:
+                lever_widgets(lev, lang, advanced)
+    with sb.expander(ui.ui("assumptions", lang)):
+        for ass in tables.assumptions():
+            value = ss["_assumptions"][ass.id]
+            st.slider(f"{ui.label(ass, lang)} · {ui.unit(ass, lang)}", float(ass.min),
+                      float(ass.max), step=float(ass.step),
+                      format=ui.slider_format(ass, [value]),
+                      help=ui.assumption_help(ass, lang), key=bind(f"w_{ass.id}", value),
+                      on_change=on_assumption, args=(ass.id,))
+
+
+def lever_widgets(lev: tables.Lever, lang: str, advanced: bool) -> None:
+    values = ss["_levers"][lev.id]
+    label = f"{ui.label(lev, lang)} · {ui.unit(lev, lang)}"
+    common = dict(min_value=float(lev.min), max_value=float(lev.max), step=float(lev.step),
+                  format=ui.slider_format(lev, values), help=ui.lever_help(lev, lang))
+    if not advanced:
+        st.slider(label, key=bind(f"w_{lev.id}", float(values[0])), on_change=on_lever,
+                  args=(lev.id, None), **common)
+        if len(set(values)) > 1:
+            st.caption(ui.ui("differs_by_period", lang,
+                             values=" / ".join(ui.plain_number(v) for v in values)))
+        return
+    st.markdown(f"**{ui.label(lev, lang)}** :gray[{ui.unit(lev, lang)}]", help=common["help"])
+    for k, period in enumerate(tables.PERIODS):
+        st.slider(period.replace("-", "–"), key=bind(f"w_{lev.id}_{k}", float(values[k])),
+                  on_change=on_lever, args=(lev.id, k), **common)
+
+
+# --------------------------------------------------------------------------------------------
+# Main area
+
+MEETING_CSS = """
+<style>
+[data-testid="stMainMenu"], [data-testid="stAppDeployButton"], [data-testid="stDecoration"],
+[data-testid="stStatusWidget"], footer {display: none !important;}
+[data-testid="stHeader"] {background: transparent !important;}
+[data-testid="stMainBlockContainer"] {padding-top: 1rem !important; max-width: 100% !important;
+  padding-left: 3rem !important; padding-right: 2.5rem !important;}
+[data-testid="stMetricValue"] {font-size: 3rem !important;}
+[data-testid="stMetricLabel"] p {font-size: 1.35rem !important;}
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * {font-size: 1.15rem !important;}
+[data-testid="stCaptionContainer"] p {font-size: 1.05rem !important;}
+h1 {font-size: 2.2rem !important; padding-top: .2rem !important;}
+</style>
+"""
+APP_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] {padding-top: 2.5rem !important;}
+[data-testid="stMetricValue"] {font-size: 2.2rem;}
+[data-testid="stSidebar"] [data-testid="stExpander"] summary p {font-weight: 600;}
+</style>
+"""
+
+
+def metrics(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang: str) -> None:
+    s, r = ui.summary(card), ui.summary(ref_card)
+    vs = ui.ui("vs_reference", lang, name=ref_name)
+    cols = st.columns(3)
+    cols[0].metric(ui.ui("targets_met", lang), f"{s['met']} / {s['total']}",
+                   delta=f"{s['met'] - r['met']:+d} {vs}", delta_color="normal")
+    cols[1].metric(ui.ui("doubling_met", lang), f"{s['doubling_met']} / {s['doubling_total']}",
+                   delta=f"{s['doubling_met'] - r['doubling_met']:+d} {vs}")
+    cols[2].metric(ui.ui("goals_2035_met", lang), f"{s['late_met']} / {s['late_total']}",
+                   delta=f"{s['late_met'] - r['late_met']:+d} {vs}")
+
+
+def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False) -> None:
+    with st.container(key="scorecard"):
+        st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large),
+                    unsafe_allow_html=True)
+    st.caption(ui.ui("doubling_note", lang))
+
+
+def main() -> None:
+    """Draw the page; the server time of the run is kept in ``_render_ms`` (benchmarks read it)."""
+    started = time.perf_counter()
+    try:
+        page()
+    finally:
+        ss["_render_ms"] = (time.perf_counter() - started) * 1000.0
+
+
+def page() -> None:
+    if "_levers" not in ss:
+        init_session()
+    st.set_page_config(page_title="广元科技创新规划情景模拟 Guangyuan STI plan simulator",
+                       page_icon="📈", layout="wide",
+                       initial_sidebar_state="collapsed" if ss["_meeting"] else "expanded")
+    if ss["_preset"] not in all_presets():  # its file was removed while the session was open
+        ss["_preset"] = next(iter(all_presets()))
+    lang, meeting = ss["_lang"], ss["_meeting"]
+    sidebar(lang, meeting)
+
+    presets = all_presets()
+    base = presets[ss["_preset"]]
+    current = ui.build_scenario(ss["_levers"], ss["_assumptions"], base)
+    st.query_params.from_dict(ui.encode_query(
+        ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
+        lang=lang, meeting=meeting, advanced=ss["_advanced"]))
+
+    current_key = ui.scenario_key(current)
+    results, card = simulate(current_key)
+    reference_name = ss.get("_reference", ui.REFERENCE_PRESET)
+    reference = get_presets().get(reference_name) or next(iter(get_presets().values()))
+    ref_results, ref_card = simulate(ui.scenario_key(reference))
+    cur_label = f"{ui.ui('current', lang)} · {ui.short_title(base, lang)}"
+    if ui.is_modified(ss["_levers"], ss["_assumptions"], base):
+        cur_label += f" ({ui.ui('modified', lang)})"
+    ref_label = f"{ui.ui('reference', lang)} · {ui.short_title(reference, lang)}"
+    series = {cur_label: results, ref_label: ref_results}
+    colors = [ui.CURRENT_COLOR, ui.REFERENCE_COLOR]
+
+    st.markdown(APP_CSS + (MEETING_CSS if meeting else ""), unsafe_allow_html=True)
+    st.title(ui.ui("app_title", lang))
+    if ss["_url_errors"]:
+        with st.container(key="url_errors"):
+            st.warning(ui.ui("url_errors", lang) + "\n\n"
+                       + "\n".join(f"- {e}" for e in ss["_url_errors"]))
+            st.button(ui.ui("dismiss", lang), key="w_dismiss",
+                      on_click=lambda: ss.update(_url_errors=[]))
+    st.markdown(f"#### {cur_label}")
+    metrics(card, ref_card, ui.short_title(reference, lang), lang)
+
+    if meeting:
+        scorecard_block(card, lang, large=True)
+        st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
+                                            columns=3, large=True, colors=colors,
+                                            dashed=[ref_label]),
+                        width="content")
+        st.caption(ui.ui("target_legend", lang))
+        return
+
+    st.caption(ui.ui("app_caption", lang))
+    tab_ids = ["scorecard", "trajectories", "compare", "export"]
+    tabs = st.tabs([ui.ui(f"tab_{t}", lang) for t in tab_ids], key="w_tab", on_change="rerun")
+    tab = dict(zip(tab_ids, tabs))
+    if tab["scorecard"].open:
+        with tab["scorecard"]:
+            scorecard_block(card, lang)
+            st.subheader(ui.ui("key_charts", lang))
+            st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
+                                                colors=colors, dashed=[ref_label]),
+                            width="content")
+            st.caption(ui.ui("target_legend", lang))
+    if tab["trajectories"].open:
+        with tab["trajectories"]:
+            trajectories_view(series, colors, ref_label, lang)
+    if tab["compare"].open:
+        with tab["compare"]:
+            compare_view(current_key, cur_label, results, card, lang)
+    if tab["export"].open:
+        with tab["export"]:
+            export_view(current, base, reference, series, {cur_label: card, ref_label: ref_card},
+                        colors, ref_label, lang)
+
+
+def trajectories_view(series, colors, ref_label: str, lang: str) -> None:
+    presets = get_presets()
+    st.selectbox(ui.ui("reference", lang), list(presets),
+                 key=bind("w_reference", ss.get("_reference", ui.REFERENCE_PRESET)),
+                 format_func=lambda k: f"{ui.short_title(presets[k], lang)} ({k})",
+                 on_change=on_copy, args=("w_reference", "_reference"))
+    st.altair_chart(ui.trajectory_chart(series, lang, colors=colors, dashed=[ref_label]),
+                    width="content")
+    st.caption(ui.ui("target_legend", lang))
+    st.subheader(ui.ui("detail", lang))
+    inds = list(tables.indicators())
+    chosen = st.selectbox(ui.ui("col_indicator", lang), [i.id for i in inds], key="w_detail",
+                          format_func=lambda k: ui.label(tables.indicator(k), lang))
+    st.altair_chart(ui.detail_chart(series, chosen, lang, colors=colors, dashed=[ref_label]),
+                    width="stretch")
+
+
+def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
+    c1, c2 = st.columns([3, 2])
+    c1.text_input(ui.ui("save_name", lang), key="w_save_name", max_chars=64)
+    c2.button(ui.ui("save", lang), key="w_save", on_click=on_save, args=(current_key,),
+              width="stretch")
+    msg = ss["_save_msg"]
+    if msg:
+        (st.error if msg[0] == "error" else st.success)(msg[1])
+    saved = ss["_saved"]
+    if not saved:
+        st.info(ui.ui("nothing_saved", lang))
+        return
+    st.markdown(f"**{ui.ui('saved_list', lang)}**")
+    for i, (name, _key) in enumerate(saved):
+        a, b, c = st.columns([6, 1, 1])
+        a.markdown(f"{i + 1}. {name}")
+        b.button(ui.ui("load", lang), key=f"w_load_{i}", on_click=on_load_saved, args=(i,))
+        c.button(ui.ui("delete", lang), key=f"w_delete_{i}", on_click=on_delete_saved,
+                 args=(i,))
+    runs = {name: simulate(key) for name, key in saved}
+    label = cur_label if cur_label not in runs else f"{cur_label} *"
+    runs[label] = (results, card)
+    st.subheader(ui.ui("compare_scorecards", lang))
+    with st.container(key="compare_scorecards"):
+        st.markdown(ui.SCORECARD_CSS + ui.compare_html({k: v[1] for k, v in runs.items()}, lang),
+                    unsafe_allow_html=True)
+    st.subheader(ui.ui("compare_trajectories", lang))
+    st.altair_chart(ui.trajectory_chart({k: v[0] for k, v in runs.items()}, lang),
+                    width="content")
+    st.caption(ui.ui("target_legend", lang))
+
+
+def export_view(current: Scenario, base: Scenario, reference: Scenario, series, cards,
+                colors, ref_label: str, lang: str) -> None:
+    st.caption(ui.ui("export_note", lang))
+    c1, c2 = st.columns(2)
+    c1.download_button(ui.ui("export_scenario", lang), current.to_yaml().encode("utf-8"),
+                       file_name=f"{current.name}.yaml", mime="application/x-yaml",
+                       key="w_dl_yaml", on_click="ignore", width="stretch")
+    c1.download_button(ui.ui("export_results_csv", lang), ui.results_csv(series),
+                       file_name=f"{current.name}-results.csv", mime="text/csv",
+                       key="w_dl_csv", on_click="ignore", width="stretch")
+    c1.download_button(ui.ui("export_scorecard_csv", lang), ui.scorecard_csv(cards.values()),
+                       file_name=f"{current.name}-scorecard.csv", mime="text/csv",
+                       key="w_dl_card", on_click="ignore", width="stretch")
+    labels = list(series)
+    scenarios = {labels[0]: current, labels[1]: reference}
+    c2.download_button(
+        ui.ui("export_excel", lang), ui.deferred(ui.results_excel, scenarios, series, cards),
+        file_name=f"{current.name}.xlsx", key="w_dl_xlsx", on_click="ignore", width="stretch",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    fallback = {labels[0]: f"{ui.ui('current', 'en')} · {ui.short_title(base, 'en')}",
+                labels[1]: f"{ui.ui('reference', 'en')} · {ui.short_title(reference, 'en')}",
+                current.title_zh or current.name: current.title_en or current.name}
+    c2.download_button(
+        ui.ui("export_figures", lang),
+        ui.deferred(ui.figure_pack, series, cards[labels[0]], lang,
+                    title=(current.title_en if lang == "en" else current.title_zh) or current.name,
+                    colors=colors, dashed=[ref_label], fallback_labels=fallback),
+        file_name=f"{current.name}-figures.zip", mime="application/zip", key="w_dl_figs",
+        on_click="ignore", width="stretch")
+    st.subheader(ui.ui("share", lang))
+    st.caption(ui.ui("share_help", lang))
+    query = urlencode(st.query_params.to_dict(), safe=",")
+    base_url = (st.context.url or "").split("?")[0]
+    st.code(f"{base_url}?{query}" if query else base_url or "/", language=None)
+
+
+main()

@@ -1,0 +1,419 @@
+"""Tests of the Streamlit app (app.py) through streamlit.testing.v1.AppTest.
+
+What the app shows is compared with ``Model().run`` of the scenario the settings describe,
+never with numbers written here.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from simulator import Model, appsupport as ui, goals, scenario, tables
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "app.py"
+SCENARIOS = REPO / "scenarios"
+TIMEOUT = 60
+LEVERS = tables.levers()
+ASSUMPTIONS = tables.assumptions()
+
+
+# ``model`` (one loaded Model per session) comes from tests/conftest.py.
+
+@pytest.fixture(scope="module")
+def presets():
+    return ui.load_presets(SCENARIOS)
+
+
+def start(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def app() -> AppTest:
+    return start()
+
+
+def scorecard_text(at: AppTest) -> str:
+    """The HTML of the scorecard the app shows (exactly one)."""
+    found = [m.value for m in at.markdown if 'class="gy-card' in m.value
+             and "data-key=" in m.value]
+    assert len(found) == 1
+    return found[0].strip()
+
+
+def expected_scorecard(model: Model, scn: scenario.Scenario, lang: str = "zh",
+                       large: bool = False) -> str:
+    card = goals.scorecard(model.run(scn))
+    return (ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large)).strip()
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# --------------------------------------------------------------------------------------------
+# Start-up
+
+def test_app_starts_and_shows_the_default_preset(app, model, presets):
+    assert app.title[0].value == ui.ui("app_title", "zh")
+    assert scorecard_text(app) == expected_scorecard(model, presets[ui.DEFAULT_PRESET])
+    assert app.session_state["_preset"] == ui.DEFAULT_PRESET
+    assert app.query_params == {}  # nothing differs from the defaults
+    assert not app.warning and not app.error
+
+
+def test_metrics_count_targets_met(app, model, presets):
+    card = goals.scorecard(model.run(presets[ui.DEFAULT_PRESET]))
+    ref = goals.scorecard(model.run(presets[ui.REFERENCE_PRESET]))
+    s, r = ui.summary(card), ui.summary(ref)
+    values = [m.value for m in app.metric]
+    assert values[0] == f"{s['met']} / {s['total']}"
+    assert values[1] == f"{s['doubling_met']} / {s['doubling_total']}"
+    assert app.metric[0].delta.startswith(f"{s['met'] - r['met']:+d}")
+
+
+# --------------------------------------------------------------------------------------------
+# Sliders
+
+@pytest.mark.parametrize("lever", LEVERS, ids=[lev.id for lev in LEVERS])
+def test_every_lever_has_a_slider_from_the_table(app, lever):
+    slider = app.slider(key=f"w_{lever.id}")
+    assert lever.name_zh in slider.label and lever.unit_zh in slider.label
+    assert (slider.min, slider.max, slider.step) == (lever.min, lever.max, lever.step)
+    assert lever.plan_clause in slider.help
+    assert slider.value == ui.load_presets(SCENARIOS)[ui.DEFAULT_PRESET].levers[lever.id][0]
+
+
+@pytest.mark.parametrize("item", ASSUMPTIONS, ids=[a.id for a in ASSUMPTIONS])
+def test_every_assumption_has_a_slider(app, item):
+    slider = app.slider(key=f"w_{item.id}")
+    assert item.name_zh in slider.label
+    assert (slider.min, slider.max) == (item.min, item.max)
+
+
+def test_sliders_are_grouped_by_the_plan_actions(app):
+    titles = [e.label for e in app.sidebar.expander]
+    for group in ui.action_groups():
+        assert group.title("zh") in titles
+    assert ui.ui("assumptions", "zh") in titles
+    assert len(app.slider) == len(LEVERS) + len(ASSUMPTIONS)
+
+
+def _moved(lever: tables.Lever, current: float) -> float:
+    return lever.max if current != lever.max else lever.min
+
+
+@pytest.mark.parametrize("lever", LEVERS, ids=[lev.id for lev in LEVERS])
+def test_moving_a_lever_reruns_the_model(app, model, presets, lever):
+    """The scorecard shown after a slider move is the model's for the moved scenario."""
+    before = scorecard_text(app)
+    base = presets[ui.DEFAULT_PRESET]
+    value = _moved(lever, base.levers[lever.id][0])
+    app.slider(key=f"w_{lever.id}").set_value(value)
+    rerun(app)
+    expected = base.with_levers(**{lever.id: value})
+    assert app.session_state["_levers"][lever.id] == (value,) * 3
+    assert scorecard_text(app) == expected_scorecard(model, expected)
+    assert app.query_params == {lever.id: ui.plain_number(value)}
+    assert any(ui.ui("modified", "zh") in m.value for m in app.markdown)
+    if goals.scorecard(model.run(expected))["value"].round(6).tolist() != goals.scorecard(
+            model.run(base))["value"].round(6).tolist():
+        assert scorecard_text(app) != before
+
+
+@pytest.mark.parametrize("lever_id, value", [("sme_campaign", 20.0), ("fiscal_st_growth", 30.0),
+                                             ("hv_patent_cultivation", 2000.0)],
+                         ids=["sme_campaign", "fiscal_st_growth", "hv_patent_cultivation"])
+def test_strong_levers_change_the_scorecard(app, lever_id, value):
+    before = scorecard_text(app)
+    app.slider(key=f"w_{lever_id}").set_value(value)
+    rerun(app)
+    assert scorecard_text(app) != before
+
+
+@pytest.mark.parametrize("item", ASSUMPTIONS, ids=[a.id for a in ASSUMPTIONS])
+def test_moving_an_assumption_reruns_the_model(app, model, presets, item):
+    base = presets[ui.DEFAULT_PRESET]
+    value = item.max if base.assumptions[item.id] != item.max else item.min
+    app.slider(key=f"w_{item.id}").set_value(value)
+    rerun(app)
+    expected = base.with_assumptions(**{item.id: value})
+    assert scorecard_text(app) == expected_scorecard(model, expected)
+    assert app.query_params == {item.id: ui.plain_number(value)}
+
+
+def test_advanced_mode_sets_one_period(app, model, presets):
+    app.toggle(key="w_advanced").set_value(True)
+    rerun(app)
+    assert len(app.slider) == 3 * len(LEVERS) + len(ASSUMPTIONS)
+    for lever in LEVERS:
+        labels = [app.slider(key=f"w_{lever.id}_{k}").label for k in range(3)]
+        assert labels == [p.replace("-", "–") for p in tables.PERIODS]
+    app.slider(key="w_sme_campaign_1").set_value(15.0)
+    rerun(app)
+    base = presets[ui.DEFAULT_PRESET]
+    first, _, third = base.levers["sme_campaign"]
+    assert app.session_state["_levers"]["sme_campaign"] == (first, 15.0, third)
+    expected = base.with_levers(sme_campaign=(first, 15.0, third))
+    assert scorecard_text(app) == expected_scorecard(model, expected)
+    assert app.query_params["sme_campaign"] == f"{ui.plain_number(first)},15,{ui.plain_number(third)}"
+    assert app.query_params["mode"] == "advanced"
+
+
+def test_simple_mode_shows_and_then_unifies_per_period_values(model, presets):
+    at = start({"preset": "ambitious"})
+    values = presets["ambitious"].levers["hte_reward"]
+    assert len(set(values)) > 1
+    captions = [c.value for c in at.caption]
+    assert any(" / ".join(ui.plain_number(v) for v in values) in c for c in captions)
+    at.slider(key="w_hte_reward").set_value(25.0)
+    rerun(at)
+    assert at.session_state["_levers"]["hte_reward"] == (25.0,) * 3
+    assert scorecard_text(at) == expected_scorecard(
+        model, presets["ambitious"].with_levers(hte_reward=25.0))
+
+
+# --------------------------------------------------------------------------------------------
+# Presets, reset, language
+
+@pytest.mark.parametrize("name", ["baseline", "plan", "ambitious"])
+def test_preset_picker(app, model, presets, name):
+    app.selectbox(key="w_preset").set_value(name)
+    rerun(app)
+    assert scorecard_text(app) == expected_scorecard(model, presets[name])
+    expected_query = {} if name == ui.DEFAULT_PRESET else {"preset": name}
+    assert app.query_params == expected_query
+
+
+def test_reset_returns_to_the_preset(app, model, presets):
+    app.selectbox(key="w_preset").set_value("ambitious")
+    rerun(app)
+    app.slider(key="w_tech_loans").set_value(0.0)
+    app.slider(key="w_gdp_growth").set_value(3.0)
+    rerun(app)
+    assert scorecard_text(app) != expected_scorecard(model, presets["ambitious"])
+    app.button(key="w_reset").click()
+    rerun(app)
+    assert scorecard_text(app) == expected_scorecard(model, presets["ambitious"])
+    assert app.slider(key="w_tech_loans").value == presets["ambitious"].levers["tech_loans"][0]
+    assert app.query_params == {"preset": "ambitious"}
+
+
+def test_language_switch(app, model, presets):
+    app.radio(key="w_lang").set_value("en")
+    rerun(app)
+    assert app.title[0].value == ui.ui("app_title", "en")
+    assert scorecard_text(app) == expected_scorecard(model, presets[ui.DEFAULT_PRESET], "en")
+    for lever in LEVERS:
+        slider = app.slider(key=f"w_{lever.id}")
+        assert lever.name_en in slider.label and lever.unit_en in slider.label
+    assert [t.label for t in app.tabs] == [ui.ui(f"tab_{k}", "en") for k in
+                                           ("scorecard", "trajectories", "compare", "export")]
+    assert app.query_params == {"lang": "en"}
+    app.radio(key="w_lang").set_value("zh")
+    rerun(app)
+    assert scorecard_text(app) == expected_scorecard(model, presets[ui.DEFAULT_PRESET], "zh")
+
+
+# --------------------------------------------------------------------------------------------
+# Upload
+
+def test_upload_a_good_scenario(app, model):
+    text = (SCENARIOS / "ambitious.yaml").read_bytes()
+    app.file_uploader(key="w_upload").upload("ambitious.yaml", text, "application/x-yaml")
+    rerun(app)
+    scn = scenario.loads(text, source="ambitious.yaml")
+    assert app.session_state["_preset"] == "upload:ambitious"
+    assert scorecard_text(app) == expected_scorecard(model, scn)
+    assert any(ui.ui("upload_ok", "zh", name="ambitious") in s.value for s in app.success)
+    # the link cannot name an uploaded file: it lists the differences from the default preset
+    state = ui.decode_query(app.query_params, ui.load_presets(SCENARIOS))
+    assert state.levers == dict(scn.levers) and state.errors == ()
+
+
+BAD_UPLOADS = {
+    "malformed": (b"name: x\nlevers: [1, 2\n", "malformed YAML"),
+    "oversized": (b"name: big\n" + b"#" * 1_000_001, "at most 1,000,000"),
+    "unknown-lever": (b"name: x\nlevers:\n  warp_drive: 3\n", "unknown lever"),
+    "out-of-range": (b"name: x\nlevers:\n  sme_campaign: 500\n", "out of range"),
+    "not-utf8": ("name: 规划\n".encode("gbk"), "not UTF-8"),
+    "empty": (b"", "empty"),
+    "code": (b"!!python/object/apply:os.system ['true']\n", "malformed YAML"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_UPLOADS), ids=list(BAD_UPLOADS))
+def test_a_bad_upload_is_rejected_and_nothing_else_changes(app, case):
+    app.slider(key="w_hte_reward").set_value(45.0)
+    rerun(app)
+    before = (scorecard_text(app), dict(app.query_params), app.session_state["_preset"],
+              dict(app.session_state["_levers"]))
+    content, message = BAD_UPLOADS[case]
+    app.file_uploader(key="w_upload").upload(f"{case}.yaml", content, "application/x-yaml")
+    rerun(app)
+    errors = [e.value for e in app.sidebar.error]
+    assert len(errors) == 1 and message in errors[0] and f"{case}.yaml" in errors[0]
+    with pytest.raises(scenario.ScenarioError, match=message):
+        scenario.loads(content, source=f"{case}.yaml")  # the same message as the CLI's
+    after = (scorecard_text(app), dict(app.query_params), app.session_state["_preset"],
+             dict(app.session_state["_levers"]))
+    assert after == before
+
+
+# --------------------------------------------------------------------------------------------
+# The link
+
+def test_query_string_round_trip(model, presets):
+    at = start()
+    at.selectbox(key="w_preset").set_value("baseline")
+    rerun(at)
+    at.slider(key="w_sme_campaign").set_value(9.5)
+    at.slider(key="w_inflation").set_value(3.5)
+    rerun(at)
+    at.toggle(key="w_advanced").set_value(True)
+    rerun(at)
+    at.slider(key="w_tech_loans_2").set_value(12.0)
+    at.radio(key="w_lang").set_value("en")
+    rerun(at)
+    query = dict(at.query_params)
+    assert set(query) == {"preset", "sme_campaign", "inflation", "tech_loans", "mode", "lang"}
+    again = start(query)  # a new session opened from the copied link
+    for key in ("_preset", "_levers", "_assumptions", "_lang", "_advanced"):
+        assert again.session_state[key] == at.session_state[key]
+    assert scorecard_text(again) == scorecard_text(at)
+    expected = presets["baseline"].with_levers(
+        sme_campaign=9.5, tech_loans=(3.0, 3.0, 12.0)).with_assumptions(inflation=3.5)
+    assert scorecard_text(again) == expected_scorecard(model, expected, "en")
+    assert dict(again.query_params) == query
+
+
+def test_invalid_link_values_are_reported_not_fatal(model, presets):
+    at = start({"hte_reward": "lots", "sme_campaign": "500", "tech_loans": "6", "zzz": "1"})
+    text = "\n".join(w.value for w in at.warning)
+    assert "hte_reward" in text and "sme_campaign" in text and "zzz" in text
+    assert "tech_loans" not in text
+    expected = presets[ui.DEFAULT_PRESET].with_levers(tech_loans=6.0)
+    assert scorecard_text(at) == expected_scorecard(model, expected)
+    assert dict(at.query_params) == {"tech_loans": "6"}  # the link now holds valid values only
+    at.button(key="w_dismiss").click()
+    rerun(at)
+    assert not at.warning
+
+
+# --------------------------------------------------------------------------------------------
+# Views: trajectories, compare, export, meeting mode
+
+def select_tab(at: AppTest, key: str) -> AppTest:
+    at.session_state["w_tab"] = ui.ui(f"tab_{key}", at.session_state["_lang"])
+    return rerun(at)
+
+
+def test_trajectories_tab_draws_every_indicator(app):
+    select_tab(app, "trajectories")
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 2  # all indicators (one faceted chart) and the detail chart
+    app.selectbox(key="w_reference").set_value("ambitious")
+    rerun(app)
+    assert app.session_state["_reference"] == "ambitious"
+    name = ui.short_title(ui.load_presets(SCENARIOS)["ambitious"], "zh")
+    assert app.metric[0].delta.endswith(ui.ui("vs_reference", "zh", name=name))
+
+
+def test_compare_saves_up_to_four_scenarios(app, model, presets):
+    select_tab(app, "compare")
+    assert app.info  # nothing saved yet
+    for k, value in enumerate([2.0, 6.0, 10.0, 14.0]):
+        app.slider(key="w_sme_campaign").set_value(value)
+        app.text_input(key="w_save_name").set_value(f"方案{k}")
+        rerun(app)
+        app.button(key="w_save").click()
+        rerun(app)
+    assert [name for name, _ in app.session_state["_saved"]] == [f"方案{k}" for k in range(4)]
+    table = next(m.value for m in app.markdown if "gy-card" in m.value and "方案0" in m.value)
+    for k, value in enumerate([2.0, 6.0, 10.0, 14.0]):
+        card = goals.scorecard(model.run(presets[ui.DEFAULT_PRESET].with_levers(
+            sme_campaign=value)))
+        assert f"<b>{ui.summary(card)['met']}/{len(card)}</b>" in table
+        assert f">方案{k}</th>" in table
+    app.text_input(key="w_save_name").set_value("方案4")
+    rerun(app)
+    app.button(key="w_save").click()
+    rerun(app)
+    assert ui.ui("save_full", "zh", n=4) in [e.value for e in app.error]
+    app.button(key="w_delete_0").click()
+    rerun(app)
+    app.text_input(key="w_save_name").set_value("方案1")
+    rerun(app)
+    app.button(key="w_save").click()
+    rerun(app)
+    assert ui.ui("save_duplicate", "zh", name="方案1") in [e.value for e in app.error]
+    app.button(key="w_load_0").click()  # 方案1 back into the sliders
+    rerun(app)
+    assert app.session_state["_levers"]["sme_campaign"] == (6.0,) * 3
+
+
+def test_export_tab_offers_every_download_and_the_link(app):
+    app.slider(key="w_sme_campaign").set_value(12.0)
+    rerun(app)
+    select_tab(app, "export")
+    assert len(app.get("download_button")) == 5
+    assert len(app.code) == 1 and app.code[0].value.endswith("?sme_campaign=12")
+
+
+def test_meeting_mode_shows_scorecard_and_key_charts(model, presets):
+    at = start({"view": "meeting"})
+    assert scorecard_text(at) == expected_scorecard(model, presets[ui.DEFAULT_PRESET],
+                                                    large=True)
+    assert not at.tabs and not at.get("file_uploader")
+    assert len(at.get("vega_lite_chart")) == 1
+    assert len(at.slider) == len(LEVERS) + len(ASSUMPTIONS)  # still steerable live
+    at.slider(key="w_sme_campaign").set_value(20.0)
+    rerun(at)
+    assert scorecard_text(at) == expected_scorecard(
+        model, presets[ui.DEFAULT_PRESET].with_levers(sme_campaign=20.0), large=True)
+    at.toggle(key="w_meeting").set_value(False)
+    rerun(at)
+    assert at.tabs and "view" not in at.query_params
+
+
+# --------------------------------------------------------------------------------------------
+# Sessions never share state
+
+def test_two_sessions_rerunning_at_once_each_see_their_own_results(model, presets):
+    sessions = {"low": (start(), 2.0), "high": (start(), 18.0)}
+    barrier = threading.Barrier(len(sessions))
+    errors: list[BaseException] = []
+
+    def work(at: AppTest, base_value: float) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for step in range(4):
+                at.slider(key="w_sme_campaign").set_value(base_value + step * 0.5)
+                at.run()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in sessions.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors
+    for at, base_value in sessions.values():
+        assert not at.exception
+        final = base_value + 1.5
+        assert at.session_state["_levers"]["sme_campaign"] == (final,) * 3
+        expected = presets[ui.DEFAULT_PRESET].with_levers(sme_campaign=final)
+        assert scorecard_text(at) == expected_scorecard(model, expected)
+    assert scorecard_text(sessions["low"][0]) != scorecard_text(sessions["high"][0])
