@@ -90,7 +90,7 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                           "en": "Set by period: {values}. Moving the slider sets all three "
                                 "periods to one value."},
     "help_clause": {"zh": "规划条款：{clause}", "en": "Plan clause: {clause}"},
-    "help_effect": {"zh": "", "en": "Effect in the model: {effect}"},
+    "help_effect": {"zh": "模型中的作用：{effect}", "en": "Effect in the model: {effect}"},
     "help_range": {"zh": "单位：{unit}；范围 {lo}–{hi}；2020年水平 {default}",
                    "en": "Unit: {unit}; range {lo}–{hi}; 2020 level {default}"},
     "help_source": {"zh": "依据：{source}", "en": "Source: {source}"},
@@ -130,7 +130,6 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                             "growth from 2020. A positive margin means the target is exceeded."},
     "count_row": {"zh": "达成目标数", "en": "Targets met"},
     "cagr_suffix": {"zh": "(年均增速)", "en": "(average annual growth)"},
-    "pct_per_year": {"zh": "%/年", "en": "% per year"},
     "year": {"zh": "年份", "en": "Year"},
     "target": {"zh": "规划目标", "en": "Plan target"},
     "target_legend": {
@@ -220,11 +219,9 @@ def clean_value(value: float) -> float:
 
 
 def lever_help(lever: tables.Lever, lang: str) -> str:
-    """Help text of a lever's slider: the plan clause, effect (English), unit and range."""
-    parts = [ui("help_clause", lang, clause=f"{lever.plan_section} · {lever.plan_clause}")]
-    effect = ui("help_effect", lang, effect=lever.effect)
-    if effect:
-        parts.append(effect)
+    """Help text of a lever's slider: the plan clause, its effect in the model, unit and range."""
+    parts = [ui("help_clause", lang, clause=f"{lever.plan_section} · {lever.plan_clause}"),
+             ui("help_effect", lang, effect=lever.effect_zh if lang == "zh" else lever.effect)]
     parts.append(ui("help_range", lang, unit=unit(lever, lang), lo=plain_number(lever.min),
                     hi=plain_number(lever.max), default=plain_number(lever.default)))
     return "\n\n".join(parts)
@@ -275,11 +272,7 @@ def action_groups() -> list[ActionGroup]:
 
 def target_unit(target: tables.Target, lang: str) -> str:
     """The unit a target is stated in (a growth target: % per year)."""
-    if lang == "zh":
-        return target.unit
-    if target.kind == "cagr":
-        return ui("pct_per_year", lang)
-    return tables.indicator(target.indicator).unit_en
+    return target.unit if lang == "zh" else target.unit_en
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,7 +304,7 @@ def _is_other_kind(path: Path) -> bool:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False  # unreadable: let the scenario loader say what is wrong
-    return isinstance(data, dict) and any(k not in scenario_mod._TOP_FIELDS for k in data)
+    return isinstance(data, dict) and any(k not in scenario_mod.TOP_FIELDS for k in data)
 
 
 def find_presets(directory: str | Path = SCENARIOS_DIR) -> Presets:

@@ -40,10 +40,6 @@ def _at(series: pd.Series, year: float) -> float:
     return float(hits.iloc[0]) if len(hits) else math.nan
 
 
-def _measure(series: pd.Series, target: Target, year: float) -> float:
-    return cagr(series, year) if target.kind == "cagr" else _at(series, year)
-
-
 def is_met(value: float, target: Target) -> bool:
     """Whether ``value`` meets ``target`` (a missing value never does)."""
     return bool(not math.isnan(value) and _OPS[target.comparison](value, target.target))
@@ -77,15 +73,26 @@ def scorecard(results: pd.DataFrame, targets: Iterable[Target] | None = None) ->
     targets = list(tables.targets() if targets is None else targets)
     rows = []
     for scen, frame in results.groupby("scenario", sort=False):
-        by_var = {var: grp.set_index("time")["value"].sort_index()
-                  for var, grp in frame.groupby("variable")}
+        table = frame.pivot(index="time", columns="variable", values="value").sort_index()
+        years = table.index.to_numpy(dtype=float)
+        base = np.isclose(years, BASE_YEAR)
+        later = years > BASE_YEAR + 0.5
         for tgt in targets:
-            if tgt.indicator not in by_var:
+            if tgt.indicator not in table.columns:
                 raise KeyError(f"results of scenario {scen!r} have no indicator {tgt.indicator!r}")
-            series = by_var[tgt.indicator]
-            value = _measure(series, tgt, tgt.year)
-            first = next((int(round(y)) for y in series.index if y > BASE_YEAR + 0.5
-                          and is_met(_measure(series, tgt, y), tgt)), None)
+            series = table[tgt.indicator].to_numpy(dtype=float)
+            if tgt.kind == "cagr":  # the growth from 2020 to every year, as in cagr()
+                start = series[base][0] if base.any() else math.nan
+                with np.errstate(all="ignore"):
+                    measure = np.where((start > 0) & (series >= 0) & later,
+                                       ((series / start) ** (1.0 / (years - BASE_YEAR)) - 1.0)
+                                       * 100.0, np.nan)
+            else:
+                measure = series
+            at_year = np.isclose(years, tgt.year)
+            value = float(measure[at_year][0]) if at_year.any() else math.nan
+            ok = _OPS[tgt.comparison](measure, tgt.target) & ~np.isnan(measure) & later
+            first = int(round(years[ok][0])) if ok.any() else None
             rows.append({
                 "scenario": scen, "key": tgt.key, "indicator": tgt.indicator, "year": tgt.year,
                 "kind": tgt.kind, "comparison": tgt.comparison, "target": tgt.target,

@@ -33,7 +33,8 @@ from . import tables
 #: Largest scenario file accepted, in bytes.
 MAX_FILE_BYTES = 1_000_000
 
-_TOP_FIELDS = ("name", "title_zh", "title_en", "description", "assumptions", "levers")
+#: The fields a scenario file may have at its top level.
+TOP_FIELDS = ("name", "title_zh", "title_en", "description", "assumptions", "levers")
 
 
 class ScenarioError(ValueError):
@@ -231,11 +232,11 @@ def from_dict(data: Any, source: str = "<scenario>") -> Scenario:
     """Validate plain data (as loaded from YAML) into a :class:`Scenario`."""
     if data is None:
         raise ScenarioError(f"{source}: the file is empty; a scenario needs at least 'name'")
-    data = _mapping(source, "(top level)", data, "a mapping with fields " + ", ".join(_TOP_FIELDS))
+    data = _mapping(source, "(top level)", data, "a mapping with fields " + ", ".join(TOP_FIELDS))
     for key in data:
-        if key not in _TOP_FIELDS:
+        if key not in TOP_FIELDS:
             raise ScenarioError(f"{source}: field {key!r}: unknown field; allowed "
-                                + ", ".join(_TOP_FIELDS))
+                                + ", ".join(TOP_FIELDS))
     if "name" not in data:
         raise ScenarioError(f"{source}: field 'name' is missing; a scenario needs a name")
     name = _text(source, "name", data["name"]).strip()

@@ -52,6 +52,7 @@ class Lever:
     plan_section: str
     plan_clause: str
     effect: str
+    effect_zh: str
     default_source: str
 
     def period_param(self, period: str) -> str:
@@ -123,6 +124,7 @@ class Target:
     target: float
     kind: str
     unit: str
+    unit_en: str
     name_zh: str
     name_en: str
     doubling: bool
@@ -155,7 +157,7 @@ def levers() -> tuple[Lever, ...]:
             default=float(r["default"]), min=float(r["min"]), max=float(r["max"]),
             step=float(r["step"]), action_zh=r["action_zh"], action_en=r["action_en"],
             plan_section=r["plan_section"], plan_clause=r["plan_clause"], effect=r["effect"],
-            default_source=r["default_source"],
+            effect_zh=r["effect_zh"], default_source=r["default_source"],
         )
         for r in _rows("levers.csv")
     )
@@ -198,7 +200,8 @@ def targets() -> tuple[Target, ...]:
             raise ValueError(f"models/targets.csv: bad comparison or kind in row {r}")
         out.append(Target(
             indicator=r["indicator"], year=int(r["year"]), comparison=r["comparison"],
-            target=float(r["target"]), kind=r["kind"], unit=r["unit"], name_zh=r["name_zh"],
+            target=float(r["target"]), kind=r["kind"], unit=r["unit"], unit_en=r["unit_en"],
+            name_zh=r["name_zh"],
             name_en=r["name_en"], doubling=r["doubling"].strip().lower() == "true",
             plan_clause=r["plan_clause"], plan_wording=r["plan_wording"],
         ))

@@ -27,7 +27,7 @@ def target(indicator: str = "x", year: int = 2025, comparison: str = ">=", value
            kind: str = "level") -> Target:
     """A target with placeholder labels."""
     return Target(indicator=indicator, year=year, comparison=comparison, target=value, kind=kind,
-                  unit="u", name_zh="指标", name_en="indicator", doubling=False,
+                  unit="u", unit_en="u", name_zh="指标", name_en="indicator", doubling=False,
                   plan_clause="test", plan_wording="test")
 
 

@@ -144,7 +144,7 @@ GOOD = "name: t\ndistributions:\n  firm_exit_rate: {dist: triangular, min: 0.06,
 
 @pytest.mark.parametrize("text,needle", [
     ("name: t\ndistributions:\n  nope: {dist: uniform, min: 0, max: 1}\n",
-     "field 'distributions.nope': unknown uncertain constant; allowed max_high_tech_share"),
+     "field 'distributions.nope': unknown uncertain constant; allowed " + ", ".join(list(unc.uncertain_constants())[:2])),
     ("name: t\ndistributions:\n  firm_exit_rate: {dist: normal, min: 0.06, max: 0.09}\n",
      "field 'distributions.firm_exit_rate.dist': value 'normal' is not a distribution; allowed triangular, uniform, fixed"),
     ("name: t\ndistributions:\n  firm_exit_rate: {dist: uniform, min: 0.09, max: 0.06}\n",
