@@ -177,26 +177,31 @@ def load(path: str | Path) -> Scenario:
     return loads(raw, source=str(path))
 
 
-def loads(text: str | bytes, source: str = "<scenario>") -> Scenario:
-    """Validate a scenario given as YAML text or bytes (``source`` names it in errors)."""
+def parse_yaml(text: str | bytes, source: str, error: type[ScenarioError] = ScenarioError) -> Any:
+    """Plain data from YAML text or bytes, strictly: at most ``MAX_FILE_BYTES``, UTF-8, safe
+    tags only, no duplicate keys. Problems raise ``error`` with a one-line message that names
+    ``source`` (and the line and column for malformed YAML)."""
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
-            raise ScenarioError(
-                f"{source}: file is {len(text):,} bytes; at most {MAX_FILE_BYTES:,} allowed")
+            raise error(f"{source}: file is {len(text):,} bytes; at most {MAX_FILE_BYTES:,} allowed")
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ScenarioError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+            raise error(f"{source}: not UTF-8 text (byte {exc.start})") from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except ScenarioError as exc:
-        raise ScenarioError(f"{source}: {exc}") from None
+        raise error(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{source}: malformed YAML{where}: {problem}") from None
-    return from_dict(data, source=source)
+        raise error(f"{source}: malformed YAML{where}: {problem}") from None
+
+
+def loads(text: str | bytes, source: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as YAML text or bytes (``source`` names it in errors)."""
+    return from_dict(parse_yaml(text, source), source=source)
 
 
 def _number(source: str, fieldname: str, value: Any, lo: float, hi: float, unit: str) -> float:

@@ -374,7 +374,7 @@ def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
                    f"above the 2020 levels over {period_text}")
     else:
         missed = ", ".join(binding)
-        message = (f"cannot be reached within the lever bounds"
+        message = ("cannot be reached within the lever bounds"
                    + (f" with probability ≥ {probability:g}" if probability is not None else "")
                    + f"; closest achievable misses {missed} (binding: {binding[0] if binding else '—'})")
     if bar is not None:

@@ -32,11 +32,10 @@ import math
 import operator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import goals, scenario as scenario_mod, tables
 from .scenario import Scenario, ScenarioError
@@ -227,20 +226,7 @@ def spec_from_dict(data: Any, source: str = "<uncertainty>", engine=None) -> Unc
 
 def loads_spec(text: str | bytes, source: str = "<uncertainty>", engine=None) -> UncertaintySpec:
     """Validate an uncertainty file given as YAML text (``source`` names it in errors)."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UncertaintyError(f"{source}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        data = yaml.load(text, Loader=scenario_mod._StrictLoader)  # noqa: S506 - safe loader
-    except ScenarioError as exc:
-        raise UncertaintyError(f"{source}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UncertaintyError(f"{source}: malformed YAML{where}: {problem}") from None
+    data = scenario_mod.parse_yaml(text, source, error=UncertaintyError)
     return spec_from_dict(data, source=source, engine=engine)
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from helpers import cli
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "models"
@@ -34,14 +34,6 @@ INDICATORS = _csv_rows("indicators.csv")
 TARGETS = _csv_rows("targets.csv")
 
 
-def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
-    """Run ``python -m simulator ARGS`` with ``cwd`` as working directory; this checkout first
-    on the import path."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run([sys.executable, "-m", "simulator", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=300)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from simulator import scenario, tables
-from simulator.scenario import MAX_FILE_BYTES, Scenario, ScenarioError
+from simulator.scenario import MAX_FILE_BYTES, ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "models"

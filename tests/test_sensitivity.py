@@ -1,19 +1,17 @@
 """Sensitivity: SALib Sobol and Morris on the engine, rankings, plots, CLI."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib
-import numpy as np
 import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
 
 from simulator import load_scenario, sensitivity as sens, tables  # noqa: E402
+
+from helpers import cli
 
 REPO = Path(__file__).resolve().parents[1]
 PLAN = REPO / "scenarios" / "plan.yaml"
@@ -93,12 +91,6 @@ def test_input_sets():
     assert len(sens.inputs_for("all")) == len(tables.levers()) + len(sens.inputs_for("constants"))
 
 
-def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run([sys.executable, "-m", "simulator", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=300)
 
 
 def test_cli_morris_ranking(tmp_path):

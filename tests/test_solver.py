@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from simulator import load_scenario, solver, tables
+
+from helpers import cli
 
 REPO = Path(__file__).resolve().parents[1]
 PLAN = REPO / "scenarios" / "plan.yaml"
@@ -90,12 +89,6 @@ def test_select_targets_unknown():
         solver.select_targets(["2030"])
 
 
-def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run([sys.executable, "-m", "simulator", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=300)
 
 
 def test_cli_solve(tmp_path):

@@ -1,9 +1,6 @@
 """Uncertainty: the uncertainty file, Latin-hypercube draws, bands, probabilities, CLI."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +9,8 @@ import pytest
 
 from simulator import goals, load_scenario, tables, uncertainty as unc
 from simulator.engine import engine_for
+
+from helpers import cli
 
 REPO = Path(__file__).resolve().parents[1]
 PLAN = REPO / "scenarios" / "plan.yaml"
@@ -189,12 +188,6 @@ def test_bad_n(spec, n):
 # ------------------------------------------------------------------------------------------
 # CLI
 
-def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run([sys.executable, "-m", "simulator", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=300)
 
 
 @pytest.fixture(scope="module")
