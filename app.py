@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from simulator import appsupport as ui
-from simulator import goals, tables
+from simulator import goals, sensitivity, solver, tables, uncertainty
 from simulator.model import Model
 from simulator.scenario import Scenario, ScenarioError, loads
 
@@ -54,6 +54,37 @@ def simulate(key: ui.ScenarioKey) -> tuple[pd.DataFrame, pd.DataFrame]:
     return results, goals.scorecard(results)
 
 
+@st.cache_resource(show_spinner=False)
+def get_uncertainty_spec() -> uncertainty.UncertaintySpec:
+    """``models/uncertainty.yaml``, validated once per server process."""
+    return uncertainty.load_spec()
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def simulate_uncertain(key: ui.ScenarioKey, n: int, seed: int
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Probabilities of the targets and 5–95 % bands of the scenario ``key`` (``n`` draws)."""
+    res = uncertainty.run(ui.scenario_from_key(key), n=n, seed=seed, spec=get_uncertainty_spec())
+    return res.probabilities(), res.bands()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def solve(key: ui.ScenarioKey, targets: tuple[str, ...], probability: float | None
+          ) -> solver.SolveResult:
+    """The solver's cheapest settings for ``targets`` from the scenario ``key``."""
+    scn = ui.scenario_from_key(("app", *key[1:]))  # a short name: the solver appends to it
+    return solver.solve(scn, list(targets), probability=probability, n=ui.SOLVE_N,
+                        seed=ui.SOLVE_SEED, spec=get_uncertainty_spec())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def sensitivity_table(key: ui.ScenarioKey) -> tuple[pd.DataFrame, int]:
+    """Morris screen of every target for the scenario ``key``: its table and runs used."""
+    res = sensitivity.morris(ui.scenario_from_key(key), n=ui.SENSITIVITY_TRAJECTORIES,
+                             seed=ui.SENSITIVITY_SEED, spec=get_uncertainty_spec())
+    return res.table, res.runs
+
+
 # --------------------------------------------------------------------------------------------
 # Session state
 
@@ -73,6 +104,9 @@ def init_session() -> None:
     ss["_saved"] = []          # [(label, ScenarioKey)]
     ss["_save_msg"] = None
     ss["_tab"] = None
+    ss["_uncertainty"] = False
+    ss["_solve"] = None        # (ScenarioKey, SolveResult) of the last solver run
+    ss["_solve_msg"] = None
 
 
 def all_presets() -> dict[str, Scenario]:
@@ -165,6 +199,13 @@ def on_load_saved(index: int) -> None:
     apply_scenario(ui.scenario_from_key(ss["_saved"][index][1]))
 
 
+def on_apply_solution() -> None:
+    """Write the solver's answer into the lever settings (the state the sliders read)."""
+    result = ss["_solve"][1]
+    ss["_levers"] = ui.solution_levers(result, ss["_levers"])
+    ss["_solve_msg"] = "applied"
+
+
 def bind(widget_key: str, value) -> str:
     """Set a widget's value from the session's settings before drawing it; returns the key."""
     ss[widget_key] = value
@@ -198,6 +239,11 @@ def sidebar(lang: str, meeting: bool) -> None:
         sb.toggle(ui.ui("advanced", lang), key=bind("w_advanced", ss["_advanced"]),
                   help=ui.ui("advanced_help", lang), on_change=on_copy,
                   args=("w_advanced", "_advanced"))
+    if not meeting:
+        sb.toggle(ui.ui("uncertainty", lang), key=bind("w_uncertainty", ss["_uncertainty"]),
+                  help=ui.ui("uncertainty_help", lang, n=f"{ui.UNCERTAINTY_N:,}",
+                             seed=ui.UNCERTAINTY_SEED),
+                  on_change=on_copy, args=("w_uncertainty", "_uncertainty"))
     advanced = ss["_advanced"]
     sb.subheader(ui.ui("levers", lang))
     for n, group in enumerate(ui.action_groups()):
@@ -270,11 +316,21 @@ def metrics(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang: str
                    delta=f"{s['late_met'] - r['late_met']:+d} {vs}")
 
 
-def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False) -> None:
+def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
+                    probs: pd.DataFrame | None = None) -> None:
     with st.container(key="scorecard"):
-        st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large),
+        st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large, probs=probs),
                     unsafe_allow_html=True)
     st.caption(ui.ui("doubling_note", lang))
+    if probs is not None:
+        st.caption(ui.ui("uncertainty_note", lang, n=f"{ui.UNCERTAINTY_N:,}",
+                         seed=ui.UNCERTAINTY_SEED))
+
+
+def chart_captions(lang: str, bands) -> None:
+    st.caption(ui.ui("target_legend", lang))
+    if bands is not None:
+        st.caption(ui.ui("band_legend", lang, n=f"{ui.UNCERTAINTY_N:,}"))
 
 
 def main() -> None:
@@ -315,6 +371,9 @@ def page() -> None:
     ref_label = f"{ui.ui('reference', lang)} · {ui.short_title(reference, lang)}"
     series = {cur_label: results, ref_label: ref_results}
     colors = [ui.CURRENT_COLOR, ui.REFERENCE_COLOR]
+    probs = bands = None
+    if ss["_uncertainty"]:
+        probs, bands = simulate_uncertain(current_key, ui.UNCERTAINTY_N, ui.UNCERTAINTY_SEED)
 
     st.markdown(APP_CSS + (MEETING_CSS if meeting else ""), unsafe_allow_html=True)
     st.title(ui.ui("app_title", lang))
@@ -328,53 +387,125 @@ def page() -> None:
     metrics(card, ref_card, ui.short_title(reference, lang), lang)
 
     if meeting:
-        scorecard_block(card, lang, large=True)
+        scorecard_block(card, lang, large=True, probs=probs)
         st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                             columns=3, large=True, colors=colors,
-                                            dashed=[ref_label]),
+                                            dashed=[ref_label], bands=bands),
                         width="content")
-        st.caption(ui.ui("target_legend", lang))
+        chart_captions(lang, bands)
         return
 
     st.caption(ui.ui("app_caption", lang))
-    tab_ids = ["scorecard", "trajectories", "compare", "export"]
+    tab_ids = ["scorecard", "trajectories", "compare", "solve", "sensitivity", "export"]
     tabs = st.tabs([ui.ui(f"tab_{t}", lang) for t in tab_ids], key="w_tab", on_change="rerun")
     tab = dict(zip(tab_ids, tabs))
     if tab["scorecard"].open:
         with tab["scorecard"]:
-            scorecard_block(card, lang)
+            scorecard_block(card, lang, probs=probs)
             st.subheader(ui.ui("key_charts", lang))
             st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
-                                                colors=colors, dashed=[ref_label]),
+                                                colors=colors, dashed=[ref_label], bands=bands),
                             width="content")
-            st.caption(ui.ui("target_legend", lang))
+            chart_captions(lang, bands)
     if tab["trajectories"].open:
         with tab["trajectories"]:
-            trajectories_view(series, colors, ref_label, lang)
+            trajectories_view(series, colors, ref_label, lang, bands)
     if tab["compare"].open:
         with tab["compare"]:
             compare_view(current_key, cur_label, results, card, lang)
+    if tab["solve"].open:
+        with tab["solve"]:
+            solve_view(current_key, card, lang)
+    if tab["sensitivity"].open:
+        with tab["sensitivity"]:
+            sensitivity_view(current_key, card, lang)
     if tab["export"].open:
         with tab["export"]:
             export_view(current, base, reference, series, {cur_label: card, ref_label: ref_card},
                         colors, ref_label, lang)
 
 
-def trajectories_view(series, colors, ref_label: str, lang: str) -> None:
+def trajectories_view(series, colors, ref_label: str, lang: str, bands=None) -> None:
     presets = get_presets()
     st.selectbox(ui.ui("reference", lang), list(presets),
                  key=bind("w_reference", ss.get("_reference", ui.REFERENCE_PRESET)),
                  format_func=lambda k: f"{ui.short_title(presets[k], lang)} ({k})",
                  on_change=on_copy, args=("w_reference", "_reference"))
-    st.altair_chart(ui.trajectory_chart(series, lang, colors=colors, dashed=[ref_label]),
+    st.altair_chart(ui.trajectory_chart(series, lang, colors=colors, dashed=[ref_label],
+                                        bands=bands),
                     width="content")
-    st.caption(ui.ui("target_legend", lang))
+    chart_captions(lang, bands)
     st.subheader(ui.ui("detail", lang))
     inds = list(tables.indicators())
     chosen = st.selectbox(ui.ui("col_indicator", lang), [i.id for i in inds], key="w_detail",
                           format_func=lambda k: ui.label(tables.indicator(k), lang))
-    st.altair_chart(ui.detail_chart(series, chosen, lang, colors=colors, dashed=[ref_label]),
+    st.altair_chart(ui.detail_chart(series, chosen, lang, colors=colors, dashed=[ref_label],
+                                    bands=bands),
                     width="stretch")
+
+
+def solve_view(current_key, card, lang: str) -> None:
+    """What would it take: the solver's cheapest settings for chosen targets, applied on demand."""
+    st.caption(ui.ui("solve_intro", lang))
+    options = [t.key for t in tables.targets()]
+    labels = {k: ui.target_label(k, lang) for k in options}
+    chosen = st.multiselect(
+        ui.ui("solve_targets", lang), options, format_func=labels.get,
+        key=bind("w_solve_targets", ss.get("_solve_targets", ui.missed_targets(card))),
+        on_change=on_copy, args=("w_solve_targets", "_solve_targets"))
+    lo, hi, step = ui.SOLVE_P_RANGE
+    c1, c2 = st.columns([1, 2])
+    c1.toggle(ui.ui("solve_probability", lang), key=bind("w_solve_prob", ss.get("_solve_prob",
+                                                                                False)),
+              help=ui.ui("solve_probability_help", lang, n=ui.SOLVE_N),
+              on_change=on_copy, args=("w_solve_prob", "_solve_prob"))
+    probability = None
+    if ss.get("_solve_prob"):
+        probability = c2.slider(ui.ui("solve_p", lang), lo, hi, step=step, format="%.2f",
+                                key=bind("w_solve_p", ss.get("_solve_p", ui.SOLVE_P_DEFAULT)),
+                                on_change=on_copy, args=("w_solve_p", "_solve_p"))
+        probability = round(float(probability), 4)
+    if not chosen:
+        st.info(ui.ui("solve_none", lang))
+    if st.button(ui.ui("solve_run", lang), key="w_solve_run", type="primary",
+                 disabled=not chosen):
+        with st.spinner(ui.ui("solve_running", lang)):
+            result = solve(current_key, tuple(chosen), probability)
+        ss["_solve"] = (current_key, result)
+        ss["_solve_msg"] = None
+    if not ss["_solve"]:
+        return
+    key, result = ss["_solve"]
+    ok, text = ui.solve_summary(result, lang)
+    with st.container(key="solve_result"):
+        (st.success if ok else st.error)(text)
+        st.caption(ui.ui("solve_for", lang, name=key[0],
+                         targets="、".join(ui.target_label(k, lang) for k in result.margins["key"])
+                         if lang == "zh" else "; ".join(ui.target_label(k, lang)
+                                                        for k in result.margins["key"])))
+        st.dataframe(ui.solve_table(result, lang), hide_index=True, key="w_solve_table")
+        st.markdown(ui.solve_cost_text(result, lang))
+        st.button(ui.ui("solve_apply", lang), key="w_solve_apply", on_click=on_apply_solution,
+                  help=ui.ui("solve_apply_help", lang, periods=ui.periods_text(result.periods)))
+        if ss["_solve_msg"] == "applied":
+            st.success(ui.ui("solve_applied", lang))
+
+
+def sensitivity_view(current_key, card, lang: str) -> None:
+    """Sensitivity: the Morris ranking of levers and uncertain constants for one target."""
+    options = [t.key for t in tables.targets()]
+    labels = {k: ui.target_label(k, lang) for k in options}
+    default = (ui.missed_targets(card) or options)[0]
+    target = st.selectbox(ui.ui("sens_target", lang), options, format_func=labels.get,
+                          key=bind("w_sens_target", ss.get("_sens_target", default)),
+                          on_change=on_copy, args=("w_sens_target", "_sens_target"))
+    with st.spinner(ui.ui("sens_running", lang)):
+        table, runs = sensitivity_table(current_key)
+    frame = ui.sensitivity_frame(table, target, lang)
+    st.caption(ui.ui("sens_intro", lang, trajectories=ui.SENSITIVITY_TRAJECTORIES, runs=f"{runs:,}",
+                     seed=ui.SENSITIVITY_SEED))
+    st.altair_chart(ui.sensitivity_chart(frame, lang, labels[target]), width="stretch")
+    st.dataframe(ui.sensitivity_display(frame, lang), hide_index=True, key="w_sens_table")
 
 
 def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:

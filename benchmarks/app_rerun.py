@@ -10,7 +10,9 @@ each view, the median and 90th percentile of
   (an upper bound of what a real server adds for serialising the page).
 
 "uncached" moves a slider to a value no session has used yet, so the model really runs;
-"cached" moves it back to a value already seen (``st.cache_data`` hit). The first run of the
+"cached" moves it back to a value already seen (``st.cache_data`` hit). The "uncertainty on"
+cases turn the sidebar's uncertainty switch on first: every uncached move then also runs the
+1,000-draw ensemble (probabilities in the scorecard, 5–95 % bands on the charts). The first run of the
 process (model load, imports) is reported separately. Also prints the parts on their own:
 model run, scorecard, and the trajectory chart as Streamlit converts it.
 
@@ -39,7 +41,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def line(label: str, server: list[float], wall: list[float]) -> str:
-    return (f"{label:<38} server median {statistics.median(server):6.0f} ms  p90 "
+    return (f"{label:<46} server median {statistics.median(server):6.0f} ms  p90 "
             f"{pct(server, 90):6.0f} ms   AppTest median {statistics.median(wall):6.0f} ms  "
             f"p90 {pct(wall, 90):6.0f} ms   (n={len(server)})")
 
@@ -53,10 +55,14 @@ def timed_run(at: AppTest) -> tuple[float, float]:
     return at.session_state["_render_ms"], wall
 
 
-def bench_view(query: dict[str, str], tab: str | None, n: int, seed: int) -> list[str]:
+def bench_view(query: dict[str, str], tab: str | None, n: int, seed: int,
+               uncertainty: bool = False) -> list[str]:
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.query_params.update(query)
     at.run()
+    if uncertainty:
+        at.toggle(key="w_uncertainty").set_value(True)
+        at.run()
     if tab:
         at.session_state["w_tab"] = ui.ui(f"tab_{tab}", "zh")
         at.run()
@@ -80,7 +86,7 @@ def bench_view(query: dict[str, str], tab: str | None, n: int, seed: int) -> lis
         s, w = timed_run(at)
         cached_s.append(s)
         cached_w.append(w)
-    name = tab or query.get("view", "")
+    name = (tab or query.get("view", "")) + (" + uncertainty on" if uncertainty else "")
     return [line(f"{name}: slider move, uncached", uncached_s, uncached_w),
             line(f"{name}: slider move, cached", cached_s, cached_w)]
 
@@ -133,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     out += bench_view({}, "trajectories", args.n, seed=2)
     out += bench_view({}, "compare", args.n, seed=3)
     out += bench_view({"view": "meeting"}, None, args.n, seed=4)
+    out += bench_view({}, "scorecard", args.n, seed=5, uncertainty=True)
+    out += bench_view({}, "trajectories", args.n, seed=6, uncertainty=True)
     out += parts(args.n)
     print("\n".join(out))
     return 0

@@ -173,6 +173,98 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                           "English labels."},
     "scenario_label": {"zh": "情景", "en": "Scenario"},
     "periods": {"zh": "规划期", "en": "Plan periods"},
+    # uncertainty switch
+    "uncertainty": {"zh": "不确定性分析", "en": "Uncertainty"},
+    "uncertainty_help": {
+        "zh": "打开后，模型的不确定常数按 models/uncertainty.yaml 的分布抽样{n}次(拉丁超立方，种子{seed})，"
+              "记分卡给出每个目标的达成概率和5%–95%区间，走势图在当前设置的曲线后画出5%–95%区间带。"
+              "每次调整滑块都会重新计算(约需1秒)。",
+        "en": "On: the model's uncertain constants are drawn {n} times from the distributions of "
+              "models/uncertainty.yaml (Latin hypercube, seed {seed}); the scorecard gives each "
+              "target's probability of being met and its 5–95 % range, and the charts draw the "
+              "5–95 % band behind the current settings. Recomputed on every slider move (about "
+              "a second)."},
+    "col_probability": {"zh": "达成概率", "en": "Probability"},
+    "col_range": {"zh": "5%–95%区间", "en": "5–95 % range"},
+    "uncertainty_note": {
+        "zh": "达成概率：{n}次不确定常数抽样(种子{seed})中达成目标的比例；区间为模拟值的第5至第95百分位。"
+              "“模拟值”和“结果”仍为确定性模拟(常数取模型值)。",
+        "en": "Probability: the share of {n} draws of the uncertain constants (seed {seed}) that "
+              "meet the target; the range runs from the 5th to the 95th percentile of the "
+              "simulated value. 'Simulated' and 'Result' are still the deterministic run "
+              "(constants at the model's values)."},
+    "band_label": {"zh": "5%–95%区间", "en": "5–95 % range"},
+    "band_legend": {"zh": "浅色带：当前设置在参数不确定性下的5%–95%区间({n}次抽样)。",
+                    "en": "Shaded band: the 5–95 % range of the current settings under parameter "
+                          "uncertainty ({n} draws)."},
+    # what would it take (solver)
+    "tab_solve": {"zh": "怎样才能达成", "en": "What would it take"},
+    "solve_intro": {
+        "zh": "求解器寻找达成所选目标的成本最低的杠杆设定(成本为高于2020年水平的支出，见 "
+              "models/lever_costs.csv)。每个杠杆在最后一个目标年份之前的规划期内取同一水平，"
+              "下限为2020年水平、上限为滑块最大值；情景假设和之后规划期的杠杆保持当前设置。",
+        "en": "The solver looks for the cheapest lever settings that reach the chosen targets "
+              "(cost: spending above the 2020 levels, models/lever_costs.csv). Each lever takes "
+              "one level over the plan periods up to the last target year, between its 2020 "
+              "level and the slider's maximum; the assumptions and later periods keep the "
+              "current settings."},
+    "solve_targets": {"zh": "要达成的目标", "en": "Targets to reach"},
+    "solve_probability": {"zh": "要求达成概率", "en": "Require a probability"},
+    "solve_probability_help": {
+        "zh": "关闭：确定性模拟达成即可。打开：每个目标须在{n}次不确定常数抽样中至少按所选比例达成(较慢，约需半分钟)。",
+        "en": "Off: met in the deterministic run. On: each target met in at least the chosen "
+              "share of {n} draws of the uncertain constants (slower, about half a minute)."},
+    "solve_p": {"zh": "达成概率不低于", "en": "Probability at least"},
+    "solve_run": {"zh": "求解", "en": "Find the cheapest settings"},
+    "solve_running": {"zh": "正在求解(数秒至半分钟)…", "en": "Solving (seconds to half a minute)…"},
+    "solve_none": {"zh": "请至少选择一个目标。", "en": "Choose at least one target."},
+    "solve_how_det": {"zh": "(确定性模拟)", "en": " in the deterministic run"},
+    "solve_how_p": {"zh": "(每个目标达成概率不低于{p})", "en": ", each with probability at least {p}"},
+    "solve_reachable": {"zh": "可以达成：所选{n}个目标{how}均可达成，成本最低的设定如下。",
+                        "en": "Reachable: the {n} chosen target(s) are met{how} with the "
+                              "cheapest settings below."},
+    "solve_unreachable": {
+        "zh": "在杠杆范围内无法达成{how}。下表为最接近的设定，仍未达成：{missed}。",
+        "en": "Cannot be reached within the lever bounds{how}. The table shows the closest "
+              "achievable settings; they still miss: {missed}."},
+    "solve_binding": {"zh": "约束最紧的目标：{names}", "en": "Binding target(s): {names}"},
+    "solve_for": {"zh": "求解时的设置：{name}；目标：{targets}", "en": "Solved for: {name}; targets: "
+                  "{targets}"},
+    "col_lever": {"zh": "杠杆", "en": "Lever"},
+    "col_level_2020": {"zh": "2020年水平", "en": "2020 level"},
+    "col_proposed": {"zh": "建议值({periods})", "en": "Proposed ({periods})"},
+    "col_cost": {"zh": "成本(万元/年)", "en": "Cost (万元 a year)"},
+    "solve_cost": {"zh": "合计：每年 {annual} 万元 × {years} 年 = {total} 万元(高于2020年水平的支出)。",
+                   "en": "Total: {annual} 万元 (10,000 yuan) a year × {years} years = {total} "
+                         "万元, spending above the 2020 levels."},
+    "solve_apply": {"zh": "应用到滑块", "en": "Apply to the sliders"},
+    "solve_apply_help": {
+        "zh": "把建议值写入{periods}的杠杆设定(按滑块步长向上取整)；之后的规划期不变。",
+        "en": "Writes the proposed values into the lever settings of {periods} (rounded up to "
+              "each slider's step); later periods stay as they are."},
+    "solve_applied": {"zh": "已应用到滑块，记分卡已按新设置更新。",
+                      "en": "Applied to the sliders; the scorecard shows the new settings."},
+    # sensitivity
+    "tab_sensitivity": {"zh": "敏感性分析", "en": "Sensitivity"},
+    "sens_target": {"zh": "目标", "en": "Target"},
+    "sens_intro": {
+        "zh": "Morris基本效应筛选({trajectories}条轨迹，{runs}次模拟，种子{seed})：每个政策杠杆在其全部范围内变化"
+              "(三个规划期同一值)，每个不确定常数在 models/uncertainty.yaml 的范围内变化，其余保持当前设置。"
+              "μ*为输入从最小变到最大时目标值的平均绝对变化(目标单位)，误差线为95%置信区间。",
+        "en": "Morris elementary-effects screen ({trajectories} trajectories, {runs} runs, seed "
+              "{seed}): each policy lever varies over its whole range (one value for all three "
+              "periods), each uncertain constant over its range in models/uncertainty.yaml; "
+              "everything else keeps the current settings. μ* is the mean absolute change of "
+              "the target when the input moves across its range (in the target's unit); error "
+              "bars are 95 % confidence intervals."},
+    "sens_running": {"zh": "正在计算敏感性…", "en": "Computing the sensitivity…"},
+    "col_rank": {"zh": "排名", "en": "Rank"},
+    "col_input": {"zh": "输入", "en": "Input"},
+    "col_kind": {"zh": "类型", "en": "Kind"},
+    "kind_lever": {"zh": "政策杠杆", "en": "policy lever"},
+    "kind_constant": {"zh": "不确定常数", "en": "uncertain constant"},
+    "col_mu_star": {"zh": "μ*(目标单位)", "en": "μ* (target unit)"},
+    "col_conf": {"zh": "95%置信区间半宽", "en": "95 % CI half-width"},
 }
 
 
@@ -584,12 +676,31 @@ def _target_of(row: Mapping[str, Any]) -> tables.Target:
     raise KeyError(f"unknown target {row['key']!r}")
 
 
-def scorecard_display(card: pd.DataFrame, lang: str) -> pd.DataFrame:
+def format_probability(p: float) -> str:
+    """A probability as a percentage with one decimal: ``0.136`` → ``13.6%`` (NaN → ``—``)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
+    return f"{100 * float(p):.1f}%"
+
+
+def format_range(lo: float, hi: float, decimals: int) -> str:
+    """A 5–95 % range with the target's decimals: ``211–552``."""
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (lo, hi)):
+        return "—"
+    return f"{format_number(lo, decimals)}–{format_number(hi, decimals)}"
+
+
+def scorecard_display(card: pd.DataFrame, lang: str,
+                      probs: pd.DataFrame | None = None) -> pd.DataFrame:
     """A one-scenario scorecard as display strings, one row per target.
 
     Columns: ``key, doubling, indicator, year, target, value, status, margin, first_met, unit,
     met``. A missed value never prints equal to its target: it gets more decimals.
+
+    With ``probs`` (``UncertaintyResult.probabilities()`` of the same settings) two more columns:
+    ``probability`` (share of draws meeting the target) and ``range`` (its p05–p95).
     """
+    by_key = {} if probs is None else {r["key"]: r for _, r in probs.iterrows()}
     rows = []
     for _, r in card.iterrows():
         tgt = _target_of(r)
@@ -608,6 +719,10 @@ def scorecard_display(card: pd.DataFrame, lang: str) -> pd.DataFrame:
             "unit": target_unit(tgt, lang),
             "met": bool(r["met"]),
         })
+        if probs is not None:
+            p = by_key.get(r["key"])
+            rows[-1]["probability"] = "—" if p is None else format_probability(p["probability"])
+            rows[-1]["range"] = "—" if p is None else format_range(p["p05"], p["p95"], dec)
     return pd.DataFrame(rows)
 
 
@@ -641,17 +756,23 @@ table.gy-card.large td, table.gy-card.large th {padding: .28em .5em;}
 """
 
 
-def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False) -> str:
+def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
+                   probs: pd.DataFrame | None = None) -> str:
     """The scorecard of one scenario as an HTML table (escape-safe), for ``st.markdown``.
 
     Met and missed are told by a symbol and a word as well as by colour; the four doubling
-    indicators carry a ★; 2035 goals are set apart by a rule.
+    indicators carry a ★; 2035 goals are set apart by a rule. With ``probs`` (the uncertainty
+    ensemble's ``probabilities()``) two columns follow the result: the probability of meeting
+    each target and the 5–95 % range of its simulated value.
     """
-    disp = scorecard_display(card, lang)
+    disp = scorecard_display(card, lang, probs)
     head = [("", ""), (ui("col_indicator", lang), ""), (ui("col_year", lang), ""),
             (ui("col_target", lang), "num"), (ui("col_value", lang), "num"),
-            (ui("col_status", lang), ""), (ui("col_margin", lang), "num"),
-            (ui("col_first", lang), "num"), (ui("col_unit", lang), "")]
+            (ui("col_status", lang), "")]
+    if probs is not None:
+        head += [(ui("col_probability", lang), "num"), (ui("col_range", lang), "num")]
+    head += [(ui("col_margin", lang), "num"), (ui("col_first", lang), "num"),
+             (ui("col_unit", lang), "")]
     out = [f'<table class="gy-card{" large" if large else ""}"><thead><tr>']
     out += [f'<th class="{cls}">{html.escape(text)}</th>' for text, cls in head]
     out.append("</tr></thead><tbody>")
@@ -663,8 +784,10 @@ def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False) -> str
         cells = [
             ("star", "★" if r["doubling"] else ""), ("", r["indicator"]), ("", r["year"]),
             ("num", r["target"]), ("num val", r["value"]), (status, r["status"]),
-            ("num", r["margin"]), ("num", r["first_met"]), ("", r["unit"]),
         ]
+        if probs is not None:
+            cells += [("num prob", r["probability"]), ("num range", r["range"])]
+        cells += [("num", r["margin"]), ("num", r["first_met"]), ("", r["unit"])]
         out.append(f'<tr class="{" ".join(classes)}" data-key="{html.escape(r["key"])}">'
                    + "".join(f'<td class="{c}">{html.escape(str(v))}</td>' for c, v in cells)
                    + "</tr>")
@@ -777,7 +900,8 @@ def target_levels(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def chart_frame(series: Mapping[str, pd.DataFrame], lang: str,
-                indicator_ids: Sequence[str] | None = None, width: int = 30) -> pd.DataFrame:
+                indicator_ids: Sequence[str] | None = None, width: int = 30,
+                bands: pd.DataFrame | None = None) -> pd.DataFrame:
     """Data of a trajectory chart: lines of every scenario plus the targets.
 
     Parameters
@@ -788,12 +912,16 @@ def chart_frame(series: Mapping[str, pd.DataFrame], lang: str,
     lang : {"zh", "en"}
     indicator_ids : sequence of str, optional
         Indicators to include, default all (table order).
+    bands : DataFrame, optional
+        Uncertainty bands of the first series (``UncertaintyResult.bands()``: ``time,
+        variable, p05, p95``): adds rows of layer "band" and the columns ``lo`` and ``hi``.
 
     Returns
     -------
     DataFrame
-        Columns ``layer`` ("line" or "target"), ``panel``, ``series``, ``time``, ``value``,
-        ``text`` (the value with the indicator's decimals and unit, for tooltips).
+        Columns ``layer`` ("line", "target" or "band"), ``panel``, ``series``, ``time``,
+        ``value``, ``text`` (the value with the indicator's decimals and unit, for tooltips);
+        with ``bands`` also ``lo``, ``hi`` (NaN outside band rows).
     """
     inds = [i for i in tables.indicators() if indicator_ids is None or i.id in indicator_ids]
     panels = {i.id: panel_title(i, lang, width) for i in inds}
@@ -821,7 +949,41 @@ def chart_frame(series: Mapping[str, pd.DataFrame], lang: str,
         text = (f"{label(tgt, lang)} {tgt.year}: {_SYMBOL[tgt.comparison]} "
                 f"{format_number(tgt.target, dec)} {target_unit(tgt, lang)}")
         add("target", panels[ind_id], ui("target", lang), float(year), float(level), text)
-    return pd.DataFrame(cols)
+    frame = pd.DataFrame(cols)
+    if bands is None:
+        return frame
+    return pd.concat([frame.assign(lo=math.nan, hi=math.nan), band_frame(bands, lang, panels, fmt)],
+                     ignore_index=True)
+
+
+def band_frame(bands: pd.DataFrame, lang: str, panels: Mapping[str, str],
+               fmt: Mapping[str, tuple[int, str]] | None = None) -> pd.DataFrame:
+    """Rows of layer "band" of a chart frame: the p05–p95 band of every indicator in ``panels``
+    (indicator id → panel title), with a tooltip text; columns as :func:`chart_frame`'s."""
+    part = bands[bands["variable"].isin(list(panels))]
+    part = part[np.isfinite(part["p05"].to_numpy(float)) & np.isfinite(part["p95"].to_numpy(float))]
+    start = part["variable"].map({i.id: i.defined_from for i in tables.indicators()})
+    part = part[part["time"].to_numpy(float) >= start.to_numpy(float)]  # as the lines: no
+    # value before the indicator is defined (a growth rate from 2021)
+    fmt = fmt or {i.id: (i.decimals, unit(i, lang)) for i in tables.indicators()}
+    name = ui("band_label", lang)
+    texts = [f"{name}: {format_range(lo, hi, fmt[v][0])} {fmt[v][1]}"
+             for v, lo, hi in zip(part["variable"], part["p05"], part["p95"])]
+    return pd.DataFrame({
+        "layer": "band", "panel": [panels[v] for v in part["variable"]], "series": name,
+        "time": part["time"].astype(float).to_numpy(), "value": math.nan, "text": texts,
+        "lo": part["p05"].astype(float).to_numpy(), "hi": part["p95"].astype(float).to_numpy()})
+
+
+def _band_layer(x: alt.X, y: alt.Y, lang: str) -> alt.Chart:
+    """The shaded p05–p95 band (drawn first, behind the lines), filtered to layer "band"."""
+    lo = alt.Y(**{**y._kwds, "field": "lo"})  # the lines' y channel (scale, axis) on "lo"
+    return alt.Chart(
+        mark=alt.MarkDef(type="area", color=CURRENT_COLOR, opacity=0.16),
+        encoding=alt.FacetedEncoding(
+            x=x, y=lo, y2=alt.Y2(field="hi"),
+            tooltip=[alt.Tooltip(field="text", type="nominal", title=ui("band_label", lang))]),
+        transform=[alt.FilterTransform(filter="datum.layer == 'band'")])
 
 
 def _colors(labels: Sequence[str], colors: Sequence[str] | None) -> list[str]:
@@ -851,7 +1013,7 @@ def validate_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
 @functools.lru_cache(maxsize=256)
 def _trajectory_template(lang: str, labels: tuple[str, ...], panel_order: tuple[str, ...],
                          columns: int, large: bool, colors: tuple[str, ...],
-                         dashed: tuple[str, ...]) -> TrustedFacetChart:
+                         dashed: tuple[str, ...], band: bool = False) -> TrustedFacetChart:
     """The trajectory chart without its data (built once per layout; shared read-only)."""
     font = 17 if large else 13
     x = alt.X(field="time", type="quantitative", title=None,
@@ -893,7 +1055,8 @@ def _trajectory_template(lang: str, labels: tuple[str, ...], panel_order: tuple[
     # Built through the constructors rather than chained methods: every chained call
     # deep-copies the chart, which cost more than drawing it.
     return TrustedFacetChart(
-        spec=alt.LayerChart(layer=[lines, marks], width=width, height=height),
+        spec=alt.LayerChart(layer=([_band_layer(x, y, lang)] if band else []) + [lines, marks],
+                            width=width, height=height),
         facet=alt.Facet(field="panel", type="nominal", sort=list(panel_order), header=header),
         columns=columns,
         spacing={"row": 24, "column": 28},
@@ -906,7 +1069,8 @@ def _trajectory_template(lang: str, labels: tuple[str, ...], panel_order: tuple[
 def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
                      indicator_ids: Sequence[str] | None = None, columns: int = 3,
                      large: bool = False, colors: Sequence[str] | None = None,
-                     dashed: Sequence[str] = ()) -> TrustedFacetChart:
+                     dashed: Sequence[str] = (), bands: pd.DataFrame | None = None
+                     ) -> TrustedFacetChart:
     """Small multiples of every indicator, 2020–2035: one line per scenario, targets marked.
 
     One faceted Altair chart (a single spec, cheap to draw on every slider move), each panel
@@ -927,11 +1091,14 @@ def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
         One colour per series (default :data:`PALETTE`).
     dashed : sequence of str
         Labels of series drawn dashed (a reference scenario).
+    bands : DataFrame, optional
+        5–95 % bands of the first series (``UncertaintyResult.bands()``), shaded behind it.
     """
     labels = tuple(series)
-    data = chart_frame(series, lang, indicator_ids, width=26 if large else 30)
+    data = chart_frame(series, lang, indicator_ids, width=26 if large else 30, bands=bands)
     template = _trajectory_template(lang, labels, tuple(dict.fromkeys(data["panel"])), columns,
-                                    large, tuple(_colors(labels, colors)), tuple(dashed))
+                                    large, tuple(_colors(labels, colors)), tuple(dashed),
+                                    bands is not None)
     chart = template.copy(deep=False)  # the template is shared: never mutate it
     chart.data = data
     return chart
@@ -946,7 +1113,8 @@ class TrustedLayerChart(alt.LayerChart):
 
 @functools.lru_cache(maxsize=256)
 def _detail_template(indicator_id: str, lang: str, labels: tuple[str, ...],
-                     colors: tuple[str, ...], dashed: tuple[str, ...]) -> TrustedLayerChart:
+                     colors: tuple[str, ...], dashed: tuple[str, ...],
+                     band: bool = False) -> TrustedLayerChart:
     ind = tables.indicator(indicator_id)
     x = alt.X(field="time", type="quantitative", title=ui("year", lang),
               scale=alt.Scale(domain=[2020, 2035], nice=False),
@@ -985,19 +1153,20 @@ def _detail_template(indicator_id: str, lang: str, labels: tuple[str, ...],
                                                                            type="nominal")),
                       transform=is_target)
     return TrustedLayerChart(
-        layer=[lines, marks, texts], height=420,
+        layer=([_band_layer(x, y, lang)] if band else []) + [lines, marks, texts], height=420,
         title=alt.TitleParams(text=label(ind, lang), fontSize=18, anchor="start"))
 
 
 def detail_chart(series: Mapping[str, pd.DataFrame], indicator_id: str, lang: str, *,
-                 colors: Sequence[str] | None = None, dashed: Sequence[str] = ()
-                 ) -> TrustedLayerChart:
-    """One indicator, large, with titled axes (year; the indicator's unit) and labelled targets."""
+                 colors: Sequence[str] | None = None, dashed: Sequence[str] = (),
+                 bands: pd.DataFrame | None = None) -> TrustedLayerChart:
+    """One indicator, large, with titled axes (year; the indicator's unit) and labelled targets
+    (with ``bands``: the first series' 5–95 % band shaded behind it)."""
     labels = tuple(series)
     template = _detail_template(indicator_id, lang, labels, tuple(_colors(labels, colors)),
-                                tuple(dashed))
+                                tuple(dashed), bands is not None)
     chart = template.copy(deep=False)  # the template is shared: never mutate it
-    chart.data = chart_frame(series, lang, [indicator_id])
+    chart.data = chart_frame(series, lang, [indicator_id], bands=bands)
     return chart
 
 
@@ -1259,3 +1428,177 @@ def figure_pack(series: Mapping[str, pd.DataFrame], card: pd.DataFrame, lang: st
 def deferred(fn: Callable[..., bytes], *args: Any, **kwargs: Any) -> Callable[[], bytes]:
     """A no-argument callable computing ``fn(*args, **kwargs)`` once, for deferred downloads."""
     return functools.lru_cache(maxsize=1)(functools.partial(fn, *args, **kwargs))
+
+
+# --------------------------------------------------------------------------------------------
+# Uncertainty, "what would it take" (the solver) and sensitivity: the backends' results as
+# display tables and charts
+
+#: Runs of the live uncertainty ensemble and its seed (fixed: the same draws on every move).
+UNCERTAINTY_N = 1000
+UNCERTAINTY_SEED = 0
+#: Draws of the uncertain constants when the solver must reach targets with a probability.
+SOLVE_N = 100
+SOLVE_SEED = 0
+#: The probability requirement of the solver: slider range and default.
+SOLVE_P_RANGE = (0.5, 0.95, 0.05)
+SOLVE_P_DEFAULT = 0.8
+#: Morris screen of the sensitivity view: trajectories, seed, inputs shown.
+SENSITIVITY_TRAJECTORIES = 20
+SENSITIVITY_SEED = 0
+SENSITIVITY_TOP = 15
+#: The year whose missed targets the solver panel proposes by default.
+SOLVE_DEFAULT_YEAR = 2025
+
+
+def target_by_key(key: str) -> tables.Target:
+    """The target with this key (``tech_smes@2025``)."""
+    for tgt in tables.targets():
+        if tgt.key == key:
+            return tgt
+    raise KeyError(f"unknown target {key!r}")
+
+
+def target_label(key: str, lang: str) -> str:
+    """A target's name and year for pickers and messages: ``备案科技型中小企业数 · 2025``."""
+    tgt = target_by_key(key)
+    return f"{label(tgt, lang)} · {tgt.year}"
+
+
+def missed_targets(card: pd.DataFrame, year: int = SOLVE_DEFAULT_YEAR) -> list[str]:
+    """Keys of the targets of ``year`` that a scorecard misses, in table order."""
+    part = card[(card["year"] == year) & ~card["met"].astype(bool)]
+    return [str(k) for k in part["key"]]
+
+
+def _on_grid_above(value: float, lever: tables.Lever) -> float:
+    """``value`` rounded up to the lever's slider step (within its range), without float noise."""
+    k = math.ceil((value - lever.min) / lever.step - 1e-6)
+    return clean_value(min(max(lever.min + k * lever.step, lever.min), lever.max))
+
+
+def solution_levers(result: Any, levers: Mapping[str, Sequence[float]]
+                    ) -> dict[str, tuple[float, ...]]:
+    """The lever settings that apply a solver answer to the sliders.
+
+    The periods the solver set (``result.periods``) take its level rounded up to the slider's
+    step; the other periods keep ``levers`` (the session's current settings).
+    """
+    out = {}
+    for lev in tables.levers():
+        values = list(levers[lev.id])
+        for p in result.periods:
+            values[tables.PERIODS.index(p)] = _on_grid_above(result.levers[lev.id], lev)
+        out[lev.id] = tuple(values)
+    return out
+
+
+def periods_text(periods: Sequence[str]) -> str:
+    """Plan periods as one span: ``("2021-2025", "2026-2030")`` → ``2021–2030``."""
+    return f"{periods[0][:4]}–{periods[-1][-4:]}"
+
+
+def solve_table(result: Any, lang: str) -> pd.DataFrame:
+    """A solver answer as a display table: lever, 2020 level, proposed value, unit, cost.
+
+    One row per lever (table order); the cost is 万元 a year above the 2020 level
+    (``models/lever_costs.csv``). The proposed value is the solver's, with 4 significant digits.
+    """
+    from .solver import lever_costs
+    costs = lever_costs()
+    rows = []
+    for lev in tables.levers():
+        value = float(result.levers[lev.id])
+        cost = costs[lev.id].cost_per_unit * (value - lev.default)
+        rows.append({
+            ui("col_lever", lang): label(lev, lang),
+            ui("col_level_2020", lang): plain_number(lev.default),
+            ui("col_proposed", lang, periods=periods_text(result.periods)): f"{value:.4g}",
+            ui("col_unit", lang): unit(lev, lang),
+            ui("col_cost", lang): f"{cost:,.0f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def solve_summary(result: Any, lang: str) -> tuple[bool, str]:
+    """Whether a solver answer is reachable, and the message saying so (with the binding
+    target) in ``lang``."""
+    how = (ui("solve_how_det", lang) if result.probability is None
+           else ui("solve_how_p", lang, p=format_probability(result.probability)))
+    names = "、".join if lang == "zh" else "; ".join
+    binding = names(target_label(k, lang) for k in result.binding) or "—"
+    if result.feasible:
+        text = ui("solve_reachable", lang, n=len(result.margins), how=how)
+    else:
+        missed = [k for k, m in zip(result.margins["key"], result.margins["margin"]) if m < 0]
+        text = ui("solve_unreachable", lang, how=how,
+                  missed=names(target_label(k, lang) for k in missed) or "—")
+    return bool(result.feasible), f"{text} {ui('solve_binding', lang, names=binding)}"
+
+
+def solve_cost_text(result: Any, lang: str) -> str:
+    return ui("solve_cost", lang, annual=f"{result.cost_per_year:,.0f}", years=result.years,
+              total=f"{result.cost_total:,.0f}")
+
+
+def sensitivity_frame(table: pd.DataFrame, target_key: str, lang: str,
+                      k: int = SENSITIVITY_TOP) -> pd.DataFrame:
+    """The ``k`` most influential inputs of one target from a Morris table
+    (``SensitivityResult.table``), most influential first.
+
+    Columns: ``rank, input`` (lever id or constant), ``label`` (a lever's name in ``lang``, a
+    constant's Python name), ``kind`` (display text), ``mu_star, conf, lo, hi`` (the 95 %
+    interval, clipped at 0).
+    """
+    part = table[table["target"] == target_key].sort_values("rank").head(k)
+    if part.empty:
+        raise KeyError(f"target {target_key!r} is not in the table")
+    lever_ids = {lev.id for lev in tables.levers()}
+    labels = [label(tables.lever(i), lang) if kind == "lever" and i in lever_ids else i
+              for i, kind in zip(part["input"], part["kind"])]
+    mu, conf = part["mu_star"].astype(float).to_numpy(), part["mu_star_conf"].astype(float).to_numpy()
+    return pd.DataFrame({
+        "rank": part["rank"].astype(int).to_numpy(), "input": part["input"].to_numpy(),
+        "label": labels,
+        "kind": [ui("kind_lever" if kind == "lever" else "kind_constant", lang)
+                 for kind in part["kind"]],
+        "mu_star": mu, "conf": conf, "lo": np.clip(mu - conf, 0, None), "hi": mu + conf})
+
+
+def sensitivity_display(frame: pd.DataFrame, lang: str, decimals: int = 3) -> pd.DataFrame:
+    """:func:`sensitivity_frame` as a display table with headings in ``lang``."""
+    return pd.DataFrame({
+        ui("col_rank", lang): frame["rank"].to_numpy(),
+        ui("col_input", lang): frame["label"].to_numpy(),
+        ui("col_kind", lang): frame["kind"].to_numpy(),
+        ui("col_mu_star", lang): [f"{v:.{decimals}g}" for v in frame["mu_star"]],
+        ui("col_conf", lang): [f"{v:.{decimals}g}" for v in frame["conf"]]})
+
+
+def sensitivity_chart(frame: pd.DataFrame, lang: str, title: str = "") -> alt.LayerChart:
+    """Horizontal bars of μ* with 95 % confidence intervals, most influential on top, coloured
+    by kind (policy lever or uncertain constant)."""
+    order = list(frame["label"])
+    y = alt.Y(field="label", type="nominal", sort=order, title=None,
+              axis=alt.Axis(labelLimit=360, labelFontSize=13, labelOverlap=False))
+    kinds = [ui("kind_lever", lang), ui("kind_constant", lang)]
+    color = alt.Color(field="kind", type="nominal",
+                      scale=alt.Scale(domain=kinds, range=["#e07b00", CURRENT_COLOR]),
+                      legend=alt.Legend(title=None, orient="top", labelFontSize=13))
+    tooltip = [alt.Tooltip(field="label", type="nominal", title=ui("col_input", lang)),
+               alt.Tooltip(field="kind", type="nominal", title=ui("col_kind", lang)),
+               alt.Tooltip(field="mu_star", type="quantitative", title="μ*", format=".3g"),
+               alt.Tooltip(field="conf", type="quantitative", title=ui("col_conf", lang),
+                           format=".3g")]
+    bars = alt.Chart(mark=alt.MarkDef(type="bar", opacity=0.85),
+                     encoding=alt.FacetedEncoding(
+                         y=y, x=alt.X(field="mu_star", type="quantitative",
+                                      title=ui("col_mu_star", lang)),
+                         color=color, tooltip=tooltip))
+    errors = alt.Chart(mark=alt.MarkDef(type="rule", color="#222", strokeWidth=1.5),
+                       encoding=alt.FacetedEncoding(
+                           y=y, x=alt.X(field="lo", type="quantitative"),
+                           x2=alt.X2(field="hi")))
+    return alt.LayerChart(layer=[bars, errors], data=frame, height=alt.Step(step=26),
+                          title=alt.TitleParams(text=title, anchor="start") if title else
+                          alt.Undefined)

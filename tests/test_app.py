@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator import Model, appsupport as ui, goals, scenario, tables
+from simulator import Model, appsupport as ui, goals, scenario, sensitivity, solver, tables
+from simulator import uncertainty
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -219,7 +220,8 @@ def test_language_switch(app, model, presets):
         slider = app.slider(key=f"w_{lever.id}")
         assert lever.name_en in slider.label and lever.unit_en in slider.label
     assert [t.label for t in app.tabs] == [ui.ui(f"tab_{k}", "en") for k in
-                                           ("scorecard", "trajectories", "compare", "export")]
+                                           ("scorecard", "trajectories", "compare", "solve",
+                                            "sensitivity", "export")]
     assert app.query_params == {"lang": "en"}
     app.radio(key="w_lang").set_value("zh")
     rerun(app)
@@ -417,3 +419,123 @@ def test_two_sessions_rerunning_at_once_each_see_their_own_results(model, preset
         expected = presets[ui.DEFAULT_PRESET].with_levers(sme_campaign=final)
         assert scorecard_text(at) == expected_scorecard(model, expected)
     assert scorecard_text(sessions["low"][0]) != scorecard_text(sessions["high"][0])
+
+
+# --------------------------------------------------------------------------------------------
+# Uncertainty switch, "what would it take", sensitivity
+
+def probabilities(scn: scenario.Scenario):
+    return uncertainty.run(scn, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED).probabilities()
+
+
+def test_uncertainty_switch_adds_probabilities_and_bands(app, model, presets):
+    base = presets[ui.DEFAULT_PRESET]
+    assert ui.ui("col_probability", "zh") not in scorecard_text(app)  # off by default
+    app.toggle(key="w_uncertainty").set_value(True)
+    rerun(app)
+    card = goals.scorecard(model.run(base))
+    assert scorecard_text(app) == (ui.SCORECARD_CSS + ui.scorecard_html(
+        card, "zh", probs=probabilities(base))).strip()
+    assert ui.ui("col_probability", "zh") in scorecard_text(app)
+    chart = app.get("vega_lite_chart")[0].proto.spec
+    assert '"area"' in chart and "datum.layer == 'band'" in chart
+    # recomputed live on a slider move
+    app.slider(key="w_sme_campaign").set_value(20.0)
+    rerun(app)
+    moved = base.with_levers(sme_campaign=20.0)
+    assert scorecard_text(app) == (ui.SCORECARD_CSS + ui.scorecard_html(
+        goals.scorecard(model.run(moved)), "zh", probs=probabilities(moved))).strip()
+    app.toggle(key="w_uncertainty").set_value(False)
+    rerun(app)
+    assert scorecard_text(app) == expected_scorecard(model, moved)
+    assert '"area"' not in app.get("vega_lite_chart")[0].proto.spec
+
+
+def test_meeting_mode_has_no_uncertainty_switch_but_keeps_it_on(model, presets):
+    at = start({"view": "meeting"})
+    assert not [t for t in at.toggle if t.key == "w_uncertainty"]
+    at = start()
+    at.toggle(key="w_uncertainty").set_value(True)
+    rerun(at)
+    at.toggle(key="w_meeting").set_value(True)
+    rerun(at)
+    base = presets[ui.DEFAULT_PRESET]
+    assert not at.tabs and not [t for t in at.toggle if t.key == "w_uncertainty"]
+    assert scorecard_text(at) == (ui.SCORECARD_CSS + ui.scorecard_html(
+        goals.scorecard(model.run(base)), "zh", large=True, probs=probabilities(base))).strip()
+
+
+def test_solver_panel_reaches_an_easy_target_and_applies_it(app, model, presets):
+    base = presets[ui.DEFAULT_PRESET]
+    card = goals.scorecard(model.run(base))
+    select_tab(app, "solve")
+    assert app.multiselect(key="w_solve_targets").value == ui.missed_targets(card)
+    key = "tech_smes@2025"
+    app.multiselect(key="w_solve_targets").set_value([key])
+    rerun(app)
+    app.button(key="w_solve_run").click()
+    rerun(app)
+    expected = solver.solve(base.with_levers(), [key], seed=ui.SOLVE_SEED)
+    assert expected.feasible
+    ok, text = ui.solve_summary(expected, "zh")
+    assert [s.value for s in app.success] == [text]
+    shown = app.dataframe[0].value
+    assert shown.equals(ui.solve_table(expected, "zh"))
+    before = dict(app.session_state["_levers"])
+    app.button(key="w_solve_apply").click()
+    rerun(app)
+    levers = app.session_state["_levers"]
+    assert levers == ui.solution_levers(expected, before) and levers != before
+    assert app.slider(key="w_sme_campaign").value == levers["sme_campaign"][0]
+    applied = base.with_levers(**levers)
+    applied_card = goals.scorecard(model.run(applied))
+    assert app.metric[0].value == f"{ui.summary(applied_card)['met']} / {len(applied_card)}"
+    select_tab(app, "scorecard")
+    assert scorecard_text(app) == expected_scorecard(model, applied)
+    assert scorecard_text(app) != expected_scorecard(model, base)
+    row = applied_card.set_index("key").loc[key]
+    assert bool(row["met"])  # the rounded-up settings still reach the target
+
+
+def test_solver_panel_says_when_targets_cannot_be_reached(app, presets):
+    everything = [t.key for t in tables.targets() if t.year == 2025]
+    expected = solver.solve(presets[ui.DEFAULT_PRESET], everything, seed=ui.SOLVE_SEED)
+    assert not expected.feasible  # what the CLI reports for all 2025 targets
+    select_tab(app, "solve")
+    app.multiselect(key="w_solve_targets").set_value(everything)
+    rerun(app)
+    app.button(key="w_solve_run").click()
+    rerun(app)
+    errors = [e.value for e in app.error]
+    assert errors == [ui.solve_summary(expected, "zh")[1]]
+    assert "无法达成" in errors[0] and ui.target_label(expected.binding[0], "zh") in errors[0]
+    assert len(app.dataframe[0].value) == len(LEVERS)
+
+
+def test_solver_panel_in_english(app):
+    app.radio(key="w_lang").set_value("en")
+    rerun(app)
+    select_tab(app, "solve")
+    app.multiselect(key="w_solve_targets").set_value(["tech_smes@2025"])
+    rerun(app)
+    app.button(key="w_solve_run").click()
+    rerun(app)
+    assert app.success[0].value.startswith("Reachable")
+    assert ui.ui("col_lever", "en") in app.dataframe[0].value.columns
+
+
+def test_sensitivity_tab_ranks_levers_and_constants(app, presets):
+    select_tab(app, "sensitivity")
+    target = app.selectbox(key="w_sens_target").value
+    res = sensitivity.morris(presets[ui.DEFAULT_PRESET], n=ui.SENSITIVITY_TRAJECTORIES,
+                             seed=ui.SENSITIVITY_SEED)
+    frame = ui.sensitivity_frame(res.table, target, "zh")
+    shown = app.dataframe[0].value
+    assert shown.equals(ui.sensitivity_display(frame, "zh"))
+    assert list(frame["input"]) == list(res.ranking(target)["input"].head(ui.SENSITIVITY_TOP))
+    assert len(app.get("vega_lite_chart")) == 1
+    other = tables.targets()[-1].key
+    app.selectbox(key="w_sens_target").set_value(other)
+    rerun(app)
+    assert app.dataframe[0].value.equals(
+        ui.sensitivity_display(ui.sensitivity_frame(res.table, other, "zh"), "zh"))

@@ -594,3 +594,142 @@ def test_concurrent_runs_equal_serial_runs(model, presets):
         for frame in frames:
             pd.testing.assert_frame_equal(frame, serial[name], rtol=1e-12)
     assert not serial["baseline"]["value"].equals(serial["ambitious"]["value"])
+
+
+# --------------------------------------------------------------------------------------------
+# Uncertainty, solver and sensitivity helpers
+
+@pytest.fixture(scope="module")
+def ensemble(presets):
+    from simulator import uncertainty
+    return uncertainty.run(presets["plan"], n=50, seed=0)
+
+
+def test_format_probability_and_range():
+    assert ui.format_probability(0.136) == "13.6%"
+    assert ui.format_probability(1.0) == "100.0%" and ui.format_probability(math.nan) == "—"
+    assert ui.format_range(211.2, 552.4, 0) == "211–552"
+    assert ui.format_range(math.nan, 1.0, 1) == "—"
+
+
+@pytest.mark.parametrize("lang", ui.LANGS)
+def test_scorecard_with_probabilities(runs, ensemble, lang):
+    card = goals.scorecard(runs["plan"])
+    probs = ensemble.probabilities()
+    disp = ui.scorecard_display(card, lang, probs)
+    by_key = probs.set_index("key")
+    for _, r in disp.iterrows():
+        p = by_key.loc[r["key"]]
+        assert r["probability"] == ui.format_probability(p["probability"])
+        assert r["range"].startswith(ui.format_number(p["p05"], ui._decimals(
+            card.set_index("key").loc[r["key"]].to_dict() | {"key": r["key"]})))
+    html_text = ui.scorecard_html(card, lang, probs=probs)
+    assert html_text.count('class="num prob"') == len(card)
+    assert ui.ui("col_probability", lang) in html_text and ui.ui("col_range", lang) in html_text
+    plain = ui.scorecard_html(card, lang)
+    assert "prob" not in plain and ui.ui("col_probability", lang) not in plain
+
+
+def test_band_rows_and_chart_specs(runs, ensemble):
+    bands = ensemble.bands()
+    series = {"cur": runs["plan"], "ref": runs["baseline"]}
+    frame = ui.chart_frame(series, "zh", bands=bands)
+    band = frame[frame["layer"] == "band"]
+    defined = bands["variable"].map({i.id: i.defined_from for i in tables.indicators()})
+    assert len(band) == (np.isfinite(bands["p05"]) & (bands["time"] >= defined)).sum()
+    lines = frame[(frame["layer"] == "line") & (frame["series"] == "cur")]
+    assert set(zip(band["panel"], band["time"])) == set(zip(lines["panel"], lines["time"]))
+    assert (band["lo"] <= band["hi"]).all() and frame[frame["layer"] != "band"]["lo"].isna().all()
+    assert band["panel"].nunique() == len(tables.indicators())
+    for large in (False, True):
+        spec = ui.validate_spec(ui.trajectory_chart(series, "zh", bands=bands, large=large,
+                                                    indicator_ids=ui.key_indicator_ids()))
+        assert spec["spec"]["layer"][0]["mark"]["type"] == "area"
+    spec = ui.validate_spec(ui.detail_chart(series, "tech_smes", "en", bands=bands))
+    assert spec["layer"][0]["mark"]["type"] == "area"
+    assert ui.ui("band_label", "en") in ui.chart_frame(series, "en", ["tech_smes"],
+                                                       bands=bands)["series"].tolist()
+
+
+def test_missed_targets_and_labels(runs):
+    card = goals.scorecard(runs["plan"])
+    missed = ui.missed_targets(card)
+    assert missed == [r["key"] for _, r in card.iterrows() if r["year"] == 2025 and not r["met"]]
+    for tgt in tables.targets():
+        assert ui.target_label(tgt.key, "zh").startswith(tgt.name_zh)
+        assert str(tgt.year) in ui.target_label(tgt.key, "en")
+
+
+class _FakeResult:
+    """What the solver helpers read from a SolveResult."""
+
+    def __init__(self, levers, feasible=True, binding=(), probability=None):
+        self.levers = levers
+        self.periods = ("2021-2025",)
+        self.feasible = feasible
+        self.binding = binding
+        self.probability = probability
+        keys = list(binding) or ["tech_smes@2025"]
+        self.margins = pd.DataFrame({"key": keys, "margin": [-0.1 if not feasible else 0.0]
+                                     * len(keys)})
+        self.cost_per_year, self.cost_total, self.years = 1234.4, 6172.0, 5
+
+
+def test_solution_levers_round_up_to_the_slider_step(presets):
+    plan = presets["plan"]
+    raw = {lev.id: lev.default + 0.37 * lev.step for lev in LEVERS}
+    raw["sme_campaign"] = tables.lever("sme_campaign").max + 1  # clipped to the range
+    out = ui.solution_levers(_FakeResult(raw), plan.levers)
+    for lev in LEVERS:
+        first, *later = out[lev.id]
+        assert later == list(plan.levers[lev.id][1:])  # later periods unchanged
+        assert lev.min <= first <= lev.max
+        assert first >= min(raw[lev.id], lev.max) - 1e-9
+        assert math.isclose(((first - lev.min) / lev.step) % 1, 0, abs_tol=1e-6) or \
+            math.isclose(((first - lev.min) / lev.step) % 1, 1, abs_tol=1e-6) or first == lev.max
+    scenario.from_dict({"name": "x", "levers": {k: list(v) for k, v in out.items()}})
+
+
+@pytest.mark.parametrize("lang", ui.LANGS)
+def test_solve_table_and_summary(lang):
+    from simulator.solver import lever_costs
+    raw = {lev.id: lev.default for lev in LEVERS} | {"sme_campaign": 11.0}
+    table = ui.solve_table(_FakeResult(raw), lang)
+    assert len(table) == len(LEVERS)
+    assert list(table.columns) == [ui.ui("col_lever", lang), ui.ui("col_level_2020", lang),
+                                   ui.ui("col_proposed", lang, periods="2021–2025"),
+                                   ui.ui("col_unit", lang), ui.ui("col_cost", lang)]
+    row = table.iloc[[lev.id for lev in LEVERS].index("sme_campaign")]
+    lev = tables.lever("sme_campaign")
+    assert row.iloc[0] == ui.label(lev, lang)
+    assert row.iloc[4] == f"{lever_costs()['sme_campaign'].cost_per_unit * (11 - lev.default):,.0f}"
+    ok, text = ui.solve_summary(_FakeResult(raw), lang)
+    assert ok and text.startswith(ui.ui("solve_reachable", lang, n=1, how=ui.ui(
+        "solve_how_det", lang)))
+    ok, text = ui.solve_summary(_FakeResult(raw, feasible=False,
+                                            binding=("high_tech_revenue@2025",)), lang)
+    assert not ok and ui.target_label("high_tech_revenue@2025", lang) in text
+    assert ui.solve_cost_text(_FakeResult(raw), lang).count("1,234") == 1
+
+
+@pytest.mark.parametrize("lang", ui.LANGS)
+def test_sensitivity_frame_labels_and_chart(presets, lang):
+    from simulator import sensitivity
+    tgt = tables.targets()[0]
+    res = sensitivity.morris(presets["plan"], n=4, seed=0, targets=[tgt])
+    frame = ui.sensitivity_frame(res.table, tgt.key, lang, k=8)
+    ranking = res.ranking(tgt.key).head(8)
+    assert list(frame["input"]) == list(ranking["input"])
+    for _, r in frame.iterrows():
+        if r["input"] in {lev.id for lev in LEVERS}:
+            assert r["label"] == ui.label(tables.lever(r["input"]), lang)
+            assert r["kind"] == ui.ui("kind_lever", lang)
+        else:
+            assert r["label"] == r["input"] and r["kind"] == ui.ui("kind_constant", lang)
+    assert (frame["lo"] >= 0).all() and (frame["hi"] >= frame["mu_star"]).all()
+    spec = ui.validate_spec(ui.sensitivity_chart(frame, lang, "t"))
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == list(frame["label"])
+    disp = ui.sensitivity_display(frame, lang)
+    assert list(disp[ui.ui("col_input", lang)]) == list(frame["label"])
+    with pytest.raises(KeyError):
+        ui.sensitivity_frame(res.table, "nothing@2025", lang)
