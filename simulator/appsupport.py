@@ -15,7 +15,6 @@ import math
 import shutil
 import subprocess
 import threading
-import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import yaml
 
 from . import goals, tables
 from . import scenario as scenario_mod
-from .cli import _decimals, format_against, format_number
+from .cli import _decimals, display_width, format_against, format_number
 from .scenario import Scenario, ScenarioError
 
 #: Languages of the interface; Chinese first (the default).
@@ -828,11 +827,6 @@ def compare_html(cards: Mapping[str, pd.DataFrame], lang: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Charts (Altair; channels built as objects, not shorthand strings: 5x faster to construct)
-
-def display_width(text: str) -> int:
-    """Columns taken by ``text`` (CJK wide characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
 
 def wrap(text: str, width: int) -> list[str]:
     """``text`` broken into balanced lines of at most ``width`` columns (CJK-aware).
