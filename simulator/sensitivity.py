@@ -191,6 +191,13 @@ def _rank(table: pd.DataFrame, measure: str) -> pd.DataFrame:
     return table
 
 
+def _setup(inputs, spec: unc.UncertaintySpec | None):
+    """The uncertainty spec (default file), the inputs and the SALib problem of an analysis."""
+    spec = spec or unc.load_spec()
+    inps = tuple(inputs) if inputs and isinstance(inputs[0], Input) else tuple(inputs_for(inputs, spec))
+    return spec, inps, problem(inps)
+
+
 def sobol(scenario: Scenario, inputs: str | Sequence[str] | Sequence[Input] = "all",
           n: int = 512, seed: int | None = None, spec: unc.UncertaintySpec | None = None, *,
           targets: Iterable[Target] | None = None, second_order: bool = False,
@@ -214,9 +221,7 @@ def sobol(scenario: Scenario, inputs: str | Sequence[str] | Sequence[Input] = "a
     if not isinstance(n, (int, np.integer)) or n < 2 or n & (n - 1):
         raise ValueError(f"n: value {n!r} is not allowed; allowed a power of 2 such as 256, 512, "
                          "1024 (Sobol sequences are balanced only at powers of 2)")
-    spec = spec or unc.load_spec()
-    inps = tuple(inputs) if inputs and isinstance(inputs[0], Input) else tuple(inputs_for(inputs, spec))
-    prob = problem(inps)
+    spec, inps, prob = _setup(inputs, spec)
     X = sobol_sample.sample(prob, n, calc_second_order=second_order, seed=seed)
     tgts = _targets(targets)
     Y = evaluate_targets(scenario, inps, X, tgts, spec, progress=progress, dask=dask)
@@ -254,9 +259,7 @@ def morris(scenario: Scenario, inputs: str | Sequence[str] | Sequence[Input] = "
     if not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n: value {n!r} is not allowed; allowed a whole number of "
                          "trajectories >= 2")
-    spec = spec or unc.load_spec()
-    inps = tuple(inputs) if inputs and isinstance(inputs[0], Input) else tuple(inputs_for(inputs, spec))
-    prob = problem(inps)
+    spec, inps, prob = _setup(inputs, spec)
     X = morris_sample.sample(prob, n, num_levels=num_levels, seed=seed)
     tgts = _targets(targets)
     Y = evaluate_targets(scenario, inps, X, tgts, spec, progress=progress, dask=dask)
