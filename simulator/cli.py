@@ -1,4 +1,4 @@
-"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve``.
+"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|calibrate``.
 
 A user's mistake (a bad scenario file, an unwritable output path) ends with a one-line message on
 standard error and exit code 2; nothing is run or written.
@@ -343,6 +343,36 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    from . import calibration
+    _positive("starts", args.starts, 1)
+    out = Path(args.out) if args.out else calibration.CALIBRATION_FILE
+    if not args.check:
+        _check_output(out)
+    try:
+        result = calibration.calibrate(seed=args.seed, starts=args.starts, progress=args.progress)
+    except calibration.CalibrationError as exc:
+        raise UserError(str(exc)) from None
+    text = calibration.to_yaml(result)
+    print(calibration.report(result), end="")
+    if args.check:
+        if not out.exists():
+            raise UserError(f"--out {out}: no such file to check")
+        old = calibration.comparable(out.read_text(encoding="utf-8")).splitlines()
+        new = calibration.comparable(text).splitlines()
+        if old != new:
+            import difflib
+            diff = list(difflib.unified_diff(old, new, str(out), "recalibrated", lineterm="", n=0))
+            print("\n".join(diff[:40]), file=sys.stderr)
+            print(f"{out}: differs from a fresh calibration with seed {args.seed}", file=sys.stderr)
+            return 1
+        print(f"{out}: reproduced exactly (apart from its creation date)")
+        return 0
+    write_atomic(out, text)
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
@@ -406,6 +436,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     p.set_defaults(func=cmd_solve)
+    p = sub.add_parser("calibrate", help="fit the model's constants to the 2015-2020 data and "
+                       "write the parameter file scenarios use")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Latin hypercube of starts "
+                   "(default 0)")
+    p.add_argument("--starts", type=int, default=16, help="starting points (default 16)")
+    p.add_argument("--out", help="parameter file (default the project's models/calibration.yaml)")
+    p.add_argument("--check", action="store_true", help="recalibrate and compare with --out "
+                   "instead of writing it; exit 1 if they differ")
+    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    p.set_defaults(func=cmd_calibrate)
     return parser
 
 

@@ -53,24 +53,38 @@ def _num(value: float) -> str:
 
 def markdown(mdl_file: str | Path = tables.MODEL_FILE) -> str:
     """The constants as a Markdown page."""
+    from . import calibration
     frame = constants(mdl_file)
+    cal = calibration.read() if calibration.CALIBRATION_FILE.exists() else {}
+    fitted, fixed = cal.get("parameters", {}), cal.get("fixed", {})
+
+    def calibrated(name: str) -> str:
+        if name in fitted:
+            v = fitted[name]
+            return f"**{_num(v['value'])}** (95 % CI {_num(v['ci95'][0])} – {_num(v['ci95'][1])})"
+        if name in fixed:
+            return "not identified by the data: value kept"
+        return ""
     lines = [
         "# Model constants",
         "",
         "Generated from `models/guangyuan_innovation.mdl` by `python -m simulator.modeldoc`; "
         "do not edit by hand. Each comment gives the source: a plan clause, observed data, "
         "literature, a definition or an assumption. Lever values per plan period are in "
-        "`models/levers.csv` and the scenario files.",
+        "`models/levers.csv` and the scenario files. The column *calibrated* gives the value "
+        "`models/calibration.yaml` fits to the 2015–2020 data, which scenarios use instead of the "
+        "`.mdl` value, or says that the data do not identify a candidate "
+        "(`python -m simulator calibrate`; method in `docs/calibration.md`).",
         "",
         f"{len(frame)} constants.",
         "",
-        "| constant | value | units | range | source and meaning |",
-        "|---|---|---|---|---|",
+        "| constant | value | calibrated | units | range | source and meaning |",
+        "|---|---|---|---|---|---|",
     ]
     for _, r in frame.iterrows():
         comment = r["comment"].replace("|", "\\|")
-        lines.append(f"| {r['name']} | {_num(r['value'])} | {r['units']} | {r['range']} | "
-                     f"{comment} |")
+        lines.append(f"| {r['name']} | {_num(r['value'])} | {calibrated(r['python_name'])} | "
+                     f"{r['units']} | {r['range']} | {comment} |")
     return "\n".join(lines) + "\n"
 
 

@@ -70,9 +70,17 @@ class Scenario:
     description: str = ""
     source: str = field(default="", compare=False)
 
-    def params(self) -> dict[str, float]:
-        """The PySD parameters that set this scenario on the model."""
+    def params(self, calibrated: bool = True) -> dict[str, float]:
+        """The PySD parameters that set this scenario on the model.
+
+        With ``calibrated`` (the default) they start from the calibrated constants of
+        ``models/calibration.yaml`` (:mod:`simulator.calibration`); without, every constant keeps
+        the value written in the ``.mdl``.
+        """
         out: dict[str, float] = {}
+        if calibrated:
+            from .calibration import parameters
+            out.update(parameters())
         for lev in tables.levers():
             for period, value in zip(tables.PERIODS, self.levers[lev.id]):
                 out[lev.period_param(period)] = float(value)

@@ -470,7 +470,7 @@ def test_solver_panel_reaches_an_easy_target_and_applies_it(app, model, presets)
     card = goals.scorecard(model.run(base))
     select_tab(app, "solve")
     assert app.multiselect(key="w_solve_targets").value == ui.missed_targets(card)
-    key = "tech_smes@2025"
+    key = "high_tech_enterprises@2025"
     app.multiselect(key="w_solve_targets").set_value([key])
     rerun(app)
     app.button(key="w_solve_run").click()
@@ -516,7 +516,7 @@ def test_solver_panel_in_english(app):
     app.radio(key="w_lang").set_value("en")
     rerun(app)
     select_tab(app, "solve")
-    app.multiselect(key="w_solve_targets").set_value(["tech_smes@2025"])
+    app.multiselect(key="w_solve_targets").set_value(["high_tech_enterprises@2025"])
     rerun(app)
     app.button(key="w_solve_run").click()
     rerun(app)

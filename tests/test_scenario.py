@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator import scenario, tables
+from simulator import calibration, scenario, tables
 from simulator.scenario import MAX_FILE_BYTES, ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -475,7 +475,15 @@ def test_params_cover_every_lever_period_and_assumption():
     expected = {"_".join(f"{r['vensim_name']} {p}".lower().split())
                 for r in LEVER_ROWS for p in ("2021 2025", "2026 2030", "2031 2035")}
     expected |= {"_".join(r["vensim_name"].lower().split()) for r in ASSUMPTION_ROWS}
-    assert set(scenario.default().params()) == expected
+    assert set(scenario.default().params(calibrated=False)) == expected
+    # by default the calibrated constants come first, then levers and assumptions
+    assert set(scenario.default().params()) == expected | set(calibration.parameters())
+
+
+def test_calibrated_params_are_the_parameter_file_values():
+    params = scenario.default().params()
+    fitted = calibration.read()["parameters"]
+    assert fitted and {k: params[k] for k in fitted} == {k: v["value"] for k, v in fitted.items()}
 
 
 def test_params_are_constants_of_the_translated_model(model):
@@ -484,7 +492,7 @@ def test_params_are_constants_of_the_translated_model(model):
 
 def test_params_of_default_equal_the_model_constants(model):
     constants = model.constants()
-    params = scenario.default().params()
+    params = scenario.default().params(calibrated=False)
     assert {k: constants.get(k) for k in params} == params
 
 

@@ -1,0 +1,760 @@
+"""Calibration: fit the model's uncertain constants to what was known before the plan was written.
+
+The data (``data/``)
+    ``observed_2015_2020.csv`` holds reported values with their source address and the quoted
+    sentence; ``plan_13th_fyp.csv`` the plan's own statements on the 13th Five-Year Plan (section
+    一(一)). ``calibration_targets.csv`` says, for **every** row of those two files, how it is used
+    (``role``): ``fit`` (a residual of the fit), ``check`` (compared and reported, not fitted, with
+    the reason), ``anchor`` (a 2020 value the model starts from, so it is met by construction) or
+    ``excluded`` (with the reason: a conflicting duplicate, a partial-year figure, another region,
+    a target rather than an outcome...). Nothing dated after 2020 is used.
+
+What the model is compared with
+    The model starts in 2020 from the plan's baselines, so it has no simulated history. What its
+    constants decide is its *momentum*: how fast each quantity moves when the policies of 2020 are
+    held. The calibration run is :func:`simulator.scenario.default` (every lever at its 2020 level,
+    default assumptions) over 2020-2025, and the model-implied value of a quantity in a year
+    ``t <= 2020`` is its 2020 value carried back at the model's average growth over those five years:
+    ``v(2020) * (v(2025) / v(2020)) ** ((t - 2020) / 5)``. Fitting asks that the model, left to
+    itself, continue the average pace of the five years before the plan. Five years (not one) so
+    that delays and smoothing (patent examination, policy adjustment) play out as they did in the
+    five-year statements the data come from.
+
+Derived observations (``derivation``)
+    A statement about growth over the 13th FYP becomes an observed 2015 level relative to the
+    model's 2020 value: ``increase_over_period`` (+42.6 %: ``v(2020) / 1.426``),
+    ``points_over_period`` (+3 percentage points: ``v(2020) - 3``), ``ratio_of_period_totals``
+    (totals doubled: at constant growth the ratio of five-year totals equals growth over five years,
+    ``v(2020) / 2``), ``growth_lower_bound`` ("above 20 %/yr": the 2015 level is at most
+    ``v(2020) / 1.2 ** 5``, comparison ``le``), ``minus_period_total`` (42 built: at most
+    ``v(2020) - 42``, comparison ``le``).
+
+The fit
+    Residuals are relative errors divided by each observation's ``sigma`` (its assumed relative
+    uncertainty, documented per row); a bound (``le``/``ge``) adds a residual only when violated.
+    ``scipy.optimize.least_squares`` (trust-region reflective, bounded by the ranges written in the
+    ``.mdl``) runs from a seeded Latin hypercube of starts (``scipy.stats.qmc``), in coordinates
+    scaled to each parameter's range; the Jacobian is one vectorised engine run of p + 1 lanes.
+
+Identifiability
+    With about ten observations the data cannot pin down every candidate. At the documented values
+    the Jacobian of the weighted residuals (in scaled coordinates) ranks the candidates by
+    sensitivity, and a forward selection (Brun, Reichert & Kunsch 2001, Water Resources Research
+    37(4)) keeps a candidate only if the data depend on it (sensitivity at least 5 % of the
+    largest) and its effect is not nearly a combination of those already kept (collinearity index
+    at most 10); the others keep their documented values, with the reason recorded. After the
+    multi-start fit of the kept set, a parameter whose linearised 95 % confidence half-width still
+    exceeds half its documented range is fixed as well, and the rest refitted.
+
+Statistics
+    Per series (one model variable) and pooled: MAPE, RMSPE and Theil's inequality coefficient
+    with its split into bias (U_M), unequal variation (U_S) and unequal covariation (U_C)
+    (Sterman 1984). Confidence intervals are Wald intervals from ``s^2 (J'J)^-1`` in scaled
+    coordinates, with ``s^2`` the reduced chi-square when it exceeds 1 (the data fit worse than
+    their sigmas allow) and 1 otherwise.
+
+The result, ``models/calibration.yaml``, records provenance (date, SHA-256 of the model and of
+every data file, method, seed, library versions) and the fit statistics. Scenarios use its
+parameters by default (:meth:`simulator.scenario.Scenario.params`). ``python -m simulator
+calibrate`` writes it; the same seed gives the same file, its ``created`` date apart
+(``--check`` verifies this).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import yaml
+
+from . import tables
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO / "data"
+OBSERVED_FILE = DATA_DIR / "observed_2015_2020.csv"
+PLAN_FILE = DATA_DIR / "plan_13th_fyp.csv"
+TARGETS_FILE = DATA_DIR / "calibration_targets.csv"
+PARAMETERS_FILE = DATA_DIR / "calibration_parameters.csv"
+CALIBRATION_FILE = tables.MODELS_DIR / "calibration.yaml"
+
+BASE_YEAR = 2020
+HORIZON = 5                      # years of the calibration run that set the model's momentum
+ROLES = ("fit", "check", "anchor", "excluded")
+DERIVATIONS = ("level", "increase_over_period", "points_over_period", "ratio_of_period_totals",
+               "growth_lower_bound", "minus_period_total")
+COMPARISONS = ("eq", "le", "ge")
+CI_LIMIT = 0.5                   # a 95 % CI half-width above half the range: not identified
+SENSITIVITY_MIN = 0.05           # sensitivity below 5 % of the largest: not identified
+COLLINEARITY_MAX = 10.0          # Brun et al. (2001) suggest 10-15
+SIGNIFICANT = 6                  # digits written to the parameter file
+
+
+class CalibrationError(ValueError):
+    """A mistake in a calibration data file: names the file, row, field, value and what is allowed."""
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+
+@dataclass(frozen=True)
+class Fact:
+    """One reported value: a row of ``observed_2015_2020.csv`` or ``plan_13th_fyp.csv``."""
+    key: str            # observed:<indicator>:<year>:<value> or plan:<id>
+    value: float | None
+    unit: str
+    quote: str
+    source: str         # address, or the plan section
+
+
+@dataclass(frozen=True)
+class CalTarget:
+    """How one fact is used; see the module docstring for roles and derivations."""
+    id: str
+    source: str
+    role: str
+    variable: str
+    year: int | None
+    derivation: str
+    comparison: str
+    sigma: float | None
+    treatment: str
+    fact: Fact
+
+    def observed(self, v2020: float | np.ndarray) -> float | np.ndarray:
+        """The observed (or derived) level in ``year``; ``v2020`` is the model's 2020 value."""
+        x = self.fact.value
+        if self.derivation == "level":
+            return x
+        if self.derivation == "increase_over_period":
+            return v2020 / (1 + x / 100)
+        if self.derivation == "points_over_period":
+            return v2020 - x
+        if self.derivation == "ratio_of_period_totals":
+            return v2020 / x
+        if self.derivation == "growth_lower_bound":
+            return v2020 / (1 + x / 100) ** (BASE_YEAR - self.year)
+        if self.derivation == "minus_period_total":
+            return v2020 - x
+        raise AssertionError(self.derivation)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A constant the calibration may fit, with its documented value and range from the .mdl."""
+    name: str
+    default: float
+    lo: float
+    hi: float
+    reason: str
+
+    @property
+    def span(self) -> float:
+        return self.hi - self.lo
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except OSError as exc:
+        raise CalibrationError(f"{path}: cannot read ({exc.strerror})") from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise CalibrationError(f"{path}: missing columns {missing}; expected {list(columns)}")
+    return rows
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def facts(observed_file: Path = OBSERVED_FILE, plan_file: Path = PLAN_FILE) -> dict[str, Fact]:
+    """Every reported value, by key (``observed:<indicator>:<year>:<value>`` or ``plan:<id>``)."""
+    out: dict[str, Fact] = {}
+    for row in _read_csv(observed_file, ("indicator", "year", "value", "unit", "source_url", "quote")):
+        key = f"observed:{row['indicator']}:{row['year']}:{row['value']}"
+        out[key] = Fact(key, _float(row["value"]), row["unit"], row["quote"], row["source_url"])
+    for row in _read_csv(plan_file, ("id", "value", "unit", "plan_section", "quote")):
+        key = f"plan:{row['id']}"
+        out[key] = Fact(key, _float(row["value"]), row["unit"], row["quote"],
+                        f"plan {row['plan_section']}")
+    return out
+
+
+def load_targets(path: Path = TARGETS_FILE, engine=None, known: Mapping[str, Fact] | None = None
+                 ) -> list[CalTarget]:
+    """Read and validate ``calibration_targets.csv``; every fact must have exactly one row."""
+    from .engine import engine_for
+    engine = engine or engine_for()
+    known = facts() if known is None else known
+    rows = _read_csv(path, ("id", "source", "role", "variable", "year", "derivation", "comparison",
+                            "sigma", "treatment"))
+    out: list[CalTarget] = []
+    seen_ids: set[str] = set()
+    seen_sources: set[str] = set()
+    for n, row in enumerate(rows, start=2):
+        where = f"{path}: row {n} (id {row['id']!r})"
+
+        def bad(fieldname: str, allowed: str) -> CalibrationError:
+            return CalibrationError(f"{where}: field {fieldname!r}: value {row[fieldname]!r} is "
+                                    f"not allowed; allowed {allowed}")
+        if not row["id"] or row["id"] in seen_ids:
+            raise bad("id", "a unique, non-empty id")
+        seen_ids.add(row["id"])
+        if row["source"] not in known:
+            raise bad("source", "a row of data/observed_2015_2020.csv as "
+                      "observed:<indicator>:<year>:<value>, or plan:<id> of data/plan_13th_fyp.csv")
+        if row["source"] in seen_sources:
+            raise bad("source", "each fact once (its treatment decided in one row)")
+        seen_sources.add(row["source"])
+        if row["role"] not in ROLES:
+            raise bad("role", "|".join(ROLES))
+        if not row["treatment"].strip():
+            raise bad("treatment", "a sentence saying why the fact is used this way")
+        if row["role"] == "excluded":
+            out.append(CalTarget(row["id"], row["source"], "excluded", "", None, "", "", None,
+                                 row["treatment"], known[row["source"]]))
+            continue
+        if row["variable"] not in engine.variables:
+            raise bad("variable", "a Python name of a model variable")
+        year = _float(row["year"])
+        if year is None or year != int(year) or not 2010 <= year <= BASE_YEAR:
+            raise bad("year", f"a whole year from 2010 to {BASE_YEAR} (nothing after 2020 is used)")
+        if row["derivation"] not in DERIVATIONS:
+            raise bad("derivation", "|".join(DERIVATIONS))
+        if row["comparison"] not in COMPARISONS:
+            raise bad("comparison", "|".join(COMPARISONS))
+        sigma = _float(row["sigma"])
+        if sigma is None or not 0 < sigma <= 1:
+            raise bad("sigma", "a relative uncertainty in (0, 1]")
+        if known[row["source"]].value is None:
+            raise bad("source", "a fact with a numeric value")
+        out.append(CalTarget(row["id"], row["source"], row["role"], row["variable"], int(year),
+                             row["derivation"], row["comparison"], sigma, row["treatment"],
+                             known[row["source"]]))
+    untreated = sorted(set(known) - seen_sources)
+    if untreated:
+        raise CalibrationError(f"{path}: facts without a treatment row: {untreated}")
+    return out
+
+
+def load_candidates(path: Path = PARAMETERS_FILE, engine=None) -> list[Candidate]:
+    """Read ``calibration_parameters.csv``: constants with a documented range in the .mdl."""
+    from .engine import engine_for
+    engine = engine or engine_for()
+    out = []
+    for n, row in enumerate(_read_csv(path, ("constant", "reason")), start=2):
+        name = row["constant"]
+        if name not in engine.limits:
+            allowed = ", ".join(sorted(engine.limits)[:6])
+            raise CalibrationError(f"{path}: row {n}: field 'constant': value {name!r} is not a "
+                                   f"constant with a [min, max] range in the .mdl; allowed e.g. "
+                                   f"{allowed}, ...")
+        lo, hi = engine.limits[name]
+        out.append(Candidate(name, float(engine.constants[name]), float(lo), float(hi),
+                             row["reason"]))
+    if len({c.name for c in out}) != len(out):
+        raise CalibrationError(f"{path}: a constant is listed twice")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The problem
+
+def implied_history(v2020: np.ndarray, v_end: np.ndarray, year: float,
+                    horizon: int = HORIZON) -> np.ndarray:
+    """The model-implied value in ``year`` (<= 2020): the 2020 value carried back at the model's
+    average growth over ``horizon`` years. A quantity at zero stays at zero."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(v2020 > 0, v_end / v2020, 1.0)
+        return v2020 * np.power(np.maximum(ratio, 1e-12), (year - BASE_YEAR) / horizon)
+
+
+class Problem:
+    """Model-implied values and weighted residuals for parameter sets of ``candidates``.
+
+    Parameters are passed as rows of an array in *scaled* coordinates: 0 at the lower end of a
+    candidate's documented range, 1 at its upper end. ``fixed`` maps other constants to values.
+    """
+
+    def __init__(self, targets: Sequence[CalTarget], candidates: Sequence[Candidate],
+                 engine=None, scenario=None):
+        from .engine import engine_for
+        from . import scenario as _scenario
+        self.engine = engine or engine_for()
+        self.candidates = list(candidates)
+        self.targets = [t for t in targets if t.role != "excluded"]
+        self.fit_mask = np.array([t.role == "fit" for t in self.targets])
+        self.variables = sorted({t.variable for t in self.targets})
+        scen = scenario or _scenario.default("calibration")
+        self.base = scen.params(calibrated=False)
+        self.base["final_time"] = float(BASE_YEAR + HORIZON)
+        self.evaluations = 0
+
+    def physical(self, z: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+        by = {c.name: c for c in self.candidates}
+        z = np.atleast_2d(z)
+        return {nm: by[nm].lo + z[:, j] * by[nm].span for j, nm in enumerate(names)}
+
+    def model_values(self, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(model-implied values, observed values), each of shape (targets, runs)."""
+        values = {k: np.asarray(v, dtype=float) for k, v in params.items()}
+        n = max([v.size for v in values.values()] + [1])
+        run = self.engine.run({**self.base, **values}, n=n, variables=self.variables)
+        self.evaluations += n
+        t = run.times
+        i0, i1 = int(np.argmin(abs(t - BASE_YEAR))), int(np.argmin(abs(t - BASE_YEAR - HORIZON)))
+        model = np.empty((len(self.targets), n))
+        obs = np.empty((len(self.targets), n))
+        for k, tg in enumerate(self.targets):
+            series = run[tg.variable]
+            v0, v1 = series[i0], series[i1]
+            model[k] = implied_history(v0, v1, tg.year)
+            obs[k] = tg.observed(v0)
+        return model, obs
+
+    def residuals(self, model: np.ndarray, obs: np.ndarray, mask: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """Weighted relative residuals (targets × runs); bounds count only when violated."""
+        mask = self.fit_mask if mask is None else mask
+        rows = []
+        for k, tg in enumerate(self.targets):
+            if not mask[k]:
+                continue
+            r = (model[k] - obs[k]) / np.abs(obs[k])
+            if tg.comparison == "le":
+                r = np.maximum(r, 0.0)
+            elif tg.comparison == "ge":
+                r = np.minimum(r, 0.0)
+            rows.append(r / tg.sigma)
+        return np.array(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting
+
+@dataclass
+class Fit:
+    names: list[str]
+    z: np.ndarray               # scaled best parameters
+    cost: float                 # 0.5 * sum of squared weighted residuals
+    residuals: np.ndarray
+    jac: np.ndarray             # d residuals / d z at the optimum
+    starts: list[dict] = field(default_factory=list)
+
+
+def _fit(problem: Problem, names: Sequence[str], z0s: np.ndarray,
+         fixed: Mapping[str, float], progress: Callable[[], None] | None = None) -> Fit:
+    """Multi-start bounded least squares in scaled coordinates; the best of all starts."""
+    from scipy.optimize import least_squares
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def evaluate(z):
+        key = np.asarray(z, dtype=float).tobytes()
+        if key not in cache:           # least_squares asks for f and J at the same point
+            cache.clear()
+            cache[key] = jacobian(problem, names, z, fixed)
+        return cache[key]
+
+    best: Fit | None = None
+    starts = []
+    for i, z0 in enumerate(z0s):
+        sol = least_squares(lambda z: evaluate(z)[0], z0, jac=lambda z: evaluate(z)[1],
+                            bounds=(0.0, 1.0), method="trf", xtol=1e-8, ftol=1e-8, gtol=1e-8,
+                            max_nfev=100)
+        starts.append({"start": i, "cost": float(sol.cost), "nfev": int(sol.nfev),
+                       "status": int(sol.status)})
+        if best is None or sol.cost < best.cost - 1e-12:
+            res, jac = evaluate(sol.x)
+            best = Fit(list(names), sol.x.copy(), float(sol.cost), res, jac)
+        if progress:
+            progress()
+    best.starts = starts
+    return best
+
+
+def _lhs(n: int, d: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc
+    return qmc.LatinHypercube(d=d, seed=seed).random(n)
+
+
+def covariance(jac: np.ndarray, residuals: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """Scaled-coordinate covariance ``s^2 (J'J)^-1``, the factor ``s^2`` and the degrees of
+    freedom. ``s^2`` is the reduced chi-square if above 1 (and there are spare observations)."""
+    m, p = jac.shape
+    dof = m - p
+    chi2 = float(residuals @ residuals)
+    s2 = max(1.0, chi2 / dof) if dof > 0 else 1.0
+    cov = s2 * np.linalg.pinv(jac.T @ jac)
+    return cov, s2, dof
+
+
+def jacobian(problem: Problem, names: Sequence[str], z: np.ndarray,
+             fixed: Mapping[str, float] | None = None, h: float = 1e-6
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted residuals at scaled point ``z`` and their Jacobian (one engine run of p+1 lanes)."""
+    p = len(names)
+    z = np.asarray(z, dtype=float)
+    eye = np.eye(p)
+    back = z + h > 1                       # step backwards at the upper bound
+    lanes = np.vstack([z, z + h * np.where(back[:, None], -eye, eye)])
+    model, obs = problem.model_values({**(fixed or {}), **problem.physical(lanes, names)})
+    res = problem.residuals(model, obs)
+    jac = (res[:, 1:] - res[:, :1]) / (h * np.where(back, -1.0, 1.0))
+    return res[:, 0], jac
+
+
+def select_identifiable(jac: np.ndarray, names: Sequence[str]) -> tuple[list[str], list[dict]]:
+    """Forward selection of an identifiable subset (Brun, Reichert & Kunsch 2001).
+
+    Parameters are taken in decreasing order of sensitivity ``delta_j = |J_j| / sqrt(m)``; one is
+    added only if its sensitivity is at least ``SENSITIVITY_MIN`` of the largest and the
+    collinearity index of the enlarged set, ``1 / sqrt(min eig(S'S))`` with ``S`` the columns of
+    ``J`` scaled to unit length, stays at most ``COLLINEARITY_MAX``; at most m - 1 are taken, so
+    that the fit keeps a degree of freedom. Returns the selected names and, for the others, why.
+    """
+    m = jac.shape[0]
+    norms = np.linalg.norm(jac, axis=0)
+    delta = norms / math.sqrt(m)
+    order = list(np.argsort(-delta, kind="stable"))
+    top = float(delta.max()) if delta.size and delta.max() > 0 else 1.0
+    unit = jac / np.where(norms > 0, norms, 1.0)
+    chosen: list[int] = []
+    why: list[dict] = []
+    for j in order:
+        name = names[j]
+        if delta[j] < SENSITIVITY_MIN * top:
+            why.append({"constant": name, "sensitivity": _round(float(delta[j]), 3),
+                        "reason": f"sensitivity {delta[j]:.3g} is below {SENSITIVITY_MIN:.0%} of "
+                                  f"the largest ({top:.3g}): the data hardly depend on it"})
+            continue
+        if len(chosen) >= m - 1:
+            why.append({"constant": name, "sensitivity": _round(float(delta[j]), 3),
+                        "reason": f"no degree of freedom left ({m} fitted observations)"})
+            continue
+        trial = unit[:, chosen + [j]]
+        gamma = 1 / math.sqrt(max(float(np.linalg.eigvalsh(trial.T @ trial).min()), 1e-300))
+        if gamma > COLLINEARITY_MAX:
+            shown = f"{gamma:.3g}" if gamma < 1e6 else "infinite"
+            cos = unit[:, chosen].T @ unit[:, j]
+            i = int(np.argmax(abs(cos)))
+            why.append({"constant": name, "sensitivity": _round(float(delta[j]), 3),
+                        "reason": f"collinearity index {shown} > {COLLINEARITY_MAX:g} with "
+                                  f"the parameters already chosen: its effect on the data is "
+                                  f"nearly that of {names[chosen[i]]} (cosine {cos[i]:+.2f})"})
+            continue
+        chosen.append(j)
+    return [names[j] for j in sorted(chosen)], why
+
+
+def _widest(fit: Fit) -> tuple[int, str] | None:
+    """The parameter whose 95 % confidence half-width exceeds ``CI_LIMIT`` the most, if any."""
+    if not fit.names:
+        return None
+    cov, _, _ = covariance(fit.jac, fit.residuals)
+    half = 1.96 * np.sqrt(np.maximum(np.diag(cov), 0))
+    j = int(np.argmax(half))
+    if half[j] <= CI_LIMIT:
+        return None
+    return j, (f"after fitting, its 95 % confidence half-width is {half[j]:.2f} of its documented "
+               f"range (limit {CI_LIMIT})")
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics
+
+def fit_statistics(model: np.ndarray, observed: np.ndarray) -> dict[str, float]:
+    """MAPE and RMSPE (%), Theil's U and its bias / variance / covariance split (Sterman 1984)."""
+    model = np.asarray(model, dtype=float)
+    observed = np.asarray(observed, dtype=float)
+    rel = (model - observed) / np.abs(observed)
+    mse = float(np.mean((model - observed) ** 2))
+    out = {"n": int(model.size), "mape": float(np.mean(abs(rel)) * 100),
+           "rmspe": float(np.sqrt(np.mean(rel ** 2)) * 100)}
+    denom = math.sqrt(np.mean(model ** 2)) + math.sqrt(np.mean(observed ** 2))
+    out["theil_u"] = math.sqrt(mse) / denom if denom > 0 else float("nan")
+    if mse > 0:
+        sm, so = float(np.std(model)), float(np.std(observed))
+        r = float(np.corrcoef(model, observed)[0, 1]) if sm > 0 and so > 0 else 0.0
+        out["theil_um"] = (float(np.mean(model)) - float(np.mean(observed))) ** 2 / mse
+        out["theil_us"] = (sm - so) ** 2 / mse
+        out["theil_uc"] = 2 * (1 - r) * sm * so / mse
+    else:
+        out["theil_um"] = out["theil_us"] = out["theil_uc"] = float("nan")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration
+
+@dataclass
+class Result:
+    """Everything :func:`calibrate` found; :func:`to_yaml` writes it."""
+    seed: int
+    n_starts: int
+    parameters: dict[str, dict[str, Any]]      # identified: value, ci95, default, range, reason
+    fixed: dict[str, dict[str, Any]]           # not identified: value (documented), why
+    targets: list[dict[str, Any]]              # per fit/check/anchor target: observed, model, error
+    series: dict[str, dict[str, float]]        # statistics per fitted variable
+    pooled: dict[str, float]                   # statistics over every fitted point
+    correlation: dict[str, dict[str, float]]
+    singular_values: list[float]
+    chi2: float
+    dof: int
+    s2: float
+    starts: list[dict]
+    elimination: list[dict]
+    evaluations: int
+    provenance: dict[str, Any]
+
+    def values(self) -> dict[str, float]:
+        """The identified parameters' fitted values, by Python name."""
+        return {k: v["value"] for k, v in self.parameters.items()}
+
+
+def _round(x: float, digits: int = SIGNIFICANT) -> float:
+    if x == 0 or not math.isfinite(x):
+        return float(x)
+    return float(f"{x:.{digits}g}")
+
+
+def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_FILE,
+              parameters_file: Path = PARAMETERS_FILE, engine=None,
+              progress: bool = False) -> Result:
+    """Fit, find what the data identify, refit, and gather statistics. Deterministic for a seed.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the Latin hypercube of starting points.
+    starts : int
+        Number of starting points of each multi-start fit.
+    progress : bool
+        Show a progress bar (tqdm) on standard error.
+    """
+    from .engine import engine_for
+    engine = engine or engine_for()
+    targets = load_targets(targets_file, engine)
+    candidates = load_candidates(parameters_file, engine)
+    problem = Problem(targets, candidates, engine)
+    by = {c.name: c for c in candidates}
+    names = [c.name for c in candidates]
+    z_default = {c.name: (c.default - c.lo) / c.span for c in candidates}
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=starts, desc="calibrate", unit="start", leave=False)
+    tick = bar.update if bar else None
+
+    # 1. which candidates the data can identify, judged at their documented values
+    z_doc = np.array([z_default[nm] for nm in names])
+    _, jac0 = jacobian(problem, names, z_doc)
+    chosen, elimination = select_identifiable(jac0, names)
+    fixed = {e["constant"]: by[e["constant"]].default for e in elimination}
+    # 2. multi-start fit of the identified set from a seeded Latin hypercube
+    fit = _fit(problem, chosen, _lhs(starts, len(chosen), seed), fixed, tick)
+    multistart = fit.starts
+    # 3. a parameter the fit still leaves loose is fixed too, and the rest refitted from there
+    while (widest := _widest(fit)) is not None:
+        j, why = widest
+        name = fit.names[j]
+        fixed[name] = by[name].default
+        elimination.append({"constant": name, "sensitivity": None, "reason": why})
+        keep = [k for k in range(len(fit.names)) if k != j]
+        fit = _fit(problem, [fit.names[k] for k in keep], fit.z[keep][None, :], fixed)
+    if bar:
+        bar.close()
+
+    cov, s2, dof = covariance(fit.jac, fit.residuals)
+    sd = np.sqrt(np.maximum(np.diag(cov), 0))
+    params: dict[str, dict[str, Any]] = {}
+    for j, name in enumerate(fit.names):
+        c = by[name]
+        value = c.lo + fit.z[j] * c.span
+        half = 1.96 * sd[j] * c.span
+        params[name] = {"value": _round(value), "ci95": [_round(value - half), _round(value + half)],
+                        "documented": c.default, "range": [c.lo, c.hi], "reason": c.reason}
+    fixed_out = {name: {"value": by[name].default, "range": [by[name].lo, by[name].hi],
+                        "why_not_fitted": next(e["reason"] for e in elimination
+                                               if e["constant"] == name)}
+                 for name in fixed}
+    corr = cov / np.outer(np.maximum(sd, 1e-300), np.maximum(sd, 1e-300))
+    correlation = {a: {b: _round(float(corr[i, j]), 3) for j, b in enumerate(fit.names)}
+                   for i, a in enumerate(fit.names)}
+    svals = np.linalg.svd(fit.jac, compute_uv=False) if fit.names else np.array([])
+
+    # statistics at the rounded values actually written and used
+    final = {**fixed, **{k: v["value"] for k, v in params.items()}}
+    model, obs = problem.model_values(final)
+    model, obs = model[:, 0], obs[:, 0]
+    res = problem.residuals(model[:, None], obs[:, None])[:, 0]
+    rows = []
+    for k, tg in enumerate(problem.targets):
+        err = (model[k] - obs[k]) / abs(obs[k]) * 100
+        met = {"eq": None, "le": bool(model[k] <= obs[k] * (1 + 1e-9)),
+               "ge": bool(model[k] >= obs[k] * (1 - 1e-9))}[tg.comparison]
+        rows.append({"id": tg.id, "role": tg.role, "variable": tg.variable, "year": tg.year,
+                     "comparison": tg.comparison, "observed": _round(float(obs[k])),
+                     "model": _round(float(model[k])), "error_pct": _round(float(err), 4),
+                     "bound_met": met, "sigma": tg.sigma, "source": tg.source})
+    fitted = [k for k, tg in enumerate(problem.targets) if tg.role == "fit"]
+    series = {}
+    for var in sorted({problem.targets[k].variable for k in fitted}):
+        ks = [k for k in fitted if problem.targets[k].variable == var]
+        series[var] = {k: _round(v, 4) for k, v in fit_statistics(model[ks], obs[ks]).items()}
+    # pooled over every fitted point, each scaled by its variable's 2020 value
+    scale = np.array([max(abs(obs[k]), 1e-12) for k in fitted])
+    pooled = {k: _round(v, 4) for k, v in
+              fit_statistics(model[fitted] / scale, obs[fitted] / scale).items()}
+
+    result = Result(
+        seed=seed, n_starts=starts, parameters=params, fixed=fixed_out, targets=rows,
+        series=series, pooled=pooled, correlation=correlation,
+        singular_values=[_round(float(s), 4) for s in svals],
+        chi2=_round(float(res @ res), 6), dof=int(dof), s2=_round(float(s2), 6),
+        starts=[{**s, "cost": _round(s["cost"], 6)} for s in multistart],
+        elimination=elimination, evaluations=problem.evaluations,
+        provenance=provenance(seed, starts, targets_file, parameters_file, engine))
+    return result
+
+
+def provenance(seed: int, starts: int, targets_file: Path = TARGETS_FILE,
+               parameters_file: Path = PARAMETERS_FILE, engine=None) -> dict[str, Any]:
+    """What a calibration depends on: model and data hashes, method, seed, library versions."""
+    import scipy
+    from .engine import engine_for
+    engine = engine or engine_for()
+    return {
+        "created": _dt.date.today().isoformat(),
+        "command": f"python -m simulator calibrate --seed {seed} --starts {starts}",
+        "method": ("scipy.optimize.least_squares (trf, bounded by the .mdl ranges, residuals = "
+                   "relative error / sigma), multi-start from a Latin hypercube "
+                   "(scipy.stats.qmc.LatinHypercube), then one-at-a-time fixing of parameters "
+                   "the data do not identify, then a fresh multi-start; momentum comparison over "
+                   f"{BASE_YEAR}-{BASE_YEAR + HORIZON} of the default scenario (2020 policies held)"),
+        "seed": seed, "starts": starts,
+        "model": {"file": str(engine.mdl_file.relative_to(REPO)) if engine.mdl_file.is_relative_to(REPO)
+                  else str(engine.mdl_file), "sha256": _sha256(engine.mdl_file)},
+        "data": {str(Path(p).relative_to(REPO)) if Path(p).resolve().is_relative_to(REPO)
+                 else str(p): _sha256(p)
+                 for p in (OBSERVED_FILE, PLAN_FILE, targets_file, parameters_file)},
+        "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
+    }
+
+
+HEADER = """\
+# Calibrated parameters of models/guangyuan_innovation.mdl, with provenance and fit statistics.
+# Generated by `{command}`; do not edit by hand. The same seed reproduces this file exactly,
+# apart from `created` (`python -m simulator calibrate --check` verifies it).
+# Scenarios use `parameters` by default (Scenario.params); `fixed` lists candidates the data could
+# not identify, which keep their documented .mdl values. Method: simulator/calibration.py.
+"""
+
+
+def to_yaml(result: Result) -> str:
+    """The parameter file's text."""
+    doc = {
+        "created": result.provenance["created"],
+        "provenance": {k: v for k, v in result.provenance.items() if k != "created"},
+        "parameters": result.parameters,
+        "fixed": result.fixed,
+        "fit": {"chi2": result.chi2, "dof": result.dof, "s2": result.s2,
+                "pooled": result.pooled, "series": result.series,
+                "singular_values": result.singular_values,
+                "correlation": result.correlation},
+        "targets": result.targets,
+        "identification": result.elimination,
+        "starts": result.starts,
+    }
+    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return HEADER.format(command=result.provenance["command"]) + body
+
+
+def comparable(text: str) -> str:
+    """The file's text without its ``created`` line (what ``--check`` compares)."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith("created:"))
+
+
+_cache: dict[tuple[Path, str], dict[str, float]] = {}
+
+
+def read(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
+    """The parameter file as data; a clear error for a broken file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CalibrationError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise CalibrationError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
+        raise CalibrationError(f"{path}: field 'parameters' missing; run python -m simulator "
+                               "calibrate to write the file")
+    return data
+
+
+def parameters(path: Path = CALIBRATION_FILE) -> dict[str, float]:
+    """The calibrated parameters scenarios use by default (empty if the file does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    digest = _sha256(path)
+    key = (path.resolve(), digest)
+    if key not in _cache:
+        data = read(path)
+        out = {}
+        for name, entry in data["parameters"].items():
+            value = entry.get("value") if isinstance(entry, dict) else None
+            if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                    or not math.isfinite(value):
+                raise CalibrationError(f"{path}: field 'parameters.{name}.value': value "
+                                       f"{value!r} is not allowed; allowed a finite number")
+            out[name] = float(value)
+        _cache[key] = out
+    return dict(_cache[key])
+
+
+def report(result: Result) -> str:
+    """A plain-text summary: fitted and fixed parameters, every compared observation, statistics."""
+    from .cli import format_table
+    lines = [f"Calibration (seed {result.seed}, {result.n_starts} starts, "
+             f"{result.evaluations:,} model runs): chi2 {result.chi2:.4g}, dof {result.dof}", ""]
+    rows = [[k, f"{v['documented']:.4g}", f"{v['value']:.4g}",
+             f"[{v['ci95'][0]:.4g}, {v['ci95'][1]:.4g}]",
+             f"[{v['range'][0]:.4g}, {v['range'][1]:.4g}]"] for k, v in result.parameters.items()]
+    lines.append(format_table(["fitted parameter", "documented", "fitted", "95 % CI", "range"],
+                              rows, right=[False, True, True, False, False]))
+    lines.append("")
+    rows = [[e["constant"], e["reason"]] for e in result.elimination]
+    lines.append(format_table(["kept at documented value", "why the data do not identify it"],
+                              rows))
+    lines.append("")
+    rows = [[t["id"], t["role"], str(t["year"]), f"{t['observed']:.4g}", f"{t['model']:.4g}",
+             f"{t['error_pct']:+.1f} %" + ("" if t["bound_met"] is None else
+                                          " (bound met)" if t["bound_met"] else " (bound missed)")]
+            for t in result.targets if t["role"] != "anchor"]
+    lines.append(format_table(["observation", "role", "year", "observed", "model", "error"], rows,
+                              right=[False, False, True, True, True, True]))
+    lines.append("")
+    rows = [[var, str(st["n"]), f"{st['mape']:.2f}", f"{st['rmspe']:.2f}", f"{st['theil_u']:.4f}",
+             f"{st['theil_um']:.2f}", f"{st['theil_us']:.2f}", f"{st['theil_uc']:.2f}"]
+            for var, st in [*result.series.items(), ("pooled (fitted points)", result.pooled)]]
+    lines.append(format_table(["series", "n", "MAPE %", "RMSPE %", "Theil U", "U_M", "U_S", "U_C"],
+                              rows, right=[False] + [True] * 7))
+    return "\n".join(lines) + "\n"
