@@ -1,4 +1,4 @@
-"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|calibrate``.
+"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|calibrate|validate``.
 
 A user's mistake (a bad scenario file, an unwritable output path) ends with a one-line message on
 standard error and exit code 2; nothing is run or written.
@@ -373,6 +373,18 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    from . import validation
+    _positive("n", args.n, 1)
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {out}: is a file; give a directory for the report")
+        if not out.parent.is_dir():
+            raise UserError(f"--out {out}: directory {out.parent} does not exist")
+    return validation.validate_cli(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
@@ -446,6 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "instead of writing it; exit 1 if they differ")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     p.set_defaults(func=cmd_calibrate)
+    p = sub.add_parser("validate", help="structure and behaviour tests (units, extreme conditions, "
+                       "integration error, fit to data, random policies); writes a report and "
+                       "exits 1 if a test fails")
+    p.add_argument("--out", help="report directory (default the project's docs/validation)")
+    p.add_argument("--n", type=int, default=10_000, help="random policy settings (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random settings (default 0)")
+    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    p.set_defaults(func=cmd_validate)
     return parser
 
 
