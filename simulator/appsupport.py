@@ -65,10 +65,11 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "app_title": {"zh": "广元市“十四五”科技创新和知识产权规划 · 情景模拟",
                   "en": "Guangyuan 14th-FYP S&T innovation and IP plan · scenario simulator"},
     "app_caption": {
-        "zh": "系统动力学模型，从2020年基数出发模拟至2035年。模型参数为初步估计，尚未用2015–2020年数据校准：结果表示模型结构的推演，不是预测。",
-        "en": "A system-dynamics model run from the 2020 baselines to 2035. Its parameters are "
-              "first estimates, not yet calibrated against 2015–2020 data: read results as what "
-              "the structure implies, not as forecasts."},
+        "zh": "系统动力学模型，从2020年基数出发模拟至2035年。数据能识别的参数按2015–2020年数据校准，其余取文献或假设值：结果表示模型结构的推演，不是预测。",
+        "en": "A system-dynamics model run from the 2020 baselines to 2035. Parameters are "
+              "calibrated to 2015–2020 data where the data identify them; the rest keep "
+              "literature or assumed values: read results as what the structure implies, not "
+              "as forecasts."},
     "language": {"zh": "语言 Language", "en": "Language 语言"},
     "meeting_mode": {"zh": "会议模式(大字号)", "en": "Meeting mode (large type)"},
     "preset": {"zh": "预设情景", "en": "Preset scenario"},
