@@ -33,14 +33,18 @@ def small(plan, spec):
 
 
 def test_file_covers_every_uncertain_constant(spec):
-    """Triangular on the .mdl range, mode at the default: calibrated if calibrated, else the .mdl's."""
+    """Triangular on the .mdl range with the .mdl value as mode; a calibrated constant has its
+    fitted value as mode and its 95 % CI, within the .mdl range, as support."""
     consts = unc.uncertain_constants()
     assert [d.constant for d in spec.distributions] == list(consts)
-    defaults = {**engine_for().constants, **calibration.parameters()}
+    fitted = calibration.read()["parameters"]
     for d in spec.distributions:
-        assert (d.dist, d.min, d.mode, d.max) == ("triangular", *[consts[d.constant][0]],
-                                                  defaults[d.constant],
-                                                  consts[d.constant][1]), d.constant
+        lo, hi = consts[d.constant]
+        expected = (lo, engine_for().constants[d.constant], hi)
+        if d.constant in fitted:
+            f = fitted[d.constant]
+            expected = (max(lo, f["ci95"][0]), f["value"], min(hi, f["ci95"][1]))
+        assert (d.dist, d.min, d.mode, d.max) == ("triangular", *expected), d.constant
 
 
 def test_uncertain_constants_exclude_levers_and_assumptions():
