@@ -312,7 +312,8 @@ class Problem:
         return {nm: by[nm].lo + z[:, j] * by[nm].span for j, nm in enumerate(names)}
 
     def model_values(self, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """(model-implied values, observed values), each of shape (targets, runs)."""
+        """(model-implied values, observed values), each of shape (targets, runs). The 2020 values
+        they were derived from are kept in ``self.v2020``."""
         values = {k: np.asarray(v, dtype=float) for k, v in params.items()}
         n = max([v.size for v in values.values()] + [1])
         run = self.engine.run({**self.base, **values}, n=n, variables=self.variables)
@@ -321,11 +322,13 @@ class Problem:
         i0, i1 = int(np.argmin(abs(t - BASE_YEAR))), int(np.argmin(abs(t - BASE_YEAR - HORIZON)))
         model = np.empty((len(self.targets), n))
         obs = np.empty((len(self.targets), n))
+        self.v2020 = np.empty((len(self.targets), n))
         for k, tg in enumerate(self.targets):
             series = run[tg.variable]
             v0, v1 = series[i0], series[i1]
             model[k] = implied_history(v0, v1, tg.year)
             obs[k] = tg.observed(v0)
+            self.v2020[k] = v0
         return model, obs
 
     def residuals(self, model: np.ndarray, obs: np.ndarray, mask: np.ndarray | None = None
@@ -617,10 +620,12 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
     series = {}
     for var in sorted({problem.targets[k].variable for k in fitted}):
         ks = [k for k in fitted if problem.targets[k].variable == var]
-        series[var] = {k: _round(v, 4) for k, v in fit_statistics(model[ks], obs[ks]).items()}
-    # pooled over every fitted point, each scaled by its variable's 2020 value
-    scale = np.array([max(abs(obs[k]), 1e-12) for k in fitted])
-    pooled = {k: _round(v, 4) for k, v in
+        series[var] = {k: v if k == "n" else _round(v, 4)
+                       for k, v in fit_statistics(model[ks], obs[ks]).items()}
+    # pooled over every fitted point, each scaled by its variable's 2020 value (so that series of
+    # different units can be pooled while a point's distance from 2020 still counts)
+    scale = np.array([max(abs(float(problem.v2020[k, 0])), 1e-12) for k in fitted])
+    pooled = {k: v if k == "n" else _round(v, 4) for k, v in
               fit_statistics(model[fitted] / scale, obs[fitted] / scale).items()}
 
     result = Result(

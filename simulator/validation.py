@@ -78,8 +78,19 @@ def stocks(engine=None) -> list[str]:
     return sorted(n for n, node in engine.nodes.items() if node.kind == "stock")
 
 
+_units_cache: dict[tuple[Path, str], dict[str, str]] = {}
+
+
 def declared_units(mdl_file: Path = tables.MODEL_FILE) -> dict[str, str]:
-    """Declared units text of every model element, by Python name."""
+    """Declared units text of every model element, by Python name (parsed once per file content)."""
+    path = Path(mdl_file).resolve()
+    key = (path, calibration._sha256(path))
+    if key not in _units_cache:
+        _units_cache[key] = _parse_units(path)
+    return dict(_units_cache[key])
+
+
+def _parse_units(mdl_file: Path) -> dict[str, str]:
     from pysd.translators.vensim.vensim_file import VensimFile
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
