@@ -366,7 +366,7 @@ def cmd_calibrate(args) -> int:
             print("\n".join(diff[:40]), file=sys.stderr)
             print(f"{out}: differs from a fresh calibration with seed {args.seed}", file=sys.stderr)
             return 1
-        print(f"{out}: reproduced exactly (apart from its creation date)")
+        print(f"{out}: reproduced exactly (apart from its creation date and library versions)")
         return 0
     write_atomic(out, text)
     print(f"wrote {out}")

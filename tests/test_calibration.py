@@ -177,7 +177,7 @@ def test_no_more_parameters_than_observations_allow():
 # The committed result
 
 def test_committed_parameter_file_is_reproduced_exactly(fresh):
-    """python -m simulator calibrate gives the committed file, its creation date apart."""
+    """python -m simulator calibrate gives the committed file, its creation date and library versions apart."""
     committed = cal.CALIBRATION_FILE.read_text(encoding="utf-8")
     assert cal.comparable(cal.to_yaml(fresh)) == cal.comparable(committed)
 
