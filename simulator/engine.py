@@ -24,11 +24,44 @@ TRUE, PULSE, random functions, any function not listed in ``FUNCTIONS`` — rais
 
 A second integrator, classic fourth-order Runge-Kutta (``method="rk4"``), is available for
 integration-error checks; Euler is the default and the one equal to PySD.
+
+Speed (N runs as arrays of N numbers, one numpy operation per model operation per step). What
+was measured on the 2-core reference machine at N = 10,000 and TIME STEP 1/16, and what follows:
+
+* Each step did ~400 array operations; about half the time went to ~30 exp/log/pow calls
+  (numpy has no SIMD exp/log/pow for float64 without AVX-512, so ~6-9 ns an element, a general
+  ``pow`` 17-23 ns), the rest to ~360 cheap operations running at twice their in-cache cost.
+* Only what the derivatives need is computed every step; variables that only saved outputs
+  need are computed at save times, and the rest not at all (``rd_spending_growth``'s power, the
+  innovation-index chain). Same operations, same values.
+* A power ``b ** e`` with a time-varying base and an exponent fixed for the run is written
+  ``exp(e * log(b))``, with ``log(b)`` computed once per step for every power of that base and
+  every power once however often it occurs; a product of such powers becomes a single
+  ``exp(e1 * log(b1) + e2 * log(b2))``. This changes results by rounding only (~1e-14 relative
+  after 240 steps), and only where it is the same number: a step where some base is not
+  positive and finite, an exponent is not finite, or (for products) a term ``e * log(b)``
+  could reach 700 in magnitude (a single power over- or underflowing, so that the plain product
+  would be inf, 0 or nan) uses the plain powers instead.
+* A leading run of step-invariant operands in a chain (``a * b * x``) is computed once before the
+  loop, as whole step-invariant sub-expressions already were: the same operations in the same
+  order.
+* Every value computed in the loop is deleted right after its last use in the step, so the
+  allocator hands its memory to the next array while it is still in cache (before, each step
+  wrote a few hundred fresh arrays, tens of MB); and glibc is asked, once per process, to keep
+  freed memory rather than return it to the system after every step and fault it back in page
+  by page (~50,000 page faults a run; see :func:`_keep_freed_memory`).
+* Not used, because measured no faster here: threads over slices of the runs (numpy releases the
+  GIL, but two busy vCPUs of this machine deliver ~1.1x one), numexpr (its per-call cost and
+  interpreter are slower than numpy's loops at 10,000 elements, and its exp/log/pow are the same
+  libm calls), and blocking the runs into cache-sized slices (the per-operation Python cost
+  grows faster than the cache gain).
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import math
+import platform
 import threading
 import re
 import warnings
@@ -234,13 +267,108 @@ FUNCTIONS: dict[str, tuple[int, str, str]] = {
 class _Emitter:
     """Writes Python for expressions. With ``static`` set, sub-expressions that depend only on
     constants and initial values are computed once before the time loop (``hoisted``) and
-    reused; the operations and their order are unchanged, so results are bit-identical."""
+    reused; the operations and their order are unchanged, so results are bit-identical. With
+    ``pre`` set (inside the loop), powers with exponents fixed for the run go through shared
+    logarithms (:meth:`_power`, :meth:`_powers_product`): equal up to rounding."""
 
     def __init__(self, nodes: dict[str, _Node], vector: bool):
         self.nodes = nodes
         self.vector = vector
         self.static: set[str] | None = None
         self.hoisted: dict[str, str] = {}
+        # inside the time loop: statements that must run before the expression being written
+        # (shared bases, logarithms and powers), and what they computed, by expression text
+        self.pre: list[str] | None = None
+        self.cse: dict[tuple, str] = {}
+        self._tmp = 0
+
+    def _temp(self, prefix: str) -> str:
+        self._tmp += 1
+        return f"{prefix}{self._tmp}"
+
+    def statement(self, lhs: str, ast: Any, owner: str, prefix: str = "") -> list[str]:
+        """``lhs = <ast>`` preceded by the shared sub-expressions it needs first."""
+        self.pre = []
+        text = self.expr(ast, owner)
+        out = [prefix + line for line in self.pre] + [f"{prefix}{lhs} = {text}"]
+        self.pre = None
+        return out
+
+    def _log_of(self, base: str) -> tuple[str, str, str]:
+        """Names of ``base``, of its logarithm (None unless every element is positive and
+        finite) and of the largest magnitude of that logarithm, computed once per step."""
+        if ("log", base) not in self.cse:
+            b, lg, m = self._temp("_b"), self._temp("_lg"), self._temp("_m")
+            self.pre.append(f"{b} = {base}")
+            self.pre.append(f"{lg}, {m} = {'_logpos' if self.vector else '_slogpos'}({b})")
+            self.cse[("log", base)] = (b, lg, m)
+        return self.cse[("log", base)]
+
+    def _power(self, base: str, expo: str) -> str:
+        """``base ** expo`` for a time-varying base and an exponent fixed for the run.
+
+        Written as ``exp(expo * log(base))`` with ``log(base)`` computed once per step for every
+        power of the same base, and each power computed once per step however often it occurs.
+        Where that is not the same number up to rounding — some base not positive and finite
+        this step, or an exponent not finite — the plain power is used."""
+        key = ("pow", base, expo)
+        if key not in self.cse:
+            b, lg, _ = self._log_of(base)
+            fin = self.hoisted.setdefault(f"_finite({expo})", f"_h{len(self.hoisted)}")
+            name = self._temp("_pw")
+            exp = "np.exp" if self.vector else "_exp"
+            self.pre.append(f"{name} = {exp}({expo} * {lg}) if {fin} and {lg} is not None "
+                            f"else ({b} ** {expo})")
+            self.cse[key] = name
+        return self.cse[key]
+
+    def _powers_product(self, pairs: list[tuple[str, str]]) -> str:
+        """``b1 ** e1 * b2 ** e2 * ...`` as one ``exp(e1 * log(b1) + e2 * log(b2) + ...)``.
+
+        Used when every base is positive and finite and every term ``e * log(b)`` is below 700
+        in magnitude this step, so that no single power would overflow to inf or underflow to 0
+        (where the product of the powers could be nan or 0 and the single exp would not);
+        otherwise the plain product of powers."""
+        key = ("prod", tuple(pairs))
+        if key not in self.cse:
+            logs = [self._log_of(base) for base, _ in pairs]
+            bounds = [self.hoisted.setdefault(f"_absmax({expo})", f"_h{len(self.hoisted)}")
+                      for _, expo in pairs]
+            ok = " and ".join(f"{lg} is not None" for _, lg, _ in logs) + " and " + \
+                " + ".join(f"{bound} * {m}" for bound, (_, _, m) in zip(bounds, logs)) + " < 700.0"
+            total = " + ".join(f"{expo} * {lg}" for (_, expo), (_, lg, _) in zip(pairs, logs))
+            plain = " * ".join(f"({b} ** {expo})" for (_, expo), (b, _, _) in zip(pairs, logs))
+            name = self._temp("_pp")
+            exp = "np.exp" if self.vector else "_exp"
+            self.pre.append(f"{name} = {exp}({total}) if {ok} else ({plain})")
+            self.cse[key] = name
+        return self.cse[key]
+
+    def _is_power(self, ast: Any) -> bool:
+        """A power that :meth:`_power` writes: time-varying, exponent fixed and not a number."""
+        from pysd.translators.structures import abstract_expressions as ae
+        return (isinstance(ast, ae.ArithmeticStructure) and list(ast.operators) == ["^"]
+                and not self._is_static(ast) and self._is_static(ast.arguments[1])
+                and not isinstance(ast.arguments[1], (int, float)))
+
+    def _product(self, ast: Any, owner: str) -> str | None:
+        """A product with two or more such powers as factors: the powers become one exp."""
+        ops = list(ast.operators)
+        powers = [j for j, arg in enumerate(ast.arguments)
+                  if self._is_power(arg) and (j == 0 or ops[j - 1] == "*")]
+        if len(powers) < 2:
+            return None
+        others = [("*" if j == 0 else ops[j - 1], self.expr(arg, owner))
+                  for j, arg in enumerate(ast.arguments) if j not in powers]
+        pairs = [(self.expr(ast.arguments[j].arguments[0], owner),
+                  self.expr(ast.arguments[j].arguments[1], owner)) for j in powers]
+        prod = self._powers_product(pairs)
+        if not others:
+            return prod
+        if others[0][0] == "*":
+            return "(" + others[0][1] + "".join(f" {_ARITH[op]} {arg}" for op, arg in others[1:]) \
+                + f" * {prod})"
+        return "(" + prod + "".join(f" {_ARITH[op]} {arg}" for op, arg in others) + ")"
 
     def _is_static(self, ast: Any) -> bool:
         if self.static is None:
@@ -273,7 +401,13 @@ class _Emitter:
         if isinstance(ast, ae.ReferenceStructure):
             return self.var(ast.reference)
         if isinstance(ast, (ae.ArithmeticStructure, ae.LogicStructure)):
-            ops, args = list(ast.operators), [self.expr(a, owner) for a in ast.arguments]
+            ops = list(ast.operators)
+            if (self.pre is not None and set(ops) <= {"*", "/"} and len(ops) > 1
+                    and not self._is_static(ast)):
+                product = self._product(ast, owner)
+                if product is not None:
+                    return product
+            args = [self.expr(a, owner) for a in ast.arguments]
             if len(args) == 1:
                 if ops[0] == "negative":
                     return f"(-{args[0]})"
@@ -288,10 +422,25 @@ class _Emitter:
                 for arg in args[1:]:
                     out = f"{fn}({out}, {arg})"
                 return out
-            text = args[0]
-            for op, arg in zip(ops, args[1:]):
+            if self.pre is not None and self._is_power(ast):
+                return self._power(args[0], args[1])
+            for op in ops:
                 if op not in _ARITH:
                     raise EngineError(f"operator {op!r} in variable {owner!r} is not supported")
+            text, rest = args[0], 0
+            if self.static is not None and (set(ops) <= {"+", "-"} or set(ops) <= {"*", "/"}):
+                # a leading run of step-invariant operands in a left-to-right chain is itself a
+                # sub-expression ((a * b) * x is what a * b * x computes): compute it once
+                while rest < len(ops) and self._is_static(ast.arguments[rest + 1]) \
+                        and self._is_static(ast.arguments[0]):
+                    rest += 1
+                if 0 < rest < len(ops):
+                    head = "(" + args[0] + "".join(f" {_ARITH[op]} {arg}" for op, arg in
+                                                  zip(ops[:rest], args[1:rest + 1])) + ")"
+                    text = self.hoisted.setdefault(head, f"_h{len(self.hoisted)}")
+                else:
+                    rest = 0
+            for op, arg in zip(ops[rest:], args[rest + 1:]):
                 text += f" {_ARITH[op]} {arg}"
             return f"({text})"
         if isinstance(ast, ae.CallStructure):
@@ -427,37 +576,65 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     # from here on, code runs inside the time loop: hoist what depends on constants only
     em.static = {n.name for n in nodes.values() if n.kind in ("constant", "initial", "lookup")} | static
 
+    # Only what the derivatives need is computed every step; what only saved variables need is
+    # computed at save times, and the rest not at all (every value is the same as before).
+    def closure(names) -> set[str]:
+        todo, seen = [n for n in names if n in dynamic], set()
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(d for d in nodes[n].deps if d in dynamic)
+        return seen
+
+    every_step = closure(set().union(*(n.deps for n in statefuls)) if statefuls else set())
+    step_order = [n for n in dyn_order if n in every_step]
+    save_order = [n for n in dyn_order if n in closure(save_names) - every_step]
+
     def stage_aux(out: list[str]):
-        for name in dyn_order:
-            out.append(f"v_{name} = {em.expr(nodes[name].ast, name)}")
+        em.cse = {}  # states and time have moved: nothing computed before is valid
+        for name in step_order:
+            out.extend(em.statement(f"v_{name}", nodes[name].ast, name))
+
+    def save_aux(out: list[str], prefix: str):
+        outer = dict(em.cse)  # what is computed here exists only at save times
+        for name in save_order:
+            out.extend(em.statement(f"v_{name}", nodes[name].ast, name, prefix))
+        em.cse = outer
 
     def stateful_outputs(out: list[str], suffix=""):
+        em.cse = {}
         for node in statefuls:
             if node.kind == "stock":
                 out.append(f"v_{node.name} = s_{node.name}{suffix}")
             elif node.kind == "smooth":
                 out.append(f"v_{node.name} = s_{node.name}_{node.order - 1}{suffix}")
             else:
-                tm = em.expr(node.time, node.name)
-                out.append(f"v_{node.name} = s_{node.name}_{node.order - 1}{suffix} / {tm}")
+                out.extend(em.statement("_dtm", node.time, node.name))
+                out.append(f"v_{node.name} = s_{node.name}_{node.order - 1}{suffix} / _dtm")
 
     def derivatives(out: list[str], tag: str):
         for node in statefuls:
             nm = node.name
             if node.kind == "stock":
-                out.append(f"d{tag}_{nm} = {zero}{em.expr(node.ast, nm)}")
+                out.extend(em.statement(f"d{tag}_{nm}", node.ast, nm))
             elif node.kind == "smooth":
-                out.append(f"_st = {em.expr(node.time, nm)}")
-                prev = em.expr(node.ast, nm)
+                out.extend(em.statement("_st", node.time, nm))
+                out.extend(em.statement("_in", node.ast, nm))
+                prev = "_in"
+                # x * 1 is x exactly, so order 1 leaves the factor out
+                factor = "" if node.order == 1 else f" * {node.order}"
                 for i in range(node.order):
-                    out.append(f"d{tag}_{nm}_{i} = ({prev} - s_{nm}_{i}) * {node.order} / _st")
+                    out.append(f"d{tag}_{nm}_{i} = ({prev} - s_{nm}_{i}){factor} / _st")
                     prev = f"s_{nm}_{i}"
             else:
-                out.append(f"_dtm = {em.expr(node.time, nm)}")
-                prev = em.expr(node.ast, nm)
+                out.extend(em.statement("_dtm", node.time, nm))
+                out.extend(em.statement("_in", node.ast, nm))
+                prev = "_in"
                 for i in range(node.order):
-                    out.append(f"d{tag}_{nm}_{i} = ({prev} - s_{nm}_{i} / _dtm) * {node.order}")
-                    prev = f"s_{nm}_{i} / _dtm"
+                    out.append(f"_q{i} = s_{nm}_{i} / _dtm")
+                    out.append(f"d{tag}_{nm}_{i} = ({prev} - _q{i}) * {node.order}")
+                    prev = f"_q{i}"
 
     def state_names():
         for node in statefuls:
@@ -478,6 +655,7 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     loop: list[str] = []
     stage_aux(loop)
     loop.append("if _next < len(_save) and abs(t - _save[_next]) <= max(_prec, 1e-12):")
+    save_aux(loop, "    ")
     for i, name in enumerate(save_names):
         loop.append(f"    _o{i}.append(v_{name})")
     loop.append("    _next += 1")
@@ -514,11 +692,78 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     w("return {" + ", ".join(f"{name!r}: _o{i}" for i, name in enumerate(save_names)) + "}")
     at = body.index("_HOIST_")
     body[at:at + 1] = [f"{name} = {text}" for text, name in em.hoisted.items()]
-    return "\n".join(lines + [ind + b for b in body]) + "\n"
+    return _free_dead_values("\n".join(lines + [ind + b for b in body]) + "\n")
+
+
+def _free_dead_values(src: str) -> str:
+    """Delete each value computed in the time loop right after its last use in the step.
+
+    Without this every array of a step stays alive until the next step replaces it, so each
+    step writes a few hundred fresh arrays of N numbers (tens of MB at N = 10,000) that are no
+    longer in the processor's caches. Freed at once, their memory is reused by the next
+    allocation while still cached. Only names are deleted: no value changes."""
+    import ast
+
+    tree = ast.parse(src)
+    loop = next(s for s in tree.body[0].body if isinstance(s, ast.While))
+
+    def loads(node) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load)}
+
+    stored: set[str] = set()   # assigned unconditionally earlier in the step
+    carried: set[str] = set()  # read before being assigned: values from the previous step
+    last_use: dict[str, int] = {}
+    for i, stmt in enumerate(loop.body):
+        used = loads(stmt)
+        carried |= used - stored
+        for name in used:
+            last_use[name] = i
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    stored.add(target.id)
+                    last_use.setdefault(target.id, i)
+                    last_use[target.id] = max(last_use[target.id], i)
+    dead: dict[int, list[str]] = {}
+    for name in sorted(stored - carried):
+        dead.setdefault(last_use[name], []).append(name)
+    body = []
+    for i, stmt in enumerate(loop.body):
+        body.append(stmt)
+        if i in dead:
+            body.append(ast.Delete(targets=[ast.Name(n, ast.Del()) for n in dead[i]]))
+    loop.body = body
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
 # Helpers available to the generated code
+
+def _logpos(x):
+    """``(log(x), max |log(x)|)`` if every element of ``x`` is positive and finite (then
+    ``exp(e * log(x))`` is ``x ** e`` up to rounding for a finite ``e``), else ``(None, inf)``."""
+    lg = np.log(x)
+    lo, hi = np.min(lg), np.max(lg)  # -inf, inf or nan show in one of them
+    if math.isfinite(lo) and math.isfinite(hi):
+        return lg, max(-lo, hi)
+    return None, math.inf
+
+
+def _slogpos(x):
+    if 0.0 < x < math.inf:
+        lg = math.log(x)
+        return lg, abs(lg)
+    return None, math.inf
+
+
+def _absmax(x) -> float:
+    return float(np.max(np.abs(x)))
+
+
+def _finite(x) -> bool:
+    return bool(np.all(np.isfinite(x)))
+
 
 def _zidz(a, b):
     b = np.asarray(b, dtype=float)
@@ -567,10 +812,39 @@ def _ssqrt(x):
     return math.sqrt(x) if x >= 0.0 else float(np.sqrt(x))
 
 
+_malloc_tuned = False
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc's allocator to keep freed memory instead of handing it back to the system.
+
+    Every step of a vector run allocates and frees a few hundred arrays of N numbers. With
+    glibc's defaults the top of the heap is returned to the system whenever more than 128 KiB is
+    free there, and taken back on the next allocation, page by page: about 50,000 page faults
+    and a fifth of the run time at N = 10,000. Raising the trim threshold (and the size above
+    which blocks are mapped on their own, which setting the first one would otherwise freeze at
+    128 KiB) removes them. Done once per process; memory use is unchanged except that up to the
+    threshold of freed memory stays with the process. Nothing happens elsewhere than on glibc."""
+    global _malloc_tuned
+    if _malloc_tuned:
+        return
+    _malloc_tuned = True
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 16 * 2**20)
+    mallopt(m_trim_threshold, 128 * 2**20)
+
+
 _GLOBALS = {
     "np": np, "_np": np, "EngineError": EngineError, "_zidz": _zidz, "_szidz": _szidz,
     "_xidz": _xidz, "_sxidz": _sxidz, "_modulo": _modulo, "_where": _where,
-    "_exp": _sexp, "_log": _slog, "_sqrt": _ssqrt,
+    "_exp": _sexp, "_log": _slog, "_sqrt": _ssqrt, "_logpos": _logpos, "_slogpos": _slogpos,
+    "_finite": _finite, "_absmax": _absmax,
 }
 
 
@@ -730,6 +1004,8 @@ class Engine:
         t0, t1 = P["initial_time"], P["final_time"]
         dt, saveper = P["time_step"], P["saveper"]
         save_times = [t0 + k * saveper for k in range(int(round((t1 - t0) / saveper)) + 1)]
+        if vector:
+            _keep_freed_memory()
         with np.errstate(all="ignore"):
             raw = fn(P, n, np.float64(t0) if vector else t0, t1, dt, save_times)
         data = {}
