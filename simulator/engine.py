@@ -137,11 +137,11 @@ def _refs(ast: Any, out: set, owner: str, lookups: set) -> set:
 
 
 def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
-    from pysd.translators.structures import abstract_expressions as ae
-    from pysd.translators.vensim.vensim_file import VensimFile
-
     with warnings.catch_warnings():
+        # importing PySD's translator may import a deprecated chardet module first
         warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
+        from pysd.translators.structures import abstract_expressions as ae
+        from pysd.translators.vensim.vensim_file import VensimFile
         vfile = VensimFile(str(mdl_file))
         vfile.parse()
         model = vfile.get_abstract_model()

@@ -25,10 +25,9 @@ def constants(mdl_file: str | Path = tables.MODEL_FILE) -> pd.DataFrame:
     Lever period values (``… 2021 2025`` and so on) are summarised by the levers table and left
     out; their 2020 levels are kept.
     """
-    from pysd.translators.vensim.vensim_file import VensimFile
-
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
+        from pysd.translators.vensim.vensim_file import VensimFile
         vfile = VensimFile(str(mdl_file))
         vfile.parse()
         model = vfile.get_abstract_model()

@@ -91,9 +91,9 @@ def declared_units(mdl_file: Path = tables.MODEL_FILE) -> dict[str, str]:
 
 
 def _parse_units(mdl_file: Path) -> dict[str, str]:
-    from pysd.translators.vensim.vensim_file import VensimFile
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
+        from pysd.translators.vensim.vensim_file import VensimFile
         vfile = VensimFile(str(mdl_file))
         vfile.parse()
         model = vfile.get_abstract_model()
