@@ -137,14 +137,8 @@ def _refs(ast: Any, out: set, owner: str, lookups: set) -> set:
 
 
 def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
-    with warnings.catch_warnings():
-        # importing PySD's translator may import a deprecated chardet module first
-        warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
-        from pysd.translators.structures import abstract_expressions as ae
-        from pysd.translators.vensim.vensim_file import VensimFile
-        vfile = VensimFile(str(mdl_file))
-        vfile.parse()
-        model = vfile.get_abstract_model()
+    model = tables.abstract_model(mdl_file)
+    from pysd.translators.structures import abstract_expressions as ae
     if len(model.sections) != 1:
         names = [s.name for s in model.sections if s.name != "__main__"]
         raise EngineError(f"macros are not supported (found {', '.join(names)})")

@@ -9,7 +9,6 @@ and ``tests/test_modeldoc.py`` checks that it is current.
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -25,12 +24,7 @@ def constants(mdl_file: str | Path = tables.MODEL_FILE) -> pd.DataFrame:
     Lever period values (``… 2021 2025`` and so on) are summarised by the levers table and left
     out; their 2020 levels are kept.
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
-        from pysd.translators.vensim.vensim_file import VensimFile
-        vfile = VensimFile(str(mdl_file))
-        vfile.parse()
-        model = vfile.get_abstract_model()
+    model = tables.abstract_model(mdl_file)
     rows = []
     for element in model.sections[0].elements:
         ast = element.components[0].ast

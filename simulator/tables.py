@@ -222,3 +222,17 @@ def indicator(indicator_id: str) -> Indicator:
         if item.id == indicator_id:
             return item
     raise KeyError(f"unknown indicator {indicator_id!r}; known: {', '.join(x.id for x in indicators())}")
+
+
+def abstract_model(mdl_file: str | Path = MODEL_FILE):
+    """PySD's abstract model of a Vensim file (its public translator: parse, then
+    ``get_abstract_model``), the common input of the engine, the units check and the docs."""
+    import warnings
+    with warnings.catch_warnings():
+        # importing PySD's translator may import a deprecated chardet module first
+        warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
+        from pysd.translators.vensim.vensim_file import VensimFile
+        vfile = VensimFile(str(mdl_file))
+        vfile.parse()
+        return vfile.get_abstract_model()
+

@@ -91,12 +91,7 @@ def declared_units(mdl_file: Path = tables.MODEL_FILE) -> dict[str, str]:
 
 
 def _parse_units(mdl_file: Path) -> dict[str, str]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
-        from pysd.translators.vensim.vensim_file import VensimFile
-        vfile = VensimFile(str(mdl_file))
-        vfile.parse()
-        model = vfile.get_abstract_model()
+    model = tables.abstract_model(mdl_file)
     return {tables.python_name(e.name): (e.units or "").strip()
             for e in model.sections[0].elements}
 
