@@ -394,6 +394,7 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     from . import scenario
     files = {}
     # behaviour reproduction: observed points against the model-implied history and the run
@@ -420,6 +421,7 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
         ax.set_title(var, fontsize=9)
         ax.set_xlabel("year")
         ax.set_ylabel(units.get(var, ""))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         handles, labels = ax.get_legend_handles_labels()
         uniq = dict(zip(labels, handles))
         ax.legend(uniq.values(), uniq.keys(), fontsize=6)
@@ -435,11 +437,23 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
     fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 2.8 * nrows), squeeze=False)
     for ax, c in zip(axes.flat, ext):
         times = c.data["times"]
-        for k, series in c.data["series"].items():
-            ax.plot(times, series, label=f"{k} [{units.get(k, '')}]")
+        first_unit = units.get(next(iter(c.data["series"])), "")
+        twin = None
+        lines = []
+        for k, (name, series) in enumerate(c.data["series"].items()):
+            unit = units.get(name, "")
+            if unit == first_unit:
+                target = ax
+            else:                      # a second unit gets the right-hand axis
+                twin = twin or ax.twinx()
+                twin.set_ylabel(unit, fontsize=7)
+                target = twin
+            lines += target.plot(times, series, color=f"C{k}", label=f"{name} [{unit}]")
         ax.set_title(("✓ " if c.passed else "✗ ") + c.name, fontsize=8)
         ax.set_xlabel("year")
-        ax.legend(fontsize=6)
+        ax.set_ylabel(first_unit, fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.legend(lines, [ln.get_label() for ln in lines], fontsize=6)
     for ax in list(axes.flat)[len(ext):]:
         ax.axis("off")
     fig.tight_layout()
@@ -458,6 +472,7 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
             ax.plot(r.times, r[var], label=label, lw=1)
         ax.set_title(f"{var} (plan scenario)", fontsize=9)
         ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         ax.set_ylabel(units.get(var, ""))
         ax.legend(fontsize=7)
     fig.tight_layout()
