@@ -536,9 +536,30 @@ def _round(x: float, digits: int = SIGNIFICANT) -> float:
     return float(f"{x:.{digits}g}")
 
 
+def conflict_alternatives(targets: Sequence[CalTarget] | None = None) -> list[CalTarget]:
+    """The targets with every fitted observation that has an excluded conflicting figure (same
+    indicator and year in ``observed_2015_2020.csv``) replaced by that figure: the calibration's
+    sensitivity to the choice between conflicting sources."""
+    import dataclasses
+    targets = list(load_targets() if targets is None else targets)
+
+    def key(t: CalTarget) -> tuple[str, str] | None:
+        parts = t.source.split(":", 3)
+        return (parts[1], parts[2]) if parts[0] == "observed" else None
+    excluded = {key(t): t for t in targets if t.role == "excluded" and key(t)}
+    out = []
+    for t in targets:
+        alt = excluded.get(key(t)) if t.role == "fit" else None
+        if alt is not None and alt.fact.value is not None:
+            t = dataclasses.replace(t, source=alt.source, fact=alt.fact,
+                                    treatment=f"conflicting figure instead of {t.fact.value:g}")
+        out.append(t)
+    return out
+
+
 def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_FILE,
               parameters_file: Path = PARAMETERS_FILE, engine=None,
-              progress: bool = False) -> Result:
+              progress: bool = False, targets: Sequence[CalTarget] | None = None) -> Result:
     """Fit, find what the data identify, refit, and gather statistics. Deterministic for a seed.
 
     Parameters
@@ -549,10 +570,12 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
         Number of starting points of each multi-start fit.
     progress : bool
         Show a progress bar (tqdm) on standard error.
+    targets : sequence of CalTarget, optional
+        Use these instead of reading ``targets_file`` (e.g. :func:`conflict_alternatives`).
     """
     from .engine import engine_for
     engine = engine or engine_for()
-    targets = load_targets(targets_file, engine)
+    targets = load_targets(targets_file, engine) if targets is None else list(targets)
     candidates = load_candidates(parameters_file, engine)
     problem = Problem(targets, candidates, engine)
     by = {c.name: c for c in candidates}

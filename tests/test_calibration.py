@@ -57,6 +57,14 @@ def test_conflicting_values_one_used_one_excluded(targets):
     assert by_source["observed:gy_high_tech_enterprises_new:2019:10"].role == "excluded"
 
 
+def test_conflict_alternatives_swap_only_the_conflicting_figures(targets):
+    alt = {t.id: t for t in cal.conflict_alternatives(targets)}
+    changed = {i for i, t in alt.items() if t.source != next(u for u in targets if u.id == i).source}
+    assert changed == {"hte_2019", "hte_new_2019"}
+    assert (alt["hte_2019"].fact.value, alt["hte_new_2019"].fact.value) == (43.0, 10.0)
+    assert all(alt[t.id].role == t.role for t in targets)
+
+
 def test_partial_year_figures_are_not_fitted(targets):
     partial = [t for t in targets if "_q1" in t.source or "_h1" in t.source]
     assert len(partial) == 3 and all(t.role == "excluded" for t in partial)
