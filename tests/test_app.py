@@ -392,7 +392,27 @@ def test_meeting_mode_shows_scorecard_and_key_charts(model, presets):
 # --------------------------------------------------------------------------------------------
 # Sessions never share state
 
-def test_two_sessions_rerunning_at_once_each_see_their_own_results(model, presets):
+@pytest.fixture
+def shared_script_cache_lock(monkeypatch):
+    """Compile the script under one lock, as the Streamlit server does.
+
+    The server keeps one ``ScriptCache`` whose lock serialises compiling ``app.py``; AppTest gives
+    every run a fresh cache, so two AppTests running in threads compile (``ast.parse``) at the
+    same time, which CPython 3.11 does not support (spurious "SystemError: AST constructor
+    recursion depth mismatch", python/cpython#106905). One lock restores the server's behaviour.
+    """
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    lock = threading.Lock()
+    original = ScriptCache.get_bytecode
+
+    def get_bytecode(self, script_path):
+        with lock:
+            return original(self, script_path)
+    monkeypatch.setattr(ScriptCache, "get_bytecode", get_bytecode)
+
+
+def test_two_sessions_rerunning_at_once_each_see_their_own_results(model, presets,
+                                                                  shared_script_cache_lock):
     sessions = {"low": (start(), 2.0), "high": (start(), 18.0)}
     barrier = threading.Barrier(len(sessions))
     errors: list[BaseException] = []
