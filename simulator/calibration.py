@@ -301,15 +301,15 @@ class Problem:
         self.targets = [t for t in targets if t.role != "excluded"]
         self.fit_mask = np.array([t.role == "fit" for t in self.targets])
         self.variables = sorted({t.variable for t in self.targets})
+        self.by = {c.name: c for c in self.candidates}
         scen = scenario or _scenario.default("calibration")
         self.base = scen.params(calibrated=False)
         self.base["final_time"] = float(BASE_YEAR + HORIZON)
         self.evaluations = 0
 
     def physical(self, z: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
-        by = {c.name: c for c in self.candidates}
         z = np.atleast_2d(z)
-        return {nm: by[nm].lo + z[:, j] * by[nm].span for j, nm in enumerate(names)}
+        return {nm: self.by[nm].lo + z[:, j] * self.by[nm].span for j, nm in enumerate(names)}
 
     def model_values(self, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """(model-implied values, observed values), each of shape (targets, runs). The 2020 values
@@ -578,7 +578,7 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
     targets = load_targets(targets_file, engine) if targets is None else list(targets)
     candidates = load_candidates(parameters_file, engine)
     problem = Problem(targets, candidates, engine)
-    by = {c.name: c for c in candidates}
+    by = problem.by
     names = [c.name for c in candidates]
     z_default = {c.name: (c.default - c.lo) / c.span for c in candidates}
 
@@ -725,7 +725,7 @@ def comparable(text: str) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-_cache: dict[tuple[Path, str], dict[str, float]] = {}
+_cache: dict[tuple[Path, int, int], dict[str, float]] = {}
 
 
 def read(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
@@ -746,10 +746,12 @@ def read(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
 def parameters(path: Path = CALIBRATION_FILE) -> dict[str, float]:
     """The calibrated parameters scenarios use by default (empty if the file does not exist)."""
     path = Path(path)
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return {}
-    digest = _sha256(path)
-    key = (path.resolve(), digest)
+    # every scenario run asks for these: a stat, not a read and hash, tells an unchanged file
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
     if key not in _cache:
         data = read(path)
         out = {}

@@ -313,8 +313,6 @@ def behaviour(result: calibration.Result | None = None) -> list[Check]:
     model = Model()
     bad = []
     for path in sorted((REPO / "scenarios").glob("*.yaml")):
-        if path.name == "uncertainty.yaml":
-            continue
         wide = model.run_wide(scenario.load(path))
         for ind in tables.indicators():
             if ind.value_2020 is not None and not math.isclose(

@@ -17,9 +17,7 @@ from simulator.model import _pysd, translated_file
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-# units_errors.mdl is test_units.py's fixture of wrong units (it uses RANDOM UNIFORM, which the
-# engine refuses by design); every other small model is run by both and compared.
-SMALL_MODELS = sorted(p for p in (HERE / "models").glob("*.mdl") if p.name != "units_errors.mdl")
+SMALL_MODELS = sorted((HERE / "models").glob("*.mdl"))  # models/invalid/ holds deliberately wrong ones
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
 RTOL = 1e-9
 

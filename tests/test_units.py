@@ -9,12 +9,12 @@ import pytest
 from simulator import tables, units
 
 HERE = Path(__file__).resolve().parent
-WRONG_MODEL = HERE / "models" / "units_errors.mdl"
+WRONG_MODEL = HERE / "models" / "invalid" / "units_errors.mdl"
 
 #: Equations known to be dimensionally inconsistent (none: fix the model, don't list here).
 KNOWN_PROBLEMS: dict[str, str] = {}
 
-#: Variables of tests/models/units_errors.mdl that are wrong on purpose (see their comments).
+#: Variables of tests/models/invalid/units_errors.mdl that are wrong on purpose (see their comments).
 WRONG = {"Bad Flow Stock", "mixed sum", "grown", "bad exp", "bad power", "smoothed",
          "wrong declared", "bad branches", "noise", "no units"}
 
