@@ -9,11 +9,19 @@ where speedup = pysd_run_ms × n / 1000 / ensemble_s, all measured in this run.
 Every ensemble varies every lever in every plan period, every scenario assumption and every
 uncertain constant (each constant with a [min, max] range in the .mdl) — the worst case for the
 engine, which keeps parameters shared by all runs as scalars. Indicators are saved yearly.
+
+Both vector backends are timed: numpy (the generated array code, one numpy call per operation)
+and xla (the same code compiled by JAX; the default where JAX is installed). The xla program's
+first call — tracing and compiling, with an empty compilation cache made for this run — is
+reported separately; the timed repeats reuse it, as every later call in a process does. The
+RESULT line reports the default backend.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import tempfile
 import statistics
 import sys
 import time
@@ -23,9 +31,11 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# an empty XLA compilation cache, so that the first call below measures a real compile
+os.environ["GUANGYUAN_XLA_CACHE"] = tempfile.mkdtemp(prefix="xla-cache-")
 
 from simulator import Model, load_scenario  # noqa: E402
-from simulator.engine import engine_for, random_draws as draws  # noqa: E402
+from simulator.engine import _choose_backend, engine_for, random_draws as draws  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,32 +68,45 @@ def main() -> None:
 
     rows = [("plain PySD, one run (Model backend='pysd')", 1, pysd_s * 1e3, "ms"),
             ("engine, one run (scalar code)", 1, single_s * 1e3, "ms")]
+    default = _choose_backend(None, "euler")
     ensemble_s = {}
     peak_mb = {}
-    for n in (1000, 10_000):
-        p = draws(n)
-        engine.run(p)  # warm-up: compiles the vector code
-        ensemble_s[n] = statistics.median(timed(lambda: engine.run(p), args.repeats))
-        tracemalloc.start()
-        engine.run(p)
-        peak_mb[n] = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        rows.append((f"engine, N = {n:,} runs", n, ensemble_s[n], "s"))
+    first_call_s = {}
+    for backend in ("numpy", "xla"):
+        for n in (1000, 10_000):
+            p = draws(n)
+            start = time.perf_counter()
+            engine.run(p, backend=backend)  # warm-up: generates (and for xla compiles) the code
+            first_call_s[backend, n] = time.perf_counter() - start
+            ensemble_s[backend, n] = statistics.median(
+                timed(lambda: engine.run(p, backend=backend), args.repeats))
+            if backend == "numpy":  # tracemalloc sees numpy's arrays, not XLA's buffers
+                tracemalloc.start()
+                engine.run(p, backend=backend)
+                peak_mb[n] = tracemalloc.get_traced_memory()[1] / 2**20
+                tracemalloc.stop()
+            rows.append((f"engine {backend}, N = {n:,} runs", n, ensemble_s[backend, n], "s"))
+        if backend == "xla":
+            rows.append(("engine xla, first call at N = 10,000 (compile)", 10_000,
+                         first_call_s[backend, 10_000], "s"))
 
     print(f"Guangyuan model, 2020-2035 at TIME STEP {dt:g} year "
           f"({int(round(15 / dt))} Euler steps), indicators saved yearly")
     print(f"{'measure':46s} {'runs':>7s} {'time':>10s}   per run")
     for label, n, value, unit in rows:
         per_run = (value if unit == "ms" else value * 1e3) / n
-        print(f"{label:46s} {n:7,d} {value:9.3f}{unit:>2s}   {per_run:8.3f} ms")
+        print(f"{label:48s} {n:7,d} {value:9.3f}{unit:>2s}   {per_run:8.3f} ms")
     for n, mb in peak_mb.items():
-        print(f"{'peak memory allocated during N = ' + format(n, ',') + ' (tracemalloc)':55s}"
+        print(f"{'numpy: peak memory allocated during N = ' + format(n, ',') + ' (tracemalloc)':57s}"
               f" {mb:9.1f} MB")
-    print(f"{'process peak resident memory (ru_maxrss)':55s} "
+    print(f"{'process peak resident memory, all of the above (ru_maxrss)':57s} "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:9.1f} MB")
     n = 10_000
-    speedup = pysd_s * 1e3 * n / 1000 / ensemble_s[n]
-    print(f"RESULT n={n} ensemble_s={ensemble_s[n]:.3f} single_run_ms={single_s * 1e3:.2f} "
+    ratio = ensemble_s["numpy", n] / ensemble_s["xla", n]
+    print(f"xla is {ratio:.2f}x numpy at N = {n:,} (medians of {args.repeats})")
+    best = ensemble_s[default, n]
+    speedup = pysd_s * 1e3 * n / 1000 / best
+    print(f"RESULT n={n} ensemble_s={best:.3f} single_run_ms={single_s * 1e3:.2f} "
           f"pysd_run_ms={pysd_s * 1e3:.1f} speedup={speedup:.0f}")
 
 

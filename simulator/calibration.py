@@ -293,10 +293,11 @@ class Problem:
     """
 
     def __init__(self, targets: Sequence[CalTarget], candidates: Sequence[Candidate],
-                 engine=None, scenario=None):
+                 engine=None, scenario=None, backend: str | None = None):
         from .engine import engine_for
         from . import scenario as _scenario
         self.engine = engine or engine_for()
+        self.backend = backend  # of the engine's vector runs (None: the engine's default)
         self.candidates = list(candidates)
         self.targets = [t for t in targets if t.role != "excluded"]
         self.fit_mask = np.array([t.role == "fit" for t in self.targets])
@@ -316,7 +317,8 @@ class Problem:
         they were derived from are kept in ``self.v2020``."""
         values = {k: np.asarray(v, dtype=float) for k, v in params.items()}
         n = max([v.size for v in values.values()] + [1])
-        run = self.engine.run({**self.base, **values}, n=n, variables=self.variables)
+        run = self.engine.run({**self.base, **values}, n=n, variables=self.variables,
+                              backend=self.backend)
         self.evaluations += n
         t = run.times
         i0, i1 = int(np.argmin(abs(t - BASE_YEAR))), int(np.argmin(abs(t - BASE_YEAR - HORIZON)))
@@ -559,8 +561,10 @@ def conflict_alternatives(targets: Sequence[CalTarget] | None = None) -> list[Ca
 
 def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_FILE,
               parameters_file: Path = PARAMETERS_FILE, engine=None,
-              progress: bool = False, targets: Sequence[CalTarget] | None = None) -> Result:
-    """Fit, find what the data identify, refit, and gather statistics. Deterministic for a seed.
+              progress: bool = False, targets: Sequence[CalTarget] | None = None,
+              backend: str | None = None) -> Result:
+    """Fit, find what the data identify, refit, and gather statistics. Deterministic for a seed
+    and engine backend.
 
     Parameters
     ----------
@@ -572,12 +576,17 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
         Show a progress bar (tqdm) on standard error.
     targets : sequence of CalTarget, optional
         Use these instead of reading ``targets_file`` (e.g. :func:`conflict_alternatives`).
+    backend : {"auto", "numpy", "xla"}, optional
+        The engine's backend for the runs (see :meth:`simulator.engine.Engine.run`); recorded in
+        the provenance, because the two differ in the last bits and so, slightly, in the
+        optimiser's path (its evaluation counts), though not in the fitted values.
     """
-    from .engine import engine_for
+    from .engine import _choose_backend, engine_for
     engine = engine or engine_for()
+    backend = _choose_backend(backend, "euler")
     targets = load_targets(targets_file, engine) if targets is None else list(targets)
     candidates = load_candidates(parameters_file, engine)
-    problem = Problem(targets, candidates, engine)
+    problem = Problem(targets, candidates, engine, backend=backend)
     by = problem.by
     names = [c.name for c in candidates]
     z_default = {c.name: (c.default - c.lo) / c.span for c in candidates}
@@ -658,14 +667,15 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
         chi2=_round(float(res @ res), 6), dof=int(dof), s2=_round(float(s2), 6),
         starts=[{**s, "cost": _round(s["cost"], 6)} for s in multistart],
         elimination=elimination, evaluations=problem.evaluations,
-        provenance=provenance(seed, starts, targets_file, parameters_file, engine))
+        provenance=provenance(seed, starts, targets_file, parameters_file, engine, backend))
     return result
 
 
 def provenance(seed: int, starts: int, targets_file: Path = TARGETS_FILE,
-               parameters_file: Path = PARAMETERS_FILE, engine=None) -> dict[str, Any]:
-    """What a calibration depends on: model and data hashes, method, seed, library versions."""
-    import scipy
+               parameters_file: Path = PARAMETERS_FILE, engine=None,
+               backend: str = "numpy") -> dict[str, Any]:
+    """What a calibration depends on: model and data hashes, method, seed, engine backend,
+    library versions."""
     from .engine import engine_for
     engine = engine or engine_for()
     return {
@@ -676,14 +686,32 @@ def provenance(seed: int, starts: int, targets_file: Path = TARGETS_FILE,
                    "(scipy.stats.qmc.LatinHypercube), then one-at-a-time fixing of parameters "
                    "the data do not identify, then a fresh multi-start; momentum comparison over "
                    f"{BASE_YEAR}-{BASE_YEAR + HORIZON} of the default scenario (2020 policies held)"),
-        "seed": seed, "starts": starts,
+        "seed": seed, "starts": starts, "engine_backend": backend,
         "model": {"file": str(engine.mdl_file.relative_to(REPO)) if engine.mdl_file.is_relative_to(REPO)
                   else str(engine.mdl_file), "sha256": _sha256(engine.mdl_file)},
         "data": {str(Path(p).relative_to(REPO)) if Path(p).resolve().is_relative_to(REPO)
                  else str(p): _sha256(p)
                  for p in (OBSERVED_FILE, PLAN_FILE, targets_file, parameters_file)},
-        "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
+        "versions": _versions(backend),
     }
+
+
+def _versions(backend: str) -> dict[str, str]:
+    import scipy
+    out = {"numpy": np.__version__, "scipy": scipy.__version__}
+    if backend == "xla":
+        import jax
+        import jaxlib
+        out.update(jax=jax.__version__, jaxlib=jaxlib.__version__)
+    return out
+
+
+def recorded_backend(text: str) -> str | None:
+    """The engine backend a calibration file was made with: ``"numpy"`` for a file from before
+    the backend was recorded (all were made with numpy), None for a file without provenance."""
+    data = yaml.safe_load(text) or {}
+    prov = data.get("provenance") if isinstance(data, dict) else None
+    return prov.get("engine_backend", "numpy") if isinstance(prov, dict) else None
 
 
 HEADER = """\

@@ -347,12 +347,19 @@ def cmd_calibrate(args) -> int:
     from . import calibration
     _positive("starts", args.starts, 1)
     out = Path(args.out) if args.out else calibration.CALIBRATION_FILE
+    backend = None
     if not args.check:
         _check_output(out)
+    elif out.exists():  # refit as the file was made: the backends differ in the last bits
+        backend = calibration.recorded_backend(out.read_text(encoding="utf-8"))
     try:
-        result = calibration.calibrate(seed=args.seed, starts=args.starts, progress=args.progress)
+        result = calibration.calibrate(seed=args.seed, starts=args.starts, progress=args.progress,
+                                       backend=backend)
     except calibration.CalibrationError as exc:
         raise UserError(str(exc)) from None
+    except ModuleNotFoundError as exc:
+        raise UserError(f"{out}: made with the engine's {backend} backend, which needs "
+                        f"{exc.name} (pip install -r requirements.txt)") from None
     text = calibration.to_yaml(result)
     print(calibration.report(result), end="")
     if args.check:

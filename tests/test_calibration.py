@@ -24,9 +24,10 @@ def targets():
 
 @pytest.fixture(scope="module")
 def fresh():
-    """A calibration run now, from the committed data and the default seed."""
+    """A calibration run now, from the committed data, seed and engine backend."""
     data = cal.read()
-    return cal.calibrate(seed=data["provenance"]["seed"], starts=data["provenance"]["starts"])
+    return cal.calibrate(seed=data["provenance"]["seed"], starts=data["provenance"]["starts"],
+                         backend=data["provenance"]["engine_backend"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,6 +188,7 @@ def test_no_more_parameters_than_observations_allow():
 def test_committed_parameter_file_is_reproduced_exactly(fresh):
     """python -m simulator calibrate gives the committed file, its creation date and library versions apart."""
     committed = cal.CALIBRATION_FILE.read_text(encoding="utf-8")
+    assert fresh.provenance["engine_backend"] == cal.recorded_backend(committed)
     assert cal.comparable(cal.to_yaml(fresh)) == cal.comparable(committed)
 
 

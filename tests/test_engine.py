@@ -1,5 +1,6 @@
-"""The numpy engine equals plain PySD runs: on three classic small models, on every shipped
-scenario and on 200 random draws of every lever, assumption and uncertain constant."""
+"""The engine equals plain PySD runs: on three classic small models, on every shipped scenario
+and on 200 random draws of every lever, assumption and uncertain constant — N runs on both
+backends (numpy, and the same code compiled by XLA), one run on the scalar code."""
 from __future__ import annotations
 
 import math
@@ -20,6 +21,7 @@ REPO = HERE.parent
 SMALL_MODELS = sorted((HERE / "models").glob("*.mdl"))  # models/invalid/ holds deliberately wrong ones
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
 RTOL = 1e-9
+VECTOR_BACKENDS = ["numpy", "xla"]
 
 
 def _pysd_model(mdl: Path, build_root: Path):
@@ -58,16 +60,17 @@ def test_small_model_equals_pysd(mdl, build_root):
     _compare(engine.run(variables=names).run()[names], ref)
 
 
+@pytest.mark.parametrize("backend", VECTOR_BACKENDS)
 @pytest.mark.parametrize("mdl", SMALL_MODELS, ids=[p.stem for p in SMALL_MODELS])
 @pytest.mark.parametrize("draw", range(4))
-def test_small_model_ensemble_equals_pysd_per_run(mdl, draw, build_root):
+def test_small_model_ensemble_equals_pysd_per_run(mdl, draw, backend, build_root):
     engine = Engine(mdl)
     assert engine.limits, "each test model varies at least one constant"
     rng = np.random.default_rng(draw)
     n = 8
     params = {k: rng.uniform(lo, hi, n) for k, (lo, hi) in engine.limits.items()}
     names = sorted(n_ for n_, node in engine.nodes.items() if node.kind != "lookup")
-    result = engine.run(params, variables=names)
+    result = engine.run(params, variables=names, backend=backend)
     model = _pysd_model(mdl, build_root)
     for i in (0, n - 1):
         ref = _pysd_run(model, names, params={k: float(v[i]) for k, v in params.items()})
@@ -136,23 +139,31 @@ def test_draws_cover_levers_assumptions_and_uncertain_constants():
 
 
 @pytest.fixture(scope="module")
-def ensemble(compared_names):
-    return engine_for().run(DRAWS, variables=compared_names)
+def ensembles(compared_names):
+    return {b: engine_for().run(DRAWS, variables=compared_names, backend=b)
+            for b in VECTOR_BACKENDS}
 
 
 @pytest.mark.parametrize("i", range(N_DRAWS))
-def test_random_draw_equals_pysd(i, ensemble, gy_pysd, compared_names):
+def test_random_draw_equals_pysd(i, ensembles, gy_pysd, compared_names):
     params = {k: float(v[i]) for k, v in DRAWS.items()}
-    _compare(ensemble.run(i)[compared_names], _pysd_run(gy_pysd, compared_names, params))
+    ref = _pysd_run(gy_pysd, compared_names, params)
+    for backend, ensemble in ensembles.items():
+        assert ensemble.n == N_DRAWS, backend
+        _compare(ensemble.run(i)[compared_names], ref)
 
 
 @pytest.mark.parametrize("i", [0, 17, 199])
-def test_scalar_run_equals_the_ensemble_lane(i, ensemble, compared_names):
+def test_scalar_run_equals_the_ensemble_lane(i, ensembles, compared_names):
+    """The scalar code and numpy's array code do the same operations in the same order;
+    XLA may fuse a multiply and an add and has its own exp and log (last-bit differences)."""
     single = engine_for().run({k: float(v[i]) for k, v in DRAWS.items()},
                               variables=compared_names)
     assert single.n is None
-    np.testing.assert_allclose(single.run()[compared_names], ensemble.run(i)[compared_names],
-                               rtol=1e-12)
+    for backend, rtol in (("numpy", 1e-12), ("xla", 1e-10)):
+        np.testing.assert_allclose(single.run()[compared_names],
+                                   ensembles[backend].run(i)[compared_names], rtol=rtol,
+                                   err_msg=backend)
 
 
 def test_time_step_parameter_equals_pysd(gy_pysd, compared_names):
@@ -261,14 +272,15 @@ level = INTEG(crossing / 100 + product / 1000, 1)
 """ + MDL_TAIL
 
 
-def test_powers_equal_pysd_where_bases_cross_zero(tmp_path, build_root):
+@pytest.mark.parametrize("backend", VECTOR_BACKENDS)
+def test_powers_equal_pysd_where_bases_cross_zero(backend, tmp_path, build_root):
     """Powers are computed as exp(e * log(b)) only where that is b ** e up to rounding."""
     mdl = tmp_path / "powers.mdl"
     mdl.write_text(POWERS_MDL, encoding="utf-8")
     engine = Engine(mdl)
     names = ["base", "crossing", "product", "level"]
     params = {"exponent": np.array([1.0, 2.0, 3.0]), "half": np.array([0.5, 0.25, 1.0])}
-    result = engine.run(params, variables=names)
+    result = engine.run(params, variables=names, backend=backend)
     assert (result["base"][:3] <= 0).all() and (result["crossing"][:3] > 0).any()
     model = _pysd_model(mdl, build_root)
     for i in range(3):
@@ -278,16 +290,75 @@ def test_powers_equal_pysd_where_bases_cross_zero(tmp_path, build_root):
         _compare(engine.run(one, variables=names).run()[names], ref)
 
 
-def test_a_product_of_powers_that_overflows_is_the_plain_product(tmp_path):
-    """b ** k * b ** -k is inf * 0 = nan once b ** k overflows, not exp(0) = 1."""
+@pytest.mark.parametrize("backend", VECTOR_BACKENDS)
+def test_a_product_of_powers_that_overflows_is_the_plain_product(backend, tmp_path):
+    """b ** k * b ** -k is inf * 0 = nan once b ** k overflows, not exp(0) = 1.
+
+    At b = 6, k = 400 the second power is subnormal (6.5e-312): numpy keeps it (inf * 6.5e-312
+    = inf); XLA flushes subnormal numbers to zero (inf * 0 = nan), as documented in
+    simulator/xla.py, and the expected values say so."""
     mdl = tmp_path / "overflow.mdl"
     mdl.write_text("{UTF-8}\nk = 400\n\t~\tDmnl\n\t~\t|\n"
                    "x = (Time + 1) ^ k * (Time + 1) ^ (-k)\n\t~\tDmnl\n\t~\t|\n" + MDL_TAIL,
                    encoding="utf-8")
-    k = np.array([1.0, 100.0, 400.0])
-    out = Engine(mdl).run({"k": k}, variables=["x"])
+    k = np.array([1.0, 100.0, 400.0, 1000.0])
+    out = Engine(mdl).run({"k": k}, variables=["x"], backend=backend)
     base = (out.times + 1)[:, None]
-    with np.errstate(over="ignore", invalid="ignore"):
-        expected = base ** k * base ** -k
-    assert np.isnan(expected[-1, 2])
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        small = base ** -k
+        if backend == "xla":
+            small = np.where(np.abs(small) < np.finfo(float).tiny, 0.0, small)
+        expected = base ** k * small
+    assert np.isnan(expected[-1, 2]) and np.isnan(expected[-1, 3])
+    assert (expected[:, 3] == 1.0).sum() >= 2  # b = 1 and b = 2 stay finite at k = 1000
     np.testing.assert_allclose(out["x"], expected, rtol=1e-12)
+
+
+# --- choosing the backend -----------------------------------------------------------------------
+
+def test_backend_is_chosen_by_argument_then_environment(monkeypatch):
+    from simulator import engine as engine_module
+    monkeypatch.delenv("GUANGYUAN_ENGINE_BACKEND", raising=False)
+    assert engine_module._choose_backend(None, "euler") == "xla"  # jax is in requirements.txt
+    assert engine_module._choose_backend(None, "rk4") == "numpy"
+    assert engine_module._choose_backend("numpy", "euler") == "numpy"
+    monkeypatch.setenv("GUANGYUAN_ENGINE_BACKEND", "numpy")
+    assert engine_module._choose_backend(None, "euler") == "numpy"
+    assert engine_module._choose_backend("xla", "euler") == "xla"
+    monkeypatch.setenv("GUANGYUAN_ENGINE_BACKEND", "gpu")
+    with pytest.raises(ValueError, match=r"\$GUANGYUAN_ENGINE_BACKEND must be one of auto, "
+                                         r"numpy, xla; got 'gpu'"):
+        engine_module._choose_backend(None, "euler")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        engine_module._choose_backend("fast", "euler")
+    with pytest.raises(ValueError, match="Euler only"):
+        engine_module._choose_backend("xla", "rk4")
+
+
+def test_xla_runs_padded_to_a_few_sizes_keep_every_run():
+    """N is rounded up to a compiled size with copies of the last run; the copies are dropped
+    and every real run keeps its own result."""
+    from simulator.xla import padded_runs
+    assert [padded_runs(n) for n in (1, 2, 3, 1000, 1024, 1025, 10_000)] == \
+        [1, 2, 4, 1024, 1024, 2048, 10_240]
+    draws = random_draws(5, seed=3)
+    names = ["valid_invention_patents", "rd_intensity"]
+    five = engine_for().run(draws, variables=names, backend="xla")
+    assert five["rd_intensity"].shape == (16, 5)
+    numpy_five = engine_for().run(draws, variables=names, backend="numpy")
+    for name in names:
+        np.testing.assert_allclose(five[name], numpy_five[name], rtol=1e-10)
+    assert np.ptp(five["rd_intensity"][-1]) > 0  # five different runs, not one repeated
+
+
+def test_xla_schedule_saves_where_the_numpy_loop_saves():
+    """The XLA loop's steps and save slots are those of the generated numpy loop, including a
+    TIME STEP that does not divide SAVEPER and a final time off the step grid."""
+    from simulator.xla import schedule
+    times, slots, t_last, slot_last, count = schedule(
+        np.float64(2020.0), 2035.0, np.float64(0.0625), [2020.0 + k for k in range(16)])
+    assert len(times) == 240 and t_last == 2035.0 and slot_last == 15 and count == 16
+    assert list(np.flatnonzero(slots >= 0)) == [16 * k for k in range(15)]
+    times, slots, t_last, slot_last, count = schedule(
+        np.float64(0.0), 1.0, np.float64(0.3), [0.0, 0.5, 1.0])
+    assert count == 1 and list(slots) == [0, -1, -1, -1] and slot_last == -1
