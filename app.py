@@ -13,6 +13,8 @@ mutable model state.
 """
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from urllib.parse import urlencode
 
@@ -66,6 +68,28 @@ def simulate_uncertain(key: ui.ScenarioKey, n: int, seed: int
     """Probabilities of the targets and 5–95 % bands of the scenario ``key`` (``n`` draws)."""
     res = uncertainty.run(ui.scenario_from_key(key), n=n, seed=seed, spec=get_uncertainty_spec())
     return res.probabilities(), res.bands()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_ensembles() -> threading.Thread | None:
+    """Once per server process, compile the engine's XLA program behind the uncertainty switch
+    in a background thread (a few seconds, or under one with XLA's disk cache), so that turning
+    the switch on costs what later moves cost. Nothing to do on the numpy backend."""
+    from simulator.engine import _choose_backend
+    if _choose_backend(None, "euler") != "xla":
+        return None
+    from simulator.scenario import default
+    spec, scenario = get_uncertainty_spec(), default("warm-up")
+
+    def work() -> None:
+        try:  # the same kind of call as simulate_uncertain(): same varied constants, same n
+            uncertainty.run(scenario, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED, spec=spec)
+        except Exception:  # the switch itself will run it again and show the error
+            logging.getLogger(__name__).exception("warming up the uncertainty ensemble failed")
+
+    thread = threading.Thread(target=work, name="ensemble-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -340,6 +364,7 @@ def main() -> None:
         page()
     finally:
         ss["_render_ms"] = (time.perf_counter() - started) * 1000.0
+    warm_up_ensembles()
 
 
 def page() -> None:

@@ -392,6 +392,21 @@ def cmd_validate(args) -> int:
     return validation.validate_cli(args)
 
 
+#: The engine backend of each command's ensembles when neither --backend nor
+#: $GUANGYUAN_ENGINE_BACKEND names one: measured one-off commands (README, "Thousands of runs
+#: at once"); numpy where compiling for XLA costs more than it saves in a single command.
+BACKEND_DEFAULTS = {"uncertainty": "numpy", "solve": "numpy", "validate": "numpy",
+                    "sensitivity": "auto", "calibrate": "auto"}
+
+
+def _backend_option(p: argparse.ArgumentParser, command: str) -> None:
+    p.add_argument("--backend", choices=["auto", "numpy", "xla"], default=None,
+                   help="how the engine computes many runs at once: numpy, xla (the same code "
+                   "compiled by JAX: faster per run, a few seconds to compile once per "
+                   "process) or auto (xla if JAX is installed); default "
+                   f"$GUANGYUAN_ENGINE_BACKEND, else {BACKEND_DEFAULTS[command]}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
@@ -423,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     p.add_argument("--dask", nargs="?", const=True, default=None, metavar="SCHEDULER",
                    help="evaluate chunks on Dask: a LocalCluster, or the scheduler at this address")
+    _backend_option(p, "uncertainty")
     p.set_defaults(func=cmd_uncertainty)
     p = sub.add_parser("sensitivity", help="rank levers and uncertain constants by their effect "
                        "on each target (SALib Sobol or Morris)")
@@ -438,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _backend_option(p, "sensitivity")
     p.set_defaults(func=cmd_sensitivity)
     p = sub.add_parser("solve", help="lowest-cost lever settings that reach chosen targets")
     p.add_argument("scenario", help="scenario YAML file (its assumptions, and levers after the "
@@ -454,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _backend_option(p, "solve")
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("calibrate", help="fit the model's constants to the 2015-2020 data and "
                        "write the parameter file scenarios use")
@@ -464,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="recalibrate and compare with --out "
                    "instead of writing it; exit 1 if they differ")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _backend_option(p, "calibrate")
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("validate", help="structure and behaviour tests (units, extreme conditions, "
                        "integration error, fit to data, random policies); writes a report and "
@@ -472,14 +491,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=10_000, help="random policy settings (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random settings (default 0)")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _backend_option(p, "validate")
     p.set_defaults(func=cmd_validate)
     return parser
 
 
+def _set_backend(args) -> None:
+    """The engine backend for this command: --backend, else $GUANGYUAN_ENGINE_BACKEND, else the
+    command's default (:data:`BACKEND_DEFAULTS`)."""
+    from . import engine
+    if args.command not in BACKEND_DEFAULTS:
+        return
+    env = os.environ.get("GUANGYUAN_ENGINE_BACKEND")
+    if env is not None and env not in engine.BACKENDS:
+        raise UserError(f"$GUANGYUAN_ENGINE_BACKEND={env!r}: must be one of "
+                        f"{', '.join(engine.BACKENDS)}")
+    engine.set_default_backend(args.backend or env or BACKEND_DEFAULTS[args.command])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import engine
     args = build_parser().parse_args(argv)
+    previous = engine._process_backend
     try:
+        _set_backend(args)
         return args.func(args)
     except (scenario.ScenarioError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    finally:  # main() called in a longer process (tests, a notebook) leaves it as it was
+        engine.set_default_backend(previous)

@@ -1107,14 +1107,30 @@ class Engine:
 
 
 BACKENDS = ("auto", "numpy", "xla")
+_process_backend: str | None = None
+
+
+def set_default_backend(backend: str | None) -> None:
+    """The backend of this process's vector runs that name none (None: back to
+    ``$GUANGYUAN_ENGINE_BACKEND``, else ``"auto"``). The command line sets it per command:
+    a one-off command of a thousand runs finishes sooner on numpy than it would compiling
+    for XLA, a long-lived process (the app, a notebook) gains from compiling once."""
+    global _process_backend
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    _process_backend = backend
 
 
 def _choose_backend(backend: str | None, method: str) -> str:
-    """``"xla"`` or ``"numpy"`` for a vector run (see :meth:`Engine.run`)."""
+    """``"xla"`` or ``"numpy"`` for a vector run (see :meth:`Engine.run`): the argument, else the
+    process default (:func:`set_default_backend`), else ``$GUANGYUAN_ENGINE_BACKEND``, else
+    ``"auto"``."""
     import os
-    chosen = backend or os.environ.get("GUANGYUAN_ENGINE_BACKEND") or "auto"
+    chosen = (backend or _process_backend or os.environ.get("GUANGYUAN_ENGINE_BACKEND")
+              or "auto")
     if chosen not in BACKENDS:
-        source = "backend" if backend else "$GUANGYUAN_ENGINE_BACKEND"
+        source = ("backend" if backend or _process_backend
+                  else "$GUANGYUAN_ENGINE_BACKEND")
         raise ValueError(f"{source} must be one of {', '.join(BACKENDS)}; got {chosen!r}")
     if chosen == "auto":
         if method != "euler":

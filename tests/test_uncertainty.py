@@ -213,6 +213,34 @@ def test_cli_csv_reproducible(cli_runs):
     assert frame["probability"].between(0, 1).all()
 
 
+def test_cli_backends_agree(cli_runs, tmp_path):
+    """The command's default backend (numpy) and --backend xla give the same probabilities and,
+    to rounding, the same quantiles."""
+    xla = cli("uncertainty", PLAN, "--n", "300", "--seed", "0", "--format", "csv",
+              "--backend", "xla", cwd=tmp_path)
+    assert xla.returncode == 0, xla.stderr
+    import io
+    a, b = (pd.read_csv(io.StringIO(out.stdout)) for out in (cli_runs[0], xla))
+    assert list(a["probability"]) == list(b["probability"])
+    for col in ("p05", "p50", "p95"):
+        np.testing.assert_allclose(a[col], b[col], rtol=1e-9)
+
+
+def test_cli_bad_backend_variable_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("GUANGYUAN_ENGINE_BACKEND", "gpu")
+    out = cli("uncertainty", PLAN, "--n", "10", cwd=tmp_path)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == ("error: $GUANGYUAN_ENGINE_BACKEND='gpu': must be one of auto, numpy, "
+                          "xla\n")
+
+
+def test_cli_main_leaves_the_process_backend_as_it_was():
+    from simulator import cli as cli_module, engine
+    before = engine._process_backend
+    assert cli_module.main(["uncertainty", str(PLAN), "--n", "0"]) == 2  # refused, nothing run
+    assert engine._process_backend == before
+
+
 def test_cli_table(cli_runs):
     out = cli_runs[2]
     assert out.returncode == 0, out.stderr
