@@ -97,8 +97,8 @@ def main() -> None:
         per_run = (value if unit == "ms" else value * 1e3) / n
         print(f"{label:48s} {n:7,d} {value:9.3f}{unit:>2s}   {per_run:8.3f} ms")
     for n, mb in peak_mb.items():
-        print(f"{'numpy: peak memory allocated during N = ' + format(n, ',') + ' (tracemalloc)':57s}"
-              f" {mb:9.1f} MB")
+        label = f"numpy: peak memory allocated during N = {n:,} (tracemalloc)"
+        print(f"{label:57s} {mb:9.1f} MB")
     print(f"{'process peak resident memory, all of the above (ru_maxrss)':57s} "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:9.1f} MB")
     n = 10_000

@@ -326,7 +326,8 @@ class _Emitter:
             name = self._temp("_pw")
             exp = "np.exp" if self.vector else "_exp"
             ok = (f"{fin} & np.isfinite({m})" if self.xla else f"{fin} and {lg} is not None")
-            self.pre.append(f"{name} = {self._choose(ok, f'{exp}({expo} * {lg})', f'({b} ** {expo})')}")
+            chosen = self._choose(ok, f"{exp}({expo} * {lg})", f"({b} ** {expo})")
+            self.pre.append(f"{name} = {chosen}")
             self.cse[key] = name
         return self.cse[key]
 
@@ -519,8 +520,8 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     With ``target="xla"`` (vector Euler code only) the source instead defines ``prepare`` (the
     same code up to the time loop, run by numpy) and the three parts of one step as functions of
     a dict of values — ``stage`` (what the step computes from the states), ``save`` (the saved
-    variables) and ``advance`` (the Euler update) — for :class:`_XlaProgram` to trace into one
-    compiled loop."""
+    variables) and ``advance`` (the Euler update) — for :class:`simulator.xla.Program` to trace
+    into one compiled loop."""
     if target not in ("numpy", "xla"):
         raise ValueError(f"target must be 'numpy' or 'xla', got {target!r}")
     if target == "xla" and not (vector and method == "euler"):
@@ -759,7 +760,8 @@ def _step_function(name: str, lines: list[str], result: str) -> list[str]:
     out = [f"def {name}(E, t):"]
     out += [f"    {v} = E[{v!r}]" for v in sorted(carried)]
     out += [f"    {line}" for line in lines]
-    out.append(f"    return {result or '{' + ', '.join(f'{v!r}: {v}' for v in sorted(stored)) + '}'}")
+    everything = "{" + ", ".join(f"{v!r}: {v}" for v in sorted(stored)) + "}"
+    out.append(f"    return {result or everything}")
     out.append(f"{name}.inputs = {tuple(sorted(carried))!r}")
     out.append(f"{name}.outputs = {tuple(sorted(stored))!r}")
     return out + [""]
@@ -915,8 +917,8 @@ def _cond(pred, fast, plain):
 
 
 _GLOBALS = {
-    "np": np, "_np": np, "EngineError": EngineError, "_cond": _cond, "_zidz": _zidz, "_szidz": _szidz,
-    "_xidz": _xidz, "_sxidz": _sxidz, "_modulo": _modulo, "_where": _where,
+    "np": np, "_np": np, "EngineError": EngineError, "_cond": _cond, "_zidz": _zidz,
+    "_szidz": _szidz, "_xidz": _xidz, "_sxidz": _sxidz, "_modulo": _modulo, "_where": _where,
     "_exp": _sexp, "_log": _slog, "_sqrt": _ssqrt, "_logpos": _logpos, "_slogpos": _slogpos,
     "_finite": _finite, "_absmax": _absmax,
 }
@@ -988,9 +990,10 @@ class Engine:
         return self.constants["time_step"]
 
     def source(self, vector: bool = True, method: str = "euler",
-               save_names: Sequence[str] = ()) -> str:
-        """The generated Python source (for reading and debugging)."""
-        return _generate(self.nodes, vector, method, save_names)
+               save_names: Sequence[str] = (), target: str = "numpy") -> str:
+        """The generated Python source (for reading and debugging); ``target="xla"`` gives the
+        functions :mod:`simulator.xla` traces."""
+        return _generate(self.nodes, vector, method, save_names, target)
 
     def _compiled(self, vector: bool, method: str, overridden: frozenset, save: tuple,
                   target: str = "numpy"):
@@ -1041,8 +1044,9 @@ class Engine:
             How N runs are computed (one run is always the scalar code). ``"numpy"`` runs the
             generated array code with numpy; ``"xla"`` compiles the same code with JAX
             (:mod:`simulator.xla`, about 3x faster at N = 10,000, a few seconds to compile once
-            per kind of call); ``"auto"`` (default, or ``$GUANGYUAN_ENGINE_BACKEND``) uses XLA
-            for Euler runs when JAX is installed, numpy otherwise.
+            per kind of call); ``"auto"`` uses XLA for Euler runs when JAX is installed, numpy
+            otherwise. Default: the process default (:func:`set_default_backend`), else
+            ``$GUANGYUAN_ENGINE_BACKEND``, else ``"auto"``.
         """
         params = dict(params or {})
         unknown = sorted(set(params) - self.variables)

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -145,7 +144,6 @@ class Program:
         self.carry = tuple(sorted(set(advance.outputs) & inputs))
         self.invariants = tuple(sorted(inputs - set(stage.outputs) - set(self.carry)))
         self.n_saved = n_saved
-        self._lock = threading.Lock()
         carry_names = self.carry
 
         def write(out, k, values):
