@@ -56,8 +56,8 @@ was measured on the 2-core reference machine at N = 10,000 and TIME STEP 1/16, a
   libm calls), and blocking the runs into cache-sized slices (the per-operation Python cost
   grows faster than the cache gain).
 
-With all that numpy runs N = 10,000 in ~1.4-1.9 s: each step still makes ~600 passes over
-arrays of N numbers, ~30 of them scalar exp/log. The hand-written numpy floor of
+With all that numpy runs N = 10,000 in ~1.4-1.9 s: each step still makes several hundred
+passes over arrays of N numbers, ~30 of them scalar exp/log. The hand-written numpy floor of
 design/pysd-facts.md (0.28 s) was measured on a 54-equation model with 9 stocks; this one has
 ~330 variables and 30 stocks. The remaining factor comes from compiling: ``target="xla"``
 writes the same step as functions that :mod:`simulator.xla` traces with JAX into one XLA

@@ -2,7 +2,7 @@
 XLA program.
 
 :mod:`simulator.engine` writes numpy code from PySD's abstract model and runs it one numpy
-operation at a time: ~600 operations per step, each a pass over N numbers in memory, ~30 of them
+operation at a time: several hundred operations per step, each a pass over N numbers, ~30 of them
 scalar ``exp``/``log`` calls (numpy has no SIMD float64 versions without AVX-512). Here the same
 generated code for one step — the equations as written, no copy by hand — is traced with
 ``jax.numpy`` standing in for ``numpy`` and compiled by XLA, which fuses each step's operations
