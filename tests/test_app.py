@@ -471,6 +471,35 @@ def test_uncertainty_switch_adds_probabilities_and_bands(app, model, presets):
     assert '"area"' not in app.get("vega_lite_chart")[0].proto.spec
 
 
+def test_first_page_compiles_the_uncertainty_ensemble_in_the_background(monkeypatch):
+    """A new server process starts one background run of the uncertainty switch's ensemble (same
+    n and seed, so the same kind of call) on the first page, and it succeeds."""
+    import streamlit as st
+    from simulator.engine import _choose_backend
+    if _choose_backend(None, "euler") != "xla":
+        pytest.skip("numpy backend: there is nothing to compile")
+    finished, calls = threading.Event(), []
+    original = uncertainty.run
+
+    def recording(*args, **kwargs):
+        error = None
+        try:
+            return original(*args, **kwargs)
+        except Exception as exc:
+            error = repr(exc)
+            raise
+        finally:
+            calls.append((threading.current_thread().name, kwargs.get("n"), kwargs.get("seed"),
+                          error))
+            finished.set()
+
+    monkeypatch.setattr(uncertainty, "run", recording)
+    st.cache_resource.clear()  # as in a fresh server process
+    start()
+    assert finished.wait(TIMEOUT)
+    assert calls == [("ensemble-warm-up", ui.UNCERTAINTY_N, ui.UNCERTAINTY_SEED, None)]
+
+
 def test_meeting_mode_has_no_uncertainty_switch_but_keeps_it_on(model, presets):
     at = start({"view": "meeting"})
     assert not [t for t in at.toggle if t.key == "w_uncertainty"]
