@@ -65,7 +65,7 @@ try:
 except OSError:  # a read-only home: compile in every process instead
     pass
 
-SMALL_VENSIM = 1e-6  # as simulator.engine: PySD's zero for ZIDZ and XIDZ
+from .engine import SMALL_VENSIM  # noqa: E402  (PySD's zero for ZIDZ and XIDZ)
 
 
 def _where(cond, a, b):
