@@ -352,6 +352,10 @@ def cmd_calibrate(args) -> int:
         _check_output(out)
     elif out.exists():  # refit as the file was made: the backends differ in the last bits
         backend = calibration.recorded_backend(out.read_text(encoding="utf-8"))
+        from .engine import _choose_backend
+        if args.backend and backend and _choose_backend(args.backend, "euler") != backend:
+            raise UserError(f"--backend {args.backend}: {out} was made with the {backend} "
+                            "backend, and --check refits on the backend the file records")
     try:
         result = calibration.calibrate(seed=args.seed, starts=args.starts, progress=args.progress,
                                        backend=backend)

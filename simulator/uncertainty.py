@@ -300,14 +300,15 @@ def met(values: np.ndarray, target: Target) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Evaluation (local chunks, or Dask)
 
-def _run_chunk(base: Mapping[str, float], draws: Mapping[str, np.ndarray], variables: Sequence[str]
-               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Run one chunk of draws with shared scalar ``base`` params (module-level: picklable)."""
+def _run_chunk(base: Mapping[str, float], draws: Mapping[str, np.ndarray], variables: Sequence[str],
+               backend: str | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run one chunk of draws with shared scalar ``base`` params (module-level: picklable).
+    ``backend`` is chosen by the caller, so that a Dask worker computes as the client would."""
     from .engine import engine_for
     params = dict(base)
     params.update(draws)
     n = len(next(iter(draws.values()))) if draws else 1
-    res = engine_for().run(params, n=n, variables=list(variables))
+    res = engine_for().run(params, n=n, variables=list(variables), backend=backend)
     return res.times, res.data
 
 
@@ -351,13 +352,16 @@ def evaluate(base: Mapping[str, float], draws: pd.DataFrame, variables: Sequence
         return times, {k: np.repeat(np.asarray(v, dtype=float)[:, None], n, axis=1)
                        for k, v in data.items()}
     slices = _chunks(n, max(1, int(chunk)))
+    from .engine import _choose_backend
+    backend = _choose_backend(None, "euler")  # this process's choice, also on Dask workers
     pieces: list[tuple[np.ndarray, dict]] = []
     if dask:
-        pieces = _evaluate_dask(base, cols, variables, slices, dask, progress, desc)
+        pieces = _evaluate_dask(base, cols, variables, slices, dask, progress, desc, backend)
     else:
         bar = _bar(n, progress, desc)
         for s in slices:
-            pieces.append(_run_chunk(base, {k: v[s] for k, v in cols.items()}, variables))
+            pieces.append(_run_chunk(base, {k: v[s] for k, v in cols.items()}, variables,
+                                     backend))
             if bar is not None:
                 bar.update(s.stop - s.start)
         if bar is not None:
@@ -375,7 +379,7 @@ def _bar(total: int, enabled: bool, desc: str):
     return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, leave=False)
 
 
-def _evaluate_dask(base, cols, variables, slices, address, progress, desc):
+def _evaluate_dask(base, cols, variables, slices, address, progress, desc, backend):
     from dask.distributed import Client, LocalCluster, as_completed
     cluster = None
     if address is True:
@@ -385,7 +389,7 @@ def _evaluate_dask(base, cols, variables, slices, address, progress, desc):
         client = Client(address)
     try:
         futures = [client.submit(_run_chunk, dict(base), {k: v[s] for k, v in cols.items()},
-                                 tuple(variables), pure=False) for s in slices]
+                                 tuple(variables), backend, pure=False) for s in slices]
         bar = _bar(sum(s.stop - s.start for s in slices), progress, desc)
         index = {f.key: i for i, f in enumerate(futures)}
         out: list = [None] * len(futures)

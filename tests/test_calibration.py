@@ -228,6 +228,16 @@ def test_calibrate_check_passes_and_bad_seed_input_is_refused(tmp_path):
         "error: --starts: value 0 is not allowed; allowed a whole number >= 1"
 
 
+def test_check_on_another_backend_than_the_file_records_is_refused(tmp_path):
+    recorded = cal.recorded_backend(cal.CALIBRATION_FILE.read_text(encoding="utf-8"))
+    other = "numpy" if recorded == "xla" else "xla"
+    res = cli("calibrate", "--check", "--backend", other, cwd=tmp_path)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr == (f"error: --backend {other}: {cal.CALIBRATION_FILE} was made with the "
+                          f"{recorded} backend, and --check refits on the backend the file "
+                          "records\n")
+
+
 def test_check_fails_when_the_file_was_edited(tmp_path):
     edited = tmp_path / "calibration.yaml"
     shutil.copy(cal.CALIBRATION_FILE, edited)
