@@ -74,7 +74,6 @@ import hashlib
 import math
 import platform
 import threading
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,12 +108,9 @@ class _Node:
     xs: tuple = ()                 # lookup table
     ys: tuple = ()
     limits: tuple | None = None    # (min, max) from the Vensim units field, if given
+    units: str = ""                # the units the Vensim units field declares
     deps: set = field(default_factory=set)        # references needed by ast (dynamic part)
     init_deps: set = field(default_factory=set)   # references needed at initialisation
-
-
-def _python_name(name: str) -> str:
-    return tables.python_name(re.sub(r"[^\w ]", " ", name.replace("&", " and ")))
 
 
 def _refs(ast: Any, out: set, owner: str, lookups: set) -> set:
@@ -160,8 +156,10 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
 
     elements = {}
     limits: dict[str, tuple[float, float]] = {}
+    units: dict[str, str] = {}
     for element in section.elements:
-        name = _python_name(element.name)
+        name = tables.python_name(element.name)
+        units[name] = (element.units or "").strip()
         lim = element.limits or ()
         if len(lim) >= 2 and lim[0] is not None and lim[1] is not None:
             limits[name] = (float(lim[0]), float(lim[1]))
@@ -234,6 +232,8 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
             raise EngineError(f"variable {node.name!r} refers to undefined {sorted(missing)}")
     for name, lim in limits.items():
         nodes[name].limits = lim
+    for name, unit in units.items():
+        nodes[name].units = unit
     return nodes
 
 
@@ -673,21 +673,23 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
                 for i in range(node.order):
                     yield f"s_{node.name}_{i}"
 
+    def euler_step(out: list[str]):
+        derivatives(out, "")
+        for s in state_names():
+            out.append(f"{s} = {s} + d_{s[2:]} * dt")
+        stateful_outputs(out)
+
     if target == "xla":
         stage: list[str] = []
         stage_aux(stage)
         save: list[str] = []
         save_aux(save, "")
         advance: list[str] = []
-        derivatives(advance, "")
-        for s in state_names():
-            advance.append(f"{s} = {s} + d_{s[2:]} * dt")
-        stateful_outputs(advance)
-        body.append("return locals()")
-        hoist = [f"{ind}{name} = {text}" for text, name in em.hoisted.items()]
+        euler_step(advance)
+        hoist = [f"{name} = {text}" for text, name in em.hoisted.items()]
         outputs = "(" + "".join(f"v_{name}, " for name in save_names) + ")"
         return "\n".join(
-            lines + [ind + b for b in body[:-1]] + hoist + [ind + body[-1], ""]
+            lines + [ind + b for b in body + hoist + ["return locals()"]] + [""]
             + _step_function("stage", stage, "") + _step_function("save", save, outputs)
             + _step_function("advance", advance, "")) + "\n"
 
@@ -709,10 +711,7 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     loop.append("if not (t + dt * 1e-5 < t_final):")
     loop.append("    break")
     if method == "euler":
-        derivatives(loop, "")
-        for s in state_names():
-            loop.append(f"{s} = {s} + d_{s[2:]} * dt")
-        stateful_outputs(loop)
+        euler_step(loop)
     elif method == "rk4":
         states = list(state_names())
         for s in states:
@@ -742,6 +741,22 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     return _free_dead_values("\n".join(lines + [ind + b for b in body]) + "\n")
 
 
+def _loads(node) -> set[str]:
+    """Names a statement reads."""
+    import ast
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+
+
+def _assigns(stmt) -> set[str]:
+    """Names a statement assigns unconditionally: the targets of a plain assignment (tuple
+    targets included), nothing for an ``if`` whose branch may not run."""
+    import ast
+    if not isinstance(stmt, ast.Assign):
+        return set()
+    return {n.id for target in stmt.targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
 def _step_function(name: str, lines: list[str], result: str) -> list[str]:
     """``def name(E, t)``: reads from the dict ``E`` every value the lines use before assigning
     it, runs them, and returns ``result`` or else a dict of every value they assigned."""
@@ -751,10 +766,8 @@ def _step_function(name: str, lines: list[str], result: str) -> list[str]:
     stored: set[str] = set()
     carried: set[str] = set()
     for stmt in tree.body:
-        carried |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
-                    and isinstance(n.ctx, ast.Load)} - stored
-        stored |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
-                   and isinstance(n.ctx, ast.Store)}
+        carried |= _loads(stmt) - stored
+        stored |= _assigns(stmt)
     carried -= set(_GLOBALS) | {"t"}
     stored.discard("_")
     out = [f"def {name}(E, t):"]
@@ -779,24 +792,15 @@ def _free_dead_values(src: str) -> str:
     tree = ast.parse(src)
     loop = next(s for s in tree.body[0].body if isinstance(s, ast.While))
 
-    def loads(node) -> set[str]:
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                and isinstance(n.ctx, ast.Load)}
-
     stored: set[str] = set()   # assigned unconditionally earlier in the step
     carried: set[str] = set()  # read before being assigned: values from the previous step
     last_use: dict[str, int] = {}
     for i, stmt in enumerate(loop.body):
-        used = loads(stmt)
+        used = _loads(stmt)
         carried |= used - stored
-        for name in used:
+        for name in used | _assigns(stmt):
             last_use[name] = i
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    stored.add(target.id)
-                    last_use.setdefault(target.id, i)
-                    last_use[target.id] = max(last_use[target.id], i)
+        stored |= _assigns(stmt)
     dead: dict[int, list[str]] = {}
     for name in sorted(stored - carried):
         dead.setdefault(last_use[name], []).append(name)
@@ -981,6 +985,8 @@ class Engine:
         #: Ranges ``[min, max]`` written in the model's units fields, by constant.
         self.limits: dict[str, tuple[float, float]] = {
             n.name: n.limits for n in self.nodes.values() if n.kind == "constant" and n.limits}
+        #: Declared units of every model element, by Python name.
+        self.units: dict[str, str] = {n.name: n.units for n in self.nodes.values()}
         self._code: dict[tuple, Any] = {}
         self._lock = threading.Lock()
         self._overridable = {n.name for n in self.nodes.values() if n.kind in ("constant", "aux")}

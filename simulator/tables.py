@@ -7,6 +7,7 @@ an indicator or a target (command line, app, notebooks) reads them through this 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,8 +25,10 @@ TARGET_KINDS = ("level", "cagr")
 
 
 def python_name(vensim_name: str) -> str:
-    """PySD's Python identifier for a Vensim name made of words and spaces."""
-    return "_".join(vensim_name.lower().split())
+    """PySD's Python identifier for a Vensim name (``&`` read as "and", other punctuation as a
+    space); the one spelling the engine, the units check, the docs and the tables use."""
+    words = re.sub(r"[^\w ]", " ", vensim_name.replace("&", " and "))
+    return "_".join(words.lower().split())
 
 
 @dataclass(frozen=True)

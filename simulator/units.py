@@ -406,13 +406,13 @@ class _Checker:
         names = sorted({n for e in elements for n in _names_in(e.units or "")},
                        key=lambda n: (_normalise(n), n))
         self.u = _Units(names)
-        self.vensim_name = {_python_name(e.name): e.name for e in elements}
+        self.vensim_name = {tables.python_name(e.name): e.name for e in elements}
         self.declared: dict[str, Any] = {}
         self.declared_text: dict[str, str] = {}
         self.lookups: set[str] = set()
         bad_units: dict[str, str] = {}
         for e in elements:
-            pname = _python_name(e.name)
+            pname = tables.python_name(e.name)
             self.declared_text[pname] = (e.units or "").strip()
             try:
                 self.declared[pname] = self.u.parse(e.units or "")
@@ -423,7 +423,7 @@ class _Checker:
         self.time_unit = self.declared.get("time_step", self.declared.get("initial_time"))
 
         for e in elements:
-            pname = _python_name(e.name)
+            pname = tables.python_name(e.name)
             equation = f"{e.name} = {texts.get(e.name, '')}".strip()
             declared = self.declared_text[pname]
 
@@ -799,11 +799,6 @@ class _Checker:
             name = type(ast).__name__.replace("Structure", "").upper()
             return f"{name}(" + ", ".join(self._text(getattr(ast, f)) for f in fields) + ")"
         return type(ast).__name__
-
-
-def _python_name(name: str) -> str:
-    """PySD's identifier of a Vensim name (as :mod:`simulator.engine` computes it)."""
-    return tables.python_name(re.sub(r"[^\w ]", " ", name.replace("&", " and ")))
 
 
 def main(argv: list[str] | None = None) -> int:

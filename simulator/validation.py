@@ -78,22 +78,10 @@ def stocks(engine=None) -> list[str]:
     return sorted(n for n, node in engine.nodes.items() if node.kind == "stock")
 
 
-_units_cache: dict[tuple[Path, str], dict[str, str]] = {}
-
-
 def declared_units(mdl_file: Path = tables.MODEL_FILE) -> dict[str, str]:
-    """Declared units text of every model element, by Python name (parsed once per file content)."""
-    path = Path(mdl_file).resolve()
-    key = (path, calibration._sha256(path))
-    if key not in _units_cache:
-        _units_cache[key] = _parse_units(path)
-    return dict(_units_cache[key])
-
-
-def _parse_units(mdl_file: Path) -> dict[str, str]:
-    model = tables.abstract_model(mdl_file)
-    return {tables.python_name(e.name): (e.units or "").strip()
-            for e in model.sections[0].elements}
+    """Declared units text of every model element, by Python name (as the engine read them)."""
+    from .engine import engine_for
+    return dict(engine_for(mdl_file).units)
 
 
 def share_bounds(engine=None) -> dict[str, tuple[float, float]]:
@@ -149,6 +137,14 @@ class Extreme:
 
 def _falls(x: np.ndarray) -> bool:
     return bool(np.all(np.diff(x) <= 1e-9 * np.maximum(1, abs(x[:-1]))))
+
+
+def _peaks_below(share: str, ceiling: str, label: str, digits: int, slack: float):
+    """The check that ``share`` never exceeds the constant ``ceiling`` (+ ``slack``), reporting
+    its peak with ``digits`` decimals."""
+    return lambda r, p: (bool(np.all(r[share] <= p[ceiling] + slack)),
+                         f"{label} peaks at {np.max(r[share]):.{digits}f} % "
+                         f"(ceiling {p[ceiling]:g} %)")
 
 
 def _lever_params(lever_id: str, value: float) -> dict[str, float]:
@@ -207,21 +203,15 @@ EXTREME: tuple[Extreme, ...] = (
             {"high_tech_premium_2020": 1.0, "max_innovation_premium": 1.0},
             "high-tech revenue cannot outgrow industry beyond the ceiling share",
             ("high_tech_share",),
-            lambda r, p: (bool(np.all(r["high_tech_share"] <= p["max_high_tech_share"] + 1e-6)),
-                          f"high-tech share peaks at {np.max(r['high_tech_share']):.1f} % "
-                          f"(ceiling {p['max_high_tech_share']:g} %)")),
+            _peaks_below("high_tech_share", "max_high_tech_share", "high-tech share", 1, 1e-6)),
     Extreme("fiscal S&T spending growing 100 %/yr", _lever_params("fiscal_st_growth", 100.0),
             "the S&T share of fiscal spending stays at or below its ceiling",
             ("fiscal_st_share",),
-            lambda r, p: (bool(np.all(r["fiscal_st_share"] <= p["max_fiscal_st_share"] + 1e-9)),
-                          f"fiscal S&T share peaks at {np.max(r['fiscal_st_share']):.2f} % "
-                          f"(ceiling {p['max_fiscal_st_share']:g} %)")),
+            _peaks_below("fiscal_st_share", "max_fiscal_st_share", "fiscal S&T share", 2, 1e-9)),
     Extreme("conversion growth of 100 %/yr", {"base_conversion_growth": 1.0},
             "conversion output cannot exceed its ceiling share of industrial revenue",
             ("conversion_share",),
-            lambda r, p: (bool(np.all(r["conversion_share"] <= p["max_conversion_share"] + 1e-6)),
-                          f"conversion share peaks at {np.max(r['conversion_share']):.1f} % "
-                          f"(ceiling {p['max_conversion_share']:g} %)")),
+            _peaks_below("conversion_share", "max_conversion_share", "conversion share", 1, 1e-6)),
     Extreme("science literacy growing 5/yr intrinsically", {"literacy_growth_rate_2020": 5.0},
             "logistic growth: literacy approaches its ceiling and never passes it",
             ("science_literacy",),
