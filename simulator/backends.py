@@ -7,9 +7,9 @@ scalar C-library calls without it, XLA always vectorises them but costs seconds 
 per process and kind of call. No choice measured on one machine holds on another, so ``"auto"``
 is decided from a short measurement on the machine it runs on:
 
-* numpy and XLA each run a small and a larger ensemble of the real model (every lever, assumption
-  and uncertain constant varied), warm, best of :data:`REPEATS`; a straight line through the two
-  gives each backend's cost per call and per run;
+* numpy and XLA each run two ensembles of the real model (:data:`SIZES` runs, every lever,
+  assumption and uncertain constant varied), warm, best of :data:`REPEATS`; a straight line
+  through the two gives each backend's cost per call and per run;
 * XLA's one-off cost — importing JAX (timed in a child process, so that it is counted even
   where JAX is already loaded) plus tracing and compiling the first call, with JAX's persistent
   compilation cache off so that it is a real compile — is measured once as well.
@@ -18,7 +18,7 @@ A long-lived process (the app, a notebook, a script: :func:`choose` with ``use=N
 the compile and compares the warm cost of an ensemble of :data:`TYPICAL_RUNS` runs; a one-off
 process (a command, ``use=(calls, runs per call)``) adds XLA's one-off cost to XLA's side.
 
-The measurement (a few seconds) is cached as JSON in ``$GUANGYUAN_CACHE`` (default
+The measurement (about ten seconds) is cached as JSON in ``$GUANGYUAN_CACHE`` (default
 ``~/.cache/guangyuan-sim``), keyed by :func:`fingerprint`: the CPU model and flags, the Python,
 numpy, jax and jaxlib versions and the SHA-256 of the engine's source. A file that cannot be
 read, is not valid, or was measured under another fingerprint is measured again and replaced
@@ -47,7 +47,7 @@ from typing import Any, Callable, Mapping
 CACHE_ENV = "GUANGYUAN_CACHE"
 CACHE_NAME = "backend-timing.json"
 FORMAT = 1                      # version of the cache file's layout
-SIZES = (100, 2000)             # runs of the two measured ensembles
+SIZES = (1000, 10_000)          # runs of the two measured ensembles: the commands' range
 REPEATS = 3                     # warm calls of each; the fastest counts (others share the CPU)
 TYPICAL_RUNS = 1000             # a long-lived process's ensemble: the app's uncertainty draws
 #: Source files whose change can change the relative speed of the backends.
@@ -66,17 +66,22 @@ class Timing:
     xla_s: tuple[float, float]
     xla_setup_s: float
 
-    def _line(self, backend: str) -> tuple[float, float]:
-        """(seconds per call, seconds per run): the line through the two measured sizes."""
+    def call_seconds(self, backend: str, runs: int) -> float:
+        """Estimated seconds of one warm call of ``runs`` runs: through the two measured points,
+        straight on above them, and below the smaller towards the line's cost of a call of no
+        runs (0 if the line would make that negative)."""
         (n0, n1), (t0, t1) = self.sizes, self.numpy_s if backend == "numpy" else self.xla_s
         per_run = max((t1 - t0) / (n1 - n0), 0.0)
-        return max(t0 - per_run * n0, 0.0), per_run
+        if runs >= n0:
+            return t0 + per_run * (runs - n0)
+        empty = max(t0 - per_run * n0, 0.0)
+        return empty + (t0 - empty) * runs / n0
 
     def seconds(self, backend: str, runs: int, calls: int = 1, one_off: bool = False) -> float:
-        """Estimated seconds of ``calls`` calls of ``runs`` runs each on ``backend``."""
-        per_call, per_run = self._line(backend)
+        """Estimated seconds of ``calls`` calls of ``runs`` runs each on ``backend``, with XLA's
+        one-off cost if ``one_off``."""
         setup = self.xla_setup_s if one_off and backend == "xla" else 0.0
-        return setup + calls * (per_call + per_run * runs)
+        return setup + calls * self.call_seconds(backend, runs)
 
     def faster(self, use: tuple[int, int] | None = None) -> str:
         """``"numpy"`` or ``"xla"``, whichever is estimated faster for ``use`` (``(calls, runs
@@ -283,8 +288,8 @@ def timing(engine_factory: Callable[[], Any], draws: Callable[[int, int], Mappin
         found = _read(path, key)
         if found is None:
             if sys.stderr is not None and sys.stderr.isatty():
-                print("measuring which engine backend is faster on this machine (once, a few "
-                      f"seconds; cached in {path})", file=sys.stderr)
+                print("measuring which engine backend is faster on this machine (once, about "
+                      f"ten seconds; cached in {path})", file=sys.stderr)
             found = measure_fn(engine_factory(), draws)
             _write(path, key, found)
         _memo[str(path)] = found
