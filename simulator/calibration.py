@@ -107,8 +107,8 @@ CORR_DIGITS = 3                  # digits of correlations and sensitivities
 #: vs SSE kernels and XLA's AVX-512 vs SSE4.2 code (NPY_DISABLE_CPU_FEATURES,
 #: XLA_FLAGS=--xla_cpu_max_isa) differ by at most 2.5e-8 relative (a few last bits through
 #: ~240 Euler steps and an optimiser stopping at xtol 1e-8) while the evaluation counts differ;
-#: 1e-6 leaves a 40-fold margin for other CPUs and libraries and is still ten times finer than
-#: the sixth digit the file keeps, so any change a reader of the file could see fails the check.
+#: 1e-6 leaves a 40-fold margin for other CPUs and libraries and is no coarser than the sixth
+#: significant digit the file keeps, so any change a reader of the file could see fails the check.
 RESULT_RTOL = 1e-6
 
 
@@ -778,8 +778,11 @@ def _result_rule(path: tuple, doc: Mapping[str, Any]) -> tuple[int, float] | Non
     a dimensionless statistic."""
     head, last = path[0], path[-1]
     if head == "parameters" and len(path) >= 3 and path[2] in ("value", "ci95"):
-        lo, hi = doc["parameters"][path[1]]["range"]
-        return SIGNIFICANT, abs(hi - lo)
+        try:
+            lo, hi = doc["parameters"][path[1]]["range"]
+            return SIGNIFICANT, abs(float(hi) - float(lo))
+        except (KeyError, TypeError, ValueError):  # a damaged range: relative to the value
+            return SIGNIFICANT, 0.0
     if head == "fit" and path[1] in ("chi2", "s2"):
         return SIGNIFICANT, 1.0
     if head == "fit" and path[1] in ("pooled", "series") and last != "n":
@@ -837,7 +840,8 @@ def differences(committed: Any, fresh: Any, _path: tuple = (), _doc: Any = None)
                 for line in differences(a, b, (*_path, i), doc)]
     number = (int, float)
     rule = _result_rule(_path, doc) if _path else None
-    if rule and all(isinstance(x, number) and not isinstance(x, bool) for x in (committed, fresh)):
+    if rule and all(isinstance(x, number) and not isinstance(x, bool) and math.isfinite(x)
+                    for x in (committed, fresh)):
         digits, scale = rule
         tol = _tolerance(committed, fresh, _unit(max(abs(committed), abs(fresh)), digits), scale)
         if abs(committed - fresh) <= tol:
@@ -858,7 +862,8 @@ def differences(committed: Any, fresh: Any, _path: tuple = (), _doc: Any = None)
         return [f"field {name!r}: committed {committed!r}, fresh {fresh!r} (the same words "
                 f"needed, numbers to {RESULT_RTOL:g} relative + one unit in their last printed "
                 "digit)"]
-    if committed == fresh and type(committed) is type(fresh):
+    if type(committed) is type(fresh) and (committed == fresh or committed != committed
+                                           and fresh != fresh):  # nan is nan here
         return []
     return [f"field {name!r}: committed {committed!r}, fresh {fresh!r} (must be equal)"]
 

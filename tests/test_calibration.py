@@ -339,3 +339,29 @@ def test_broken_parameter_file_is_a_clear_error(tmp_path):
     with pytest.raises(cal.CalibrationError, match="field 'parameters.certification_fraction_2020"
                        ".value': value 'oops' is not allowed; allowed a finite number"):
         cal.parameters(bad)
+
+
+@pytest.mark.parametrize("path,committed,fresh,equal", [
+    (("fit", "pooled", "theil_u"), float("nan"), float("nan"), True),
+    (("fit", "pooled", "theil_u"), float("nan"), 0.01, False),
+    (("fit", "chi2"), float("inf"), float("inf"), True),
+    (("parameters", FIRST, "value"), "oops", 0.2, False),
+], ids=["nan-nan", "nan-number", "inf-inf", "text-for-number"])
+def test_check_of_values_that_are_not_finite_numbers(path, committed, fresh, equal):
+    a, b = cal.read(), cal.read()
+    for doc, value in ((a, committed), (b, fresh)):
+        holder, key = _at(doc, path)
+        holder[key] = value
+    found = cal.differences(a, b)
+    assert (found == []) == equal
+    if not equal:
+        assert found[0].startswith(f"field {'.'.join(map(str, path))!r}: committed {committed!r}")
+
+
+def test_check_of_a_file_with_a_damaged_range_compares_relative_to_the_value():
+    committed = cal.read()
+    committed["parameters"][FIRST]["range"] = "broken"
+    fresh = cal.read()
+    found = cal.differences(committed, fresh)
+    assert found == [f"field 'parameters.{FIRST}.range': committed 'broken', fresh "
+                     f"{fresh['parameters'][FIRST]['range']!r} (must be equal)"]
