@@ -71,19 +71,21 @@ def simulate_uncertain(key: ui.ScenarioKey, n: int, seed: int
 
 
 @st.cache_resource(show_spinner=False)
-def warm_up_ensembles() -> threading.Thread | None:
-    """Once per server process, compile the engine's XLA program behind the uncertainty switch
-    in a background thread (a few seconds, or under one with XLA's disk cache), so that turning
-    the switch on costs what later moves cost. Nothing to do on the numpy backend."""
+def warm_up_ensembles() -> threading.Thread:
+    """Once per server process, in a background thread: settle which engine backend ``auto`` picks
+    on this machine (the same choice every ensemble of this process then uses; measured once per
+    machine and cached, ~10 s the first time, :mod:`simulator.backends`) and, if it is XLA,
+    compile the program behind the uncertainty switch (a few seconds, or under one with XLA's
+    disk cache), so that turning the switch on costs what later moves cost."""
     from simulator.engine import _choose_backend
-    if _choose_backend(None, "euler") != "xla":
-        return None
     from simulator.scenario import default
     spec, scenario = get_uncertainty_spec(), default("warm-up")
 
     def work() -> None:
         try:  # the same kind of call as simulate_uncertain(): same varied constants, same n
-            uncertainty.run(scenario, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED, spec=spec)
+            if _choose_backend(None, "euler") == "xla":
+                uncertainty.run(scenario, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED,
+                                spec=spec)
         except Exception:  # the switch itself will run it again and show the error
             logging.getLogger(__name__).exception("warming up the uncertainty ensemble failed")
 

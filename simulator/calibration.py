@@ -54,10 +54,17 @@ Statistics
     their sigmas allow) and 1 otherwise.
 
 The result, ``models/calibration.yaml``, records provenance (date, SHA-256 of the model and of
-every data file, method, seed, library versions) and the fit statistics. Scenarios use its
-parameters by default (:meth:`simulator.scenario.Scenario.params`). ``python -m simulator
-calibrate`` writes it; the same seed gives the same file, its ``created`` date apart
-(``--check`` verifies this).
+every data file, method, seed, engine backend, library versions, CPU and SIMD level) and the fit
+statistics. Scenarios use its parameters by default (:meth:`simulator.scenario.Scenario.params`).
+``python -m simulator calibrate`` writes it.
+
+Reproducibility
+    The same seed gives the same *results* — fitted values, confidence intervals, statistics,
+    model values, which constants are fixed and why — on any machine and either engine backend,
+    to :data:`RESULT_RTOL` plus the rounding of the digits written; ``--check`` verifies this
+    (:func:`differences`). How the optimiser got there (each start's evaluation count and
+    status) depends on the CPU's floating-point paths and the backend, and is recorded as
+    provenance with the machine, the backend and the library versions, not compared.
 """
 from __future__ import annotations
 
@@ -65,6 +72,7 @@ import csv
 import datetime as _dt
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -92,6 +100,16 @@ CI_LIMIT = 0.5                   # a 95 % CI half-width above half the range: no
 SENSITIVITY_MIN = 0.05           # sensitivity below 5 % of the largest: not identified
 COLLINEARITY_MAX = 10.0          # Brun et al. (2001) suggest 10-15
 SIGNIFICANT = 6                  # digits written to the parameter file
+STAT_DIGITS = 4                  # digits of the fit statistics, singular values and errors (%)
+CORR_DIGITS = 3                  # digits of correlations and sensitivities
+#: Relative tolerance of ``--check`` on each result, beyond one unit in the last digit written.
+#: Measured (seed 0, 16 starts, unrounded): numpy vs XLA on one CPU, and numpy's AVX-512 vs AVX2
+#: vs SSE kernels and XLA's AVX-512 vs SSE4.2 code (NPY_DISABLE_CPU_FEATURES,
+#: XLA_FLAGS=--xla_cpu_max_isa) differ by at most 2.5e-8 relative (a few last bits through
+#: ~240 Euler steps and an optimiser stopping at xtol 1e-8) while the evaluation counts differ;
+#: 1e-6 leaves a 40-fold margin for other CPUs and libraries and is no coarser than the sixth
+#: significant digit the file keeps, so any change a reader of the file could see fails the check.
+RESULT_RTOL = 1e-6
 
 
 class CalibrationError(ValueError):
@@ -444,12 +462,12 @@ def select_identifiable(jac: np.ndarray, names: Sequence[str]) -> tuple[list[str
     for j in order:
         name = names[j]
         if delta[j] < SENSITIVITY_MIN * top:
-            why.append({"constant": name, "sensitivity": _round(float(delta[j]), 3),
+            why.append({"constant": name, "sensitivity": _round(float(delta[j]), CORR_DIGITS),
                         "reason": f"sensitivity {delta[j]:.3g} is below {SENSITIVITY_MIN:.0%} of "
                                   f"the largest ({top:.3g}): the data hardly depend on it"})
             continue
         if len(chosen) >= m - 1:
-            why.append({"constant": name, "sensitivity": _round(float(delta[j]), 3),
+            why.append({"constant": name, "sensitivity": _round(float(delta[j]), CORR_DIGITS),
                         "reason": f"no degree of freedom left ({m} fitted observations)"})
             continue
         trial = unit[:, chosen + [j]]
@@ -458,7 +476,7 @@ def select_identifiable(jac: np.ndarray, names: Sequence[str]) -> tuple[list[str
             shown = f"{gamma:.3g}" if gamma < 1e6 else "infinite"
             cos = unit[:, chosen].T @ unit[:, j]
             i = int(np.argmax(abs(cos)))
-            why.append({"constant": name, "sensitivity": _round(float(delta[j]), 3),
+            why.append({"constant": name, "sensitivity": _round(float(delta[j]), CORR_DIGITS),
                         "reason": f"collinearity index {shown} > {COLLINEARITY_MAX:g} with "
                                   f"the parameters already chosen: its effect on the data is "
                                   f"nearly that of {names[chosen[i]]} (cosine {cos[i]:+.2f})"})
@@ -578,8 +596,8 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
         Use these instead of reading ``targets_file`` (e.g. :func:`conflict_alternatives`).
     backend : {"auto", "numpy", "xla"}, optional
         The engine's backend for the runs (see :meth:`simulator.engine.Engine.run`); recorded in
-        the provenance, because the two differ in the last bits and so, slightly, in the
-        optimiser's path (its evaluation counts), though not in the fitted values.
+        the provenance. The two differ in the last bits and so in the optimiser's path (its
+        evaluation counts), not in the results beyond :data:`RESULT_RTOL`.
     """
     from .engine import _choose_backend, engine_for
     engine = engine or engine_for()
@@ -630,7 +648,8 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
                                                if e["constant"] == name)}
                  for name in fixed}
     corr = cov / np.outer(np.maximum(sd, 1e-300), np.maximum(sd, 1e-300))
-    correlation = {a: {b: _round(float(corr[i, j]), 3) for j, b in enumerate(fit.names)}
+    correlation = {a: {b: _round(float(corr[i, j]), CORR_DIGITS)
+                       for j, b in enumerate(fit.names)}
                    for i, a in enumerate(fit.names)}
     svals = np.linalg.svd(fit.jac, compute_uv=False) if fit.names else np.array([])
 
@@ -646,25 +665,26 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
                "ge": bool(model[k] >= obs[k] * (1 - 1e-9))}[tg.comparison]
         rows.append({"id": tg.id, "role": tg.role, "variable": tg.variable, "year": tg.year,
                      "comparison": tg.comparison, "observed": _round(float(obs[k])),
-                     "model": _round(float(model[k])), "error_pct": _round(float(err), 4),
+                     "model": _round(float(model[k])),
+                     "error_pct": _round(float(err), STAT_DIGITS),
                      "bound_met": met, "sigma": tg.sigma, "source": tg.source})
     fitted = [k for k, tg in enumerate(problem.targets) if tg.role == "fit"]
     series = {}
     for var in sorted({problem.targets[k].variable for k in fitted}):
         ks = [k for k in fitted if problem.targets[k].variable == var]
-        series[var] = {k: v if k == "n" else _round(v, 4)
+        series[var] = {k: v if k == "n" else _round(v, STAT_DIGITS)
                        for k, v in fit_statistics(model[ks], obs[ks]).items()}
     # pooled over every fitted point, each scaled by its variable's 2020 value (so that series of
     # different units can be pooled while a point's distance from 2020 still counts)
     scale = np.array([max(abs(float(problem.v2020[k, 0])), 1e-12) for k in fitted])
-    pooled = {k: v if k == "n" else _round(v, 4) for k, v in
+    pooled = {k: v if k == "n" else _round(v, STAT_DIGITS) for k, v in
               fit_statistics(model[fitted] / scale, obs[fitted] / scale).items()}
 
     result = Result(
         seed=seed, n_starts=starts, parameters=params, fixed=fixed_out, targets=rows,
         series=series, pooled=pooled, correlation=correlation,
-        singular_values=[_round(float(s), 4) for s in svals],
-        chi2=_round(float(res @ res), 6), dof=int(dof), s2=_round(float(s2), 6),
+        singular_values=[_round(float(s), STAT_DIGITS) for s in svals],
+        chi2=_round(float(res @ res)), dof=int(dof), s2=_round(float(s2)),
         starts=[{**s, "cost": _round(s["cost"], 6)} for s in multistart],
         elimination=elimination, evaluations=problem.evaluations,
         provenance=provenance(seed, starts, targets_file, parameters_file, engine, backend))
@@ -674,8 +694,9 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
 def provenance(seed: int, starts: int, targets_file: Path = TARGETS_FILE,
                parameters_file: Path = PARAMETERS_FILE, engine=None,
                backend: str = "numpy") -> dict[str, Any]:
-    """What a calibration depends on: model and data hashes, method, seed, engine backend,
-    library versions."""
+    """What a calibration depends on: model and data hashes, method, seed; and where it was made:
+    engine backend, library versions, CPU (:func:`simulator.backends.machine`)."""
+    from .backends import machine
     from .engine import engine_for
     engine = engine or engine_for()
     return {
@@ -693,6 +714,8 @@ def provenance(seed: int, starts: int, targets_file: Path = TARGETS_FILE,
                  else str(p): _sha256(p)
                  for p in (OBSERVED_FILE, PLAN_FILE, targets_file, parameters_file)},
         "versions": _versions(backend),
+        "machine": {k: v for k, v in machine().items() if k in ("cpu", "arch", "simd",
+                                                                  "numpy_simd")},
     }
 
 
@@ -706,18 +729,12 @@ def _versions(backend: str) -> dict[str, str]:
     return out
 
 
-def recorded_backend(text: str) -> str | None:
-    """The engine backend a calibration file was made with: ``"numpy"`` for a file from before
-    the backend was recorded (all were made with numpy), None for a file without provenance."""
-    data = yaml.safe_load(text) or {}
-    prov = data.get("provenance") if isinstance(data, dict) else None
-    return prov.get("engine_backend", "numpy") if isinstance(prov, dict) else None
-
-
 HEADER = """\
 # Calibrated parameters of models/guangyuan_innovation.mdl, with provenance and fit statistics.
-# Generated by `{command}`; do not edit by hand. The same seed reproduces this file exactly,
-# apart from `created` and the library versions (`python -m simulator calibrate --check`).
+# Generated by `{command}`; do not edit by hand.
+# The same seed reproduces every result here on any machine and engine backend to the tolerance
+# `python -m simulator calibrate --check` states; `created`, `provenance.versions`, `.machine`,
+# `.engine_backend` and `starts` record how and where it was made and are not compared.
 # Scenarios use `parameters` by default (Scenario.params); `fixed` lists candidates the data could
 # not identify, which keep their documented .mdl values. Method: simulator/calibration.py.
 """
@@ -742,15 +759,113 @@ def to_yaml(result: Result) -> str:
     return HEADER.format(command=result.provenance["command"]) + body
 
 
-def comparable(text: str) -> str:
-    """What ``--check`` compares: the file without its ``created`` date and the library versions
-    (recorded for provenance; a newer numpy or scipy that gives the same fit is not a change)."""
-    data = yaml.safe_load(text)
-    if isinstance(data, dict):
-        data.pop("created", None)
-        if isinstance(data.get("provenance"), dict):
-            data["provenance"].pop("versions", None)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+# --------------------------------------------------------------------------------------------
+# --check: results compared to a tolerance, provenance recorded
+
+#: Where and how a file was made, recorded but not compared: dates, library versions, the CPU,
+#: the engine backend and each start's optimiser diagnostics (evaluation count, status, cost)
+#: all vary with the machine while the results do not.
+PROVENANCE_ONLY = (("created",), ("provenance", "versions"), ("provenance", "machine"),
+                   ("provenance", "engine_backend"), ("starts",))
+_PERCENT = ("mape", "rmspe")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _result_rule(path: tuple, doc: Mapping[str, Any]) -> tuple[int, float] | None:
+    """(significant digits written, natural scale) of the computed number at ``path``; None for
+    an input, compared exactly. The scale keeps a value near zero from being compared to a
+    relative tolerance of itself: a parameter's documented range, 100 for a percentage, 1 for
+    a dimensionless statistic."""
+    head, last = path[0], path[-1]
+    if head == "parameters" and len(path) >= 3 and path[2] in ("value", "ci95"):
+        try:
+            lo, hi = doc["parameters"][path[1]]["range"]
+            return SIGNIFICANT, abs(float(hi) - float(lo))
+        except (KeyError, TypeError, ValueError):  # a damaged range: relative to the value
+            return SIGNIFICANT, 0.0
+    if head == "fit" and path[1] in ("chi2", "s2"):
+        return SIGNIFICANT, 1.0
+    if head == "fit" and path[1] in ("pooled", "series") and last != "n":
+        return STAT_DIGITS, 100.0 if last in _PERCENT else 1.0
+    if head == "fit" and path[1] == "singular_values":
+        return STAT_DIGITS, 1.0
+    if head == "fit" and path[1] == "correlation":
+        return CORR_DIGITS, 1.0
+    if head == "targets" and last in ("observed", "model"):
+        return SIGNIFICANT, 0.0
+    if head == "targets" and last == "error_pct":
+        return STAT_DIGITS, 100.0
+    if head == "identification" and last == "sensitivity":
+        return CORR_DIGITS, 1.0
+    return None
+
+
+def _unit(x: float, digits: int) -> float:
+    """One unit in the last of ``digits`` significant digits of ``x``."""
+    return 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 0.0
+
+
+def _printed_unit(token: str) -> float:
+    """One unit in the last digit of a number as printed in a sentence (``1.51`` → 0.01)."""
+    mantissa, _, exponent = token.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def _tolerance(a: float, b: float, unit: float, scale: float = 0.0) -> float:
+    """How far ``a`` and ``b`` may differ: :data:`RESULT_RTOL` relative to the larger of them and
+    ``scale``, plus ``unit`` (the rounding of the digits written)."""
+    return RESULT_RTOL * max(abs(a), abs(b), scale) + unit
+
+
+def differences(committed: Any, fresh: Any, _path: tuple = (), _doc: Any = None) -> list[str]:
+    """What ``--check`` finds: one line per field of a fresh calibration (``fresh``, the data of
+    :func:`to_yaml`) that is not the ``committed`` file's. Results (fitted values, intervals,
+    statistics, model values) may differ by :data:`RESULT_RTOL` relative to the larger of them
+    and their natural scale, plus one unit in the last digit written; numbers in the sentences
+    that say why a constant is fixed, by one unit in their last printed digit; everything else
+    (inputs, names, hashes, seed) must be equal. :data:`PROVENANCE_ONLY` is not compared."""
+    doc = committed if _doc is None else _doc
+    name = ".".join(map(str, _path)) or "(file)"
+    if isinstance(committed, dict) and isinstance(fresh, dict):
+        keys = [[k for k in d if (*_path, k) not in PROVENANCE_ONLY] for d in (committed, fresh)]
+        if keys[0] != keys[1]:
+            return [f"field {name!r}: committed has {keys[0]}, fresh {keys[1]}"]
+        return [line for k in keys[0]
+                for line in differences(committed[k], fresh[k], (*_path, k), doc)]
+    if isinstance(committed, list) and isinstance(fresh, list):
+        if len(committed) != len(fresh):
+            return [f"field {name!r}: committed has {len(committed)} items, fresh {len(fresh)}"]
+        return [line for i, (a, b) in enumerate(zip(committed, fresh))
+                for line in differences(a, b, (*_path, i), doc)]
+    number = (int, float)
+    rule = _result_rule(_path, doc) if _path else None
+    if rule and all(isinstance(x, number) and not isinstance(x, bool) and math.isfinite(x)
+                    for x in (committed, fresh)):
+        digits, scale = rule
+        tol = _tolerance(committed, fresh, _unit(max(abs(committed), abs(fresh)), digits), scale)
+        if abs(committed - fresh) <= tol:
+            return []
+        return [f"field {name!r}: committed {committed!r}, fresh {fresh!r}: differ by "
+                f"{abs(committed - fresh):.3g}, more than the tolerance {tol:.3g} "
+                f"({RESULT_RTOL:g} relative + one unit in the last of {digits} significant "
+                "digits written)"]
+    if isinstance(committed, str) and isinstance(fresh, str) and _path[0] in ("fixed",
+                                                                               "identification"):
+        words = [_NUMBER.split(x) for x in (committed, fresh)]
+        numbers = [_NUMBER.findall(x) for x in (committed, fresh)]
+        if words[0] == words[1] and all(
+                abs(float(a) - float(b)) <= _tolerance(float(a), float(b),
+                                                       max(_printed_unit(a), _printed_unit(b)))
+                for a, b in zip(*numbers)):
+            return []
+        return [f"field {name!r}: committed {committed!r}, fresh {fresh!r} (the same words "
+                f"needed, numbers to {RESULT_RTOL:g} relative + one unit in their last printed "
+                "digit)"]
+    if type(committed) is type(fresh) and (committed == fresh or committed != committed
+                                           and fresh != fresh):  # nan is nan here
+        return []
+    return [f"field {name!r}: committed {committed!r}, fresh {fresh!r} (must be equal)"]
 
 
 _cache: dict[tuple[Path, int, int], dict[str, float]] = {}

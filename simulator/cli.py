@@ -347,37 +347,35 @@ def cmd_calibrate(args) -> int:
     from . import calibration
     _positive("starts", args.starts, 1)
     out = Path(args.out) if args.out else calibration.CALIBRATION_FILE
-    backend = None
-    if not args.check:
+    committed = None
+    if args.check:  # refit on this machine's backend: results agree to a tolerance on either
+        if not out.exists():
+            raise UserError(f"--out {out}: no such file to check")
+        try:
+            committed = calibration.read(out)
+        except calibration.CalibrationError as exc:
+            raise UserError(str(exc)) from None
+    else:
         _check_output(out)
-    elif out.exists():  # refit as the file was made: the backends differ in the last bits
-        backend = calibration.recorded_backend(out.read_text(encoding="utf-8"))
-        from .engine import _choose_backend
-        if args.backend and backend and _choose_backend(args.backend, "euler") != backend:
-            raise UserError(f"--backend {args.backend}: {out} was made with the {backend} "
-                            "backend, and --check refits on the backend the file records")
     try:
-        result = calibration.calibrate(seed=args.seed, starts=args.starts, progress=args.progress,
-                                       backend=backend)
+        result = calibration.calibrate(seed=args.seed, starts=args.starts, progress=args.progress)
     except calibration.CalibrationError as exc:
         raise UserError(str(exc)) from None
-    except ModuleNotFoundError as exc:
-        raise UserError(f"{out}: made with the engine's {backend} backend, which needs "
-                        f"{exc.name} (pip install -r requirements.txt)") from None
     text = calibration.to_yaml(result)
     print(calibration.report(result), end="")
     if args.check:
-        if not out.exists():
-            raise UserError(f"--out {out}: no such file to check")
-        old = calibration.comparable(out.read_text(encoding="utf-8")).splitlines()
-        new = calibration.comparable(text).splitlines()
-        if old != new:
-            import difflib
-            diff = list(difflib.unified_diff(old, new, str(out), "recalibrated", lineterm="", n=0))
-            print("\n".join(diff[:40]), file=sys.stderr)
-            print(f"{out}: differs from a fresh calibration with seed {args.seed}", file=sys.stderr)
+        import yaml
+        found = calibration.differences(committed, yaml.safe_load(text))
+        if found:
+            shown = 40
+            print("\n".join(found[:shown]), file=sys.stderr)
+            more = f" ({len(found) - shown} more)" if len(found) > shown else ""
+            print(f"{out}: differs from a fresh calibration with seed {args.seed} in "
+                  f"{len(found)} field(s){more}", file=sys.stderr)
             return 1
-        print(f"{out}: reproduced exactly (apart from its creation date and library versions)")
+        print(f"{out}: reproduced (every result to {calibration.RESULT_RTOL:g} relative beyond "
+              "the digits written; the optimiser's diagnostics, backend, library versions and "
+              "CPU are provenance, not compared)")
         return 0
     write_atomic(out, text)
     print(f"wrote {out}")
@@ -396,19 +394,35 @@ def cmd_validate(args) -> int:
     return validation.validate_cli(args)
 
 
-#: The engine backend of each command's ensembles when neither --backend nor
-#: $GUANGYUAN_ENGINE_BACKEND names one: measured one-off commands (README, "Thousands of runs
-#: at once"); numpy where compiling for XLA costs more than it saves in a single command.
-BACKEND_DEFAULTS = {"uncertainty": "numpy", "solve": "numpy", "validate": "numpy",
-                    "sensitivity": "auto", "calibrate": "auto"}
+def _command_use(args) -> tuple[int, int]:
+    """(engine calls, runs per call) a command makes, estimated from its arguments, so that the
+    backend ``auto`` can weigh XLA's one-off compile against what it would save on this machine
+    (:mod:`simulator.backends`). An estimate decides only speed, never a result."""
+    from .uncertainty import CHUNK
+
+    def chunked(calls: int, runs: int) -> tuple[int, int]:
+        runs = max(runs, 1)
+        return calls * math.ceil(runs / CHUNK), min(runs, CHUNK)
+    if args.command == "uncertainty":
+        return chunked(len(args.scenarios), args.n)
+    if args.command == "sensitivity":  # Sobol: n (D + 2) runs, Morris n (D + 1), D inputs
+        inputs = (len(args.inputs.split(",")) if args.inputs not in ("all", "levers", "constants")
+                  else 80 if args.inputs == "all" else 40)
+        n = args.n if args.n is not None else (512 if args.method == "sobol" else 20)
+        return chunked(1, max(n, 1) * (inputs + 2))
+    if args.command == "solve":  # a screen, then ~50 SLSQP steps of ~40 lanes (x n draws)
+        return 50, 40 * (max(args.n, 1) if args.probability is not None else 1)
+    if args.command == "calibrate":  # ~15 evaluations of ~4 lanes per start
+        return 15 * max(args.starts, 1), 4
+    return 1, max(args.n, 1)  # validate: the random-policy ensemble dominates
 
 
-def _backend_option(p: argparse.ArgumentParser, command: str) -> None:
+def _backend_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=["auto", "numpy", "xla"], default=None,
                    help="how the engine computes many runs at once: numpy, xla (the same code "
-                   "compiled by JAX: faster per run, a few seconds to compile once per "
-                   "process) or auto (xla if JAX is installed); default "
-                   f"$GUANGYUAN_ENGINE_BACKEND, else {BACKEND_DEFAULTS[command]}")
+                   "compiled by JAX, seconds to compile once per process) or auto (the one "
+                   "measured faster on this machine for this command, measured once and "
+                   "cached); default $GUANGYUAN_ENGINE_BACKEND, else auto")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -442,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     p.add_argument("--dask", nargs="?", const=True, default=None, metavar="SCHEDULER",
                    help="evaluate chunks on Dask: a LocalCluster, or the scheduler at this address")
-    _backend_option(p, "uncertainty")
+    _backend_option(p)
     p.set_defaults(func=cmd_uncertainty)
     p = sub.add_parser("sensitivity", help="rank levers and uncertain constants by their effect "
                        "on each target (SALib Sobol or Morris)")
@@ -458,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
-    _backend_option(p, "sensitivity")
+    _backend_option(p)
     p.set_defaults(func=cmd_sensitivity)
     p = sub.add_parser("solve", help="lowest-cost lever settings that reach chosen targets")
     p.add_argument("scenario", help="scenario YAML file (its assumptions, and levers after the "
@@ -475,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
-    _backend_option(p, "solve")
+    _backend_option(p)
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("calibrate", help="fit the model's constants to the 2015-2020 data and "
                        "write the parameter file scenarios use")
@@ -484,9 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", type=int, default=16, help="starting points (default 16)")
     p.add_argument("--out", help="parameter file (default the project's models/calibration.yaml)")
     p.add_argument("--check", action="store_true", help="recalibrate and compare with --out "
-                   "instead of writing it; exit 1 if they differ")
+                   "instead of writing it: every result to a stated tolerance, the optimiser's "
+                   "diagnostics and the machine not; exit 1 if they differ")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
-    _backend_option(p, "calibrate")
+    _backend_option(p)
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("validate", help="structure and behaviour tests (units, extreme conditions, "
                        "integration error, fit to data, random policies); writes a report and "
@@ -495,28 +510,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=10_000, help="random policy settings (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random settings (default 0)")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
-    _backend_option(p, "validate")
+    _backend_option(p)
     p.set_defaults(func=cmd_validate)
     return parser
 
 
 def _set_backend(args) -> None:
-    """The engine backend for this command: --backend, else $GUANGYUAN_ENGINE_BACKEND, else the
-    command's default (:data:`BACKEND_DEFAULTS`)."""
+    """The engine backend for this command: --backend, else $GUANGYUAN_ENGINE_BACKEND, else
+    ``auto`` for the command's estimated use (:func:`_command_use`)."""
     from . import engine
-    if args.command not in BACKEND_DEFAULTS:
+    if not hasattr(args, "backend"):
         return
     env = os.environ.get("GUANGYUAN_ENGINE_BACKEND")
     if env is not None and env not in engine.BACKENDS:
         raise UserError(f"$GUANGYUAN_ENGINE_BACKEND={env!r}: must be one of "
                         f"{', '.join(engine.BACKENDS)}")
-    engine.set_default_backend(args.backend or env or BACKEND_DEFAULTS[args.command])
+    engine.set_default_backend(args.backend or env or "auto", _command_use(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from . import engine
     args = build_parser().parse_args(argv)
-    previous = engine._process_backend
+    previous = engine._process_backend, engine._process_use
     try:
         _set_backend(args)
         return args.func(args)
@@ -524,4 +539,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     finally:  # main() called in a longer process (tests, a notebook) leaves it as it was
-        engine.set_default_backend(previous)
+        engine.set_default_backend(*previous)

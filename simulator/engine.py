@@ -56,16 +56,17 @@ was measured on the 2-core reference machine at N = 10,000 and TIME STEP 1/16, a
   libm calls), and blocking the runs into cache-sized slices (the per-operation Python cost
   grows faster than the cache gain).
 
-With all that numpy runs N = 10,000 in ~1.4-1.9 s: each step still makes several hundred
-passes over arrays of N numbers, ~30 of them scalar exp/log. The hand-written numpy floor of
-design/pysd-facts.md (0.28 s) was measured on a 54-equation model with 9 stocks; this one has
-~330 variables and 30 stocks. The remaining factor comes from compiling: ``target="xla"``
-writes the same step as functions that :mod:`simulator.xla` traces with JAX into one XLA
-program, which fuses each step's operations into a few loops over the runs, keeps intermediate
-values in registers and has vectorised exp/log: N = 10,000 in ~0.5-0.7 s, equal to PySD to
-rtol 1e-9 like the numpy code. :meth:`Engine.run` uses it for Euler ensembles where JAX is
-installed (``backend=`` and :func:`set_default_backend` choose); one run is always the scalar
-code (~8 ms).
+Each step still makes several hundred passes over arrays of N numbers, ~30 of them exp/log.
+The hand-written numpy floor of design/pysd-facts.md was measured on a 54-equation model with 9
+stocks; this one has ~330 variables and 30 stocks. The rest can come from compiling:
+``target="xla"`` writes the same step as functions that :mod:`simulator.xla` traces with JAX into
+one XLA program, which fuses each step's operations into a few loops over the runs, keeps
+intermediate values in registers and has vectorised exp/log, equal to PySD to rtol 1e-9 like the
+numpy code. Which of the two is faster depends on the CPU (numpy's own exp/log are SIMD loops
+with AVX-512) and on the use (XLA compiles once per process and kind of call), so ``"auto"``
+picks the one measured faster on the machine it runs on (:mod:`simulator.backends`;
+``backend=`` and :func:`set_default_backend` choose explicitly; figures in
+``benchmarks/ensemble.py``). One run is always the scalar code.
 """
 from __future__ import annotations
 
@@ -1049,10 +1050,11 @@ class Engine:
         backend : {"auto", "numpy", "xla"}, optional
             How N runs are computed (one run is always the scalar code). ``"numpy"`` runs the
             generated array code with numpy; ``"xla"`` compiles the same code with JAX
-            (:mod:`simulator.xla`, about 3x faster at N = 10,000, a few seconds to compile once
-            per kind of call); ``"auto"`` uses XLA for Euler runs when JAX is installed, numpy
-            otherwise. Default: the process default (:func:`set_default_backend`), else
-            ``$GUANGYUAN_ENGINE_BACKEND``, else ``"auto"``.
+            (:mod:`simulator.xla`, a few seconds to compile once per kind of call); ``"auto"``
+            uses the one measured faster on this machine for Euler runs
+            (:mod:`simulator.backends`), numpy for RK4 or without JAX. Default: the process
+            default (:func:`set_default_backend`), else ``$GUANGYUAN_ENGINE_BACKEND``, else
+            ``"auto"``.
         """
         params = dict(params or {})
         unknown = sorted(set(params) - self.variables)
@@ -1129,23 +1131,25 @@ class Engine:
 
 BACKENDS = ("auto", "numpy", "xla")
 _process_backend: str | None = None
+_process_use: tuple[int, int] | None = None
 
 
-def set_default_backend(backend: str | None) -> None:
+def set_default_backend(backend: str | None, use: tuple[int, int] | None = None) -> None:
     """The backend of this process's vector runs that name none (None: back to
-    ``$GUANGYUAN_ENGINE_BACKEND``, else ``"auto"``). The command line sets it per command:
-    a one-off command of a thousand runs finishes sooner on numpy than it would compiling
-    for XLA, a long-lived process (the app, a notebook) gains from compiling once."""
-    global _process_backend
+    ``$GUANGYUAN_ENGINE_BACKEND``, else ``"auto"``). ``use``, ``(calls, runs per call)``, says
+    that this is a one-off process (a command), so that ``"auto"`` weighs XLA's one-off compile
+    against what it saves (:func:`simulator.backends.choose`); None: a long-lived process."""
+    global _process_backend, _process_use
     if backend is not None and backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    _process_backend = backend
+    _process_backend, _process_use = backend, use
 
 
 def _choose_backend(backend: str | None, method: str) -> str:
     """``"xla"`` or ``"numpy"`` for a vector run (see :meth:`Engine.run`): the argument, else the
     process default (:func:`set_default_backend`), else ``$GUANGYUAN_ENGINE_BACKEND``, else
-    ``"auto"``."""
+    ``"auto"``: numpy for RK4, else the backend measured faster on this machine
+    (:mod:`simulator.backends`)."""
     import os
     chosen = (backend or _process_backend or os.environ.get("GUANGYUAN_ENGINE_BACKEND")
               or "auto")
@@ -1156,8 +1160,8 @@ def _choose_backend(backend: str | None, method: str) -> str:
     if chosen == "auto":
         if method != "euler":
             return "numpy"
-        import importlib.util
-        return "xla" if importlib.util.find_spec("jax") is not None else "numpy"
+        from .backends import choose
+        return choose(_process_use, engine_for, random_draws)
     if chosen == "xla" and method != "euler":
         raise ValueError(f"the xla backend integrates with Euler only; method {method!r} "
                          "runs on the numpy backend")

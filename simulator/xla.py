@@ -35,11 +35,9 @@ Compiling costs seconds, once per process for each kind of call (which parameter
 variables are saved, how many runs): run counts are rounded up to a few sizes
 (:func:`padded_runs`) so that calls of similar size share one program, and XLA's persistent
 cache (``~/.cache/guangyuan-sim/xla``, or ``$GUANGYUAN_XLA_CACHE``) keeps compiled programs
-between processes. Measured on the 2-core reference machine (``benchmarks/ensemble.py``):
-N = 10,000 full runs 0.69 s against numpy's 1.95 s; the first call of a kind ~3.4 s with an
-empty cache, ~1.2 s with a filled one, plus ~0.9 s to import JAX once. So a long-lived process
-(the app, a notebook, a calibration or a Sobol analysis) gains, and a one-off command of a
-thousand runs does not: the command line chooses per command (``simulator.cli``).
+between processes. Whether that pays depends on the CPU and the use, so the backend ``auto``
+is measured on the machine it runs on (:mod:`simulator.backends`; figures in
+``benchmarks/ensemble.py`` and the README).
 """
 from __future__ import annotations
 

@@ -319,7 +319,8 @@ def test_a_product_of_powers_that_overflows_is_the_plain_product(backend, tmp_pa
 def test_backend_is_chosen_by_argument_then_environment(monkeypatch):
     from simulator import engine as engine_module
     monkeypatch.delenv("GUANGYUAN_ENGINE_BACKEND", raising=False)
-    assert engine_module._choose_backend(None, "euler") == "xla"  # jax is in requirements.txt
+    # auto: the backend measured faster on this machine (tests/test_backends.py)
+    assert engine_module._choose_backend(None, "euler") in ("numpy", "xla")
     assert engine_module._choose_backend(None, "rk4") == "numpy"
     assert engine_module._choose_backend("numpy", "euler") == "numpy"
     monkeypatch.setenv("GUANGYUAN_ENGINE_BACKEND", "numpy")
