@@ -144,13 +144,13 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "file"
     """
     path = Path(path)
     try:
-        mode = os.stat(path).st_mode
+        info = os.stat(path)
     except FileNotFoundError:
         raise error(one_line(f"{path}: file not found")) from None
     except OSError as exc:
         raise error(one_line(f"{path}: cannot read file ({exc.strerror})")) from None
-    if not stat.S_ISREG(mode):
-        raise error(one_line(f"{path}: is {_kind(mode)}; expected a {what}"))
+    if not stat.S_ISREG(info.st_mode):
+        raise error(one_line(f"{path}: is {_kind(info.st_mode)}; expected a {what}"))
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -170,9 +170,9 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "file"
         raise error(one_line(f"{path}: cannot read file ({exc.strerror})")) from None
     finally:
         os.close(fd)
-    if total > limit:
-        raise error(one_line(f"{path}: file is larger than {limit:,} bytes; at most {limit:,} "
-                             "allowed"))
+    if total > limit:  # the reported size, when it is right, says by how much
+        size = f"{info.st_size:,} bytes" if info.st_size > limit else f"larger than {limit:,} bytes"
+        raise error(one_line(f"{path}: file is {size}; at most {limit:,} allowed"))
     return b"".join(chunks)
 
 
