@@ -231,7 +231,7 @@ def _check_output(path: Path, args=None) -> None:
             raise UserError(f"--out {path}: is a symbolic link; give the file itself or a new "
                             "file name (links are not followed or replaced)")
         if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"--out {path}: is {inputs._kind(info.st_mode)}; allowed a regular "
+            raise UserError(f"--out {path}: is {inputs.file_kind(info.st_mode)}; allowed a regular "
                             "file or a new file name")
         for source in _input_paths(args) if args is not None else []:
             try:

@@ -65,10 +65,6 @@ class InputError(ValueError):
 # --------------------------------------------------------------------------------------------
 # Messages
 
-def _escape_char(ch: str) -> str:
-    return repr(ch)[1:-1] if ch not in "'\"" else ch
-
-
 def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """``message`` as one printable line of at most ``limit`` characters.
 
@@ -79,7 +75,7 @@ def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     if len(message) > 4 * limit:  # escaping can only lengthen it: cut the work first
         message = message[:4 * limit]
     if not message.isprintable():
-        message = "".join(c if c.isprintable() or c == " " else _escape_char(c) for c in message)
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
     if len(message) > limit:
         message = message[:limit - 1] + "…"
     return message
@@ -120,7 +116,8 @@ def source_label(name: Any, limit: int = 80) -> str:
 # --------------------------------------------------------------------------------------------
 # Reading files
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, for a message ("a named pipe (FIFO)", ...)."""
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISSOCK, "a socket")):
@@ -151,7 +148,7 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "file"
     except OSError as exc:
         raise error(one_line(f"{path}: cannot read file ({exc.strerror})")) from None
     if not stat.S_ISREG(info.st_mode):
-        raise error(one_line(f"{path}: is {_kind(info.st_mode)}; expected a {what}"))
+        raise error(one_line(f"{path}: is {file_kind(info.st_mode)}; expected a {what}"))
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -159,7 +156,7 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "file"
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):  # replaced between the check and the open
-            raise error(one_line(f"{path}: is {_kind(mode)}; expected a {what}"))
+            raise error(one_line(f"{path}: is {file_kind(mode)}; expected a {what}"))
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, min(1 << 16, limit + 1 - total))

@@ -210,7 +210,8 @@ BAD_CONTENT = [
     ("alias-bomb", "name: [&a0 [lol]" + "".join(
         f", &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)) + "]\n"),
     ("deep-flow-list", "name: bad\nlevers: " + "[" * 1000 + "]" * 1000 + "\n"),
-    ("deep-block-map", "name: bad\nlevers:\n" + "".join(" " * (i + 1) + "k:\n" for i in range(500))),
+    ("deep-block-map",
+     "name: bad\nlevers:\n" + "".join(" " * (i + 1) + "k:\n" for i in range(500))),
     ("yaml11-octal", "name: bad\nlevers:\n  hte_reward: 030\n"),
     ("yaml11-sexagesimal", "name: bad\nlevers:\n  hte_reward: 1:30\n"),
     ("merge-key", "name: bad\nlevers:\n  <<: {hte_reward: 5}\n"),
@@ -325,7 +326,8 @@ def test_bad_file_messages_are_short_and_escaped(tmp_path):
     for case, content in BAD_CONTENT:
         scen = _write(tmp_path / f"{case}.yaml", content)
         proc = cli("run", scen, "--out", tmp_path / "never.csv", cwd=tmp_path)
-        assert len(proc.stderr) < 600 and proc.stderr.rstrip("\n").isprintable(), (case, proc.stderr)
+        assert len(proc.stderr) < 600, (case, proc.stderr)
+        assert proc.stderr.rstrip("\n").isprintable(), (case, proc.stderr)
 
 
 # --------------------------------------------------------------------------------------------

@@ -56,8 +56,8 @@ ODD_CHARS = ["\ud83d", "\ude00", "\x1b", "\x00", "\x7f", "\x85", "\u202e", "\u20
 text = st.text(st.one_of(st.characters(), st.sampled_from(ODD_CHARS)), max_size=40)
 ODD_NUMBERS = ["030", "-010", "08", "1:30", "190:20:30", "0x1E", "0o17", "0b101", "1_0", "1_000.5",
                "1e1", "1E+1", "-1e-1", ".5", "5.", "+12", ".inf", "-.Inf", ".nan", "1e400",
-               "9" * 400, "0", "-0", "yes", "No", "on", "OFF", "y", "~", "null", "true", "2021-01-01",
-               "2021-2025", "0.0.1", "1,000", "--1", "1e", "0x", "0b2", "0o9", "٣"]
+               "9" * 400, "0", "-0", "yes", "No", "on", "OFF", "y", "~", "null", "true",
+               "2021-01-01", "2021-2025", "0.0.1", "1,000", "--1", "1e", "0x", "0b2", "0o9", "٣"]
 scalar = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
     text, st.sampled_from(ODD_NUMBERS).map(lambda s: _Raw(s)),
