@@ -450,3 +450,12 @@ def test_model_run_checks_its_settings_before_running():
                    {"params": {"knowledge_depreciation_rate": -0.1}}):
         with pytest.raises(InputError):
             model.run(plan, **kwargs)
+
+
+@pytest.mark.parametrize("field", ["name", "description"])
+def test_uncertainty_file_text_is_checked_too(field):
+    other = "description" if field == "name" else "name"
+    text = f'{other}: ok\n{field}: "spec\\e[2J"\ndistributions: {{}}\n'
+    with pytest.raises(uncertainty.UncertaintyError) as excinfo:
+        uncertainty.loads_spec(text, source="u.yaml")
+    assert f"field '{field}': character U+001B" in _one_line(str(excinfo.value))
