@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -154,7 +155,8 @@ def compare_markdown(card: pd.DataFrame) -> str:
     scenarios = list(dict.fromkeys(card["scenario"]))
     parts = {s: card[card["scenario"] == s].reset_index(drop=True) for s in scenarios}
     first = parts[scenarios[0]]
-    lines = ["| 指标 indicator | 年份 year | 目标 target | " + " | ".join(scenarios) + " |",
+    names = [re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", s) for s in scenarios]  # as text
+    lines = ["| 指标 indicator | 年份 year | 目标 target | " + " | ".join(names) + " |",
              "|---|---|---|" + "---|" * len(scenarios)]
     for i, r in first.iterrows():
         dec = _decimals(r)

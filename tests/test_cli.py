@@ -540,3 +540,12 @@ def test_main_in_process_returns_130_on_ctrl_c(monkeypatch, capsys):
     monkeypatch.setattr(cli_module, "cmd_goals", interrupted)
     assert cli_module.main(["goals", str(PLAN)]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_markdown_shows_scenario_names_as_text():
+    from simulator import Model, goals, load_scenario
+    card = goals.scorecard(Model().run(load_scenario(PLAN)))
+    card["scenario"] = "[x](http://e.x)|a_b"
+    header = cli_module.compare_markdown(card).splitlines()[0]
+    assert header.endswith(" | \\[x\\]\\(http://e\\.x\\)\\|a\\_b |")
+    assert header.replace("\\|", "").count("|") == 5  # one column per scenario, as for any name
