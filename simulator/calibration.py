@@ -873,11 +873,12 @@ _cache: dict[tuple[Path, int, int], dict[str, float]] = {}
 
 def read(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
     """The parameter file as data; a clear error for a broken file."""
+    from .inputs import read_text
     path = Path(path)
+    # bounded, regular files only (a FIFO or /dev/zero given as --out is refused, not read)
+    text = read_text(path, what="parameter file", error=CalibrationError)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CalibrationError(f"{path}: cannot read ({exc.strerror})") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CalibrationError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):

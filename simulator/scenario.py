@@ -28,23 +28,25 @@ from typing import Any, Mapping
 
 import yaml
 
-from . import tables
+from . import inputs, tables
+from .inputs import excerpt
 
-#: Largest scenario file accepted, in bytes.
-MAX_FILE_BYTES = 1_000_000
+#: Largest scenario file accepted, in bytes (the input layer's budget).
+MAX_FILE_BYTES = inputs.MAX_FILE_BYTES
+#: Longest scenario name, and title, in characters.
+MAX_NAME_CHARS = 64
+MAX_TITLE_CHARS = 200
 
 #: The fields a scenario file may have at its top level.
 TOP_FIELDS = ("name", "title_zh", "title_en", "description", "assumptions", "levers")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(inputs.InputError):
     """A scenario is invalid. The message names the file, field, value and what was allowed.
 
-    The message is always one line: line breaks inside quoted values are shown as ``\\n``.
+    The message is always one short line (:func:`simulator.inputs.one_line`): line breaks and
+    other non-printable characters are escaped, and values are quoted as short excerpts.
     """
-
-    def __init__(self, message: str):
-        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 @dataclass(frozen=True)
@@ -135,76 +137,25 @@ def _plain(value: float) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that rejects duplicate keys instead of keeping the last one."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"a mapping key must be a name or number, not {type(key).__name__}",
-                key_node.start_mark) from None
-        if key in seen:
-            raise ScenarioError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 
     Raises
     ------
     ScenarioError
-        If the file is missing, unreadable, larger than ``MAX_FILE_BYTES``, not UTF-8, not
-        valid YAML, or not a valid scenario.
+        If the file is missing, unreadable, not a regular file, larger than ``MAX_FILE_BYTES``,
+        not UTF-8, not valid YAML within the budgets of :mod:`simulator.inputs`, or not a valid
+        scenario.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read file ({exc.strerror})") from None
-    if path.is_dir():
-        raise ScenarioError(f"{path}: is a directory, expected a scenario YAML file")
-    if size > MAX_FILE_BYTES:
-        raise ScenarioError(f"{path}: file is {size:,} bytes; at most {MAX_FILE_BYTES:,} allowed")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read file ({exc.strerror})") from None
+    raw = inputs.read_bytes(path, what="scenario YAML file", error=ScenarioError)
     return loads(raw, source=str(path))
 
 
 def parse_yaml(text: str | bytes, source: str, error: type[ScenarioError] = ScenarioError) -> Any:
-    """Plain data from YAML text or bytes, strictly: at most ``MAX_FILE_BYTES``, UTF-8, safe
-    tags only, no duplicate keys. Problems raise ``error`` with a one-line message that names
-    ``source`` (and the line and column for malformed YAML)."""
-    if isinstance(text, bytes):
-        if len(text) > MAX_FILE_BYTES:
-            raise error(f"{source}: file is {len(text):,} bytes; at most {MAX_FILE_BYTES:,} allowed")
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise error(f"{source}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except ScenarioError as exc:
-        raise error(f"{source}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"{source}: malformed YAML{where}: {problem}") from None
+    """Plain data from YAML text or bytes through :func:`simulator.inputs.parse_yaml` (budgets,
+    no aliases, YAML 1.2 core scalars, no duplicate keys); problems raise ``error``."""
+    return inputs.parse_yaml(text, source, error=error)
 
 
 def loads(text: str | bytes, source: str = "<scenario>") -> Scenario:
@@ -215,8 +166,8 @@ def loads(text: str | bytes, source: str = "<scenario>") -> Scenario:
 def _number(source: str, fieldname: str, value: Any, lo: float, hi: float, unit: str) -> float:
     allowed = f"a number from {_plain(lo)} to {_plain(hi)} {unit}".rstrip()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScenarioError(f"{source}: field '{fieldname}': value {value!r} is not a number; "
-                            f"allowed {allowed}")
+        raise ScenarioError(f"{source}: field '{fieldname}': value {excerpt(value)} is not a "
+                            f"number; allowed {allowed}")
     try:
         value = float(value)
     except OverflowError:  # an integer too large for a float
@@ -227,17 +178,16 @@ def _number(source: str, fieldname: str, value: Any, lo: float, hi: float, unit:
     return value
 
 
-def _text(source: str, fieldname: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ScenarioError(f"{source}: field '{fieldname}': value {value!r} is not text; "
-                            f"allowed a string")
-    return value
+def _text(source: str, fieldname: str, value: Any, multiline: bool = False,
+          max_chars: int = inputs.MAX_STRING_CHARS) -> str:
+    return inputs.check_text(value, source, fieldname, multiline=multiline, max_chars=max_chars,
+                             error=ScenarioError)
 
 
 def _mapping(source: str, fieldname: str, value: Any, allowed: str) -> dict:
     if not isinstance(value, dict):
-        raise ScenarioError(f"{source}: field '{fieldname}': value {value!r} is not a mapping; "
-                            f"allowed {allowed}")
+        raise ScenarioError(f"{source}: field '{fieldname}': value {excerpt(value)} is not a "
+                            f"mapping; allowed {allowed}")
     return value
 
 
@@ -248,15 +198,18 @@ def from_dict(data: Any, source: str = "<scenario>") -> Scenario:
     data = _mapping(source, "(top level)", data, "a mapping with fields " + ", ".join(TOP_FIELDS))
     for key in data:
         if key not in TOP_FIELDS:
-            raise ScenarioError(f"{source}: field {key!r}: unknown field; allowed "
+            raise ScenarioError(f"{source}: field {excerpt(key)}: unknown field; allowed "
                                 + ", ".join(TOP_FIELDS))
     if "name" not in data:
         raise ScenarioError(f"{source}: field 'name' is missing; a scenario needs a name")
-    name = _text(source, "name", data["name"]).strip()
-    if not name or any(c in name for c in ",\n\r\"") or len(name) > 64:
-        raise ScenarioError(f"{source}: field 'name': value {data['name']!r} is not allowed; "
-                            "allowed 1-64 characters without commas, quotes or line breaks")
-    texts = {k: _text(source, k, data[k]) if data.get(k) is not None else ""
+    name = _text(source, "name", data["name"], max_chars=inputs.MAX_STRING_CHARS).strip()
+    if not name or any(c in name for c in ",\"") or len(name) > MAX_NAME_CHARS:
+        raise ScenarioError(f"{source}: field 'name': value {excerpt(data['name'])} is not "
+                            f"allowed; allowed 1-{MAX_NAME_CHARS} characters without commas, "
+                            "quotes or line breaks")
+    texts = {k: _text(source, k, data[k], multiline=k == "description",
+                      max_chars=MAX_TITLE_CHARS if k != "description" else inputs.MAX_STRING_CHARS)
+             if data.get(k) is not None else ""
              for k in ("title_zh", "title_en", "description")}
 
     known_assumptions = {a.id: a for a in tables.assumptions()}
@@ -266,7 +219,8 @@ def from_dict(data: Any, source: str = "<scenario>") -> Scenario:
     assumption_values = {a.id: a.default for a in tables.assumptions()}
     for key, value in assumptions_in.items():
         if key not in known_assumptions:
-            raise ScenarioError(f"{source}: field 'assumptions.{key}': unknown assumption; allowed "
+            raise ScenarioError(f"{source}: field {excerpt('assumptions.' + str(key))}: unknown "
+                                "assumption; allowed "
                                 + ", ".join(known_assumptions))
         ass = known_assumptions[key]
         assumption_values[key] = _number(source, f"assumptions.{key}", value, ass.min, ass.max,
@@ -278,21 +232,23 @@ def from_dict(data: Any, source: str = "<scenario>") -> Scenario:
     lever_values = {lev.id: (lev.default,) * len(tables.PERIODS) for lev in tables.levers()}
     for key, value in levers_in.items():
         if key not in known_levers:
-            raise ScenarioError(f"{source}: field 'levers.{key}': unknown lever; allowed "
+            raise ScenarioError(f"{source}: field {excerpt('levers.' + str(key))}: unknown lever; "
+                                "allowed "
                                 + ", ".join(known_levers))
         lev = known_levers[key]
         if isinstance(value, dict):
             periods = list(lever_values[key])
             for period, pvalue in value.items():
                 if str(period) not in tables.PERIODS:
-                    raise ScenarioError(f"{source}: field 'levers.{key}': period {period!r} is "
-                                        "unknown; allowed " + ", ".join(tables.PERIODS))
+                    raise ScenarioError(f"{source}: field 'levers.{key}': period "
+                                        f"{excerpt(period)} is unknown; allowed "
+                                        + ", ".join(tables.PERIODS))
                 periods[tables.PERIODS.index(str(period))] = _number(
                     source, f"levers.{key}.{period}", pvalue, lev.min, lev.max, lev.unit_zh)
             lever_values[key] = tuple(periods)
         elif isinstance(value, list):
             if len(value) != len(tables.PERIODS):
-                raise ScenarioError(f"{source}: field 'levers.{key}': value {value!r} has "
+                raise ScenarioError(f"{source}: field 'levers.{key}': value {excerpt(value)} has "
                                     f"{len(value)} items; allowed a number or one per period "
                                     f"({', '.join(tables.PERIODS)})")
             lever_values[key] = tuple(

@@ -7,10 +7,13 @@ an indicator or a target (command line, app, notebooks) reads them through this 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from .inputs import read_text
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 MODEL_FILE = MODELS_DIR / "guangyuan_innovation.mdl"
@@ -141,9 +144,14 @@ class Target:
         return f"{self.indicator}{kind}@{self.year}"
 
 
+def read_csv(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a CSV table of the project, read through the input layer's bounded reader
+    (a regular file of at most :data:`simulator.inputs.MAX_FILE_BYTES`, UTF-8)."""
+    return list(csv.DictReader(io.StringIO(read_text(path, what="CSV table"), newline="")))
+
+
 def _rows(name: str) -> list[dict[str, str]]:
-    with open(MODELS_DIR / name, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    return read_csv(MODELS_DIR / name)
 
 
 def _float_or_none(text: str) -> float | None:

@@ -39,6 +39,7 @@ import pandas as pd
 
 from . import goals, scenario as scenario_mod, tables
 from .scenario import Scenario, ScenarioError
+from .inputs import check_text, read_bytes
 from .tables import Target
 
 #: The default uncertainty file.
@@ -174,10 +175,9 @@ def spec_from_dict(data: Any, source: str = "<uncertainty>", engine=None) -> Unc
     if not isinstance(name, str) or not name.strip():
         raise UncertaintyError(f"{source}: field 'name': value {name!r} is not allowed; allowed "
                                "a non-empty string")
-    description = data.get("description") or ""
-    if not isinstance(description, str):
-        raise UncertaintyError(f"{source}: field 'description': value {description!r} is not "
-                               "text; allowed a string")
+    check_text(name, source, "name", max_chars=200, error=UncertaintyError)
+    description = check_text(data.get("description") or "", source, "description",
+                             multiline=True, error=UncertaintyError)
     dists_in = data.get("distributions")
     if not isinstance(dists_in, dict):
         raise UncertaintyError(f"{source}: field 'distributions': value {dists_in!r} is not a "
@@ -232,13 +232,8 @@ def loads_spec(text: str | bytes, source: str = "<uncertainty>", engine=None) ->
 
 def load_spec(path: str | Path = DEFAULT_FILE, engine=None) -> UncertaintySpec:
     """Read and validate an uncertainty file (default ``models/uncertainty.yaml``)."""
-    path = Path(path)
-    if not path.is_file():
-        what = "is a directory" if path.is_dir() else "file not found"
-        raise UncertaintyError(f"{path}: {what}; expected an uncertainty YAML file")
-    if path.stat().st_size > scenario_mod.MAX_FILE_BYTES:
-        raise UncertaintyError(f"{path}: file is larger than {scenario_mod.MAX_FILE_BYTES:,} bytes")
-    return loads_spec(path.read_bytes(), source=str(path), engine=engine)
+    raw = read_bytes(path, what="uncertainty YAML file", error=UncertaintyError)
+    return loads_spec(raw, source=str(path), engine=engine)
 
 
 # --------------------------------------------------------------------------------------------
