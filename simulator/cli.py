@@ -1,7 +1,15 @@
 """Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|calibrate|validate``.
 
-A user's mistake (a bad scenario file, an unwritable output path) ends with a one-line message on
-standard error and exit code 2; nothing is run or written.
+A user's mistake (a bad option or scenario file, an output path that cannot or may not be
+written) ends with a one-line message on standard error and exit code 2, and nothing is run or
+written; so does a failure to write the output (disk full, permission), which leaves no partial
+file. Ctrl-C ends any command with the one line ``interrupted`` and exit code 130. Exit code 1
+is kept for a command that ran and found a failure (``validate``, ``calibrate --check``).
+
+``--out`` writes a regular file atomically (a temporary file in the same directory, then a
+rename), with the permissions the umask gives a new file. It refuses a symbolic link, a
+directory, a device or FIFO, any input file of the command, and an existing file unless
+``--force`` is given.
 """
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import stat
 import sys
 import tempfile
 import unicodedata
@@ -17,9 +26,20 @@ from typing import Sequence
 
 import pandas as pd
 
-from . import goals, scenario, tables
+from . import goals, inputs, scenario, tables
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+#: Largest seed accepted (seeds are handed to numpy and SALib, whose legacy seeding takes
+#: 32-bit unsigned integers).
+MAX_SEED = 2**32 - 1
+#: Most runs one command may ask for: 10 million runs hold tens of gigabytes of results.
+MAX_RUNS = 10_000_000
+#: Memory held per run and scenario by an ensemble, in bytes: the saved indicators
+#: (14 variables x 16 years x 8 bytes, twice while chunks are joined) and the draws
+#: (61 constants x 8 bytes), rounded up.
+BYTES_PER_RUN = 5_000
 
 
 class UserError(Exception):
@@ -150,28 +170,79 @@ def compare_markdown(card: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so no half-written file remains."""
+    """Write ``text`` to ``path`` through a temporary file, so no half-written file remains.
+
+    The file gets the permissions the umask gives a new file. A failure to write (disk full,
+    permission) raises :class:`UserError` after the temporary file is removed.
+    """
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UserError(f"{path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as exc:
+        raise UserError(f"--out {path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None and os.path.lexists(tmp):
             os.unlink(tmp)
-        raise
 
 
-def _check_output(path: Path) -> None:
+def _input_paths(args) -> list[str]:
+    """The files a command reads: its scenario files and its uncertainty file."""
+    paths = [args.scenario] if getattr(args, "scenario", None) else []
+    paths += list(getattr(args, "scenarios", None) or [])
+    if getattr(args, "uncertainty", None):
+        paths.append(args.uncertainty)
+    return paths
+
+
+def _check_output(path: Path, args=None) -> None:
+    """Refuse an ``--out`` that cannot or may not be written, before anything is run.
+
+    With the command's ``args``, an existing file is also refused unless ``--force`` is given,
+    and an input of the command always; without (``calibrate``, whose job is to replace its
+    parameter file), only targets that are not regular files are refused.
+    """
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UserError(f"--out {path}: directory {directory} does not exist")
-    if path.is_dir():
-        raise UserError(f"--out {path}: is a directory; give a file name such as results.csv")
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise UserError(f"--out {path}: cannot check it ({exc.strerror})") from None
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            raise UserError(f"--out {path}: is a directory; give a file name such as results.csv")
+        if stat.S_ISLNK(info.st_mode):
+            raise UserError(f"--out {path}: is a symbolic link; give the file itself or a new "
+                            "file name (links are not followed or replaced)")
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"--out {path}: is {inputs._kind(info.st_mode)}; allowed a regular "
+                            "file or a new file name")
+        for source in _input_paths(args) if args is not None else []:
+            try:
+                same = os.path.samefile(source, path)
+            except OSError:
+                same = False
+            if same:
+                raise UserError(f"--out {path}: is the input file {source}; give another file "
+                                "name")
+        if args is not None and not getattr(args, "force", False):
+            raise UserError(f"--out {path}: file exists; add --force to replace it")
     if not os.access(directory, os.W_OK):
         raise UserError(f"--out {path}: directory {directory} is not writable")
 
@@ -195,30 +266,33 @@ def _model():
 def cmd_run(args) -> int:
     scen, = _load_all([args.scenario])
     out = Path(args.out)
-    _check_output(out)
+    _check_output(out, args)
     results = _model().run(scen)
-    write_atomic(out, results.to_csv(index=False, float_format="%.10g"))
+    _check_output(out, args)
+    write_atomic(out, inputs.to_csv(results))
     print(f"wrote {len(results)} rows ({results['variable'].nunique()} indicators, "
           f"{results['time'].nunique()} years) of scenario {scen.name!r} to {out}")
     return 0
 
 
-def _emit(text: str, out: str | None) -> None:
-    if out:
-        path = Path(out)
-        _check_output(path)
+def _emit(text: str, args) -> None:
+    """``text`` to ``--out`` (checked again just before writing) or to standard output."""
+    if args.out:
+        path = Path(args.out)
+        _check_output(path, args)
         write_atomic(path, text)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
 
 
 def cmd_goals(args) -> int:
     scen, = _load_all([args.scenario])
     if args.out:
-        _check_output(Path(args.out))
+        _check_output(Path(args.out), args)
     card = goals.scorecard(_model().run(scen))
     if args.format == "csv":
-        text = card.to_csv(index=False, float_format="%.10g")
+        text = inputs.to_csv(card)
     elif args.format == "json":
         text = json.dumps(json.loads(card.to_json(orient="records", force_ascii=False)),
                           ensure_ascii=False, indent=2)
@@ -226,22 +300,22 @@ def cmd_goals(args) -> int:
         title = " / ".join(t for t in (scen.title_zh, scen.title_en) if t)
         text = f"情景 scenario: {scen.name}" + (f" — {title}" if title else "") + "\n\n"
         text += scorecard_table(card)
-    _emit(text, args.out)
+    _emit(text, args)
     return 0
 
 
 def cmd_compare(args) -> int:
     scens = _load_all(args.scenarios)
     if args.out:
-        _check_output(Path(args.out))
+        _check_output(Path(args.out), args)
     card = goals.scorecard(_model().run_many(scens))
     if args.format == "csv":
-        text = goals.compare_from_scorecard(card).to_csv(index=False, float_format="%.10g")
+        text = inputs.to_csv(goals.compare_from_scorecard(card))
     elif args.format == "markdown":
         text = compare_markdown(card)
     else:
         text = compare_table(card)
-    _emit(text, args.out)
+    _emit(text, args)
     return 0
 
 
@@ -256,18 +330,69 @@ def _positive(name: str, value: int, lo: int = 1) -> int:
     return value
 
 
+def _available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``), if known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _runs(name: str, value: int, runs: int, scenarios: int = 1, lo: int = 1) -> int:
+    """``--{name}`` checked: at least ``lo``, and the ``runs`` it asks for (of each of
+    ``scenarios``) at most :data:`MAX_RUNS` and within the available memory."""
+    _positive(name, value, lo)
+    if runs > MAX_RUNS:
+        raise UserError(f"--{name}: value {value:,} asks for {runs:,} runs; allowed at most "
+                        f"{MAX_RUNS:,} runs in one command (their results alone would need "
+                        f"{runs * scenarios * BYTES_PER_RUN / 1e9:,.0f} GB of memory)")
+    need, available = runs * scenarios * BYTES_PER_RUN, _available_memory()
+    if available is not None and need > available:
+        raise UserError(f"--{name}: value {value:,} needs about {need / 1e9:,.1f} GB of memory "
+                        f"for {runs:,} runs; this machine has {available / 1e9:,.1f} GB "
+                        "available; allowed fewer runs")
+    return value
+
+
+def _seed(text: str) -> int:
+    """argparse type of ``--seed``: a whole number from 0 to :data:`MAX_SEED`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"value {inputs.excerpt(text)} is not allowed; allowed "
+                                         f"a whole number from 0 to {MAX_SEED}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block) and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, inputs.one_line(
+            f"error: {message} (see {self.prog} --help)") + "\n")
+
+
 def cmd_uncertainty(args) -> int:
     from . import uncertainty
     scens = _load_all(args.scenarios)
     spec = _uncertainty_spec(args.uncertainty)
-    _positive("n", args.n)
+    _runs("n", args.n, args.n, scenarios=len(scens))
     if args.out:
-        _check_output(Path(args.out))
+        _check_output(Path(args.out), args)
     res = uncertainty.run(scens, n=args.n, seed=args.seed, spec=spec, progress=args.progress,
                           dask=args.dask)
     probs = res.probabilities()
     if args.format == "csv":
-        text = probs.to_csv(index=False, float_format="%.10g")
+        text = inputs.to_csv(probs)
     else:
         header = ["情景 scenario", "指标 indicator", "年份", "目标 target", "达成概率 probability",
                   "p05", "p50", "p95", "确定性 deterministic", "单位 unit"]
@@ -285,7 +410,7 @@ def cmd_uncertainty(args) -> int:
                 + f"\n{res.n:,} Latin-hypercube draws of {len(spec.varied)} uncertain constants "
                 f"({spec.source or spec.name}), seed {args.seed}; probability = share of draws "
                 "meeting the target; p05/p50/p95 = quantiles of the simulated value.")
-    _emit(text, args.out)
+    _emit(text, args)
     return 0
 
 
@@ -295,16 +420,19 @@ def cmd_sensitivity(args) -> int:
     spec = _uncertainty_spec(args.uncertainty)
     n = args.n if args.n is not None else (512 if args.method == "sobol" else 20)
     if args.out:
-        _check_output(Path(args.out))
+        _check_output(Path(args.out), args)
+    _positive("top", args.top)
     try:
-        inputs = sensitivity.inputs_for(args.inputs, spec)
-        res = sensitivity.analyse(args.method, scen, inputs=inputs, n=n, seed=args.seed,
+        chosen = sensitivity.inputs_for(args.inputs, spec)
+        k = len(chosen)  # Sobol: n (2k + 2) runs; Morris: n (k + 1)
+        _runs("n", n, n * ((2 * k + 2) if args.method == "sobol" else (k + 1)))
+        res = sensitivity.analyse(args.method, scen, inputs=chosen, n=n, seed=args.seed,
                                   spec=spec, progress=args.progress)
     except ValueError as exc:
         raise UserError(str(exc).replace("n: ", "--n: ", 1).replace("inputs: ", "--inputs: ", 1)) \
             from None
     if args.format == "csv":
-        text = res.table.to_csv(index=False, float_format="%.10g")
+        text = inputs.to_csv(res.table)
     else:
         cols = (["S1", "S1_conf", "ST", "ST_conf"] if res.method == "sobol"
                 else ["mu_star", "mu_star_conf", "sigma"])
@@ -318,7 +446,7 @@ def cmd_sensitivity(args) -> int:
                    if res.method == "sobol" else
                    " by mu* (mean |elementary effect| in the target's unit; _conf = 95 % "
                    "confidence half-width)."))
-    _emit(text, args.out)
+    _emit(text, args)
     return 0
 
 
@@ -333,13 +461,15 @@ def cmd_solve(args) -> int:
         chosen = solver.select_targets(args.targets)
     except ValueError as exc:
         raise UserError(f"--targets: {exc}") from None
-    _positive("n", args.n, 10)
+    _runs("n", args.n, args.n, lo=10)
+    if args.out:
+        _check_output(Path(args.out), args)
     res = solver.solve(scen, chosen, probability=args.probability, spec=spec, n=args.n,
                        seed=args.seed, progress=args.progress)
     text = solver.report(res)
     if args.format == "json":
         text = json.dumps(res.to_dict(), ensure_ascii=False, indent=2)
-    _emit(text, args.out)
+    _emit(text, args)
     return 0
 
 
@@ -386,7 +516,7 @@ def cmd_calibrate(args) -> int:
 
 def cmd_validate(args) -> int:
     from . import validation
-    _positive("n", args.n, 1)
+    _runs("n", args.n, args.n)
     if args.out:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
@@ -412,7 +542,7 @@ def _backend_option(p: argparse.ArgumentParser, command: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m simulator",
         description="广元市“十四五”科技创新和知识产权规划 system-dynamics simulator.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -420,25 +550,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario YAML file, e.g. scenarios/plan.yaml")
     p.add_argument("--out", required=True, help="CSV file to write "
                    "(columns scenario,time,variable,value,unit)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("goals", help="print the target scorecard of a scenario")
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_goals)
     p = sub.add_parser("compare", help="scorecards of several scenarios side by side")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
     p.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("uncertainty", help="probability of meeting each target under parameter "
                        "uncertainty (Latin hypercube)")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML file(s)")
-    p.add_argument("--n", type=int, default=1000, help="number of draws (default 1000)")
-    p.add_argument("--seed", type=int, default=None, help="seed (any integer; default random)")
+    p.add_argument("--n", type=int, default=1000, help="number of draws (default 1000; at most "
+                   f"{MAX_RUNS:,}, and what memory allows)")
+    p.add_argument("--seed", type=_seed, default=None, help=f"seed (a whole number from 0 to "
+                   f"{MAX_SEED}; default random)")
     p.add_argument("--uncertainty", help="uncertainty YAML file (default models/uncertainty.yaml)")
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     p.add_argument("--dask", nargs="?", const=True, default=None, metavar="SCHEDULER",
                    help="evaluate chunks on Dask: a LocalCluster, or the scheduler at this address")
@@ -450,13 +586,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["sobol", "morris"], default="sobol")
     p.add_argument("--n", type=int, default=None, help="Sobol base samples (a power of 2, "
                    "default 512) or Morris trajectories (default 20)")
-    p.add_argument("--seed", type=int, default=None, help="seed (any integer; default random)")
+    p.add_argument("--seed", type=_seed, default=None, help=f"seed (a whole number from 0 to "
+                   f"{MAX_SEED}; default random)")
     p.add_argument("--inputs", default="all", help="levers, constants, all (default), or a "
                    "comma-separated list of lever ids and constant names")
     p.add_argument("--top", type=int, default=5, help="inputs shown per target (default 5)")
     p.add_argument("--uncertainty", help="uncertainty YAML file (ranges of the constants)")
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     _backend_option(p, "sensitivity")
     p.set_defaults(func=cmd_sensitivity)
@@ -469,11 +607,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probability", type=float, default=None,
                    help="reach each target with at least this probability under uncertainty")
     p.add_argument("--n", type=int, default=100, help="draws for --probability (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the draws and the search "
-                   "(default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the draws and the search "
+                   f"(a whole number from 0 to {MAX_SEED}; default 0)")
     p.add_argument("--uncertainty", help="uncertainty YAML file (with --probability)")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     _backend_option(p, "solve")
     p.set_defaults(func=cmd_solve)
@@ -493,7 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "exits 1 if a test fails")
     p.add_argument("--out", help="report directory (default the project's docs/validation)")
     p.add_argument("--n", type=int, default=10_000, help="random policy settings (default 10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random settings (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random settings (a whole "
+                   f"number from 0 to {MAX_SEED}; default 0)")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     _backend_option(p, "validate")
     p.set_defaults(func=cmd_validate)
@@ -513,15 +653,50 @@ def _set_backend(args) -> None:
     engine.set_default_backend(args.backend or env or BACKEND_DEFAULTS[args.command])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from . import engine
-    args = build_parser().parse_args(argv)
-    previous = engine._process_backend
+def _plain_output_errors() -> None:
+    """Standard output and error never fail on a character their encoding lacks (e.g.
+    ``PYTHONIOENCODING=ascii``): it is written as a backslash escape instead."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text stream that can change
+            pass
+
+
+def _say(message: str) -> None:
     try:
-        _set_backend(args)
-        return args.func(args)
-    except (scenario.ScenarioError, UserError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(inputs.one_line(message), file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # standard error closed or broken: nothing more to do
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (0, 1 for a failure found, 2 for a refused input
+    or failed write, 130 if interrupted)."""
+    _plain_output_errors()
+    try:
+        from . import engine
+        args = build_parser().parse_args(argv)
+        previous = engine._process_backend
+        try:
+            _set_backend(args)
+            return args.func(args)
+        finally:  # main() called in a longer process (tests, a notebook) leaves it as it was
+            engine.set_default_backend(previous)
+    except (inputs.InputError, UserError) as exc:
+        _say(f"error: {exc}")
         return EXIT_USER_ERROR
-    finally:  # main() called in a longer process (tests, a notebook) leaves it as it was
-        engine.set_default_backend(previous)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of standard output went away (``| head``)
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:  # writing standard output failed
+            _say(f"error: cannot write the output ({exc.strerror})")
+            return EXIT_USER_ERROR
+        raise

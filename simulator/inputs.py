@@ -99,8 +99,9 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     if isinstance(value, str):
         text = repr(value[:limit])
         cut = len(value) > limit
-    elif isinstance(value, (bool, int, float)) and not (isinstance(value, int)
-                                                        and value.bit_length() > 128):
+    elif isinstance(value, int) and value.bit_length() > 128:  # repr would be long, or fail
+        text, cut = f"<a whole number of {int(value.bit_length() * 0.30103) + 1} digits>", False
+    elif isinstance(value, (bool, int, float)):
         text, cut = repr(value), False
     else:
         text, cut = _REPR.repr(value), False
