@@ -39,12 +39,22 @@ ss = st.session_state
 
 #: Tracebacks of unexpected errors go here: the server's stderr, never the visitor's page.
 LOG = logging.getLogger("guangyuan.app")
-if not LOG.handlers:  # app.py runs again on every rerun: add the handler once per process
-    _handler = logging.StreamHandler(sys.stderr)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (the server's terminal or log)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+# app.py runs again on every rerun, each time with a new class: add the handler once by name
+if not any(type(h).__name__ == "_StderrHandler" for h in LOG.handlers):
+    _handler = _StderrHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     LOG.addHandler(_handler)
     LOG.setLevel(logging.INFO)
-    LOG.propagate = False
 
 
 def _keep_shared_caches() -> None:
