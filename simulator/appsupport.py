@@ -47,6 +47,9 @@ PRESET_ORDER: tuple[str, ...] = ("baseline", "plan", "ambitious")
 MAX_SAVED = 4
 #: Query-string keys that are not levers or assumptions.
 RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode")
+#: At most this many lever and assumption parameters of a link are read (there are fewer
+#: levers and assumptions than that; the rest is reported in one line).
+MAX_LINK_PARAMS = 100
 #: Source name used in error messages about the link's query string.
 LINK_SOURCE = "link"
 
@@ -744,9 +747,12 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> 
     data = presets[preset].to_dict()
     lever_ids = {lev.id for lev in tables.levers()}
     assumption_ids = {a.id for a in tables.assumptions()}
-    for key in params:
-        if key in RESERVED_QUERY_KEYS:
-            continue
+    keys = [key for key in params if key not in RESERVED_QUERY_KEYS]
+    if len(keys) > MAX_LINK_PARAMS:  # a link holds at most one per lever and assumption
+        errors.append(f"{LINK_SOURCE}: {len(keys):,} parameters; at most {MAX_LINK_PARAMS} are "
+                      "read (the first ones)")
+        keys = keys[:MAX_LINK_PARAMS]
+    for key in keys:
         raw = _last(params[key]).strip()
         if key not in lever_ids and key not in assumption_ids:
             errors.append(f"{LINK_SOURCE}: field {inputs.excerpt(key)}: unknown parameter; "

@@ -190,6 +190,14 @@ def test_many_bad_link_parameters_give_a_short_warning():
     assert len(warning) < 10 * 200
 
 
+def test_a_link_with_very_many_parameters_is_read_in_bounded_time_and_space():
+    params = {f"k{i}": "1" for i in range(100_000)}
+    state = ui.decode_query(params, ui.load_presets(SCENARIOS))
+    assert len(state.errors) == ui.MAX_LINK_PARAMS + 1
+    assert state.errors[0] == (f"{ui.LINK_SOURCE}: 100,000 parameters; at most "
+                               f"{ui.MAX_LINK_PARAMS} are read (the first ones)")
+
+
 def test_link_numbers_are_plain_decimals():
     presets = ui.load_presets(SCENARIOS)
     for raw in ("1_0", "nan", "inf", "１２", "0x1E", "1:30"):
