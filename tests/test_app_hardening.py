@@ -13,7 +13,6 @@ import re
 import tomllib
 import tracemalloc
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -22,13 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
 
-from simulator import Model, appsupport as ui, goals, inputs, scenario
+from simulator import appsupport as ui, inputs, scenario
+from test_app import (APP, REPO, SCENARIOS, TIMEOUT, expected_scorecard, rerun, scorecard_text,
+                      start)
 
-REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "app.py"
 CONFIG = REPO / ".streamlit" / "config.toml"
-SCENARIOS = REPO / "scenarios"
-TIMEOUT = 60
 #: Longest one-line message the app may show for a refused input (inputs.MAX_MESSAGE_CHARS and
 #: the sentence around it).
 MESSAGE_BUDGET = inputs.MAX_MESSAGE_CHARS
@@ -38,21 +35,6 @@ DEADLINE = timedelta(seconds=10)
 
 #: Every ASCII punctuation character preceded by a backslash (a CommonMark escape).
 _ESCAPED = re.compile(r"\\[!-/:-@\[-`{-~]")
-
-
-def start(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def upload(at: AppTest, name: str, content: bytes) -> AppTest:
@@ -86,18 +68,6 @@ def assert_inert(markdown: str) -> None:
 
 def texts_with(at: AppTest, word: str) -> list[str]:
     return [t for t in rendered_texts(at) if word in t]
-
-
-def scorecard_text(at: AppTest) -> str:
-    found = [m.value for m in at.markdown if 'class="gy-card' in m.value
-             and "data-key=" in m.value]
-    assert len(found) == 1
-    return found[0].strip()
-
-
-def expected_scorecard(model: Model, scn: scenario.Scenario, lang: str = "zh") -> str:
-    card = goals.scorecard(model.run(scn))
-    return (ui.SCORECARD_CSS + ui.scorecard_html(card, lang)).strip()
 
 
 # --------------------------------------------------------------------------------------------
