@@ -257,7 +257,7 @@ def on_upload() -> None:
         ss["_upload_msg"] = ("error", problem)
         return
     key = f"upload:{scn.name}"
-    ss["_uploaded"] = {**ss["_uploaded"], key: scn}
+    ss["_uploaded"] = ui.keep_latest({**ss["_uploaded"], key: scn}, key, ui.MAX_UPLOADED)
     ss["_preset"] = key
     apply_scenario(scn)
     ss["_upload_msg"] = ("ok", scn.name)

@@ -45,6 +45,8 @@ REFERENCE_PRESET = "baseline"
 PRESET_ORDER: tuple[str, ...] = ("baseline", "plan", "ambitious")
 #: How many named scenarios a session can keep for comparison.
 MAX_SAVED = 4
+#: How many uploaded scenarios a session keeps as presets (the oldest go first).
+MAX_UPLOADED = 8
 #: Query-string keys that are not levers or assumptions.
 RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode")
 #: At most this many lever and assumption parameters of a link are read (there are fewer
@@ -633,6 +635,14 @@ def scenario_from_key(key: ScenarioKey) -> Scenario:
     return scenario_mod.from_dict(
         {"name": name, "levers": {k: list(v) for k, v in levers},
          "assumptions": dict(assumptions)}, source="app")
+
+
+def keep_latest(items: Mapping[str, Any], latest: str, limit: int) -> dict[str, Any]:
+    """``items`` with ``latest`` moved to the end and only the last ``limit`` kept (a session's
+    uploaded scenarios: however many files a visitor uploads, the session stays small)."""
+    ordered = {k: v for k, v in items.items() if k != latest}
+    ordered[latest] = items[latest]
+    return dict(list(ordered.items())[-limit:])
 
 
 def validate_label(text: str) -> str:

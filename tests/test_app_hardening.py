@@ -258,6 +258,18 @@ def test_a_hostile_upload_gets_one_short_message_and_the_next_upload_works(case,
     assert scorecard_text(at) == expected_scorecard(model, scenario.loads(good))
 
 
+def test_a_session_keeps_only_the_latest_uploads():
+    assert ui.MAX_UPLOADED == 8
+    at = start()
+    for i in range(10):
+        at = upload(at, f"u{i}.yaml", f"name: u{i}\n".encode())
+    at = upload(at, "u3-again.yaml", b"name: u3\n")  # uploaded again: now the latest
+    assert list(at.session_state["_uploaded"]) == [f"upload:u{i}"
+                                                   for i in (2, 4, 5, 6, 7, 8, 9, 3)]
+    assert at.session_state["_preset"] == "upload:u3"
+    assert ui.keep_latest({"a": 1, "b": 2, "c": 3}, "a", 2) == {"c": 3, "a": 1}
+
+
 def test_the_alias_bomb_is_refused_without_growing_memory():
     tracemalloc.start()
     try:
