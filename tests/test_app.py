@@ -24,6 +24,16 @@ ASSUMPTIONS = tables.assumptions()
 
 # ``model`` (one loaded Model per session) comes from tests/conftest.py.
 
+@pytest.fixture(scope="module", autouse=True)
+def warm_up_finished():
+    """After the module, wait for the app's background XLA warm-up (``warm_up_ensembles``):
+    a daemon thread still compiling when the interpreter exits can abort the process."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "ensemble-warm-up":
+            thread.join(timeout=600)
+
+
 @pytest.fixture(scope="module")
 def presets():
     return ui.load_presets(SCENARIOS)

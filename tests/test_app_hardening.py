@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from simulator import appsupport as ui, inputs, scenario
 from test_app import (APP, REPO, SCENARIOS, TIMEOUT, expected_scorecard, rerun, scorecard_text,
-                      start)
+                      start, warm_up_finished)  # noqa: F401 (an autouse fixture)
 
 CONFIG = REPO / ".streamlit" / "config.toml"
 #: Longest one-line message the app may show for a refused input (inputs.MAX_MESSAGE_CHARS and
