@@ -237,6 +237,7 @@ def on_assumption(assumption_id: str) -> None:
     ss["_assumptions"] = {**ss["_assumptions"], assumption_id: value}
 
 
+@guarded
 def on_upload() -> None:
     """Validate an uploaded scenario exactly as the CLI does; on error change nothing else.
 
