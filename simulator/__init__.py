@@ -10,12 +10,20 @@ The public API, for notebooks and the app::
 
 The package never imports Streamlit.
 """
-from . import goals, scenario, tables
-from .goals import compare, scorecard
-from .model import Model, tidy, wide
-from .scenario import Scenario, ScenarioError
-from .scenario import load as load_scenario
-from .scenario import loads as loads_scenario
+import sys
+
+try:
+    from . import goals, scenario, tables
+    from .goals import compare, scorecard
+    from .model import Model, tidy, wide
+    from .scenario import Scenario, ScenarioError
+    from .scenario import load as load_scenario
+    from .scenario import loads as loads_scenario
+except KeyboardInterrupt:
+    if sys.argv[:1] == ["-m"]:  # Ctrl-C while ``python -m simulator`` is still starting
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    raise
 
 __all__ = [
     "Model", "Scenario", "ScenarioError", "compare", "goals", "load_scenario", "loads_scenario",

@@ -231,7 +231,7 @@ def _check_output(path: Path, args=None) -> None:
             raise UserError(f"--out {path}: is a symbolic link; give the file itself or a new "
                             "file name (links are not followed or replaced)")
         if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"--out {path}: is {inputs._kind(info.st_mode)}; allowed a regular "
+            raise UserError(f"--out {path}: is {inputs.file_kind(info.st_mode)}; allowed a regular "
                             "file or a new file name")
         for source in _input_paths(args) if args is not None else []:
             try:
@@ -282,8 +282,13 @@ def _emit(text: str, args) -> None:
         _check_output(path, args)
         write_atomic(path, text)
     else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # e.g. standard output redirected to a full disk
+            raise UserError(f"cannot write the output ({exc.strerror or exc})") from None
 
 
 def cmd_goals(args) -> int:
@@ -664,6 +669,10 @@ def _plain_output_errors() -> None:
 
 
 def _say(message: str) -> None:
+    """``message`` on standard error, on a line of its own (progress bars closed first)."""
+    progress = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(progress, "tqdm", None), "_instances", ())):
+        bar.close()  # an interrupted bar: cleared (leave=False) so the message starts the line
     try:
         print(inputs.one_line(message), file=sys.stderr, flush=True)
     except (OSError, ValueError):  # standard error closed or broken: nothing more to do
@@ -687,16 +696,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"error: {exc}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        _say("interrupted")
-        return EXIT_INTERRUPTED
+        pass  # said below, outside the handler
     except BrokenPipeError:  # the reader of standard output went away (``| head``)
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (OSError, ValueError):
             pass
         return 1
-    except OSError as exc:
-        if exc.filename is None and exc.errno is not None:  # writing standard output failed
-            _say(f"error: cannot write the output ({exc.strerror})")
-            return EXIT_USER_ERROR
-        raise
+    _say("interrupted")  # only Ctrl-C gets here
+    return EXIT_INTERRUPTED

@@ -31,13 +31,14 @@ characters escaped (:func:`one_line`); a value is quoted only as a short escaped
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import reprlib
 import stat
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -65,10 +66,6 @@ class InputError(ValueError):
 # --------------------------------------------------------------------------------------------
 # Messages
 
-def _escape_char(ch: str) -> str:
-    return repr(ch)[1:-1] if ch not in "'\"" else ch
-
-
 def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """``message`` as one printable line of at most ``limit`` characters.
 
@@ -79,7 +76,7 @@ def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     if len(message) > 4 * limit:  # escaping can only lengthen it: cut the work first
         message = message[:4 * limit]
     if not message.isprintable():
-        message = "".join(c if c.isprintable() or c == " " else _escape_char(c) for c in message)
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
     if len(message) > limit:
         message = message[:limit - 1] + "…"
     return message
@@ -120,7 +117,8 @@ def source_label(name: Any, limit: int = 80) -> str:
 # --------------------------------------------------------------------------------------------
 # Reading files
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, for a message ("a named pipe (FIFO)", ...)."""
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISSOCK, "a socket")):
@@ -151,7 +149,7 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "file"
     except OSError as exc:
         raise error(one_line(f"{path}: cannot read file ({exc.strerror})")) from None
     if not stat.S_ISREG(info.st_mode):
-        raise error(one_line(f"{path}: is {_kind(info.st_mode)}; expected a {what}"))
+        raise error(one_line(f"{path}: is {file_kind(info.st_mode)}; expected a {what}"))
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -159,7 +157,7 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "file"
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):  # replaced between the check and the open
-            raise error(one_line(f"{path}: is {_kind(mode)}; expected a {what}"))
+            raise error(one_line(f"{path}: is {file_kind(mode)}; expected a {what}"))
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, min(1 << 16, limit + 1 - total))
@@ -473,6 +471,85 @@ def check_text(value: Any, source: str, fieldname: str, multiline: bool = False,
             f"{position} is not allowed; allowed {allowed}, without control, bidirectional or "
             "zero-width characters"))
     return value
+
+
+# --------------------------------------------------------------------------------------------
+# Run settings (Python API)
+
+#: Most integration steps one run may take: (FINAL TIME - INITIAL TIME) / TIME STEP.
+MAX_STEPS = 1_000_000
+#: The model's control variables, which set the simulated period and the step.
+CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+
+
+def _real(name: str, value: Any, error: type[Exception]) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
+            value, "__float__"):
+        raise error(one_line(f"{name}: value {excerpt(value)} is not a number"))
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise error(one_line(f"{name}: value {excerpt(value)} is not a finite number")) from None
+    if not math.isfinite(number):
+        raise error(one_line(f"{name}: value {number} is not allowed; allowed a finite number"))
+    return number
+
+
+def check_run_settings(params: Mapping[str, Any] | None, time_step: Any = None, *,
+                       initial_time: float, final_time: float, default_time_step: float,
+                       limits: Mapping[str, tuple[float, float]] | None = None,
+                       error: type[Exception] = InputError) -> dict[str, float]:
+    """Run parameters given through the Python API, checked before a run.
+
+    Parameters
+    ----------
+    params : mapping of Python name to number, or None
+        Values that replace the model's (constants, control variables).
+    time_step : number, optional
+        The integration step asked for, if not the model's.
+    initial_time, final_time, default_time_step : float
+        The model's own control values (used where ``params`` does not set them).
+    limits : mapping of name to (min, max), optional
+        Documented ranges of constants (the ``.mdl`` units field); a constant whose range starts
+        at 0 or above may not be set negative (a stock would turn negative, or a root complex).
+
+    Returns
+    -------
+    dict
+        ``params`` as floats.
+
+    Raises
+    ------
+    error
+        One line naming the parameter: not a finite real number (NaN, infinity, text, bool);
+        ``time_step`` or ``saveper`` not positive; ``final_time`` not after ``initial_time``;
+        more than :data:`MAX_STEPS` steps; a negative value where the range forbids one.
+    """
+    out = {str(k): _real(f"params[{excerpt(k)}]", v, error) for k, v in (params or {}).items()}
+    start = out.get("initial_time", initial_time)
+    stop = out.get("final_time", final_time)
+    step = out.get("time_step", default_time_step)
+    if not stop > start:
+        raise error(one_line(f"params: final_time {stop:g} is not after initial_time {start:g}"))
+    if time_step is not None:
+        step = _real("time_step", time_step, error)
+    if not 0 < step <= max(stop - start, 0):
+        raise error(one_line(f"time_step: value {step:g} is not allowed; allowed a number of "
+                             f"years > 0 and at most the simulated period (the model's own is "
+                             f"{default_time_step:g})"))
+    if "saveper" in out and out["saveper"] <= 0:
+        raise error(one_line(f"params['saveper']: value {out['saveper']:g} is not allowed; "
+                             "allowed a number of years > 0"))
+    if (stop - start) / step > MAX_STEPS:
+        raise error(one_line(f"time_step {step:g} from {start:g} to {stop:g} makes "
+                             f"{(stop - start) / step:,.0f} steps; allowed at most {MAX_STEPS:,} "
+                             "(a larger time_step or a shorter period)"))
+    for name, value in out.items():
+        lo, hi = (limits or {}).get(name, (None, None))
+        if lo is not None and lo >= 0 > value:
+            raise error(one_line(f"params[{excerpt(name)}]: value {value:g} is negative; its "
+                                 f"documented range is [{lo:g}, {hi:g}]"))
+    return out
 
 
 # --------------------------------------------------------------------------------------------

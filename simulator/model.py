@@ -20,7 +20,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import tables
+from . import inputs, tables
 from .scenario import Scenario
 
 #: Columns of a tidy results table.
@@ -172,13 +172,24 @@ class Model:
             Python names to return; default every indicator (columns named by indicator id).
         time_step : float, optional
             Integration step in years; default the model's TIME STEP (1/16).
+
+        Raises
+        ------
+        simulator.inputs.InputError
+            (a ValueError) for a parameter that is not a finite number, a negative value of a
+            constant whose documented range starts at 0, or run settings that cannot run: a
+            step or SAVEPER not above 0, FINAL TIME not after INITIAL TIME, or more than
+            :data:`simulator.inputs.MAX_STEPS` steps (:func:`simulator.inputs.check_run_settings`).
         """
         all_params = scenario.params()
         if params:
             unknown = sorted(set(params) - self.python_names)
             if unknown:
                 raise KeyError(f"unknown model variables {unknown}; use PySD Python names")
-            all_params.update({k: float(v) for k, v in params.items()})
+        all_params.update(inputs.check_run_settings(
+            params, time_step, initial_time=self.initial_time, final_time=self.final_time,
+            default_time_step=self.time_step, limits=getattr(getattr(self, "engine", None),
+                                                              "limits", None)))
         if variables is None:
             columns = {i.variable: i.id for i in tables.indicators()}
         else:

@@ -240,8 +240,9 @@ def from_dict(data: Any, source: str = "<scenario>") -> Scenario:
             periods = list(lever_values[key])
             for period, pvalue in value.items():
                 if str(period) not in tables.PERIODS:
-                    raise ScenarioError(f"{source}: field 'levers.{key}': period {excerpt(period)} is "
-                                        "unknown; allowed " + ", ".join(tables.PERIODS))
+                    raise ScenarioError(f"{source}: field 'levers.{key}': period "
+                                        f"{excerpt(period)} is unknown; allowed "
+                                        + ", ".join(tables.PERIODS))
                 periods[tables.PERIODS.index(str(period))] = _number(
                     source, f"levers.{key}.{period}", pvalue, lev.min, lev.max, lev.unit_zh)
             lever_values[key] = tuple(periods)

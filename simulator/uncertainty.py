@@ -39,7 +39,7 @@ import pandas as pd
 
 from . import goals, scenario as scenario_mod, tables
 from .scenario import Scenario, ScenarioError
-from .inputs import read_bytes
+from .inputs import check_text, read_bytes
 from .tables import Target
 
 #: The default uncertainty file.
@@ -175,10 +175,9 @@ def spec_from_dict(data: Any, source: str = "<uncertainty>", engine=None) -> Unc
     if not isinstance(name, str) or not name.strip():
         raise UncertaintyError(f"{source}: field 'name': value {name!r} is not allowed; allowed "
                                "a non-empty string")
-    description = data.get("description") or ""
-    if not isinstance(description, str):
-        raise UncertaintyError(f"{source}: field 'description': value {description!r} is not "
-                               "text; allowed a string")
+    check_text(name, source, "name", max_chars=200, error=UncertaintyError)
+    description = check_text(data.get("description") or "", source, "description",
+                             multiline=True, error=UncertaintyError)
     dists_in = data.get("distributions")
     if not isinstance(dists_in, dict):
         raise UncertaintyError(f"{source}: field 'distributions': value {dists_in!r} is not a "

@@ -7,9 +7,14 @@ validation errors are cheap because nothing is run.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,7 @@ import pandas as pd
 import pytest
 
 from helpers import cli
+from simulator import cli as cli_module
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "models"
@@ -200,6 +206,19 @@ BAD_CONTENT = [
     ("oversized", "name: bad\n" + "#" * 1_000_001 + "\n"),
     ("integer-too-large", "name: bad\nlevers:\n  hte_reward: " + "9" * 400 + "\n"),
     ("unhashable-key", "name: bad\nlevers: {[1, 2]: 3}\n"),
+    # issue 11: hostile and surprising files
+    ("alias-bomb", "name: [&a0 [lol]" + "".join(
+        f", &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)) + "]\n"),
+    ("deep-flow-list", "name: bad\nlevers: " + "[" * 1000 + "]" * 1000 + "\n"),
+    ("deep-block-map",
+     "name: bad\nlevers:\n" + "".join(" " * (i + 1) + "k:\n" for i in range(500))),
+    ("yaml11-octal", "name: bad\nlevers:\n  hte_reward: 030\n"),
+    ("yaml11-sexagesimal", "name: bad\nlevers:\n  hte_reward: 1:30\n"),
+    ("merge-key", "name: bad\nlevers:\n  <<: {hte_reward: 5}\n"),
+    ("surrogate-escape", 'name: "plan\\ud83d\\ude00"\n'),
+    ("escape-in-name", 'name: "bad\\e[2Jname"\n'),
+    ("bidi-in-title", 'name: bad\ntitle_en: "a\\u202eb"\n'),
+    ("python-tag", "name: !!python/object/apply:os.system ['true']\n"),
 ]
 
 
@@ -300,3 +319,224 @@ def test_relative_out_path_is_relative_to_the_working_directory(tmp_path):
     """A relative --out into a missing folder is reported with the path as given."""
     proc = cli("run", PLAN, "--out", "nowhere/results.csv", cwd=tmp_path)
     _check_user_error(proc, "nowhere/results.csv", tmp_path)
+
+
+def test_bad_file_messages_are_short_and_escaped(tmp_path):
+    """The errors of the hostile files above quote at most a short, escaped excerpt."""
+    for case, content in BAD_CONTENT:
+        scen = _write(tmp_path / f"{case}.yaml", content)
+        proc = cli("run", scen, "--out", tmp_path / "never.csv", cwd=tmp_path)
+        assert len(proc.stderr) < 600, (case, proc.stderr)
+        assert proc.stderr.rstrip("\n").isprintable(), (case, proc.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# Special files, options and output targets (issue 11): one line, exit 2, nothing run or written
+# --------------------------------------------------------------------------------------------
+
+SPECIAL_INPUTS = ["fifo", "dev-zero", "dev-urandom"]
+
+
+@pytest.mark.parametrize("kind", SPECIAL_INPUTS, ids=SPECIAL_INPUTS)
+def test_goals_on_a_fifo_or_device_is_refused_without_reading(tmp_path, kind):
+    scen = {"fifo": tmp_path / "pipe.yaml", "dev-zero": Path("/dev/zero"),
+            "dev-urandom": Path("/dev/urandom")}[kind]
+    if kind == "fifo":
+        os.mkfifo(scen)  # nobody writes: a reader that opened it would block (timeout in cli())
+    proc = cli("goals", scen, cwd=tmp_path)
+    _check_user_error(proc, scen)
+    assert ("named pipe" if kind == "fifo" else "character device") in proc.stderr
+
+
+OPTION_ERRORS = {
+    "seed-negative": (["uncertainty", PLAN, "--seed", "-1"], "--seed: value '-1' is not allowed"),
+    "seed-too-large": (["uncertainty", PLAN, "--seed", str(2**32)], "from 0 to 4294967295"),
+    "seed-not-a-number": (["uncertainty", PLAN, "--seed", "x"], "--seed: value 'x'"),
+    "seed-sensitivity": (["sensitivity", PLAN, "--seed", "-1"], "--seed: value '-1'"),
+    "seed-solve": (["solve", PLAN, "--seed", "-1"], "--seed: value '-1'"),
+    "seed-validate": (["validate", "--seed", "-1"], "--seed: value '-1'"),
+    "n-exponent": (["uncertainty", PLAN, "--n", "1e12"], "--n: invalid int value: '1e12'"),
+    "n-huge": (["uncertainty", PLAN, "--n", "1000000000000"],
+               "--n: value 1,000,000,000,000 asks for 1,000,000,000,000 runs; allowed at most "
+               "10,000,000"),
+    "n-sensitivity": (["sensitivity", PLAN, "--n", str(2**30)], "allowed at most 10,000,000"),
+    "n-validate": (["validate", "--n", "100000000"], "allowed at most 10,000,000"),
+    "n-solve": (["solve", PLAN, "--probability", "0.5", "--n", "100000000"],
+                "allowed at most 10,000,000"),
+    "top-zero": (["sensitivity", PLAN, "--top", "0"], "--top: value 0 is not allowed"),
+    "unknown-option": (["goals", PLAN, "--colour", "red"], "unrecognized arguments: --colour"),
+    "missing-argument": (["goals"], "the following arguments are required: scenario"),
+    "bad-choice": (["goals", PLAN, "--format", "xml"], "invalid choice: 'xml'"),
+    "no-command": ([], "the following arguments are required: command"),
+}
+
+
+@pytest.mark.parametrize("argv,needle", OPTION_ERRORS.values(), ids=OPTION_ERRORS.keys())
+def test_option_mistakes_are_one_line_and_exit_2(tmp_path, argv, needle):
+    proc = cli(*argv, cwd=tmp_path)
+    _check_user_error(proc, needle, tmp_path)
+    assert proc.stdout == ""
+
+
+OUT_TARGETS = ["device", "fifo", "symlink", "dangling-symlink", "input-itself", "input-hardlink",
+               "uncertainty-file", "existing-file"]
+
+
+@pytest.mark.parametrize("case", OUT_TARGETS, ids=OUT_TARGETS)
+def test_out_refuses_targets_it_must_not_replace(tmp_path, case):
+    scen = _write(tmp_path / "plan.yaml", PLAN.read_text(encoding="utf-8"))
+    kept = _write(tmp_path / "kept.csv", "precious\n")
+    out = tmp_path / "out.csv"
+    argv = ["goals", scen, "--format", "csv", "--out", out, "--force"]
+    needle = "--out "
+    if case == "device":
+        out, needle = Path("/dev/null"), "is a character device"
+    elif case == "fifo":
+        os.mkfifo(out)
+        needle = "is a named pipe (FIFO)"
+    elif case in ("symlink", "dangling-symlink"):
+        out.symlink_to(kept if case == "symlink" else tmp_path / "nowhere.csv")
+        needle = "is a symbolic link"
+    elif case == "input-itself":
+        out, needle = scen, "is the input file"
+    elif case == "input-hardlink":
+        os.link(scen, out)
+        needle = "is the input file"
+    elif case == "uncertainty-file":
+        spec = _write(tmp_path / "spec.yaml", (MODELS_DIR / "uncertainty.yaml").read_text(
+            encoding="utf-8"))
+        out, needle = spec, "is the input file"
+        argv = ["uncertainty", scen, "--uncertainty", spec, "--n", "10", "--out", out, "--force"]
+    elif case == "existing-file":
+        out, needle = kept, "file exists; add --force to replace it"
+        argv = ["goals", scen, "--format", "csv", "--out", out]
+    argv[argv.index("--out") + 1] = out
+    before = {p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() and not p.is_symlink()
+                       else None) for p in tmp_path.iterdir() if not p.is_fifo()}
+    proc = cli(*argv, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: --out {out}: ") and needle in proc.stderr, proc.stderr
+    after = {p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() and not p.is_symlink()
+                      else None) for p in tmp_path.iterdir() if not p.is_fifo()}
+    assert after == before  # nothing replaced, nothing created (no temporary file either)
+    assert not (tmp_path / "nowhere.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def forced_run(tmp_path_factory):
+    """``run --force`` over an existing read-only file, under umask 027, of a scenario whose
+    name a spreadsheet would take for a formula."""
+    tmp = tmp_path_factory.mktemp("forced")
+    scen = _write(tmp / "formula.yaml", 'name: "=HYPERLINK(1)"\nlevers:\n  hte_reward: 30\n')
+    out = _write(tmp / "results.csv", "old\n")
+    out.chmod(0o400)
+    mask = os.umask(0o027)
+    try:
+        proc = cli("run", scen, "--out", out, "--force", cwd=tmp)
+    finally:
+        os.umask(mask)
+    return proc, out
+
+
+def test_force_replaces_an_existing_file(forced_run):
+    proc, out = forced_run
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text(encoding="utf-8").startswith("scenario,time,variable,value,unit\n")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["formula.yaml", "results.csv"]
+
+
+def test_output_permissions_follow_the_umask(forced_run):
+    _, out = forced_run
+    assert out.stat().st_mode & 0o777 == 0o640  # 666 & ~027; neither the old 400 nor a fixed 600
+
+
+def test_csv_text_cells_cannot_become_formulas(forced_run):
+    _, out = forced_run
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert {r["scenario"] for r in rows} == {"'=HYPERLINK(1)"}
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_file(tmp_path, monkeypatch, capsys):
+    real_fdopen = os.fdopen
+
+    def full_disk_fdopen(fd, *args, **kwargs):
+        f = real_fdopen(fd, *args, **kwargs)
+
+        def write(text):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        f.write = write
+        return f
+    monkeypatch.setattr(cli_module.os, "fdopen", full_disk_fdopen)
+    out = tmp_path / "card.csv"
+    assert cli_module.main(["goals", str(PLAN), "--format", "csv", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --out {out}: cannot write (No space left on device)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_standard_output_is_one_line(tmp_path):
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        proc = subprocess.run([sys.executable, "-m", "simulator", "goals", str(PLAN)], cwd=tmp_path,
+                              env=env, stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert (proc.returncode, proc.stderr) == (2, "error: cannot write the output (No space left on "
+                                                 "device)\n")
+
+
+def _ascii_cli(*args, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "ascii"}
+    return subprocess.run([sys.executable, "-m", "simulator", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, encoding="ascii", timeout=300)
+
+
+def test_an_ascii_terminal_gets_escapes_not_a_crash(tmp_path):
+    proc = _ascii_cli("goals", PLAN, cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert "\\u60c5\\u666f scenario: plan" in proc.stdout  # 情景
+
+
+def test_an_ascii_terminal_gets_escaped_errors(tmp_path):
+    scen = _write(tmp_path / "规划.yaml", "name: 规划\nlevers:\n  hte_reward: 101\n")
+    proc = _ascii_cli("goals", scen, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "\\u89c4\\u5212.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _popen(*args, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"}
+    return subprocess.Popen([sys.executable, "-m", "simulator", *map(str, args)], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_ctrl_c_during_an_ensemble_is_one_word_and_exit_130(tmp_path):
+    out = tmp_path / "unc.csv"
+    proc = _popen("uncertainty", PLAN, "--n", "100000", "--seed", "0", "--progress",
+                  "--format", "csv", "--out", out, cwd=tmp_path)
+    first = proc.stderr.read(1)  # the progress bar: the ensemble is running
+    time.sleep(0.3)  # past the bar's construction, into the runs (100,000 take seconds)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    err = (first + err).decode("utf-8")
+    assert proc.returncode == 130, err
+    # the progress bar is cleared with a carriage return, then one line
+    assert err.endswith("\rinterrupted\n"), err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing half-written, no temporary file
+
+
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path):
+    proc = _popen("uncertainty", PLAN, "--n", "100000", "--out", tmp_path / "unc.csv",
+                  cwd=tmp_path)
+    time.sleep(0.5)  # Python has installed its SIGINT handler; imports or the run are under way
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert (proc.returncode, err.decode("utf-8")) == (130, "interrupted\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_main_in_process_returns_130_on_ctrl_c(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli_module, "cmd_goals", interrupted)
+    assert cli_module.main(["goals", str(PLAN)]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
