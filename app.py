@@ -10,10 +10,19 @@ are drawn from those values and write back through callbacks. Results are cached
 sessions by the scenario's numbers (``st.cache_data``); the model object is shared read-only
 (``st.cache_resource``) and every run starts from fresh state, so sessions never share
 mutable model state.
+
+Hardening: every text that came from a visitor (an upload, the link, a text box) is escaped
+with ``ui.md_text`` wherever Markdown renders it; an unexpected exception in the page or a
+callback is logged with its traceback on the server's stderr and the visitor sees one short
+bilingual message (``ui.CRASH_MESSAGE``), never a traceback; Streamlit's clear-cache message
+clears only the sending session's state, not the caches other sessions share
+(``ui.keep_shared_caches``; docs/app.md, "Serving it").
 """
 from __future__ import annotations
 
+import functools
 import logging
+import sys
 import threading
 import time
 from urllib.parse import urlencode
@@ -24,9 +33,52 @@ import streamlit as st
 from simulator import appsupport as ui
 from simulator import goals, sensitivity, solver, tables, uncertainty
 from simulator.model import Model
-from simulator.scenario import Scenario, ScenarioError, loads
+from simulator.scenario import Scenario, ScenarioError
 
 ss = st.session_state
+
+#: Tracebacks of unexpected errors go here: the server's stderr, never the visitor's page.
+LOG = logging.getLogger("guangyuan.app")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (the server's terminal or log)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+# app.py runs again on every rerun, each time with a new class: add the handler once by name
+if not any(type(h).__name__ == "_StderrHandler" for h in LOG.handlers):
+    _handler = _StderrHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    LOG.addHandler(_handler)
+    LOG.setLevel(logging.INFO)
+
+
+def _keep_shared_caches() -> None:
+    """Make Streamlit's clear-cache message (any client can send it) clear only the sending
+    session's state, not the caches every session shares (once per process; logged if the
+    installed Streamlit has no such handler)."""
+    from streamlit.runtime.app_session import AppSession
+    ui.keep_shared_caches(AppSession, LOG)
+
+
+_keep_shared_caches()
+
+
+def guarded(callback):
+    """A widget callback whose unexpected exception is logged and shown as ``CRASH_MESSAGE``
+    on the page that follows, instead of as a traceback."""
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except Exception:
+            LOG.exception("callback %s failed", callback.__name__)
+            ss["_crashed"] = True
+    return run
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,20 +204,24 @@ def preset_label(key: str, lang: str) -> str:
 
 # Callbacks: they run before the script, so the page is drawn from the updated state.
 
+@guarded
 def on_copy(widget_key: str, state_key: str) -> None:
     ss[state_key] = ss[widget_key]
 
 
+@guarded
 def on_preset() -> None:
     ss["_preset"] = ss["w_preset"]
     apply_scenario(all_presets()[ss["_preset"]])
     ss["_url_errors"] = []
 
 
+@guarded
 def on_reset() -> None:
     apply_scenario(all_presets()[ss["_preset"]])
 
 
+@guarded
 def on_lever(lever_id: str, period: int | None) -> None:
     key = f"w_{lever_id}" if period is None else f"w_{lever_id}_{period}"
     value = ui.clean_value(ss[key])
@@ -177,29 +233,40 @@ def on_lever(lever_id: str, period: int | None) -> None:
     ss["_levers"] = {**ss["_levers"], lever_id: tuple(values)}
 
 
+@guarded
 def on_assumption(assumption_id: str) -> None:
     value = ui.clean_value(ss[f"w_{assumption_id}"])
     ss["_assumptions"] = {**ss["_assumptions"], assumption_id: value}
 
 
+@guarded
 def on_upload() -> None:
-    """Validate an uploaded scenario exactly as the CLI does; on error change nothing else."""
+    """Validate an uploaded scenario exactly as the CLI does; on error change nothing else.
+
+    Whatever the file holds, the session keeps working: a refused file gets its one-line
+    message, anything unexpected is logged and gets a short one, and the next upload is read
+    afresh.
+    """
     file = ss.get("w_upload")
     if file is None:
         ss["_upload_msg"] = None
         return
     try:
-        scn = loads(file.getvalue(), source=file.name)
-    except ScenarioError as exc:
-        ss["_upload_msg"] = ("error", str(exc))
+        scn, problem = ui.read_upload(file.getvalue(), file.name, ss["_lang"])
+    except Exception:
+        LOG.exception("reading an uploaded file failed")
+        scn, problem = None, ui.ui("upload_failed", ss["_lang"])
+    if scn is None:
+        ss["_upload_msg"] = ("error", problem)
         return
     key = f"upload:{scn.name}"
-    ss["_uploaded"] = {**ss["_uploaded"], key: scn}
+    ss["_uploaded"] = ui.keep_latest({**ss["_uploaded"], key: scn}, key, ui.MAX_UPLOADED)
     ss["_preset"] = key
     apply_scenario(scn)
     ss["_upload_msg"] = ("ok", scn.name)
 
 
+@guarded
 def on_save(key: ui.ScenarioKey) -> None:
     name = ss.get("w_save_name", "").strip()
     try:
@@ -216,15 +283,18 @@ def on_save(key: ui.ScenarioKey) -> None:
         ss["_save_msg"] = ("ok", ui.ui("saved_ok", ss["_lang"], name=name))
 
 
+@guarded
 def on_delete_saved(index: int) -> None:
     ss["_saved"] = [item for i, item in enumerate(ss["_saved"]) if i != index]
     ss["_save_msg"] = None
 
 
+@guarded
 def on_load_saved(index: int) -> None:
     apply_scenario(ui.scenario_from_key(ss["_saved"][index][1]))
 
 
+@guarded
 def on_apply_solution() -> None:
     """Write the solver's answer into the lever settings (the state the sliders read)."""
     result = ss["_solve"][1]
@@ -255,11 +325,11 @@ def sidebar(lang: str, meeting: bool) -> None:
                          help=ui.ui("upload_help", lang), on_change=on_upload)
         msg = ss["_upload_msg"]
         if msg and msg[0] == "error":
-            sb.error(f"{ui.ui('upload_bad', lang)}\n\n{msg[1]}")
+            sb.error(f"{ui.ui('upload_bad', lang)}\n\n{ui.md_text(msg[1])}")
         elif msg:
-            sb.success(ui.ui("upload_ok", lang, name=msg[1]))
+            sb.success(ui.md_text(ui.ui("upload_ok", lang, name=msg[1])))
     for problem in find_presets().invalid:
-        sb.warning(f"{ui.ui('preset_invalid', lang)}\n\n{problem}")
+        sb.warning(f"{ui.ui('preset_invalid', lang)}\n\n{ui.md_text(problem)}")
     sb.button(ui.ui("reset", lang), key="w_reset", on_click=on_reset, width="stretch")
     if not meeting:
         sb.toggle(ui.ui("advanced", lang), key=bind("w_advanced", ss["_advanced"]),
@@ -360,13 +430,29 @@ def chart_captions(lang: str, bands) -> None:
 
 
 def main() -> None:
-    """Draw the page; the server time of the run is kept in ``_render_ms`` (benchmarks read it)."""
+    """Draw the page; the server time of the run is kept in ``_render_ms`` (benchmarks read it).
+
+    An unexpected exception (here or in a callback, see :func:`guarded`) is logged with its
+    traceback and the visitor sees ``ui.CRASH_MESSAGE`` and a button that starts the session
+    afresh; Streamlit's own control flow (``st.rerun``, ``st.stop``) is not an ``Exception``
+    and passes through.
+    """
     started = time.perf_counter()
     try:
         page()
+    except Exception:
+        LOG.exception("drawing the page failed")
+        crashed()
     finally:
         ss["_render_ms"] = (time.perf_counter() - started) * 1000.0
     warm_up_ensembles()
+
+
+def crashed() -> None:
+    """The short message after the page failed, and a way to start the session afresh."""
+    st.error(ui.CRASH_MESSAGE)
+    st.button(ui.ui("restart", ss.get("_lang", ui.DEFAULT_LANG)), key="w_restart",
+              on_click=ss.clear)
 
 
 def page() -> None:
@@ -404,13 +490,14 @@ def page() -> None:
 
     st.markdown(APP_CSS + (MEETING_CSS if meeting else ""), unsafe_allow_html=True)
     st.title(ui.ui("app_title", lang))
+    if ss.pop("_crashed", False):  # a callback failed (logged); the page itself still works
+        st.error(ui.CRASH_MESSAGE)
     if ss["_url_errors"]:
         with st.container(key="url_errors"):
-            st.warning(ui.ui("url_errors", lang) + "\n\n"
-                       + "\n".join(f"- {e}" for e in ss["_url_errors"]))
+            st.warning(ui.link_errors_markdown(ss["_url_errors"], lang))
             st.button(ui.ui("dismiss", lang), key="w_dismiss",
                       on_click=lambda: ss.update(_url_errors=[]))
-    st.markdown(f"#### {cur_label}")
+    st.markdown(f"#### {ui.md_text(cur_label)}")  # the title of an uploaded file
     metrics(card, ref_card, ui.short_title(reference, lang), lang)
 
     if meeting:
@@ -506,7 +593,7 @@ def solve_view(current_key, card, lang: str) -> None:
     ok, text = ui.solve_summary(result, lang)
     with st.container(key="solve_result"):
         (st.success if ok else st.error)(text)
-        st.caption(ui.ui("solve_for", lang, name=key[0],
+        st.caption(ui.ui("solve_for", lang, name=ui.md_text(key[0]),
                          targets="、".join(ui.target_label(k, lang) for k in result.margins["key"])
                          if lang == "zh" else "; ".join(ui.target_label(k, lang)
                                                         for k in result.margins["key"])))
@@ -541,8 +628,8 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
     c2.button(ui.ui("save", lang), key="w_save", on_click=on_save, args=(current_key,),
               width="stretch")
     msg = ss["_save_msg"]
-    if msg:
-        (st.error if msg[0] == "error" else st.success)(msg[1])
+    if msg:  # may quote the name typed
+        (st.error if msg[0] == "error" else st.success)(ui.md_text(msg[1]))
     saved = ss["_saved"]
     if not saved:
         st.info(ui.ui("nothing_saved", lang))
@@ -550,7 +637,7 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
     st.markdown(f"**{ui.ui('saved_list', lang)}**")
     for i, (name, _key) in enumerate(saved):
         a, b, c = st.columns([6, 1, 1])
-        a.markdown(f"{i + 1}. {name}")
+        a.markdown(f"{i + 1}\\. {ui.md_text(name)}")
         b.button(ui.ui("load", lang), key=f"w_load_{i}", on_click=on_load_saved, args=(i,))
         c.button(ui.ui("delete", lang), key=f"w_delete_{i}", on_click=on_delete_saved,
                  args=(i,))

@@ -12,6 +12,7 @@ import functools
 import html
 import io
 import math
+import re
 import shutil
 import subprocess
 import threading
@@ -23,9 +24,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import altair as alt
 import numpy as np
 import pandas as pd
-import yaml
 
-from . import goals, tables
+from . import goals, inputs, tables
 from . import scenario as scenario_mod
 from .cli import _decimals, display_width, format_against, format_number
 from .scenario import Scenario, ScenarioError
@@ -45,8 +45,13 @@ REFERENCE_PRESET = "baseline"
 PRESET_ORDER: tuple[str, ...] = ("baseline", "plan", "ambitious")
 #: How many named scenarios a session can keep for comparison.
 MAX_SAVED = 4
+#: How many uploaded scenarios a session keeps as presets (the oldest go first).
+MAX_UPLOADED = 8
 #: Query-string keys that are not levers or assumptions.
 RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode")
+#: At most this many lever and assumption parameters of a link are read (there are fewer
+#: levers and assumptions than that; the rest is reported in one line).
+MAX_LINK_PARAMS = 100
 #: Source name used in error messages about the link's query string.
 LINK_SOURCE = "link"
 
@@ -95,8 +100,21 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                    "en": "Unit: {unit}; range {lo}–{hi}; 2020 level {default}"},
     "help_source": {"zh": "依据：{source}", "en": "Source: {source}"},
     "upload": {"zh": "上传情景文件(YAML)", "en": "Upload a scenario (YAML)"},
-    "upload_help": {"zh": "与命令行相同的严格校验；不超过1 MB。",
-                    "en": "Validated exactly as on the command line; at most 1 MB."},
+    "upload_help": {"zh": "与命令行相同的严格校验；不超过1 MB(1,000,000字节)。",
+                    "en": "Validated exactly as on the command line; at most 1 MB (1,000,000 "
+                          "bytes)."},
+    "upload_failed": {"zh": "无法读取该文件(已记入服务器日志)；请检查文件后重新上传。",
+                      "en": "The file could not be read (logged on the server); check it and "
+                            "upload it again."},
+    "upload_too_big": {"zh": "{source}：文件为{size}字节，超过上限{limit}字节(1 MB)。",
+                       "en": "{source}: the file is {size} bytes; at most {limit} (1 MB) "
+                             "allowed."},
+    "url_errors_more": {"zh": "另有{n}个无效参数未列出。", "en": "{n} more invalid parameters "
+                        "not listed."},
+    "restart": {"zh": "重新开始(清除本页的设置)", "en": "Start again (clears this page's settings)"},
+    "crashed": {"zh": "出现意外错误，已记入服务器日志。请刷新页面；如仍出现，请联系管理员。",
+                "en": "An unexpected error occurred and was logged on the server. Reload the "
+                      "page; if it happens again, tell the administrator."},
     "upload_ok": {"zh": "已载入情景“{name}”。", "en": "Loaded scenario '{name}'."},
     "upload_bad": {"zh": "情景文件被拒绝，页面其余内容未改变：", "en": "Scenario file rejected; "
                    "nothing else on the page changed:"},
@@ -274,6 +292,110 @@ def ui(key: str, lang: str, **fmt: Any) -> str:
     return text.format(**fmt) if fmt else text
 
 
+#: The short message shown, in both languages, when the page itself fails (the traceback goes
+#: to the server's log, never to the visitor).
+CRASH_MESSAGE = f"{UI_STRINGS['crashed']['zh']}  \n{UI_STRINGS['crashed']['en']}"
+
+
+# --------------------------------------------------------------------------------------------
+# Untrusted text: anything from an upload, a link or a text box, on its way into Markdown or HTML
+
+#: Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and together
+#: they are all the Markdown (and Streamlit: ``:red[…]``, ``$…$``) syntax there is.
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+#: Where GFM's autolink literals start (``https://``, ``www.``, ``user@host``). remark-gfm finds
+#: them again in the *text* after escapes are resolved, so escaping alone cannot stop them; a
+#: zero-width space at these points breaks the pattern without changing what the reader sees.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=@)|(?<=[wW]{3})(?=\.)")
+_ZWSP = "\u200b"
+
+
+def md_text(text: Any, limit: int = inputs.MAX_MESSAGE_CHARS) -> str:
+    """Untrusted text as Markdown that shows exactly that text, on one line.
+
+    For ``st.markdown``, ``st.warning``, ``st.error``, ``st.success``, ``st.caption`` and every
+    other element that renders Markdown (``unsafe_allow_html=False`` still renders links and
+    images). Control, format (bidirectional, zero-width) and surrogate characters and line
+    breaks are shown as escapes (:func:`simulator.inputs.one_line`), the text is cut at
+    ``limit`` characters, every ASCII punctuation character is backslash-escaped (no link,
+    image, emphasis, heading, list, HTML, entity, math or colour directive can form) and
+    autolink literals are broken with a zero-width space.
+    """
+    line = _AUTOLINK.sub(_ZWSP, inputs.one_line(str(text), limit))
+    return _MD_PUNCTUATION.sub(r"\\\1", line)
+
+
+def html_text(text: Any, limit: int = inputs.MAX_MESSAGE_CHARS) -> str:
+    """Untrusted text for an HTML fragment (``unsafe_allow_html=True``): one line, escaped."""
+    return html.escape(inputs.one_line(str(text), limit))
+
+
+def link_errors_markdown(errors: Sequence[str], lang: str,
+                         limit: int = 8) -> str:
+    """The warning about a link's invalid parameters: a heading line and a bullet per error
+    (escaped with :func:`md_text`), at most ``limit`` of them and a count of the rest."""
+    lines = [ui("url_errors", lang), ""]
+    lines += [f"- {md_text(e)}" for e in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"- {ui('url_errors_more', lang, n=len(errors) - limit)}")
+    return "\n".join(lines)
+
+
+def read_upload(data: bytes, filename: Any, lang: str) -> tuple[Scenario | None, str]:
+    """An uploaded scenario file, validated as the command line validates one.
+
+    Returns
+    -------
+    (Scenario, "") or (None, message)
+        ``message`` is one line: the validation's own (naming the file, field, value excerpt
+        and what was allowed), or, for a file over :data:`simulator.scenario.MAX_FILE_BYTES`,
+        a sentence in ``lang``. It is plain text: escape it (:func:`md_text`) to show it.
+        Anything but an input error propagates (a bug, not the visitor's mistake).
+    """
+    source = inputs.source_label(filename)
+    if len(data) > scenario_mod.MAX_FILE_BYTES:
+        return None, ui("upload_too_big", lang, source=source, size=f"{len(data):,}",
+                        limit=f"{scenario_mod.MAX_FILE_BYTES:,}")
+    try:
+        return scenario_mod.loads(data, source=source), ""
+    except inputs.InputError as exc:
+        return None, inputs.one_line(str(exc))
+
+
+def keep_shared_caches(session_cls: type, log: Any) -> bool:
+    """Make Streamlit's clear-cache message clear only the sending session's state.
+
+    Streamlit (1.40 to at least 1.67) answers a ``clear_cache`` message from any browser with
+    ``AppSession._handle_clear_cache_request``, which empties ``st.cache_data`` and
+    ``st.cache_resource`` for every session of the server. There is no setting to turn it off
+    (``client.toolbarMode`` only hides the menu item). The app's caches hold only recomputable
+    results, so clearing them costs time, not correctness; but one visitor should not be able
+    to cost every other visitor that time. This replaces the handler of ``session_cls`` (the
+    ``AppSession`` class, passed in: this module does not import Streamlit) by one that clears
+    only the sending session's state, as the original also does, and logs the request.
+
+    Returns whether the handler is replaced (``False``, with a warning on ``log``, if the
+    class has no such handler: a future Streamlit, in which case its own behaviour stands).
+    Calling it again changes nothing.
+    """
+    handler = getattr(session_cls, "_handle_clear_cache_request", None)
+    if handler is None:
+        log.warning("Streamlit has no AppSession._handle_clear_cache_request: a clear-cache "
+                    "message from any visitor empties the shared caches")
+        return False
+    if getattr(handler, "keeps_shared_caches", False):
+        return True
+
+    def clear_own_session(self: Any) -> None:
+        log.info("clear-cache message: cleared that session's state; shared caches kept")
+        self._session_state.clear()
+
+    clear_own_session.keeps_shared_caches = True  # type: ignore[attr-defined]
+    clear_own_session.__doc__ = keep_shared_caches.__doc__
+    session_cls._handle_clear_cache_request = clear_own_session
+    return True
+
+
 def label(item: Any, lang: str) -> str:
     """The Chinese or English name of a lever, assumption, indicator or target."""
     return item.name_en if lang == "en" else item.name_zh
@@ -393,9 +515,9 @@ class Presets:
 def _is_other_kind(path: Path) -> bool:
     """Whether a YAML file is plainly not a scenario: a mapping with a non-scenario field."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False  # unreadable: let the scenario loader say what is wrong
+        data = inputs.parse_yaml(inputs.read_bytes(path), source=path.name)
+    except inputs.InputError:
+        return False  # unreadable or refused: let the scenario loader say what is wrong
     return isinstance(data, dict) and any(k not in scenario_mod.TOP_FIELDS for k in data)
 
 
@@ -412,13 +534,15 @@ def find_presets(directory: str | Path = SCENARIOS_DIR) -> Presets:
         if _is_other_kind(path):
             other.append(path.name)
             continue
+        shown = f"{path.parent.name}/{path.name}"  # shown to visitors: no server path
         try:
             scn = scenario_mod.load(path)
         except ScenarioError as exc:
-            invalid.append(str(exc))
+            invalid.append(str(exc).replace(str(path), shown))
             continue
         if scn.name in found:
-            invalid.append(f"{path}: scenario name {scn.name!r} is used by another file")
+            invalid.append(f"{shown}: scenario name {inputs.excerpt(scn.name)} is used by "
+                           "another file")
             continue
         found[scn.name] = scn
     rank = {name: i for i, name in enumerate(PRESET_ORDER)}
@@ -513,6 +637,14 @@ def scenario_from_key(key: ScenarioKey) -> Scenario:
          "assumptions": dict(assumptions)}, source="app")
 
 
+def keep_latest(items: Mapping[str, Any], latest: str, limit: int) -> dict[str, Any]:
+    """``items`` with ``latest`` moved to the end and only the last ``limit`` kept (a session's
+    uploaded scenarios: however many files a visitor uploads, the session stays small)."""
+    ordered = {k: v for k, v in items.items() if k != latest}
+    ordered[latest] = items[latest]
+    return dict(list(ordered.items())[-limit:])
+
+
 def validate_label(text: str) -> str:
     """A saved scenario's name, checked with the scenario file's rules for ``name``.
 
@@ -588,55 +720,64 @@ def _last(value: Any) -> str:
     return str(value)
 
 
+#: A number in a link: plain decimal or exponent notation, ASCII digits only (``float`` alone
+#: would also take ``1_0``, ``nan``, ``inf`` and full-width digits).
+_LINK_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
 def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> LinkState:
     """Read a link's query string (as from ``st.query_params.to_dict()``).
 
     Never raises for bad input: every invalid parameter (unknown key, unknown preset or
     language, a value that is not a number or out of range, as the scenario validation
-    defines it) is skipped and reported in ``errors``; the rest is applied. A repeated key
+    defines it) is skipped and reported in ``errors`` (one line each, quoting at most a short
+    escaped excerpt of the key or value); the rest is applied. A repeated key
     counts with its last value, as in ``st.query_params``.
     """
     errors: list[str] = []
     default_preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
     preset = _last(params.get("preset", default_preset))
     if preset not in presets:
-        errors.append(f"{LINK_SOURCE}: field 'preset': value {preset!r} is unknown; allowed "
-                      + ", ".join(presets))
+        errors.append(f"{LINK_SOURCE}: field 'preset': value {inputs.excerpt(preset)} is "
+                      "unknown; allowed " + ", ".join(presets))
         preset = default_preset
     lang = _last(params.get("lang", DEFAULT_LANG))
     if lang not in LANGS:
-        errors.append(f"{LINK_SOURCE}: field 'lang': value {lang!r} is unknown; allowed "
-                      + ", ".join(LANGS))
+        errors.append(f"{LINK_SOURCE}: field 'lang': value {inputs.excerpt(lang)} is unknown; "
+                      "allowed " + ", ".join(LANGS))
         lang = DEFAULT_LANG
     view = _last(params.get("view", ""))
     if view not in ("", "meeting"):
-        errors.append(f"{LINK_SOURCE}: field 'view': value {view!r} is unknown; allowed meeting")
+        errors.append(f"{LINK_SOURCE}: field 'view': value {inputs.excerpt(view)} is unknown; "
+                      "allowed meeting")
     mode = _last(params.get("mode", "simple"))
     if mode not in ("simple", "advanced"):
-        errors.append(f"{LINK_SOURCE}: field 'mode': value {mode!r} is unknown; allowed "
-                      "simple, advanced")
+        errors.append(f"{LINK_SOURCE}: field 'mode': value {inputs.excerpt(mode)} is unknown; "
+                      "allowed simple, advanced")
     data = presets[preset].to_dict()
     lever_ids = {lev.id for lev in tables.levers()}
     assumption_ids = {a.id for a in tables.assumptions()}
-    for key in params:
-        if key in RESERVED_QUERY_KEYS:
-            continue
+    keys = [key for key in params if key not in RESERVED_QUERY_KEYS]
+    if len(keys) > MAX_LINK_PARAMS:  # a link holds at most one per lever and assumption
+        errors.append(f"{LINK_SOURCE}: {len(keys):,} parameters; at most {MAX_LINK_PARAMS} are "
+                      "read (the first ones)")
+        keys = keys[:MAX_LINK_PARAMS]
+    for key in keys:
         raw = _last(params[key]).strip()
         if key not in lever_ids and key not in assumption_ids:
-            errors.append(f"{LINK_SOURCE}: field {key!r}: unknown parameter; allowed a lever or "
-                          "assumption id, " + ", ".join(RESERVED_QUERY_KEYS))
+            errors.append(f"{LINK_SOURCE}: field {inputs.excerpt(key)}: unknown parameter; "
+                          "allowed a lever or assumption id, " + ", ".join(RESERVED_QUERY_KEYS))
             continue
         section = "levers" if key in lever_ids else "assumptions"
-        try:
-            numbers = [float(part) for part in raw.split(",")]
-        except ValueError:
-            numbers = []
+        parts = raw.split(",")
+        numbers = ([float(part) for part in parts]
+                   if all(_LINK_NUMBER.fullmatch(part.strip()) for part in parts) else [])
         allowed_counts = (1, len(tables.PERIODS)) if section == "levers" else (1,)
         if len(numbers) not in allowed_counts:
             what = ("a number, or one per plan period separated by commas"
                     if section == "levers" else "a number")
-            errors.append(f"{LINK_SOURCE}: field '{section}.{key}': value {raw!r} is not "
-                          f"{what}")
+            errors.append(f"{LINK_SOURCE}: field '{section}.{key}': value {inputs.excerpt(raw)} "
+                          f"is not {what}")
             continue
         candidate = {**data, section: {**data[section],
                                        key: numbers[0] if len(numbers) == 1 else numbers}}
@@ -804,7 +945,7 @@ def compare_html(cards: Mapping[str, pd.DataFrame], lang: str) -> str:
            f'<th>{html.escape(ui("col_indicator", lang))}</th>',
            f'<th>{html.escape(ui("col_year", lang))}</th>',
            f'<th class="num">{html.escape(ui("col_target", lang))}</th>']
-    out += [f'<th class="num">{html.escape(k)}</th>' for k in labels]
+    out += [f'<th class="num">{html_text(k)}</th>' for k in labels]  # user-named
     out.append(f'<th>{html.escape(ui("col_unit", lang))}</th></tr></thead><tbody>')
     for i, r in first.iterrows():
         out.append("<tr>")
@@ -1169,15 +1310,16 @@ def detail_chart(series: Mapping[str, pd.DataFrame], indicator_id: str, lang: st
 # Exports
 
 def results_csv(series: Mapping[str, pd.DataFrame]) -> bytes:
-    """Tidy results of several scenarios as CSV bytes (UTF-8 with BOM, so Excel shows Chinese)."""
+    """Tidy results of several scenarios as CSV bytes (UTF-8 with BOM, so Excel shows Chinese;
+    text that a spreadsheet would read as a formula is quoted, :func:`simulator.inputs.csv_cell`)."""
     frame = pd.concat(list(series.values()), ignore_index=True)
-    return frame.to_csv(index=False, float_format="%.10g").encode("utf-8-sig")
+    return inputs.to_csv(frame).encode("utf-8-sig")
 
 
 def scorecard_csv(cards: Iterable[pd.DataFrame]) -> bytes:
-    """Scorecards (one or several scenarios) as CSV bytes (UTF-8 with BOM)."""
+    """Scorecards (one or several scenarios) as CSV bytes (UTF-8 with BOM, formulas quoted)."""
     frame = pd.concat(list(cards), ignore_index=True)
-    return frame.to_csv(index=False, float_format="%.10g").encode("utf-8-sig")
+    return inputs.to_csv(frame).encode("utf-8-sig")
 
 
 def settings_table(scn: Scenario) -> pd.DataFrame:
@@ -1211,14 +1353,17 @@ def results_excel(scenarios: Mapping[str, Scenario], series: Mapping[str, pd.Dat
                   cards: Mapping[str, pd.DataFrame]) -> bytes:
     """An Excel workbook of scenarios: scorecards, results (tidy and by year) and settings.
 
-    All three mappings are keyed by the same display labels.
+    All three mappings are keyed by the same display labels. Text cells that a spreadsheet
+    would read as a formula are quoted (:func:`simulator.inputs.csv_safe`).
     """
     used: set[str] = set()
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        pd.concat([c.assign(scenario=k) for k, c in cards.items()], ignore_index=True).to_excel(
+        inputs.csv_safe(pd.concat([c.assign(scenario=k) for k, c in cards.items()],
+                                  ignore_index=True)).to_excel(
             xl, sheet_name=_sheet_name("scorecard", used), index=False)
-        pd.concat([r.assign(scenario=k) for k, r in series.items()], ignore_index=True).to_excel(
+        inputs.csv_safe(pd.concat([r.assign(scenario=k) for k, r in series.items()],
+                                  ignore_index=True)).to_excel(
             xl, sheet_name=_sheet_name("results", used), index=False)
         for key, res in series.items():
             wide = res.pivot(index="time", columns="variable", values="value")
@@ -1230,7 +1375,7 @@ def results_excel(scenarios: Mapping[str, Scenario], series: Mapping[str, pd.Dat
             wide.index.name = "year"
             wide.to_excel(xl, sheet_name=_sheet_name(f"by year {key}", used))
         for key, scn in scenarios.items():
-            settings_table(scn).to_excel(xl, sheet_name=_sheet_name(f"settings {key}", used),
+            inputs.csv_safe(settings_table(scn)).to_excel(xl, sheet_name=_sheet_name(f"settings {key}", used),
                                          index=False)
     return buf.getvalue()
 
