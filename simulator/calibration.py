@@ -71,6 +71,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import hashlib
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ import numpy as np
 import yaml
 
 from . import tables
+from .inputs import read_text
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO / "data"
@@ -181,13 +183,11 @@ def _sha256(path: Path) -> str:
 
 def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            rows = list(reader)
-    except OSError as exc:
-        raise CalibrationError(f"{path}: cannot read ({exc.strerror})") from None
+    # bounded, regular files only, like every other input (simulator/inputs.py)
+    reader = csv.DictReader(io.StringIO(read_text(path, what="data file", error=CalibrationError),
+                                        newline=""))
+    header = reader.fieldnames or []
+    rows = list(reader)
     missing = [c for c in columns if c not in header]
     if missing:
         raise CalibrationError(f"{path}: missing columns {missing}; expected {list(columns)}")
@@ -873,7 +873,6 @@ _cache: dict[tuple[Path, int, int], dict[str, float]] = {}
 
 def read(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
     """The parameter file as data; a clear error for a broken file."""
-    from .inputs import read_text
     path = Path(path)
     # bounded, regular files only (a FIFO or /dev/zero given as --out is refused, not read)
     text = read_text(path, what="parameter file", error=CalibrationError)

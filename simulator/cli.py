@@ -20,14 +20,13 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
-from . import goals, inputs, scenario, tables
+from . import goals, inputs, outputs, scenario, tables
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -172,33 +171,10 @@ def compare_markdown(card: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so no half-written file remains.
-
-    The file gets the permissions the umask gives a new file. A failure to write (disk full,
-    permission) raises :class:`UserError` after the temporary file is removed.
-    """
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UserError(f"{path}: directory {directory} does not exist")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"--out {path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp is not None and os.path.lexists(tmp):
-            os.unlink(tmp)
+    """Write ``text`` to ``path`` atomically (:func:`simulator.outputs.write_atomic`); a failure
+    to write (disk full, permission) is a :class:`UserError`."""
+    outputs.write_atomic(path, text, error=UserError, label=f"--out {path}")
 
 
 def _input_paths(args) -> list[str]:
@@ -528,7 +504,10 @@ def cmd_validate(args) -> int:
             raise UserError(f"--out {out}: is a file; give a directory for the report")
         if not out.parent.is_dir():
             raise UserError(f"--out {out}: directory {out.parent} does not exist")
-    return validation.validate_cli(args)
+    try:
+        return validation.validate_cli(args)
+    except OSError as exc:  # the report's files are each written whole, or not at all
+        raise UserError(f"--out: {exc}") from None
 
 
 def _command_use(args) -> tuple[int, int]:

@@ -33,7 +33,6 @@ largest deterministic margins.
 """
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -63,8 +62,7 @@ class LeverCost:
 @lru_cache(maxsize=None)
 def lever_costs() -> dict[str, LeverCost]:
     """``models/lever_costs.csv`` by lever id (every lever must have a row)."""
-    with open(tables.MODELS_DIR / "lever_costs.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = tables.read_csv(tables.MODELS_DIR / "lever_costs.csv")
     out = {r["lever"]: LeverCost(r["lever"], float(r["cost_per_unit"]), r["cost_unit"],
                                  r["basis"], r["source"]) for r in rows}
     missing = [lev.id for lev in tables.levers() if lev.id not in out]

@@ -40,6 +40,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import calibration, tables
+from .outputs import save_figure, write_atomic
 
 REPO = tables.MODELS_DIR.parent
 DEFAULT_OUT = REPO / "docs" / "validation"
@@ -417,7 +418,7 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
         ax.axis("off")
     fig.tight_layout()
     files["behaviour"] = "behaviour.png"
-    fig.savefig(out / files["behaviour"], dpi=110)
+    save_figure(fig, out / files["behaviour"], dpi=110)
     plt.close(fig)
     # extreme conditions: the asserted series of each test
     ext = [c for c in checks if c.group == "extreme"]
@@ -446,7 +447,7 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
         ax.axis("off")
     fig.tight_layout()
     files["extreme"] = "extreme.png"
-    fig.savefig(out / files["extreme"], dpi=110)
+    save_figure(fig, out / files["extreme"], dpi=110)
     plt.close(fig)
     # integration: two indicators at three integrations
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -465,7 +466,7 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
         ax.legend(fontsize=7)
     fig.tight_layout()
     files["integration"] = "integration.png"
-    fig.savefig(out / files["integration"], dpi=110)
+    save_figure(fig, out / files["integration"], dpi=110)
     plt.close(fig)
     return files
 
@@ -567,7 +568,6 @@ def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: 
               "historical fit of system dynamics models. *Dynamica* 10(2), 51–66.",
               "- Sterman, J. D. (2000). *Business Dynamics*. McGraw-Hill, ch. 21.", ""]
     path = out / "report.md"
-    from .cli import write_atomic
     write_atomic(path, "\n".join(lines))
     return path
 
