@@ -139,7 +139,7 @@ def warm_up_ensembles() -> threading.Thread:
                 uncertainty.run(scenario, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED,
                                 spec=spec)
         except Exception:  # the switch itself will run it again and show the error
-            logging.getLogger(__name__).exception("warming up the uncertainty ensemble failed")
+            LOG.exception("warming up the uncertainty ensemble failed")
 
     thread = threading.Thread(target=work, name="ensemble-warm-up", daemon=True)
     thread.start()
