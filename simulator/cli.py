@@ -502,8 +502,9 @@ def milestones_text(res) -> str:
         notes.append(f"† 实际 actual, latest level ≤ 2025 in {res.observed} (year "
                      f"{', '.join(years)}; growth counted from that year); others simulated.")
     lines += notes
-    lines += ["", "杠杆路径 lever path: changes from the scenario (2021–2025 as enacted; floors "
-              + ("the scenario's 2026–2035 levels):" if res.floors else "the 2020 levels):"), ""]
+    lines += ["", "杠杆路径 lever path: changes from the scenario (2021–2025 as enacted;",
+              "lower bounds " + ("the scenario's own 2026–2035 levels):" if res.floors else
+                                 "the 2020 levels, --no-floors):"), ""]
     extra = sum(res.cost_by_period.values()) - sum(res.scenario_cost_by_period.values())
     shown = res.levers[res.levers["extra_cost_per_year_wan_yuan"]
                        >= 0.01 * max(extra / len(res.cost_by_period), 1e-9)]
