@@ -435,13 +435,19 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
-def cmd_solve(args) -> int:
-    from . import solver
-    scen, = _load_all([args.scenario])
+def _probability_spec(args):
+    """``--probability`` checked (strictly between 0 and 1), and the uncertainty specification
+    it needs (None without ``--probability``)."""
     if args.probability is not None and not 0 < args.probability < 1:
         raise UserError(f"--probability: value {args.probability} is not allowed; allowed a "
                         "number between 0 and 1 (exclusive)")
-    spec = _uncertainty_spec(args.uncertainty) if args.probability is not None else None
+    return _uncertainty_spec(args.uncertainty) if args.probability is not None else None
+
+
+def cmd_solve(args) -> int:
+    from . import solver
+    scen, = _load_all([args.scenario])
+    spec = _probability_spec(args)
     try:
         chosen = solver.select_targets(args.targets)
     except ValueError as exc:
@@ -531,10 +537,7 @@ def milestones_text(res) -> str:
 def cmd_milestones(args) -> int:
     from . import milestones
     scen, = _load_all([args.scenario])
-    if args.probability is not None and not 0 < args.probability < 1:
-        raise UserError(f"--probability: value {args.probability} is not allowed; allowed a "
-                        "number between 0 and 1 (exclusive)")
-    spec = _uncertainty_spec(args.uncertainty) if args.probability is not None else None
+    spec = _probability_spec(args)
     try:
         goals = milestones.select_goals(args.goals)
     except ValueError as exc:

@@ -45,6 +45,8 @@ START_YEAR = 2025
 MILESTONE_YEAR = 2030
 GOAL_YEAR = 2035
 
+_SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
 #: Columns of :attr:`Milestones.table`.
 TABLE_COLUMNS = [
     "indicator", "name_zh", "name_en", "unit", "base_year", "base_value", "base_source",
@@ -221,7 +223,6 @@ def _reach(scenario: Scenario, goals: Sequence[Target], probability: float | Non
 
 def _out_of_reach_message(scenario: Scenario, reach: pd.DataFrame,
                           probability: float | None) -> str:
-    sym = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
     missed = reach[~reach["met"]].copy()
     if missed.empty:  # the maxima meet every goal but the solver found nothing cheaper
         missed = reach.copy()
@@ -230,7 +231,7 @@ def _out_of_reach_message(scenario: Scenario, reach: pd.DataFrame,
     b = missed.sort_values("short", ascending=False, kind="stable").iloc[0]
     unit = "" if b["unit"] in ("分", "件", "家") else f" {b['unit']}"
     text = (f"2035 goals out of reach from scenario {scenario.name!r} (2021–2025 as enacted): "
-            f"binding goal {b['key']} {sym[b['comparison']]} {b['target']:g}{unit}; every lever at "
+            f"binding goal {b['key']} {_SYMBOL[b['comparison']]} {b['target']:g}{unit}; every lever at "
             f"its maximum in 2026–2035 reaches {b['max_value']:.3g}{unit}")
     if probability is not None:
         text += (f" in the central run and meets it in {b['max_probability'] * 100:.0f} % of draws "
@@ -309,7 +310,7 @@ def milestones(scenario: Scenario, goals: Sequence[Target] | Sequence[str] | Non
 def _feasible_message(res: solver.SolveResult, goals, probability, n) -> str:
     what = (f"each with probability ≥ {probability:g} over {n} draws" if probability is not None
             else "in the central run")
-    keys = ", ".join(f"{g.key} {g.comparison} {g.target:g}" for g in goals)
+    keys = ", ".join(f"{g.key} {_SYMBOL[g.comparison]} {g.target:g}" for g in goals)
     return (f"2035 goals met ({keys}) {what}; lowest-cost path 2026–2035 at "
             f"{res.cost_per_year:,.0f} 万元 a year above the 2020 levels on average")
 

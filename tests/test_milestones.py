@@ -77,6 +77,19 @@ def test_enacted_period_untouched_and_floors_kept(plan, central, by_p, which):
     assert res.path.assumptions == plan.assumptions
 
 
+def test_no_floors_may_cut_later_measures_but_not_the_past(plan):
+    """Without floors the index goal alone (met by the plan's own measures) costs less than the
+    plan's 2026–2035 measures: levers fall back towards their 2020 levels, never below."""
+    res = ms.milestones(plan, ["innovation_index@2035"], floors=False, candidates=300)
+    assert res.feasible and not res.floors
+    assert goals.scorecard(Model().run(res.path), res.goals)["met"].all()
+    for lev in tables.levers():
+        assert res.path.levers[lev.id][0] == plan.levers[lev.id][0], lev.id
+        assert min(res.path.levers[lev.id][1:]) >= lev.default, lev.id
+    assert sum(res.cost_by_period.values()) < sum(res.scenario_cost_by_period.values())
+    assert (res.levers["path_value"] < res.levers["scenario_value"]).any()
+
+
 def test_lever_rows_and_costs_match_the_path(plan, central):
     costs = {c.lever: c.cost_per_unit for c in ms.solver.lever_costs().values()}
     for _, r in central.levers.iterrows():
