@@ -200,7 +200,7 @@ def wait_for_text(page, selector: str, text: str) -> str:
     return shown(page.locator(selector).inner_text())
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("lang", ["zh", "en"], ids=["zh", "en"])
 def test_hostile_uploads_get_one_message_and_the_next_upload_works(server, page, lang):
     query = "" if lang == "zh" else "?lang=en"
     page.goto(f"{server}/{query}")
