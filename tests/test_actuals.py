@@ -236,3 +236,32 @@ def test_first_error_only_and_nothing_returned_half():
     with pytest.raises(ActualsError, match="row 3"):
         actuals.loads("indicator,year,value\ntech_smes,2019,105\ntech_smes,2019,x\n")
     assert math.isclose(actuals.band("rd_intensity")[0], 0.67 / 9)
+
+
+# --------------------------------------------------------------------------------------------
+# The command line: a bad file of actuals is one line on standard error, exit 2, nothing written
+# (refused before the calibration, so these tests run no model)
+
+BAD_FILES = {
+    "unknown_id": ("indicator,year,value\ntech_sme,2019,105\n", "field 'indicator'"),
+    "unit_scale": ("indicator,year,value\ntech_smes,2019,0.0105\n", "10,000 times too small"),
+    "year": ("indicator,year,value\ntech_smes,2036,105\n", "allowed 2015 to 2035"),
+    "duplicate": ("indicator,year,value\ntech_smes,2019,105\ntech_smes,2019,106\n", "repeats"),
+    "non_number": ("indicator,year,value\ntech_smes,2019,一百\n", "is not a number"),
+    "column": ("indicator,year,value,unit\ntech_smes,2019,105,家\n", "column 4 'unit'"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES), ids=str)
+def test_the_command_line_refuses_a_bad_file_in_one_line_and_writes_nothing(tmp_path, name):
+    from helpers import cli
+    text, needle = BAD_FILES[name]
+    observed = tmp_path / f"{name}.csv"
+    observed.write_text(text, encoding="utf-8")
+    out = tmp_path / "hindcast.json"
+    proc = cli("hindcast", "--observed", observed, "--cutoff", "2018", "--format", "json",
+               "--out", out, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"error: {observed}: row ") and needle in proc.stderr
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [observed.name]
