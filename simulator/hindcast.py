@@ -32,9 +32,10 @@ Scoring
     ``MAPE = mean |e|`` and ``RMSPE = sqrt(mean e^2)`` (in %); ``common`` pools the points that
     every method forecasts, so the three are compared on the same points.
 
-Not scored (listed with the reason): observations at or before the cutoff (in sample), an
-observed value of 0 (no percentage error), and observations dated 2020: the model's 2020 state
-*is* the plan's 2020 baseline, so at 2020 it would be scored against its own initial values.
+Observations at or before the cutoff are in sample: they are not scored or listed (they feed the
+trend). Listed but not scored, with the reason: an observed value of 0 (no percentage error) and
+observations dated 2020: the model's 2020 state *is* the plan's 2020 baseline, so at 2020 it
+would be scored against its own initial values.
 This is also what a cutoff before 2020 means for this model: the calibration withholds the
 observations after the cutoff, but the model still starts from the 2020 levels — a hindcast
 with cutoff 2018 tests the model's *momentum* (its growth carried back from 2020 into 2019), not
@@ -332,15 +333,14 @@ def hindcast(observed: Actuals, cutoff: int, scenario=None, *, seed: int = 0,
                             f"{result.provenance.get('cutoff')}; allowed one made with {cutoff}")
     params = hindcast_parameters(result)
     model_values = model_forecasts(after.rows, params, scen)
-    notes = []
-    trends = {}
-    for ind in after.indicators():
-        levels = [(a.year, a.value) for a in observed.up_to(cutoff)
-                  if a.indicator == ind and a.kind == "level"]
-        trends[ind] = levels
-        if trend_fit(levels) is None:
-            notes.append(f"{ind}: no trend forecast ({len(levels)} level(s) at or before "
-                         f"{cutoff}; a trend needs two years with values above 0)")
+    trends = {ind: [(a.year, a.value) for a in observed.up_to(cutoff)
+                    if a.indicator == ind and a.kind == "level"]
+              for ind in after.indicators()}
+    missing = [f"{ind} ({len(levels)})" for ind, levels in trends.items()
+               if trend_fit(levels) is None
+               and any(a.indicator == ind and a.year != BASE_YEAR for a in after)]
+    notes = [f"no trend forecast for {', '.join(missing)}: a trend needs levels above 0 in two "
+             f"years at or before {cutoff} (levels found in brackets)"] if missing else []
     points = []
     for actual, model_value in zip(after.rows, model_values):
         forecast = {"model": model_value,

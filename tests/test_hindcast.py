@@ -169,8 +169,10 @@ def test_hand_calculation_of_errors_and_statistics(example):
     assert printed[("tech_smes", 2019.0, "path")] == pytest.approx(75.0949, abs=1e-4)
     # the trend: no indicator has two levels up to 2018 in these data, so none, and said so
     assert example.score("trend").n == 0 and example.score("trend").mape is None
-    assert any(n.startswith("high_tech_revenue: no trend forecast (1 level(s)")
-               for n in example.notes)
+    assert example.notes == [
+        "no trend forecast for high_tech_enterprises (0), tech_smes (0), tech_contract_turnover "
+        "(0), high_tech_revenue (1), conversion_output (0): a trend needs levels above 0 in two "
+        "years at or before 2018 (levels found in brackets)"]
 
 
 def test_the_model_values_before_2020_are_the_calibrations_implied_history(example):
