@@ -668,6 +668,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the random settings (a whole "
                    f"number from 0 to {MAX_SEED}; default 0)")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    p.add_argument("--observed", help="CSV file of actuals: the report gains a hindcast section "
+                   "(python -m simulator hindcast)")
+    p.add_argument("--cutoff", default="2020", help="cutoff year of that hindcast (default 2020)")
     _backend_option(p)
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("hindcast", help="out-of-sample test: calibrate with data up to a cutoff "

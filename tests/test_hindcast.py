@@ -305,3 +305,34 @@ def test_cli_refusals_are_one_line_exit_2(tmp_path, capsys, argv, needle):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and needle in err, err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# The validation report's hindcast section (validate --observed FILE [--cutoff YEAR])
+
+def test_the_validation_report_section(example):
+    from simulator import validation
+    lines = validation.hindcast_section(example)
+    text = "\n".join(lines)
+    assert "## 6. Hindcast against actuals (cutoff 2018)" in text
+    pooled = example.score("model")
+    assert f"| pooled | 5 | {pooled.mape:.2f} | {pooled.rmspe:.2f} | 4 |" in text
+    assert text.count("| high_tech_enterprises | 2019 | level | 44 |") == 1
+    assert "not scored: the model starts from the plan's 2020 baseline" in text
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--observed", "BAD"], "field 'indicator'"),
+    (["--observed", str(EXAMPLE)], "no observation after the cutoff 2020"),
+    (["--observed", str(EXAMPLE), "--cutoff", "2035"], "--cutoff: value '2035' is not allowed"),
+], ids=["bad-file", "no-points", "cutoff"])
+def test_validate_refuses_bad_actuals_before_running(tmp_path, capsys, argv, needle):
+    from simulator import cli
+    bad = tmp_path / "bad.csv"
+    bad.write_text("indicator,year,value\nnope,2019,1\n", encoding="utf-8")
+    report = tmp_path / "report"
+    argv = [str(bad) if a == "BAD" else a for a in argv]
+    code = cli.main(["validate", "--n", "10", "--out", str(report), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and needle in err, err
+    assert not report.exists()
