@@ -189,24 +189,15 @@ def test_unknown_column():
     assert "allowed columns indicator, year, value, kind, source, note" in message
 
 
-def test_missing_column():
-    message = _error("indicator,value\ntech_smes,105\n")
-    assert "row 1: missing column(s) year" in message
-
-
-def test_repeated_column():
-    message = _error("indicator,year,value,value\ntech_smes,2019,105,106\n")
-    assert "column 'value' appears 2 times" in message
-
-
-def test_wrong_number_of_fields():
-    message = _error("indicator,year,value\ntech_smes,2019,105,extra\n")
-    assert "row 2: has 4 fields; the header has 3" in message
-
-
-def test_control_characters_in_text():
-    message = _error("indicator,year,value,note\ntech_smes,2019,105,a\u202eb\n")
-    assert "row 2: field 'note': character U+202E" in message
+@pytest.mark.parametrize("text,needle", [
+    ("indicator,value\ntech_smes,105\n", "row 1: missing column(s) year"),
+    ("indicator,year,value,value\ntech_smes,2019,105,106\n", "column 'value' appears 2 times"),
+    ("indicator,year,value\ntech_smes,2019,105,extra\n", "row 2: has 4 fields; the header has 3"),
+    ("indicator,year,value,note\ntech_smes,2019,105,a\u202eb\n",
+     "row 2: field 'note': character U+202E"),
+], ids=["missing_column", "repeated_column", "field_count", "control_character"])
+def test_malformed_rows_and_columns(text, needle):
+    assert needle in _error(text)
 
 
 def test_empty_file_and_header_only():

@@ -336,3 +336,14 @@ def test_validate_refuses_bad_actuals_before_running(tmp_path, capsys, argv, nee
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and needle in err, err
     assert not report.exists()
+
+
+def test_cli_never_writes_over_its_file_of_actuals(tmp_path, capsys):
+    from simulator import cli
+    observed = tmp_path / "actuals.csv"
+    observed.write_bytes(EXAMPLE.read_bytes())
+    code = cli.main(["hindcast", "--observed", str(observed), "--cutoff", "2018", "--out",
+                     str(observed), "--force"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is the input file" in err and err.count("\n") == 1, err
+    assert observed.read_bytes() == EXAMPLE.read_bytes()
