@@ -268,6 +268,9 @@ def model_forecasts(points: Sequence[Actual], params: Mapping[str, float], scen)
         v0 = np.array(history.loc[float(BASE_YEAR), p.indicator])
         v1 = np.array(history.loc[float(BASE_YEAR + HORIZON), p.indicator])
         out.append(float(implied_history(v0, v1, p.year)))
+    bad = [f"{p.indicator} {p.year:g}" for p, v in zip(points, out) if not math.isfinite(v)]
+    if bad:  # a model fault, never scored as a number
+        raise RuntimeError(f"the model's value is not finite at {', '.join(bad)}")
     return out
 
 
