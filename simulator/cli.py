@@ -1,4 +1,4 @@
-"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|milestones|calibrate|validate``.
+"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|milestones|calibrate|validate|hindcast``.
 
 A user's mistake (a bad option or scenario file, an output path that cannot or may not be
 written) ends with a one-line message on standard error and exit code 2, and nothing is run or
@@ -183,7 +183,7 @@ def _input_paths(args) -> list[str]:
     paths += list(getattr(args, "scenarios", None) or [])
     if getattr(args, "uncertainty", None):
         paths.append(args.uncertainty)
-    if getattr(args, "observed", None):
+    if getattr(args, "observed", None):  # a file of actuals (hindcast, milestones)
         paths.append(args.observed)
     return paths
 
@@ -616,6 +616,36 @@ def cmd_validate(args) -> int:
         raise UserError(f"--out: {exc}") from None
 
 
+def cmd_hindcast(args) -> int:
+    from . import actuals, hindcast
+    cutoff = hindcast.check_cutoff(args.cutoff)
+    _positive("starts", args.starts, 1)
+    observed = actuals.load(args.observed)
+    scen, = _load_all([args.scenario or str(hindcast.DEFAULT_SCENARIO)])
+    hindcast.observations_after(observed, cutoff)  # refused before anything is run
+    if args.out:
+        _check_output(Path(args.out), args)
+    result = hindcast.hindcast(observed, cutoff, scen, seed=args.seed, starts=args.starts)
+    if args.format == "csv":
+        text = result.to_csv()
+    elif args.format == "json":
+        text = result.to_json()
+    else:
+        text = (f"回测 hindcast: calibrated with data ≤ {cutoff}, scenario {scen.name!r}, "
+                f"actuals {observed.source}\n"
+                f"fitted: {', '.join(f'{k} = {v:g}' for k, v in result.parameters.items()) or 'none'}"
+                f" ({len(result.fixed)} constants not identified by the data ≤ {cutoff} keep "
+                "their documented values)\n\n")
+        header, rows = hindcast.point_rows(result)
+        text += format_table(header, rows, right=[False, True, True, False] + [True] * 6
+                             + [False]) + "\n\n"
+        header, rows = hindcast.score_rows(result)
+        text += format_table(header, rows, right=[False] + [True] * 9) + "\n"
+        text += "".join(f"\nnote: {n}" for n in result.notes)
+    _emit(text, args)
+    return 0
+
+
 def _command_use(args) -> tuple[int, int]:
     """(engine calls, runs per call) a command makes, estimated from its arguments, so that the
     backend ``auto`` can weigh XLA's one-off compile against what it would save on this machine
@@ -636,7 +666,7 @@ def _command_use(args) -> tuple[int, int]:
         return 50, 40 * (max(args.n, 1) if args.probability is not None else 1)
     if args.command == "milestones":  # the same with two periods: ~60 steps of ~40 lanes
         return 60, 40 * (max(args.n, 1) if args.probability is not None else 1)
-    if args.command == "calibrate":  # ~15 evaluations of ~4 lanes per start
+    if args.command in ("calibrate", "hindcast"):  # ~15 evaluations of ~4 lanes per start
         return 15 * max(args.starts, 1), 4
     return 1, max(args.n, 1)  # validate: the random-policy ensemble dominates
 
@@ -768,8 +798,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the random settings (a whole "
                    f"number from 0 to {MAX_SEED}; default 0)")
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    p.add_argument("--observed", help="CSV file of actuals: the report gains a hindcast section "
+                   "(python -m simulator hindcast)")
+    p.add_argument("--cutoff", default="2020", help="cutoff year of that hindcast (default 2020)")
     _backend_option(p)
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("hindcast", help="out-of-sample test: calibrate with data up to a cutoff "
+                       "year, run a scenario and score the actuals after it against two naive "
+                       "forecasts")
+    p.add_argument("--observed", required=True, help="CSV file of actuals (indicator,year,value"
+                   "[,kind,source,note]; e.g. data/examples/actuals_2015_2020.csv)")
+    p.add_argument("--cutoff", required=True, help="last year of the data used to calibrate "
+                   "(a whole year from 2015 to 2034)")
+    p.add_argument("--scenario", help="scenario YAML file (default scenarios/plan.yaml, the plan "
+                   "as enacted)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the calibration's starts "
+                   "(default 0)")
+    p.add_argument("--starts", type=int, default=16, help="starting points of the calibration "
+                   "(default 16, as calibrate)")
+    _backend_option(p)
+    p.set_defaults(func=cmd_hindcast)
     return parser
 
 

@@ -15,12 +15,33 @@ cleared. The abstract model is the documented interface between PySD's translato
 and code generated from it has no caches to go stale.
 
 Semantics follow PySD 3.14's Python builder and runtime exactly (Euler integration, time advanced
-by adding TIME STEP, DELAY/SMOOTH state layout and update rules, SMALL_VENSIM in ZIDZ/XIDZ/RAMP,
-STEP's half-step tolerance, linear lookups held at their end values), so results equal a plain
-PySD run to rounding (``tests/test_engine.py`` checks rtol 1e-9). Anything the engine does not
-support — subscripts, macros, data and external objects, DELAY FIXED, TREND, FORECAST, SAMPLE IF
-TRUE, PULSE, random functions, any function not listed in ``FUNCTIONS`` — raises
-:class:`EngineError` naming the construct and the variable; nothing is approximated.
+by adding TIME STEP, the state layout and update rules of DELAY/SMOOTH — DELAY N's delay time
+per stage, DELAY FIXED's pipeline, TREND's state —, SMALL_VENSIM in ZIDZ/XIDZ/RAMP/PULSE, STEP's
+half-step tolerance, lookups held at their end values, ACTIVE INITIAL, orders and control
+variables read once at the initial time), so results equal a plain PySD run to rounding
+(``tests/test_engine.py`` and ``tests/test_engine_corpus.py`` check rtol 1e-9). One exception,
+where PySD is not Vensim: PySD keeps a SMOOTH initialised with an integer literal in an integer
+array and truncates its first input; the engine does not. Anything else
+raises :class:`EngineError` naming the construct and the variable; nothing is approximated:
+subscripts, macros, data and external objects, FORECAST, SAMPLE IF TRUE, random functions,
+non-negative INTEG, stateful functions nested in an expression, functions not in
+``FUNCTIONS``, control variables that depend on Time, a DELAY N / SMOOTH N order that a run's
+parameters would change (refused for that run), and uses whose PySD result depends on the order
+PySD steps its states in (a DELAY FIXED reading a DELAY1/3 or another DELAY FIXED; a DELAY N with
+a time-varying delay time feeding a stock). Ensembles of a model with a DELAY FIXED run on the
+numpy backend only, and so do those of a model where INTEGER, MODULO, a comparison or an IF THEN
+ELSE condition meets a value XLA may round differently in the last bit (:func:`_xla_inexact`):
+``backend="xla"`` is refused by name for them (:attr:`Engine.numpy_only`).
+
+Around the equations the engine follows PySD too: it saves at the steps PySD saves
+(:func:`schedule`, also for a SAVEPER off the TIME STEP grid and for ``SAVEPER = TIME STEP``),
+names every variable as PySD's namespace manager does (two Vensim names with one Python name are
+an EngineError naming both), and refuses run settings and constants that cannot give a run
+(:func:`check_run_settings`, :func:`check_param`). :func:`engine_for` and
+:class:`simulator.model.Model` run a refused model on PySD instead (:class:`PySDRunner`, with an
+:class:`EngineFallbackWarning`), so an edited model always runs: they write the model's code
+once before any run, so a refusal found only there (a DELAY N feeding a stock) falls back too,
+and ``Model`` runs a single run the engine refuses for its parameters on PySD.
 
 A second integrator, classic fourth-order Runge-Kutta (``method="rk4"``), is available for
 integration-error checks; Euler is the default and the one equal to PySD.
@@ -41,7 +62,9 @@ was measured on the 2-core reference machine at N = 10,000 and TIME STEP 1/16, a
   after 240 steps), and only where it is the same number: a step where some base is not
   positive and finite, an exponent is not finite, or (for products) a term ``e * log(b)``
   could reach 700 in magnitude (a single power over- or underflowing, so that the plain product
-  would be inf, 0 or nan) uses the plain powers instead.
+  would be inf, 0 or nan) uses the plain powers instead. A model where such a power meets
+  INTEGER, MODULO, a comparison or an IF THEN ELSE condition computes every power plainly, as
+  PySD does (:func:`_rewritten_powers_step`): there a last-bit difference would be a whole step.
 * A leading run of step-invariant operands in a chain (``a * b * x``) is computed once before the
   loop, as whole step-invariant sub-expressions already were: the same operations in the same
   order.
@@ -84,14 +107,20 @@ import numpy as np
 import pandas as pd
 
 from . import tables
+from .inputs import MAX_STEPS, InputError, excerpt, one_line
 
 SMALL_VENSIM = 1e-6  # PySD's zero for ZIDZ, XIDZ and RAMP
 _CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+_STATEFUL = ("stock", "trend", "smooth", "delay", "fixed")  # node kinds that hold state
 _TIME_FUNCTIONS = {"step", "ramp", "pulse", "pulse_train", "Xpulse", "Xpulse_train", "Xramp"}
 
 
 class EngineError(ValueError):
     """The model uses something the engine cannot compute exactly (names it and the variable)."""
+
+
+class EngineFallbackWarning(UserWarning):
+    """The engine refused a model, and PySD runs it instead (the message says why)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,7 +129,8 @@ class EngineError(ValueError):
 @dataclass
 class _Node:
     name: str                      # Python name (as PySD names it)
-    kind: str                      # constant | aux | initial | stock | smooth | delay | lookup
+    kind: str                      # constant | aux | initial | stock | smooth | delay | fixed |
+                                   # trend | lookup
     ast: Any = None                # aux/initial expression; stock flow; smooth/delay input
     init: Any = None               # stock/smooth/delay initial value
     time: Any = None               # smooth/delay time
@@ -109,13 +139,27 @@ class _Node:
     xs: tuple = ()                 # lookup table
     ys: tuple = ()
     limits: tuple | None = None    # (min, max) from the Vensim units field, if given
+    lower: float | None = None     # the min of the Vensim units field, if given (``[0,?]``)
     units: str = ""                # the units the Vensim units field declares
     deps: set = field(default_factory=set)        # references needed by ast (dynamic part)
     init_deps: set = field(default_factory=set)   # references needed at initialisation
+    # set for a DELAY N / SMOOTH N order or a control variable written as an expression: the
+    # expression, evaluated once at the initial time (as PySD does), and the Vensim name
+    formula: Any = None
+    vname: str = ""
+    construct: str = ""            # the Vensim function an aux stands for (TREND: not a parameter)
+    staged: bool = False           # DELAY N: a delay time per stage where it varies (DelayN)
 
 
-def _refs(ast: Any, out: set, owner: str, lookups: set) -> set:
-    """Collect variable references of an expression (function names excluded)."""
+_ACTIVE_INITIAL = "active_initial"
+_VENSIM_NAMES = {"DelayStructure": "DELAY1/DELAY3", "DelayNStructure": "DELAY N",
+                 "SmoothStructure": "SMOOTH/SMOOTH3", "SmoothNStructure": "SMOOTH N"}
+
+
+def _refs(ast: Any, out: set, owner: str, lookups: set, initial: bool = False) -> set:
+    """Collect variable references of an expression (function names excluded). With
+    ``initial``, what the expression needs at initialisation (ACTIVE INITIAL's initial value,
+    not its active expression)."""
     from pysd.translators.structures import abstract_expressions as ae
     if ast is None or isinstance(ast, (int, float)):
         return out
@@ -125,23 +169,139 @@ def _refs(ast: Any, out: set, owner: str, lookups: set) -> set:
         out.add(ast.reference)
     elif isinstance(ast, (ae.ArithmeticStructure, ae.LogicStructure)):
         for arg in ast.arguments:
-            _refs(arg, out, owner, lookups)
+            _refs(arg, out, owner, lookups, initial)
     elif isinstance(ast, ae.CallStructure):
         fname = ast.function.reference
         if fname in lookups:
             out.add(fname)
+        args = ast.arguments
+        if fname == _ACTIVE_INITIAL:
+            # the active value is computed every step (the variable is never step-invariant:
+            # its value at initialisation differs), the initial one only at initialisation
+            if len(args) != 2:
+                raise EngineError(f"ACTIVE INITIAL in variable {owner!r} takes 2 arguments, "
+                                  f"got {len(args)}")
+            args = args[1:] if initial else args
+            if not initial:
+                out.add("time")
         if fname in _TIME_FUNCTIONS:  # they read the clock without naming Time
             out.add("time")
-        for arg in ast.arguments:
-            _refs(arg, out, owner, lookups)
+        for arg in args:
+            _refs(arg, out, owner, lookups, initial)
     elif isinstance(ast, ae.InlineLookupsStructure):
-        _refs(ast.argument, out, owner, lookups)
+        _refs(ast.argument, out, owner, lookups, initial)
     else:
         # stateful structures nested inside expressions are not supported (PySD would create an
         # anonymous stateful object; our models write them as their own variables)
-        raise EngineError(f"{type(ast).__name__} nested in an expression of variable {owner!r} "
+        name = type(ast).__name__.replace("Structure", "")
+        raise EngineError(f"{name} nested in an expression of variable {owner!r} "
                           "is not supported; give it its own variable")
     return out
+
+
+def _namespace(section) -> dict[str, str]:
+    """The Python name of every element of ``section``, by Vensim name, exactly as PySD's builder
+    makes them (:func:`simulator.tables.python_name`); every reference in the elements'
+    equations is rewritten to the same names.
+
+    Two Vensim names with the same Python name (``a b`` and ``"a b"``, or ``input`` and
+    ``input 1``) are an :class:`EngineError` naming both: PySD would call the second ``..._1``,
+    a name nobody wrote, and the engine refuses to guess which one a scenario or a table means.
+    """
+    from pysd.translators.structures import abstract_expressions as ae
+    names: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for element in section.elements:
+        ident = tables.python_name(element.name)
+        if ident in owner and owner[ident] != element.name:
+            raise EngineError(f"Vensim names {owner[ident]!r} and {element.name!r} both become "
+                              f"the Python name {ident!r}; rename one of them")
+        owner[ident] = element.name
+        names[element.name] = ident
+    # references are written as PySD's "clean" names (lower case, spaces as _, quotes kept)
+    clean = {name.lower().replace(" ", "_"): ident for name, ident in names.items()}
+    clean["time"] = "time"
+    lookups = {names[e.name] for e in section.elements
+               if len(e.components) == 1 and isinstance(e.components[0].ast, ae.LookupsStructure)}
+
+    def rename(node):
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                rename(item)
+            return
+        if not hasattr(node, "__dataclass_fields__"):
+            return
+        if isinstance(node, ae.CallStructure):
+            # a call names a function, or a lookup table of the model
+            target = clean.get(node.function.reference)
+            if target in lookups:
+                node.function.reference = target
+            rename(node.arguments)
+            return
+        if isinstance(node, ae.ReferenceStructure):
+            node.reference = clean.get(node.reference, node.reference)
+            return
+        for fname in node.__dataclass_fields__:
+            rename(getattr(node, fname))
+
+    for element in section.elements:
+        for comp in element.components:
+            rename(comp.ast)
+    return names
+
+
+def _value_at_start(nodes: Mapping[str, _Node], ast: Any, owner: str,
+                    values: Mapping[str, Any] | None = None) -> Any:
+    """The value of ``ast`` at the initial time, as PySD evaluates a DELAY N order or a control
+    variable written as an expression: from constants (``values`` overrides them), auxiliaries
+    and lookups. Anything else is refused, naming ``owner``."""
+    import re
+    lookups = {n for n, v in nodes.items() if v.kind == "lookup"}
+    values = values or {}
+    env: dict[str, Any] = {}
+
+    def value(name: str, path: tuple) -> Any:
+        if name in env:
+            return env[name]
+        if name in path:
+            raise EngineError(f"variable {owner!r}: circular definition through {name!r}")
+        node = nodes.get(name)
+        if name == "time":
+            result = value("initial_time", path + (name,))
+        elif node is None:
+            raise EngineError(f"variable {owner!r} refers to undefined {name!r}")
+        elif name in values:
+            result = values[name]
+        elif node.kind == "constant":
+            result = node.value if node.formula is None else evaluate(node.formula, path + (name,))
+        elif node.kind == "aux":
+            result = evaluate(node.ast, path + (name,))
+        else:
+            raise EngineError(f"variable {owner!r}: {name!r} ({node.kind}) has no value before "
+                              "the model is initialised; the engine needs a value from "
+                              "constants and auxiliaries here")
+        env[name] = result
+        return result
+
+    def evaluate(expr: Any, path: tuple) -> Any:
+        em = _Emitter(nodes, vector=False)
+        em.initialising = True
+        text = em.expr(expr, owner)
+        scope = dict(_GLOBALS)
+        for ref in _refs(expr, set(), owner, lookups):
+            if ref in lookups:
+                scope[f"LX_{ref}"] = np.array(nodes[ref].xs)
+                scope[f"LY_{ref}"] = np.array(nodes[ref].ys)
+            elif ref != "time":
+                scope[em.var(ref)] = value(ref, path)
+        if re.search(r"\bt\b", text):
+            scope["t"] = value("time", path)
+        if re.search(r"\bdt\b", text):
+            scope["dt"] = value("time_step", path)
+        with np.errstate(all="ignore"):
+            return eval(text, scope)  # noqa: S307 (code generated from the model's equations)
+
+    return evaluate(ast, ())
 
 
 def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
@@ -155,15 +315,19 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
         raise EngineError("subscripted models are not supported (found subscript ranges "
                           f"{', '.join(s.name for s in section.subscripts)})")
 
+    identifiers = _namespace(section)
     elements = {}
     limits: dict[str, tuple[float, float]] = {}
+    lower: dict[str, float] = {}
     units: dict[str, str] = {}
     for element in section.elements:
-        name = tables.python_name(element.name)
+        name = identifiers[element.name]
         units[name] = (element.units or "").strip()
         lim = element.limits or ()
         if len(lim) >= 2 and lim[0] is not None and lim[1] is not None:
             limits[name] = (float(lim[0]), float(lim[1]))
+        if len(lim) >= 1 and lim[0] is not None:
+            lower[name] = float(lim[0])
         if len(element.components) != 1:
             raise EngineError(f"variable {element.name!r} has {len(element.components)} "
                               "equations (subscripted definitions are not supported)")
@@ -174,6 +338,7 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
     lookups = {n for n, (_, ast) in elements.items() if isinstance(ast, ae.LookupsStructure)}
 
     nodes: dict[str, _Node] = {}
+    orders: list[tuple[_Node, Any]] = []
     for name, (vname, ast) in elements.items():
         if isinstance(ast, (int, float)):
             nodes[name] = _Node(name, "constant", value=float(ast))
@@ -194,21 +359,48 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
                               ae.DelayNStructure)):
             kind = "smooth" if isinstance(ast, (ae.SmoothStructure, ae.SmoothNStructure)) else "delay"
             delay = ast.smooth_time if kind == "smooth" else ast.delay_time
-            order = ast.order
-            if not isinstance(order, (int, float)):
-                if isinstance(order, ae.ReferenceStructure) and \
-                        isinstance(elements.get(order.reference, (None, None))[1], (int, float)):
-                    order = elements[order.reference][1]
-                else:
-                    raise EngineError(f"a non-constant order in {type(ast).__name__} of variable "
-                                      f"{vname!r} is not supported")
-            if order != int(order) or order < 1:
-                raise EngineError(f"order {order} of variable {vname!r} is not supported")
-            node = _Node(name, kind, ast=ast.input, init=ast.initial, time=delay,
-                         order=int(order))
+            node = _Node(name, kind, ast=ast.input, init=ast.initial, time=delay, vname=vname,
+                         construct=_VENSIM_NAMES[type(ast).__name__])
             node.deps = _refs(ast.input, set(), vname, lookups) | _refs(delay, set(), vname, lookups)
             node.init_deps = _refs(ast.initial, set(), vname, lookups) | \
                 _refs(delay, set(), vname, lookups)
+            if isinstance(ast.order, (int, float)):
+                node.order = _order_value(node, ast.order)
+            else:  # PySD evaluates the order once, at initialisation
+                node.formula = ast.order
+                node.init_deps |= _refs(ast.order, set(), vname, lookups)
+                orders.append((node, ast.order))
+            # DELAY N keeps one delay time per stage (PySD's DelayN); DELAY1/3 one for all
+            node.staged = isinstance(ast, ae.DelayNStructure)
+            nodes[name] = node
+        elif isinstance(ast, ae.DelayFixedStructure):
+            node = _Node(name, "fixed", ast=ast.input, init=ast.initial, time=ast.delay_time,
+                         vname=vname)
+            node.deps = _refs(ast.input, set(), vname, lookups)
+            node.init_deps = _refs(ast.initial, set(), vname, lookups) | \
+                _refs(ast.delay_time, set(), vname, lookups)
+            nodes[name] = node
+        elif isinstance(ast, ae.TrendStructure):
+            # PySD's Trend: a state S with dS/dt = (input - S) / average time, S(0) = input /
+            # (1 + initial trend * average time), and the value ZIDZ(input - S, average time *
+            # ABS(S)): a hidden stock and an auxiliary, written as those expressions
+            state = f"_trend_{name}"
+            ref = ae.ReferenceStructure(state)
+            inp, avg = ast.input, ast.average_time
+            flow = ae.ArithmeticStructure(["/"], (ae.ArithmeticStructure(["-"], (inp, ref)), avg))
+            init = ae.ArithmeticStructure(["/"], (inp, ae.ArithmeticStructure(
+                ["+"], (1, ae.ArithmeticStructure(["*"], (ast.initial_trend, avg))))))
+            out = ae.CallStructure(ae.ReferenceStructure("zidz"), (
+                ae.ArithmeticStructure(["-"], (inp, ref)),
+                ae.ArithmeticStructure(["*"], (avg, ae.CallStructure(
+                    ae.ReferenceStructure("abs"), (ref,))))))
+            hidden = _Node(state, "trend", ast=flow, init=init, vname=vname)
+            hidden.deps = _refs(flow, set(), vname, lookups)
+            hidden.init_deps = _refs(init, set(), vname, lookups)
+            nodes[state] = hidden
+            node = _Node(name, "aux", ast=out, vname=vname, construct="TREND")
+            node.deps = _refs(out, set(), vname, lookups)
+            node.init_deps = set(node.deps)
             nodes[name] = node
         elif isinstance(ast, ae.InitialStructure):
             node = _Node(name, "initial", ast=ast.initial)
@@ -216,26 +408,124 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
             nodes[name] = node
         elif isinstance(ast, (ae.ArithmeticStructure, ae.LogicStructure, ae.ReferenceStructure,
                               ae.CallStructure, ae.InlineLookupsStructure)):
-            node = _Node(name, "aux", ast=ast)
+            node = _Node(name, "aux", ast=ast, vname=vname)
             node.deps = _refs(ast, set(), vname, lookups)
-            node.init_deps = set(node.deps)
+            node.init_deps = _refs(ast, set(), vname, lookups, initial=True)
+            if node.deps != node.init_deps:
+                node.construct = "ACTIVE INITIAL"
             nodes[name] = node
         else:
             raise EngineError(f"{type(ast).__name__.replace('Structure', '')} in variable "
                               f"{vname!r} is not supported by the engine")
-    for ctl in _CONTROL:
-        if ctl not in nodes or nodes[ctl].kind != "constant":
-            raise EngineError(f"control variable {ctl!r} must be a number")
+    if len(nodes) != len(elements) + sum(n.kind == "trend" for n in nodes.values()):
+        raise EngineError("a hidden TREND state collides with a model variable named "
+                          + ", ".join(sorted(n for n in nodes if n.startswith("_trend_"))))
     known = set(nodes) | {"time"}
     for node in nodes.values():
         missing = (node.deps | node.init_deps) - known
         if missing:
             raise EngineError(f"variable {node.name!r} refers to undefined {sorted(missing)}")
+    for node in nodes.values():
+        if node.kind == "fixed":
+            _check_fixed_input(nodes, node)
+    # control variables written as expressions of constants (SAVEPER = TIME STEP): constants
+    # whose value is the expression's, recomputed by Engine.run from the run's settings
+    for ctl in _CONTROL:
+        node = nodes.get(ctl)
+        if node is None:
+            raise EngineError(f"control variable {ctl!r} is missing")
+        if node.kind == "aux" and not node.construct:
+            seen, todo = set(), list(node.deps)
+            while todo:  # PySD reads control variables again every step: constants only
+                ref = todo.pop()
+                if ref == "time":
+                    raise EngineError(f"control variable {ctl!r} depends on Time; it must be "
+                                      "a number or an expression of constants")
+                if ref not in seen and ref in nodes and nodes[ref].kind == "aux":
+                    seen.add(ref)
+                    todo.extend(nodes[ref].deps)
+            nodes[ctl] = _Node(ctl, "constant", formula=node.ast, deps=node.deps,
+                               vname=elements[ctl][0])
+        elif node.kind != "constant":
+            raise EngineError(f"control variable {ctl!r} must be a number or an expression of "
+                              "constants")
+    for ctl in _CONTROL:
+        node = nodes[ctl]
+        if node.formula is not None:
+            value = _value_at_start(nodes, node.formula, node.vname)
+            if np.ndim(value) or not isinstance(value, (int, float, np.floating)):
+                raise EngineError(f"control variable {ctl!r} must be a number")
+            node.value = float(value)
+    for node, order in orders:
+        node.order = _order_value(node, _value_at_start(nodes, order, node.vname))
     for name, lim in limits.items():
         nodes[name].limits = lim
+    for name, low in lower.items():
+        nodes[name].lower = low
     for name, unit in units.items():
         nodes[name].units = unit
+        nodes[name].vname = elements[name][0]
     return nodes
+
+
+def _check_fixed_input(nodes: Mapping[str, _Node], node: _Node) -> None:
+    """Refuse a DELAY FIXED whose input reads (through auxiliaries) a DELAY1/DELAY3 or another
+    DELAY FIXED. PySD writes the input into the pipeline while it updates its states one object
+    after the other, in the order of their names: such an input may be read after those states
+    have already moved to the next step (or before), depending on what it cached."""
+    seen, todo = set(), list(node.deps)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in nodes:
+            continue
+        seen.add(name)
+        other = nodes[name]
+        if (other.kind == "delay" and other.construct == "DELAY1/DELAY3") or \
+                (other.kind == "fixed" and name != node.name):
+            raise EngineError(f"DELAY FIXED in variable {node.vname!r} reads {other.vname!r} "
+                              f"({'DELAY FIXED' if other.kind == 'fixed' else 'DELAY1/DELAY3'}): "
+                              "not supported, PySD's result there depends on the order in which "
+                              "it updates its states")
+        if other.kind == "aux":
+            todo.extend(other.deps)
+
+
+def _order_value(node: _Node, value: Any) -> int:
+    """The number of stages of a DELAY N / SMOOTH N whose order evaluated to ``value``: PySD
+    truncates a delay's order to an integer and uses a smooth's as it is (refused unless
+    whole)."""
+    if np.ndim(value):
+        raise EngineError(f"the order of {node.construct} in variable {node.vname!r} must be "
+                          "the same for all runs")
+    value = float(value)
+    if node.kind == "delay":
+        order = int(value) if math.isfinite(value) else 0
+    elif math.isfinite(value) and value == int(value):
+        order = int(value)
+    else:
+        order = 0
+    if order < 1:
+        raise EngineError(f"order {value:g} of {node.construct} in variable {node.vname!r} is "
+                          "not supported")
+    return order
+
+
+def _control_values(nodes: Mapping[str, _Node], P: dict, given: set) -> None:
+    """Recompute, in ``P``, the control variables the model writes as expressions (SAVEPER =
+    TIME STEP) and the run did not set, from the run's values (as PySD's control functions
+    do: ``run(time_step=...)`` moves such a SAVEPER too)."""
+    for ctl in _CONTROL:
+        node = nodes[ctl]
+        if node.formula is not None and ctl not in given:
+            values = {k: v for k, v in P.items() if not (
+                k in _CONTROL and nodes[k].formula is not None and k not in given)}
+            try:
+                value = _value_at_start(nodes, node.formula, node.vname, values)
+                P[ctl] = float(value) if np.ndim(value) == 0 else value
+            except EngineError:
+                raise
+            except (TypeError, ValueError):  # from a setting that is not a number: the run's
+                continue                     # check of its settings names that one
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,6 +557,14 @@ FUNCTIONS: dict[str, tuple[int, str, str]] = {
              "((t + 1e-06 > ({1})) * ({0}) * (min({2}, t) - ({1})))"),
     "Xramp": (2, "((t + 1e-06 > ({1})) * ({0}) * (t - ({1})))",
               "((t + 1e-06 > ({1})) * ({0}) * (t - ({1})))"),
+    # PySD's pulse(): 1 in [start - SMALL_VENSIM, start + width), a train repeating it every
+    # interval (a width measured from t - start + SMALL_VENSIM) from start until end
+    "pulse": (2, "np.where((({0}) - 1e-06 <= t) & (t < ({0}) + ({1})), 1.0, 0.0)",
+              "(1.0 if ({0}) - 1e-06 <= t < ({0}) + ({1}) else 0.0)"),
+    "pulse_train": (4, "np.where(({1}) == 0, np.where((({0}) - 1e-06 <= t) & (t < ({0}) + ({2})), "
+                       "1.0, 0.0), np.where((({0}) <= t) & (t < ({3})) & "
+                       "(np.remainder(t - ({0}) + 1e-06, {1}) < ({2})), 1.0, 0.0))",
+                    "_spulse_train(t, {0}, {1}, {2}, {3})"),
 }
 
 
@@ -290,6 +588,11 @@ class _Emitter:
         self.pre: list[str] | None = None
         self.cse: dict[tuple, str] = {}
         self._tmp = 0
+        # writing the initialisation: ACTIVE INITIAL takes its initial value
+        self.initialising = False
+        # plain ``b ** e`` everywhere (as PySD computes), set where a power's last bit could
+        # become a whole step (:func:`_rewritten_powers_step`)
+        self.plain_powers = False
 
     def _temp(self, prefix: str) -> str:
         self._tmp += 1
@@ -364,7 +667,8 @@ class _Emitter:
     def _is_power(self, ast: Any) -> bool:
         """A power that :meth:`_power` writes: time-varying, exponent fixed and not a number."""
         from pysd.translators.structures import abstract_expressions as ae
-        return (isinstance(ast, ae.ArithmeticStructure) and list(ast.operators) == ["^"]
+        return (not self.plain_powers
+                and isinstance(ast, ae.ArithmeticStructure) and list(ast.operators) == ["^"]
                 and not self._is_static(ast) and self._is_static(ast.arguments[1])
                 and not isinstance(ast.arguments[1], (int, float)))
 
@@ -414,7 +718,12 @@ class _Emitter:
         if isinstance(ast, bool):
             return "1.0" if ast else "0.0"
         if isinstance(ast, (int, float)):
-            return repr(float(ast))
+            value = float(ast)
+            if math.isnan(value):  # :NA: (PySD's np.nan)
+                return "np.nan"
+            if math.isinf(value):
+                return "np.inf" if value > 0 else "(-np.inf)"
+            return repr(value)
         if isinstance(ast, ae.ReferenceStructure):
             return self.var(ast.reference)
         if isinstance(ast, (ae.ArithmeticStructure, ae.LogicStructure)):
@@ -462,6 +771,8 @@ class _Emitter:
             return f"({text})"
         if isinstance(ast, ae.CallStructure):
             fname = ast.function.reference
+            if fname == _ACTIVE_INITIAL:  # PySD: the initial value while initialising
+                return self.expr(ast.arguments[1 if self.initialising else 0], owner)
             args = [self.expr(a, owner) for a in ast.arguments]
             if fname in self.nodes and self.nodes[fname].kind == "lookup":
                 if len(args) != 1:
@@ -515,8 +826,9 @@ def _toposort(names: set[str], deps_of) -> list[str]:
 
 def _generate(nodes: dict[str, _Node], vector: bool, method: str,
               save_names: Sequence[str] = (), target: str = "numpy") -> str:
-    """Source of ``simulate(P, n, t0, t_final, dt, save_times)``, which returns the values of
-    ``save_names`` at ``save_times`` as lists.
+    """Source of ``simulate(P, n, t0, t_final, dt, save_at)``, which returns the values of
+    ``save_names`` at the steps ``k`` where ``save_at[k]`` is true, as lists (see
+    :func:`schedule`).
 
     With ``target="xla"`` (vector Euler code only) the source instead defines ``prepare`` (the
     same code up to the time loop, run by numpy) and the three parts of one step as functions of
@@ -528,7 +840,15 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     if target == "xla" and not (vector and method == "euler"):
         raise ValueError("the XLA target compiles vector Euler code only")
     em = _Emitter(nodes, vector, xla=target == "xla")
-    statefuls = [n for n in nodes.values() if n.kind in ("stock", "smooth", "delay")]
+    em.plain_powers = _rewritten_powers_step(nodes) is not None
+    statefuls = [n for n in nodes.values() if n.kind in _STATEFUL]
+    for node in statefuls:
+        if node.kind == "fixed" and target == "xla":
+            raise EngineError(f"DELAY FIXED in variable {node.vname!r} runs on the numpy backend "
+                              "only (its pipeline's length is known only when the run starts)")
+        if node.kind == "fixed" and method != "euler":
+            raise EngineError(f"DELAY FIXED in variable {node.vname!r} is integrated with Euler "
+                              f"only, not {method!r}")
     consts = [n for n in nodes.values() if n.kind == "constant"]
     auxes = {n.name for n in nodes.values() if n.kind == "aux"}
     initials = {n.name for n in nodes.values() if n.kind == "initial"}
@@ -545,8 +865,23 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
                 dynamic.add(a)
                 changed = True
     static = auxes - dynamic
+    lookups = {n.name for n in nodes.values() if n.kind == "lookup"}
+    staged = set()  # DELAY N keeps a delay time per stage (only where it varies, else the same)
+    # DELAY1/3 with a time-varying delay time: the value (last stage / delay time now) is
+    # computed with the auxiliaries, after the delay time, not right after the Euler update
+    late: dict[str, set] = {}
+    for node in statefuls:
+        times = _refs(node.time, set(), node.name, lookups) if node.kind == "delay" else set()
+        if times & (dynamic | stateful_names | {"time"}):
+            if node.staged:
+                staged.add(node.name)
+            else:
+                late[node.name] = times
+        if node.name in staged and method != "euler":
+            raise EngineError(f"DELAY N with a time-varying delay time in variable "
+                              f"{node.vname!r} is integrated with Euler only, not {method!r}")
 
-    lines = ["def simulate(P, n, t0, t_final, dt, save_times):"]
+    lines = ["def simulate(P, n, t0, t_final, dt, save_at):"]
     ind = "    "
     body: list[str] = []
     w = body.append
@@ -564,10 +899,8 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     # stateful nodes standing for their initial values (PySD initialises lazily the same way).
     def init_deps(name):
         node = nodes[name]
-        if node.kind in ("stock", "smooth", "delay", "initial"):
+        if node.kind in _STATEFUL or node.kind in ("initial", "aux"):
             return node.init_deps
-        if node.kind == "aux":
-            return node.deps
         return set()
 
     init_set = set(stateful_names) | initials | static
@@ -575,15 +908,36 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     while frontier:
         n = frontier.pop()
         for d in init_deps(n):
-            if d in nodes and nodes[d].kind in ("aux", "initial", "stock", "smooth", "delay") \
+            if d in nodes and (nodes[d].kind in _STATEFUL or nodes[d].kind in ("aux", "initial")) \
                     and d not in init_set:
                 init_set.add(d)
                 frontier.append(d)
+    em.initialising = True
     for name in _toposort(init_set, init_deps):
         node = nodes[name]
-        if node.kind == "stock":
+        if node.formula is not None and node.kind in ("smooth", "delay"):
+            # the order was evaluated when the model was read; a run may not change it
+            value = f"_np.asarray({em.expr(node.formula, name)})"
+            value = f"_np.trunc({value})" if node.kind == "delay" else value
+            w(f"if _np.any({value} != {node.order}):")
+            w(f"    raise EngineError('the order of {node.construct} in variable ' + "
+              f"{repr(node.vname)!r} + ' changes with these parameters; the engine keeps the "
+              f"model\\'s order, {node.order}')")
+        if node.kind in ("stock", "trend"):
             w(f"s_{name} = {zero}{em.expr(node.init, name)}")
             w(f"v_{name} = s_{name}")
+        elif node.kind == "fixed":
+            # PySD's DelayFixed: a pipeline of round(max(delay / TIME STEP, 1)) values, fixed
+            # at initialisation, filled with the initial value; each step writes the input at
+            # the pointer, advances it and reads the value there
+            w(f"_dt_{name} = {em.expr(node.time, name)}")
+            w(f"if _np.ndim(_dt_{name}) > 0:")
+            w(f"    raise EngineError('DELAY FIXED in variable ' + {repr(node.vname)!r} + ': the delay "
+              "time must be the same for all runs')")
+            w(f"_n_{name} = round(max(float(_dt_{name}) / dt, 1) + {SMALL_VENSIM!r})")
+            w(f"p_{name} = [{em.expr(node.init, name)}] * _n_{name}")
+            w(f"k_{name} = 0")
+            w(f"v_{name} = p_{name}[0]")
         elif node.kind == "smooth":
             w(f"_init = {zero}{em.expr(node.init, name)}")
             for i in range(node.order):
@@ -597,12 +951,19 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
             w(f"_init = {zero}{em.expr(node.init, name)} * _dt_{name}")
             for i in range(node.order):
                 w(f"s_{name}_{i} = _init")
+                if name in staged:  # PySD's DelayN: the delay time each stage was entered with
+                    w(f"tau_{name}_{i} = _dt_{name}")
             w(f"v_{name} = s_{name}_{node.order - 1} / _dt_{name}")
         else:  # aux or initial
             src = node.ast
             w(f"v_{name} = {em.expr(src, name)}")
+    em.initialising = False
 
-    dyn_order = _toposort(dynamic, lambda a: nodes[a].deps)
+    def aux_deps(name: str) -> set:
+        return late[name] if name in late else nodes[name].deps
+
+    dynamic |= set(late)
+    dyn_order = _toposort(dynamic, aux_deps)
     # from here on, code runs inside the time loop: hoist what depends on constants only
     em.static = {n.name for n in nodes.values() if n.kind in ("constant", "initial", "lookup")} | static
 
@@ -614,40 +975,62 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
             n = todo.pop()
             if n not in seen:
                 seen.add(n)
-                todo.extend(d for d in nodes[n].deps if d in dynamic)
+                todo.extend(d for d in aux_deps(n) if d in dynamic)
         return seen
 
     every_step = closure(set().union(*(n.deps for n in statefuls)) if statefuls else set())
+    for node in statefuls:
+        readers = [n.name for n in statefuls if node.name in n.deps] + \
+            [a for a in every_step if node.name in nodes[a].deps]
+        if node.name in staged and readers:
+            raise EngineError(
+                f"DELAY N with a time-varying delay time in variable {node.vname!r} feeds the "
+                f"derivative of a state (through {sorted(readers)[0]!r}): not supported, PySD's "
+                "result there depends on the order in which it updates its states")
     step_order = [n for n in dyn_order if n in every_step]
     save_order = [n for n in dyn_order if n in closure(save_names) - every_step]
+
+    def aux_statement(name: str, prefix: str) -> list[str]:
+        node = nodes[name]
+        if name not in late:
+            return em.statement(f"v_{name}", node.ast, name, prefix)
+        return em.statement("_dtm", node.time, name, prefix) + \
+            [f"{prefix}v_{name} = s_{name}_{node.order - 1} / _dtm"]
 
     def stage_aux(out: list[str]):
         em.cse = {}  # states and time have moved: nothing computed before is valid
         for name in step_order:
-            out.extend(em.statement(f"v_{name}", nodes[name].ast, name))
+            out.extend(aux_statement(name, ""))
 
     def save_aux(out: list[str], prefix: str):
         outer = dict(em.cse)  # what is computed here exists only at save times
         for name in save_order:
-            out.extend(em.statement(f"v_{name}", nodes[name].ast, name, prefix))
+            out.extend(aux_statement(name, prefix))
         em.cse = outer
 
     def stateful_outputs(out: list[str], suffix=""):
         em.cse = {}
         for node in statefuls:
-            if node.kind == "stock":
+            if node.kind in ("stock", "trend"):
                 out.append(f"v_{node.name} = s_{node.name}{suffix}")
+            elif node.kind == "fixed":
+                out.append(f"v_{node.name} = p_{node.name}[k_{node.name}]")
+            elif node.name in staged:  # PySD's DelayN divides by the newest stage's delay time
+                out.append(f"v_{node.name} = s_{node.name}_{node.order - 1}{suffix} / "
+                           f"tau_{node.name}_0")
             elif node.kind == "smooth":
                 out.append(f"v_{node.name} = s_{node.name}_{node.order - 1}{suffix}")
-            else:
+            elif node.name not in late:
                 out.extend(em.statement("_dtm", node.time, node.name))
                 out.append(f"v_{node.name} = s_{node.name}_{node.order - 1}{suffix} / _dtm")
 
     def derivatives(out: list[str], tag: str):
         for node in statefuls:
             nm = node.name
-            if node.kind == "stock":
+            if node.kind in ("stock", "trend"):
                 out.extend(em.statement(f"d{tag}_{nm}", node.ast, nm))
+            elif node.kind == "fixed":  # the input at this step, written after the update
+                out.extend(em.statement(f"_fin_{nm}", node.ast, nm))
             elif node.kind == "smooth":
                 out.extend(em.statement("_st", node.time, nm))
                 out.extend(em.statement("_in", node.ast, nm))
@@ -661,16 +1044,21 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
                 out.extend(em.statement("_dtm", node.time, nm))
                 out.extend(em.statement("_in", node.ast, nm))
                 prev = "_in"
+                if nm in staged:  # PySD's DelayN: shift the stages' delay times, newest first
+                    for i in range(node.order - 1, 0, -1):
+                        out.append(f"tau_{nm}_{i} = tau_{nm}_{i - 1}")
+                    out.append(f"tau_{nm}_0 = _dtm")
                 for i in range(node.order):
-                    out.append(f"_q{i} = s_{nm}_{i} / _dtm")
+                    divisor = f"tau_{nm}_{i}" if nm in staged else "_dtm"
+                    out.append(f"_q{i} = s_{nm}_{i} / {divisor}")
                     out.append(f"d{tag}_{nm}_{i} = ({prev} - _q{i}) * {node.order}")
                     prev = f"_q{i}"
 
     def state_names():
         for node in statefuls:
-            if node.kind == "stock":
+            if node.kind in ("stock", "trend"):
                 yield f"s_{node.name}"
-            else:
+            elif node.kind != "fixed":
                 for i in range(node.order):
                     yield f"s_{node.name}_{i}"
 
@@ -678,6 +1066,11 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
         derivatives(out, "")
         for s in state_names():
             out.append(f"{s} = {s} + d_{s[2:]} * dt")
+        for node in statefuls:
+            if node.kind == "fixed":
+                nm = node.name
+                out.append(f"p_{nm}[k_{nm}] = _fin_{nm}")
+                out.append(f"k_{nm} = (k_{nm} + 1) % _n_{nm}")
         stateful_outputs(out)
 
     if target == "xla":
@@ -698,17 +1091,16 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     w("_HOIST_")
     for i, name in enumerate(save_names):
         w(f"_o{i} = []")
-    w("_save = list(save_times)")
-    w("_next = 0")
-    w("_prec = dt * 1e-5")
+    w("_k = 0")
     w("while True:")
     loop: list[str] = []
     stage_aux(loop)
-    loop.append("if _next < len(_save) and abs(t - _save[_next]) <= max(_prec, 1e-12):")
+    loop.append("if save_at[_k]:")
     save_aux(loop, "    ")
     for i, name in enumerate(save_names):
         loop.append(f"    _o{i}.append(v_{name})")
-    loop.append("    _next += 1")
+    if not save_names:
+        loop.append("    pass")
     loop.append("if not (t + dt * 1e-5 < t_final):")
     loop.append("    break")
     if method == "euler":
@@ -735,6 +1127,7 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     else:
         raise ValueError(f"method must be 'euler' or 'rk4', got {method!r}")
     loop.append("t = t + dt")
+    loop.append("_k += 1")
     body.extend("    " + line for line in loop)
     w("return {" + ", ".join(f"{name!r}: _o{i}" for i, name in enumerate(save_names)) + "}")
     at = body.index("_HOIST_")
@@ -917,6 +1310,15 @@ def _keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 128 * 2**20)
 
 
+def _spulse_train(t, start, interval, width, end):
+    """PySD's ``pulse(time, start, repeat_time=interval, width=width, end=end)`` on floats."""
+    if interval == 0:
+        return 1.0 if start - SMALL_VENSIM <= t < start + width else 0.0
+    if start <= t < end:
+        return 1.0 if (t - start + SMALL_VENSIM) % interval < width else 0.0
+    return 0.0
+
+
 def _cond(pred, fast, plain):
     return fast() if pred else plain()
 
@@ -925,8 +1327,100 @@ _GLOBALS = {
     "np": np, "_np": np, "EngineError": EngineError, "_cond": _cond, "_zidz": _zidz,
     "_szidz": _szidz, "_xidz": _xidz, "_sxidz": _sxidz, "_modulo": _modulo, "_where": _where,
     "_exp": _sexp, "_log": _slog, "_sqrt": _ssqrt, "_logpos": _logpos, "_slogpos": _slogpos,
-    "_finite": _finite, "_absmax": _absmax,
+    "_finite": _finite, "_absmax": _absmax, "_spulse_train": _spulse_train,
 }
+
+
+# --------------------------------------------------------------------------------------------
+# Time: run settings and the steps that are saved
+
+#: The most integration steps one call may compute over all its runs (the shipped model takes
+#: 240 steps; 10,000 runs are 2.4 million steps × runs). Per run, :data:`MAX_STEPS` (the input
+#: layer's cap, :mod:`simulator.inputs`).
+MAX_STEP_RUNS = 1_000_000_000
+
+
+def check_run_settings(initial_time: float, final_time: float, time_step: float,
+                       saveper: float, runs: int = 1) -> int:
+    """Refuse run settings that cannot give a run (:class:`simulator.inputs.InputError`, a
+    ValueError, naming the setting, its value and what is allowed); return the number of
+    integration steps.
+
+    TIME STEP and SAVEPER must be finite and positive, SAVEPER at least TIME STEP (Vensim's own
+    advice; PySD would save only where the two coincide), FINAL TIME after INITIAL TIME, and
+    the steps at most :data:`MAX_STEPS` per run and :data:`MAX_STEP_RUNS` over all runs."""
+    values = {"initial_time": initial_time, "final_time": final_time, "time_step": time_step,
+              "saveper": saveper}
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise InputError(one_line(f"{name}: value {excerpt(value)} is not a number"))
+        if not math.isfinite(value):
+            raise InputError(f"{name}: value {value} is not allowed; allowed a finite number")
+    if not time_step > 0:
+        raise InputError(f"time_step: value {time_step:g} is not allowed; allowed a number > 0")
+    if not final_time > initial_time:
+        raise InputError(f"final_time: value {final_time:g} is not allowed; allowed a time after "
+                         f"initial_time {initial_time:g}")
+    if not saveper >= time_step:
+        raise InputError(f"saveper: value {saveper:g} is not allowed; allowed at least time_step "
+                         f"{time_step:g}")
+    ratio = (final_time - initial_time) / time_step
+    if not ratio <= MAX_STEPS:
+        raise InputError(f"time_step {time_step:g} from {initial_time:g} to {final_time:g} makes "
+                         f"{ratio:,.0f} steps; allowed at most {MAX_STEPS:,}")
+    steps = math.ceil(ratio)
+    if steps * max(runs, 1) > MAX_STEP_RUNS:
+        raise InputError(f"n: {runs:,} runs of {steps:,} steps are {steps * runs:,} steps × runs; "
+                         f"allowed at most {MAX_STEP_RUNS:,} in one call")
+    return steps
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The steps of a run (:func:`schedule`).
+
+    Attributes
+    ----------
+    steps : ndarray
+        Time of every step that is followed by an Euler update.
+    save_at : ndarray of bool, shape (len(steps) + 1,)
+        Whether step ``k`` is saved; the last entry is the final time, after the last update.
+    last : float
+        The final time, as reached by adding TIME STEP.
+    times : ndarray
+        The saved times, as PySD reports them.
+    """
+
+    steps: np.ndarray
+    save_at: np.ndarray
+    last: float
+    times: np.ndarray
+
+
+def schedule(t0: float, t_final: float, dt: float, saveper: float) -> Schedule:
+    """The steps of a run and which of them are saved: PySD 3.14's time loop exactly
+    (``Model._integrate`` with ``Time.in_bounds``, ``Time.in_return`` and ``Time.round``).
+
+    Time starts at INITIAL TIME and advances by adding TIME STEP while
+    ``t + dt * 1e-5 < FINAL TIME``. A step is saved where its time since INITIAL TIME is within
+    ``dt * 1e-5`` of a multiple of SAVEPER (``d % saveper`` or ``-d % saveper`` below it), and
+    its time is reported rounded to the decimals of ``dt * 1e-5``. With SAVEPER a multiple of
+    TIME STEP that is every SAVEPER; with one that is not (SAVEPER 0.1, TIME STEP 1/128) it is
+    every common multiple of the two (every 0.5), as PySD saves."""
+    t0, t_final, dt, saveper = float(t0), float(t_final), float(dt), float(saveper)
+    prec = dt * 1e-5
+    t, steps, save = t0, [], []
+    while True:
+        d = t - t0
+        save.append(d % saveper < prec or -d % saveper < prec)
+        if not (t + prec < t_final):
+            break
+        steps.append(t)
+        t = t + dt
+    save_at = np.array(save, dtype=bool)
+    every = np.array(steps + [t], dtype=float)
+    times = np.round(every[save_at], -int(np.log10(prec)))
+    return Schedule(np.array(steps, dtype=float), save_at, t, times)
 
 
 # --------------------------------------------------------------------------------------------
@@ -982,15 +1476,33 @@ class Engine:
         self.nodes = _nodes_from_mdl(self.mdl_file)
         self.constants: dict[str, float] = {
             n.name: n.value for n in self.nodes.values() if n.kind == "constant"}
-        self.variables = frozenset(self.nodes)
+        # (a TREND's state is the engine's own, not a model variable)
+        self.variables = frozenset(n for n, node in self.nodes.items() if node.kind != "trend")
         #: Ranges ``[min, max]`` written in the model's units fields, by constant.
         self.limits: dict[str, tuple[float, float]] = {
             n.name: n.limits for n in self.nodes.values() if n.kind == "constant" and n.limits}
         #: Declared units of every model element, by Python name.
-        self.units: dict[str, str] = {n.name: n.units for n in self.nodes.values()}
+        self.units: dict[str, str] = {n.name: n.units for n in self.nodes.values()
+                                      if n.name in self.variables}
         self._code: dict[tuple, Any] = {}
         self._lock = threading.Lock()
-        self._overridable = {n.name for n in self.nodes.values() if n.kind in ("constant", "aux")}
+        self._overridable = {n.name for n in self.nodes.values()
+                             if n.kind == "constant" or (n.kind == "aux" and n.construct != "TREND")}
+        #: Lower limits written in the model's units fields (``[0, ...]``), by variable.
+        self.lower_limits: dict[str, float] = {
+            n.name: n.lower for n in self.nodes.values() if n.lower is not None}
+        #: The first (what, variable) XLA could compute a whole unit wrong (None if none).
+        self._xla_inexact = _xla_inexact(self.nodes)
+        #: Why the model's ensembles run on the numpy backend only (None if XLA can run them).
+        self.numpy_only: str | None = next(
+            (f"DELAY FIXED in variable {n.vname!r} runs on the numpy backend only (its "
+             "pipeline's length is known only when the run starts)"
+             for n in self.nodes.values() if n.kind == "fixed"), None)
+        if self.numpy_only is None and self._xla_inexact:
+            what, variable = self._xla_inexact
+            self.numpy_only = (f"the xla backend cannot compute {what} in variable {variable!r} "
+                               "exactly (XLA rounds some operations differently in the last "
+                               "bit, which it would turn into a whole step)")
 
     @property
     def time_step(self) -> float:
@@ -1054,7 +1566,30 @@ class Engine:
             uses the one measured faster on this machine for Euler runs
             (:mod:`simulator.backends`), numpy for RK4 or without JAX. Default: the process
             default (:func:`set_default_backend`), else ``$GUANGYUAN_ENGINE_BACKEND``, else
-            ``"auto"``.
+            ``"auto"``. A model with a DELAY FIXED, or whose INTEGER, MODULO, comparison or
+            IF THEN ELSE condition XLA could round into a different step
+            (:attr:`numpy_only` says which), runs on numpy under ``"auto"`` and is refused
+            under ``"xla"`` (an EngineError saying why).
+
+        Returns
+        -------
+        EnsembleResult
+            The saved variables at the steps PySD saves (:func:`schedule`).
+
+        Raises
+        ------
+        KeyError
+            An unknown variable, or one that is not a parameter.
+        simulator.inputs.InputError
+            (a ValueError) Run settings that cannot give a run, or a parameter that is not a
+            finite number or is negative where the model declares a lower limit of 0 or more
+            (:func:`check_run_settings`, :func:`check_param`).
+        EngineError
+            Something the engine cannot compute exactly, named with its variable. What does
+            not depend on the run is found before any run, by :func:`engine_for`, which runs
+            PySD instead; what does (an order these parameters change, ``backend="xla"`` for
+            a model in :attr:`numpy_only`) is raised here, and :class:`simulator.model.Model`
+            runs such a single run on PySD.
         """
         params = dict(params or {})
         unknown = sorted(set(params) - self.variables)
@@ -1064,6 +1599,7 @@ class Engine:
         if not_overridable:
             raise KeyError(f"cannot set {not_overridable}: stocks, delays, smooths, INITIALs and "
                            "lookups are not parameters")
+        _check_runs(n)
         sizes = {np.size(v) for v in params.values() if np.ndim(v) > 0}
         if n is None and sizes:
             if len(sizes) > 1:
@@ -1074,9 +1610,9 @@ class Engine:
         vector = n is not None
         P: dict[str, Any] = dict(self.constants)
         if time_step is not None:
-            P["time_step"] = float(time_step)
+            P["time_step"] = time_step
         for k, v in params.items():
-            arr = np.asarray(v, dtype=float)
+            arr = check_param(k, v, self.lower_limits.get(k))
             # an array of one repeated value is a shared scalar: one operation instead of n
             if arr.ndim == 0:
                 P[k] = float(arr)
@@ -1084,40 +1620,38 @@ class Engine:
                 P[k] = float(arr[0])
             else:
                 P[k] = arr
-        if vector:  # numpy scalars divide by zero as numpy does (inf, nan), like array lanes
-            P = {k: np.float64(v) if np.ndim(v) == 0 else v for k, v in P.items()}
+        # control variables written as expressions (SAVEPER = TIME STEP) follow this run's values
+        _control_values(self.nodes, P, set(params) | ({"time_step"} if time_step is not None
+                                                      else set()))
         for ctl in _CONTROL:
             if np.ndim(P[ctl]) > 0:
                 raise ValueError(f"{ctl} must be the same for all runs")
-        if variables is None:
-            variables = [i.variable for i in tables.indicators() if i.variable in self.variables]
-        else:
-            missing = sorted(set(variables) - self.variables)
-            if missing:
-                raise KeyError(f"unknown model variables {missing}")
+        t0, t1, dt, saveper = (P[c] for c in ("initial_time", "final_time", "time_step", "saveper"))
+        check_run_settings(t0, t1, dt, saveper, n or 1)
+        t0, t1, dt, saveper = float(t0), float(t1), float(dt), float(saveper)
+        P.update(initial_time=t0, final_time=t1, time_step=dt, saveper=saveper)
+        if vector:  # numpy scalars divide by zero as numpy does (inf, nan), like array lanes
+            P = {k: np.float64(v) if np.ndim(v) == 0 else v for k, v in P.items()}
+        variables = _saved_variables(variables, self.variables)
         overridden = frozenset(k for k in params if self.nodes[k].kind == "aux")
         if overridden:  # as PySD does, say that an equation was replaced
             warnings.warn("Replacing a variable by a constant value.", UserWarning, stacklevel=2)
-        t0, t1 = P["initial_time"], P["final_time"]
-        dt, saveper = P["time_step"], P["saveper"]
-        save_times = [t0 + k * saveper for k in range(int(round((t1 - t0) / saveper)) + 1)]
-        if vector and _choose_backend(backend, method) == "xla":
+        plan = schedule(t0, t1, dt, saveper)
+        if vector and _choose_backend(backend, method, self.numpy_only) == "xla":
             program = self._compiled(vector, method, overridden, tuple(variables), "xla")
             from .xla import padded_runs
             size = padded_runs(n)  # one compiled program serves calls of similar size
             padded = {k: np.pad(v, (0, size - n), mode="edge") if np.ndim(v) else v
                       for k, v in P.items()}
             with np.errstate(all="ignore"):
-                saved = program.run(padded, size, np.float64(t0), t1, dt, save_times)
+                saved = program.run(padded, size, np.float64(t0), t1, dt, plan)
             data = {k: v[:, :n] for k, v in zip(variables, saved)}
-            count = len(saved[0]) if saved else len(save_times)
-            return EnsembleResult(times=np.asarray(save_times[:count], dtype=float), data=data,
-                                  n=n)
+            return EnsembleResult(times=plan.times, data=data, n=n)
         fn = self._compiled(vector, method, overridden, tuple(variables))
         if vector:
             _keep_freed_memory()
         with np.errstate(all="ignore"):
-            raw = fn(P, n, np.float64(t0) if vector else t0, t1, dt, save_times)
+            raw = fn(P, n, np.float64(t0) if vector else t0, t1, dt, plan.save_at)
         data = {}
         for k, vals in raw.items():
             if vector:  # a value can be a shared scalar in one year and per run in another
@@ -1125,8 +1659,159 @@ class Engine:
                                     for v in vals])
             else:
                 data[k] = np.asarray(vals, dtype=float)
-        count = len(next(iter(raw.values()))) if raw else len(save_times)
-        return EnsembleResult(times=np.asarray(save_times[:count], dtype=float), data=data, n=n)
+        return EnsembleResult(times=plan.times, data=data, n=n)
+
+
+def _check_runs(n: Any) -> None:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise InputError(one_line(f"n: value {excerpt(n)} is not allowed; allowed a whole number "
+                                  "of runs >= 1"))
+
+
+def _saved_variables(variables: Sequence[str] | None, known: frozenset) -> list[str]:
+    """The variables a run saves: those asked for (KeyError naming unknown ones), else every
+    indicator of ``models/indicators.csv`` the model has."""
+    if variables is None:
+        return [i.variable for i in tables.indicators() if i.variable in known]
+    missing = sorted(set(variables) - known)
+    if missing:
+        raise KeyError(f"unknown model variables {missing}")
+    return list(variables)
+
+
+def check_param(name: str, value: Any, lower: float | None = None) -> np.ndarray:
+    """``value`` as a float array (0-d or 1-d), or an :class:`simulator.inputs.InputError` (a
+    ValueError) naming ``params[name]``: every value must be a finite number, and not negative
+    where the model declares a lower limit of 0 or more (``[0, ...]`` in the Vensim units
+    field)."""
+    label = f"params[{excerpt(name)}]"
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(one_line(f"{label}: value {excerpt(value)} is not a number or an "
+                                  "array of numbers")) from None
+    if arr.ndim > 1:
+        raise InputError(f"{label}: an array of shape {arr.shape} is not allowed; allowed a "
+                         "number or a 1-d array (one value per run)")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = f" (run {int(np.flatnonzero(bad)[0])})" if arr.ndim else ""
+        raise InputError(f"{label}: value {float(arr[bad].flat[0])}{where} is not allowed; "
+                         "allowed a finite number")
+    if lower is not None and lower >= 0 and (arr < 0).any():
+        where = f" (run {int(np.flatnonzero(arr < 0)[0])})" if arr.ndim else ""
+        raise InputError(f"{label}: value {float(arr[arr < 0].flat[0]):g}{where} is negative; "
+                         f"the model declares it at least {lower:g}")
+    return arr
+
+
+def _xla_inexact(nodes: dict[str, _Node]) -> tuple[str, str] | None:
+    """The first (what, variable) whose result XLA could get wrong by a whole unit, or None.
+
+    XLA's results differ from numpy's (and PySD's) in the last bit. Where a result is continuous
+    that is rounding; INTEGER, MODULO, a comparison or an IF THEN ELSE condition turn it into a
+    step. That matters where numpy's value is exact and XLA's is not: XLA divides through a
+    reciprocal and fuses the product with the next addition, so ``-10 + Time/10`` is -4 in numpy
+    at Time 60 and -3.9999999999999996 on XLA (INTEGER gives -3, ``<= -4`` is false); its
+    exp, log and powers are its own, and a lookup divides. So such an operation is flagged when
+    an operand is computed in the loop, through auxiliaries, with a division, a power, a
+    transcendental function or a lookup (:func:`_first_step`). A model with one runs on numpy."""
+    return _first_step(nodes, {"/", "^"}, _XLA_ROUNDED, lookups_round=True)
+
+
+def _rewritten_powers_step(nodes: dict[str, _Node]) -> tuple[str, str] | None:
+    """The first (what, variable) where a power the engine would compute through a logarithm
+    (``exp(e * log(b))``, rounding only) meets INTEGER, MODULO, a comparison or an IF THEN ELSE
+    condition, or None. ``INTEGER((Time/10) ^ k)`` with k = 2 is 16 in PySD at Time 40 and
+    would be 15 through the logarithm; such a model's code computes every power plainly."""
+    return _first_step(nodes, {"^"}, set(), lookups_round=False)
+
+
+def _first_step(nodes: dict[str, _Node], operators: set[str], functions: set[str],
+                lookups_round: bool) -> tuple[str, str] | None:
+    """The first (what, variable) where INTEGER, MODULO, a comparison or an IF THEN ELSE
+    condition has an operand computed in the time loop, through auxiliaries, with one of
+    ``operators``, ``functions`` or (``lookups_round``) a lookup; None if there is none.
+
+    Stocks, smooths and delays stop the search: an Euler sum that one backend computes exactly
+    (exact products) the other computes exactly too, so their values differ only where they are
+    rounded already, and an exact tie there is a coincidence, not the rule it is on the time
+    grid. Constants and what is computed from them alone are computed once, before the loop."""
+    from pysd.translators.structures import abstract_expressions as ae
+    lookups = {n for n, node in nodes.items() if node.kind == "lookup"}
+    fixed = {n for n, node in nodes.items() if node.kind in ("constant", "initial")}
+    changed = True
+    while changed:  # step-invariant auxiliaries: computed by numpy before the loop
+        changed = False
+        for name, node in nodes.items():
+            if node.kind == "aux" and name not in fixed and node.deps <= fixed:
+                fixed.add(name)
+                changed = True
+    rounding: dict[str, bool] = {}
+
+    def rounds(ast) -> bool:
+        """Whether ``ast``, followed through the auxiliaries computed in the loop, uses one of
+        the operations asked about."""
+        if isinstance(ast, (list, tuple)):
+            return any(rounds(item) for item in ast)
+        if isinstance(ast, ae.ReferenceStructure):
+            name = ast.reference
+            if name in fixed or name not in nodes or nodes[name].kind != "aux":
+                return False  # a constant, Time, or a stateful value
+            if name not in rounding:
+                rounding[name] = False  # (no cycles among auxiliaries; guards recursion)
+                rounding[name] = rounds(nodes[name].ast)
+            return rounding[name]
+        if isinstance(ast, ae.InlineLookupsStructure) and lookups_round:
+            return True
+        if isinstance(ast, (ae.ArithmeticStructure, ae.LogicStructure)) and \
+                set(ast.operators) & operators:
+            return True
+        if isinstance(ast, ae.CallStructure) and (
+                ast.function.reference in functions
+                or lookups_round and ast.function.reference in lookups):
+            return True
+        if hasattr(ast, "__dataclass_fields__"):
+            return rounds([getattr(ast, f) for f in ast.__dataclass_fields__])
+        return False
+
+    def first(ast):
+        """The first discontinuous operation in ``ast`` with such an operand."""
+        if isinstance(ast, (list, tuple)):
+            for item in ast:
+                found = first(item)
+                if found:
+                    return found
+            return None
+        if not hasattr(ast, "__dataclass_fields__"):
+            return None
+        if isinstance(ast, (ae.ArithmeticStructure, ae.LogicStructure)):
+            ops = [op for op in ast.operators if op in _COMPARISONS]
+            if ops and rounds(ast.arguments):
+                return f"a comparison ({ops[0]})"
+        if isinstance(ast, ae.CallStructure):
+            fname = ast.function.reference
+            if fname in ("integer", "modulo") and rounds(ast.arguments):
+                return fname.upper()
+            if fname == "if_then_else" and ast.arguments and \
+                    not isinstance(ast.arguments[0], (ae.ArithmeticStructure, ae.LogicStructure)) \
+                    and rounds(ast.arguments[0]):
+                return "an IF THEN ELSE condition"
+        return first([getattr(ast, f) for f in ast.__dataclass_fields__])
+
+    for node in nodes.values():
+        if node.kind in ("constant", "lookup", "initial") or node.name in fixed:
+            continue  # computed once, by numpy
+        found = first([node.ast, node.time])
+        if found:
+            return found, node.name
+    return None
+
+
+#: Functions XLA may compute differently from numpy where numpy's result is exact.
+_XLA_ROUNDED = {"exp", "ln", "log", "sqrt", "sin", "cos", "tan", "power", "zidz", "xidz",
+                "modulo"}
+_COMPARISONS = {"=", "<>", ">", ">=", "<", "<="}
 
 
 BACKENDS = ("auto", "numpy", "xla")
@@ -1145,11 +1830,13 @@ def set_default_backend(backend: str | None, use: tuple[int, int] | None = None)
     _process_backend, _process_use = backend, use
 
 
-def _choose_backend(backend: str | None, method: str) -> str:
+def _choose_backend(backend: str | None, method: str, numpy_only: str | None = None) -> str:
     """``"xla"`` or ``"numpy"`` for a vector run (see :meth:`Engine.run`): the argument, else the
     process default (:func:`set_default_backend`), else ``$GUANGYUAN_ENGINE_BACKEND``, else
     ``"auto"``: numpy for RK4, else the backend measured faster on this machine
-    (:mod:`simulator.backends`)."""
+    (:mod:`simulator.backends`). ``numpy_only`` (:attr:`Engine.numpy_only`) says why the
+    model cannot run on XLA (a DELAY FIXED, or something XLA may compute a whole unit wrong):
+    ``"auto"`` then takes numpy, and ``"xla"`` is refused with an EngineError saying why."""
     import os
     chosen = (backend or _process_backend or os.environ.get("GUANGYUAN_ENGINE_BACKEND")
               or "auto")
@@ -1158,28 +1845,148 @@ def _choose_backend(backend: str | None, method: str) -> str:
                   else "$GUANGYUAN_ENGINE_BACKEND")
         raise ValueError(f"{source} must be one of {', '.join(BACKENDS)}; got {chosen!r}")
     if chosen == "auto":
-        if method != "euler":
+        if method != "euler" or numpy_only:
             return "numpy"
         from .backends import choose
         return choose(_process_use, engine_for, random_draws)
     if chosen == "xla" and method != "euler":
         raise ValueError(f"the xla backend integrates with Euler only; method {method!r} "
                          "runs on the numpy backend")
+    if chosen == "xla" and numpy_only:
+        raise EngineError(f"backend 'xla' refused: {numpy_only}; use the numpy backend or auto")
     return chosen
 
 
-_engines: dict[tuple[Path, str], Engine] = {}
+_engines: dict[tuple[Path, str], Any] = {}
 _engines_lock = threading.Lock()
 
 
-def engine_for(mdl_file: str | Path = tables.MODEL_FILE) -> Engine:
-    """The :class:`Engine` of ``mdl_file``, parsed once per process and per file content."""
+def engine_for(mdl_file: str | Path = tables.MODEL_FILE, *, fallback: bool = True):
+    """The :class:`Engine` of ``mdl_file``, parsed once per process and per file content.
+
+    A model the engine refuses (:class:`EngineError`: subscripts, macros, a function it does not
+    have, ...) runs on PySD instead when ``fallback`` is true: the result is a
+    :class:`PySDRunner` with the same ``run`` and attributes, and an
+    :class:`EngineFallbackWarning` says which construct in which variable and that an ensemble
+    of N runs becomes N PySD runs. With ``fallback=False`` the EngineError is raised."""
     path = Path(mdl_file).resolve()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     with _engines_lock:
         if (path, digest) not in _engines:
-            _engines[(path, digest)] = Engine(path)
-        return _engines[(path, digest)]
+            try:
+                engine = Engine(path)
+                _check_translatable(engine.nodes)  # refuse an unsupported construct now
+            except EngineError as err:
+                if not fallback:
+                    raise
+                engine = PySDRunner(path, err)
+            _engines[(path, digest)] = engine
+        engine = _engines[(path, digest)]
+    if isinstance(engine, PySDRunner):
+        if not fallback:
+            raise engine.reason
+        warnings.warn(fallback_notice(path, engine.reason), EngineFallbackWarning, stacklevel=2)
+    return engine
+
+
+def _check_translatable(nodes: dict[str, _Node]) -> None:
+    """Raise now the EngineError a run would raise for any parameters: a function the engine
+    does not have (in any variable, saved or not), a loop without a stock, or what writing the
+    step refuses (a DELAY N with a time-varying delay time feeding a state)."""
+    em = _Emitter(nodes, False)
+    for node in nodes.values():
+        for ast in (node.ast, node.init, node.time):
+            if ast is not None:
+                em.expr(ast, node.name)
+    auxes = {n.name for n in nodes.values() if n.kind == "aux"}
+    _toposort(auxes, lambda a: nodes[a].deps)
+    _generate(nodes, vector=False, method="euler")
+
+
+def fallback_notice(mdl_file: str | Path, err: Exception, what: str = "model") -> str:
+    """The one-line notice of a run that PySD makes because the engine refused it (``what``:
+    ``"model"``, or ``"model with these settings"`` for a refusal of one run)."""
+    reason = " ".join(str(err).split())
+    return (f"{Path(mdl_file).name}: the engine cannot run this {what} ({reason}); PySD runs it "
+            "instead, an ensemble of N runs as N PySD runs one after another (slow but exact)")
+
+
+class PySDRunner:
+    """A model the engine refuses, run by PySD behind :meth:`Engine.run`'s interface.
+
+    Each run is a fresh PySD run of the translated model (:func:`simulator.model.translated_file`);
+    an ensemble of N runs is N of them in a loop. Euler only, as PySD integrates. ``reason`` is
+    the engine's refusal."""
+
+    def __init__(self, mdl_file: str | Path, reason: EngineError):
+        from .model import doc_limits, translated_file
+        self.mdl_file = Path(mdl_file).resolve()
+        self.reason = reason
+        self.py_file = translated_file(self.mdl_file)
+        model = self._load()
+        self.namespace: dict[str, str] = dict(model.namespace)
+        self.variables = frozenset(self.namespace.values()) - {"time"}
+        doc = model.doc
+        self.units = {row["Py Name"]: str(row["Units"] or "") for _, row in doc.iterrows()}
+        self.lower_limits, self.limits = doc_limits(doc)
+        self.constants: dict[str, float] = {}
+        for name, kind in zip(doc["Py Name"], doc["Type"]):
+            if kind == "Constant" or name in _CONTROL:
+                try:
+                    self.constants[name] = float(getattr(model.components, name)())
+                except (TypeError, ValueError):  # a subscripted or otherwise non-scalar value
+                    pass
+
+    def _load(self):
+        from .model import load_translated
+        return load_translated(self.py_file)
+
+    @property
+    def time_step(self) -> float:
+        return self.constants["time_step"]
+
+    def run(self, params: Mapping[str, Any] | None = None, *, n: int | None = None,
+            variables: Sequence[str] | None = None, time_step: float | None = None,
+            method: str = "euler", backend: str | None = None) -> EnsembleResult:
+        """As :meth:`Engine.run`, one PySD run per parameter set (``backend`` is ignored)."""
+        from .model import _quiet_pysd
+        if method != "euler":
+            raise ValueError(f"method {method!r}: a model run by PySD integrates with Euler only")
+        params = dict(params or {})
+        unknown = sorted(set(params) - self.variables)
+        if unknown:
+            raise KeyError(f"unknown model variables {unknown}")
+        _check_runs(n)
+        arrays = {k: check_param(k, v, self.lower_limits.get(k)) for k, v in params.items()}
+        sizes = {a.size for a in arrays.values() if a.ndim}
+        if len(sizes) > 1 or (n is not None and sizes and sizes != {n}):
+            raise ValueError(f"array params have lengths {sorted(sizes)}"
+                             + (f", expected n={n}" if n is not None else ""))
+        if n is None and sizes:
+            n = sizes.pop()
+        settings = {c: self.constants.get(c) for c in _CONTROL}
+        settings.update({c: float(arrays[c]) for c in _CONTROL if c in arrays})
+        if time_step is not None:
+            settings["time_step"] = time_step
+        check_run_settings(settings["initial_time"], settings["final_time"],
+                           settings["time_step"], settings["saveper"], n or 1)
+        variables = _saved_variables(variables, self.variables)
+        columns: dict[str, list] = {}
+        times = None
+        for i in range(n or 1):
+            one = {k: float(a[i] if a.ndim else a) for k, a in arrays.items()}
+            ctx = _quiet_pysd()
+            try:
+                out = self._load().run(params=one, return_columns=list(variables),
+                                       time_step=time_step)
+            finally:
+                ctx.__exit__(None, None, None)
+            out = out.rename(columns=self.namespace)
+            times = out.index.to_numpy(dtype=float)
+            for col in out.columns:
+                columns.setdefault(col, []).append(out[col].to_numpy(dtype=float))
+        data = {k: (np.stack(v, axis=1) if n is not None else v[0]) for k, v in columns.items()}
+        return EnsembleResult(times=times, data=data, n=n)
 
 
 def random_draws(n: int, seed: int | None = None, engine: Engine | None = None

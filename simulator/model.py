@@ -9,6 +9,7 @@ time step or state leaks from one run into the next, and two threads never share
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -49,6 +50,29 @@ def _pysd():
     finally:
         ctx.__exit__(None, None, None)
     return pysd
+
+
+def load_translated(py_file: str | Path):
+    """A fresh PySD model object from an already translated file (PySD's own deprecation
+    warnings silenced, see :func:`_quiet_pysd`)."""
+    ctx = _quiet_pysd()
+    try:
+        return _pysd().load(str(py_file))
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def doc_limits(doc: pd.DataFrame) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """The limits a PySD model's ``doc`` gives from the Vensim units fields: the lower limit of
+    every variable that declares one, and ``(min, max)`` of those that declare both."""
+    lower: dict[str, float] = {}
+    both: dict[str, tuple[float, float]] = {}
+    for name, lim in zip(doc["Py Name"], doc["Limits"]):
+        if isinstance(lim, tuple) and lim and lim[0] is not None and not np.isnan(lim[0]):
+            lower[name] = float(lim[0])
+            if len(lim) > 1 and lim[1] is not None and not np.isnan(lim[1]):
+                both[name] = (float(lim[0]), float(lim[1]))
+    return lower, both
 
 
 def translated_file(mdl_file: str | Path = tables.MODEL_FILE,
@@ -117,6 +141,20 @@ class Model:
             raise ValueError(f"backend must be one of {self.BACKENDS}, got {backend!r}")
         self.mdl_file = Path(mdl_file)
         self.backend = backend
+        if backend == "engine":
+            from .engine import EngineError, EngineFallbackWarning, engine_for, fallback_notice
+            try:
+                self.engine = engine_for(self.mdl_file, fallback=False)
+            except EngineError as err:  # an edited model the engine refuses still runs
+                warnings.warn(fallback_notice(self.mdl_file, err), EngineFallbackWarning,
+                              stacklevel=2)
+                self.backend = backend = "pysd"
+            else:
+                self.python_names = self.engine.variables
+                self.time_step = self.engine.constants["time_step"]
+                self.initial_time = self.engine.constants["initial_time"]
+                self.final_time = self.engine.constants["final_time"]
+                lower, both = self.engine.lower_limits, self.engine.limits
         if backend == "pysd":
             self.py_file = translated_file(self.mdl_file)
             probe = self._load()
@@ -124,23 +162,16 @@ class Model:
             self.time_step: float = float(probe.components.time_step())
             self.initial_time: float = float(probe.components.initial_time())
             self.final_time: float = float(probe.components.final_time())
-        else:
-            from .engine import engine_for
-            self.engine = engine_for(self.mdl_file)
-            self.python_names = self.engine.variables
-            self.time_step = self.engine.constants["time_step"]
-            self.initial_time = self.engine.constants["initial_time"]
-            self.final_time = self.engine.constants["final_time"]
+            lower, both = doc_limits(probe.doc)
+        # documented ranges, for refusing a negative value where the range starts at 0 or more
+        # (a lower limit alone, ``[0,?]``, counts too)
+        self._limits = {k: both.get(k, (lo, math.inf)) for k, lo in lower.items()}
         missing = [i.id for i in tables.indicators() if i.variable not in self.python_names]
         if missing:
             raise ValueError(f"{self.mdl_file}: indicators missing from the model: {missing}")
 
     def _load(self):
-        ctx = _quiet_pysd()
-        try:
-            return _pysd().load(str(self.py_file))
-        finally:
-            ctx.__exit__(None, None, None)
+        return load_translated(self.py_file)
 
     @property
     def years(self) -> np.ndarray:
@@ -181,6 +212,7 @@ class Model:
             step or SAVEPER not above 0, FINAL TIME not after INITIAL TIME, or more than
             :data:`simulator.inputs.MAX_STEPS` steps (:func:`simulator.inputs.check_run_settings`).
         """
+        from .engine import EngineError, EngineFallbackWarning, fallback_notice
         all_params = scenario.params()
         if params:
             unknown = sorted(set(params) - self.python_names)
@@ -188,8 +220,7 @@ class Model:
                 raise KeyError(f"unknown model variables {unknown}; use PySD Python names")
         all_params.update(inputs.check_run_settings(
             params, time_step, initial_time=self.initial_time, final_time=self.final_time,
-            default_time_step=self.time_step, limits=getattr(getattr(self, "engine", None),
-                                                              "limits", None)))
+            default_time_step=self.time_step, limits=self._limits))
         if variables is None:
             columns = {i.variable: i.id for i in tables.indicators()}
         else:
@@ -197,10 +228,18 @@ class Model:
             if unknown:
                 raise KeyError(f"unknown model variables {unknown}; use PySD Python names")
             columns = {v: v for v in variables}
+        out = None
         if self.backend == "engine":
-            out = self.engine.run(all_params, variables=list(columns), time_step=time_step).run()
-            out = out.rename(columns=columns)
-        else:
+            try:
+                out = self.engine.run(all_params, variables=list(columns),
+                                      time_step=time_step).run()
+            except EngineError as err:  # refused at run time (a delay shorter than its order)
+                warnings.warn(fallback_notice(self.mdl_file, err, "model with these settings"),
+                              EngineFallbackWarning, stacklevel=2)
+                self.py_file = translated_file(self.mdl_file)
+            else:
+                out = out.rename(columns=columns)
+        if out is None:
             model = self._load()
             ctx = _quiet_pysd()
             try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,11 +26,20 @@ COMPARISONS = (">=", ">", "<=", "<")
 TARGET_KINDS = ("level", "cagr")
 
 
+@lru_cache(maxsize=4096)
 def python_name(vensim_name: str) -> str:
-    """PySD's Python identifier for a Vensim name (``&`` read as "and", other punctuation as a
-    space); the one spelling the engine, the units check, the docs and the tables use."""
-    words = re.sub(r"[^\w ]", " ", vensim_name.replace("&", " and "))
-    return "_".join(words.lower().split())
+    """PySD's Python identifier for a Vensim name, made by PySD's own namespace manager
+    (``pysd.builders.python.namespace.NamespaceManager``): lower case, spaces as ``_``, accents
+    stripped, other characters dropped, ``nvs_`` before a leading digit, ``_1`` after a Python or
+    PySD reserved word. The one spelling the engine, the units check, the docs and the tables
+    use. Within a model PySD adds ``_1`` to the second of two names that clash; the engine
+    refuses such a model (:class:`simulator.engine.EngineError`), so every name of a model it
+    runs is exactly this."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
+        from pysd.builders.python.namespace import NamespaceManager
+    return NamespaceManager().make_python_identifier(vensim_name)
 
 
 @dataclass(frozen=True)

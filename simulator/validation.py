@@ -25,6 +25,11 @@ structure tests come before behaviour tests:
    every scenario assumption and every uncertain constant (uniform on their ranges, seeded), run
    at once by the ensemble engine; every stock stays non-negative and every share within its
    bounds (``%`` in [0, 100], fractions in [0, 1]) in every year of every run.
+
+With ``--observed FILE`` (a file of actuals, :mod:`simulator.actuals`) the report gains a
+section 6, **hindcast**: the model calibrated with the data up to ``--cutoff`` (default 2020)
+scored on the actuals after it, next to the two naive forecasts (:mod:`simulator.hindcast`).
+It reports accuracy; it is not a pass/fail test and does not change the exit status.
 """
 from __future__ import annotations
 
@@ -471,8 +476,49 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
     return files
 
 
-def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: int = 0) -> Path:
-    """Write ``out/report.md`` and its figures; returns the report's path."""
+def hindcast_section(h) -> list[str]:
+    """Markdown lines of the report's hindcast section for a :class:`simulator.hindcast.Hindcast`."""
+    from .hindcast import METHOD_NAMES, METHODS
+
+    def num(x, digits=2):
+        return "—" if x is None else f"{x:.{digits}f}"
+    fitted = ", ".join(f"{k} = {v:g}" for k, v in h.parameters.items()) or "none"
+    lines = ["", f"## 6. Hindcast against actuals (cutoff {h.cutoff})", "",
+             f"Actuals: `{h.observed}`. The model was calibrated with the data dated up to "
+             f"{h.cutoff} only (fitted: {fitted}; {len(h.fixed)} constants not identified by "
+             f"those data keep their documented values), scenario `{h.scenario}`, and scored on "
+             "every observation after the cutoff. Error = 100 (forecast − actual) / |actual|; a "
+             "satisfied bound scores 0. Method and what a cutoff before 2020 means for a model "
+             "that starts in 2020: `docs/hindcast.md`. Not a pass/fail test.", "",
+             "| method | " + " | ".join(f"{METHOD_NAMES[m][0]} {m}" for m in METHODS) + " |",
+             "|---|" + "---|" * len(METHODS),
+             "| what | " + " | ".join(METHOD_NAMES[m][1] for m in METHODS) + " |", "",
+             "| series | " + " | ".join(f"{m} n | {m} MAPE % | {m} RMSPE %" for m in METHODS)
+             + " |", "|---|" + "---|" * (3 * len(METHODS))]
+    for series in dict.fromkeys(s.series for s in h.scores):
+        cells = []
+        for m in METHODS:
+            sc = h.score(m, series)
+            cells += [str(sc.n), num(sc.mape), num(sc.rmspe)]
+        lines.append(f"| {series} | " + " | ".join(cells) + " |")
+    lines += ["", "| indicator | year | kind | actual | " + " | ".join(
+        f"{m} | {m} error %" for m in METHODS) + " | note |",
+        "|---|---|---|---|" + "---|---|" * len(METHODS) + "---|"]
+    for p in h.points:
+        cells = []
+        for m in METHODS:
+            cells += [num(p.forecast[m], 4), num(p.error_pct[m])]
+        lines.append(f"| {p.indicator} | {p.year:g} | {p.kind} | {p.observed:.4g} | "
+                     + " | ".join(cells) + f" | {p.note} |")
+    if h.notes:
+        lines += [""] + [f"- {n}" for n in h.notes]
+    return lines
+
+
+def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: int = 0,
+           hindcast=None) -> Path:
+    """Write ``out/report.md`` and its figures; returns the report's path. With ``hindcast`` (a
+    :class:`simulator.hindcast.Hindcast`), section 6 reports it."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figs = _figures(checks, out)
@@ -558,6 +604,8 @@ def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: 
     for c in checks:
         if c.group == "bounds":
             lines += [f"- **{c.name}** — {'pass' if c.passed else 'FAIL'}: {c.detail}"]
+    if hindcast is not None:
+        lines += hindcast_section(hindcast)
     lines += ["", "## References", "",
               "- Barlas, Y. (1996). Formal aspects of model validity and validation in system "
               "dynamics. *System Dynamics Review* 12(3), 183–210.",
@@ -579,19 +627,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=10_000, help="random policy settings")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--observed", default=None, help="CSV file of actuals: adds a hindcast")
+    parser.add_argument("--cutoff", default="2020", help="cutoff year of the hindcast")
     args = parser.parse_args(argv)
     return validate_cli(args)
 
 
+def load_hindcast_input(args):
+    """``(actuals, cutoff)`` of ``--observed`` and ``--cutoff``, validated (an
+    :class:`simulator.inputs.InputError` for a bad file, a bad cutoff or no observation after
+    it), or None without ``--observed``. Called before anything is run."""
+    if not getattr(args, "observed", None):
+        return None
+    from . import actuals, hindcast
+    cutoff = hindcast.check_cutoff(getattr(args, "cutoff", 2020))
+    observed = actuals.load(args.observed)
+    hindcast.observations_after(observed, cutoff)
+    return observed, cutoff
+
+
 def validate_cli(args) -> int:
+    given = load_hindcast_input(args)
     checks = run_all(args.n, args.seed, progress=args.progress)
-    path = report(checks, Path(args.out) if args.out else DEFAULT_OUT, args.n, args.seed)
+    scored = None
+    if given is not None:
+        from . import hindcast
+        scored = hindcast.hindcast(*given)
+    path = report(checks, Path(args.out) if args.out else DEFAULT_OUT, args.n, args.seed,
+                  hindcast=scored)
     width = max(len(c.name) for c in checks)
     for c in checks:
         print(f"{'pass' if c.passed else 'FAIL'}  {c.group:<11} {c.name:<{width}}")
     failed = [c for c in checks if not c.passed]
     for c in failed:
         print(f"\nFAIL {c.name}: {c.detail}", file=sys.stderr)
+    if scored is not None:
+        pooled = scored.score("model")
+        print(f"hindcast (cutoff {scored.cutoff}): model MAPE "
+              f"{'—' if pooled.mape is None else f'{pooled.mape:.1f} %'} on {pooled.n} points "
+              "(report section 6)")
     print(f"\n{len(checks) - len(failed)} of {len(checks)} tests pass; report: {path}")
     return 1 if failed else 0
 

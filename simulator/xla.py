@@ -15,8 +15,8 @@ What runs where:
 * ``prepare`` — constants, initial values and every step-invariant sub-expression — is the
   numpy code unchanged (it runs once; its checks need concrete values).
 * The time loop is one ``lax.scan`` over the steps. Which steps save, and the times themselves,
-  are computed beforehand by the same float arithmetic the numpy loop does (``t = t + dt``,
-  the same tolerance), so the same steps save. A saving step computes the save-only variables
+  come from the schedule the numpy loop follows (:func:`simulator.engine.schedule`, PySD's
+  rule), so the same steps save. A saving step computes the save-only variables
   inside ``lax.cond``, so the other steps do not.
 * A power with an exponent fixed for the run goes through a logarithm shared by every power
   of its base, as in the numpy code; where that would not be the same number (a base not
@@ -25,7 +25,11 @@ What runs where:
   ``pow`` is a scalar C-library call (~15 ns an element here), its ``exp`` vectorised (~1 ns).
 * Results agree with the numpy code (and PySD) to rounding: XLA may contract ``a * b + c``
   into one fused multiply-add and its ``exp``/``log`` differ from the C library's in the last
-  bit; ``tests/test_engine.py`` holds both backends to rtol 1e-9 against PySD. One difference
+  bit; ``tests/test_engine.py`` holds both backends to rtol 1e-9 against PySD. It may also
+  divide through a reciprocal (``x / 10`` as ``x * 0.1``). INTEGER, MODULO, a comparison or an
+  IF THEN ELSE condition would turn such a last bit into a whole step (``-10 + Time/10`` is
+  -3.9999999999999996 at Time 60): a model where one of them meets an operand computed in the
+  loop runs on numpy (``_xla_inexact`` in :mod:`simulator.engine`). One difference
   is not rounding: XLA on CPU flushes subnormal numbers (below 2.2e-308 in magnitude) to zero,
   where numpy keeps them. No quantity of a system-dynamics model lives there, but an overflow
   corner can show it (``inf * 6.5e-312`` is ``inf`` in numpy, ``inf * 0`` is ``nan`` here); a
@@ -44,7 +48,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -63,7 +67,7 @@ try:
 except OSError:  # a read-only home: compile in every process instead
     pass
 
-from .engine import SMALL_VENSIM  # noqa: E402  (PySD's zero for ZIDZ and XIDZ)
+from .engine import SMALL_VENSIM, Schedule  # noqa: E402  (PySD's zero for ZIDZ and XIDZ)
 
 
 def _where(cond, a, b):
@@ -101,21 +105,13 @@ GLOBALS = {"np": jnp, "_np": jnp, "_where": _where, "_zidz": _zidz, "_xidz": _xi
            "_modulo": _modulo, "_logpos": _logpos, "_cond": _cond}
 
 
-def schedule(t0: float, t_final: float, dt: float, save_times: Sequence[float]):
-    """The steps of the generated numpy loop: the time of every step that is followed by an
-    Euler update, the index of the save each step makes (-1 for none), and the last step
-    (time and save index). Same arithmetic and tolerances as that loop."""
-    t, saves, nxt, prec = t0, list(save_times), 0, dt * 1e-5
-    times, slots = [], []
-    while True:
-        slot = -1
-        if nxt < len(saves) and abs(t - saves[nxt]) <= max(prec, 1e-12):
-            slot, nxt = nxt, nxt + 1
-        if not (t + dt * 1e-5 < t_final):
-            return np.array(times, dtype=float), np.array(slots, dtype=np.int32), t, slot, nxt
-        times.append(t)
-        slots.append(slot)
-        t = t + dt
+def slots(plan: Schedule) -> tuple[np.ndarray, int, int]:
+    """The save slot of every step of ``plan`` (-1 for none), the slot of the final time and
+    the number of saves: :func:`simulator.engine.schedule`'s steps, so the same steps save as
+    in the numpy loop."""
+    index = np.cumsum(plan.save_at) - 1
+    every = np.where(plan.save_at, index, -1).astype(np.int32)
+    return every[:-1], int(every[-1]), int(plan.save_at.sum())
 
 
 def padded_runs(n: int) -> int:
@@ -166,12 +162,16 @@ class Program:
 
         self._loop = jax.jit(loop)
 
-    def run(self, P: Mapping[str, Any], n: int, t0, t_final, dt, save_times) -> list[np.ndarray]:
-        """Every saved variable as an array (saves, n), computed for ``n`` runs."""
-        env = self.prepare(P, n, t0, t_final, dt, save_times)
-        times, slots, t_last, slot_last, count = schedule(t0, t_final, dt, save_times)
+    def run(self, P: Mapping[str, Any], n: int, t0, t_final, dt, plan: Schedule
+            ) -> list[np.ndarray]:
+        """Every saved variable as an array (saves, n), computed for ``n`` runs over the steps
+        of ``plan`` (:func:`simulator.engine.schedule`)."""
+        env = self.prepare(P, n, t0, t_final, dt, plan.save_at)
+        times, t_last = plan.steps, plan.last
+        step_slots, slot_last, count = slots(plan)
         E = {k: np.asarray(env[k]) for k in self.invariants}
         C = {k: np.broadcast_to(np.asarray(env[k], dtype=float), (n,)) for k in self.carry}
         out = tuple(np.zeros((count, n)) for _ in range(self.n_saved))
-        result = self._loop(E, C, times, slots, np.float64(t_last), np.int32(slot_last), out)
+        result = self._loop(E, C, times, step_slots, np.float64(t_last), np.int32(slot_last),
+                            out)
         return [np.asarray(r) for r in result]

@@ -189,24 +189,15 @@ def test_unknown_column():
     assert "allowed columns indicator, year, value, kind, source, note" in message
 
 
-def test_missing_column():
-    message = _error("indicator,value\ntech_smes,105\n")
-    assert "row 1: missing column(s) year" in message
-
-
-def test_repeated_column():
-    message = _error("indicator,year,value,value\ntech_smes,2019,105,106\n")
-    assert "column 'value' appears 2 times" in message
-
-
-def test_wrong_number_of_fields():
-    message = _error("indicator,year,value\ntech_smes,2019,105,extra\n")
-    assert "row 2: has 4 fields; the header has 3" in message
-
-
-def test_control_characters_in_text():
-    message = _error("indicator,year,value,note\ntech_smes,2019,105,a\u202eb\n")
-    assert "row 2: field 'note': character U+202E" in message
+@pytest.mark.parametrize("text,needle", [
+    ("indicator,value\ntech_smes,105\n", "row 1: missing column(s) year"),
+    ("indicator,year,value,value\ntech_smes,2019,105,106\n", "column 'value' appears 2 times"),
+    ("indicator,year,value\ntech_smes,2019,105,extra\n", "row 2: has 4 fields; the header has 3"),
+    ("indicator,year,value,note\ntech_smes,2019,105,a\u202eb\n",
+     "row 2: field 'note': character U+202E"),
+], ids=["missing_column", "repeated_column", "field_count", "control_character"])
+def test_malformed_rows_and_columns(text, needle):
+    assert needle in _error(text)
 
 
 def test_empty_file_and_header_only():
@@ -236,3 +227,32 @@ def test_first_error_only_and_nothing_returned_half():
     with pytest.raises(ActualsError, match="row 3"):
         actuals.loads("indicator,year,value\ntech_smes,2019,105\ntech_smes,2019,x\n")
     assert math.isclose(actuals.band("rd_intensity")[0], 0.67 / 9)
+
+
+# --------------------------------------------------------------------------------------------
+# The command line: a bad file of actuals is one line on standard error, exit 2, nothing written
+# (refused before the calibration, so these tests run no model)
+
+BAD_FILES = {
+    "unknown_id": ("indicator,year,value\ntech_sme,2019,105\n", "field 'indicator'"),
+    "unit_scale": ("indicator,year,value\ntech_smes,2019,0.0105\n", "10,000 times too small"),
+    "year": ("indicator,year,value\ntech_smes,2036,105\n", "allowed 2015 to 2035"),
+    "duplicate": ("indicator,year,value\ntech_smes,2019,105\ntech_smes,2019,106\n", "repeats"),
+    "non_number": ("indicator,year,value\ntech_smes,2019,一百\n", "is not a number"),
+    "column": ("indicator,year,value,unit\ntech_smes,2019,105,家\n", "column 4 'unit'"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES), ids=str)
+def test_the_command_line_refuses_a_bad_file_in_one_line_and_writes_nothing(tmp_path, name):
+    from helpers import cli
+    text, needle = BAD_FILES[name]
+    observed = tmp_path / f"{name}.csv"
+    observed.write_text(text, encoding="utf-8")
+    out = tmp_path / "hindcast.json"
+    proc = cli("hindcast", "--observed", observed, "--cutoff", "2018", "--format", "json",
+               "--out", out, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"error: {observed}: row ") and needle in proc.stderr
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [observed.name]

@@ -210,12 +210,13 @@ TIME STEP = 0.25
 """
 
 UNSUPPORTED = {
-    "pulse": ("x = PULSE(2, 1)\n\t~\tDmnl\n\t~\t|\n", "PULSE", "x"),
-    "delay_fixed": ("y = 1\n\t~\tDmnl\n\t~\t|\nx = DELAY FIXED(y, 2, 0)\n\t~\tDmnl\n\t~\t|\n",
-                    "DelayFixed", "x"),
+    "forecast": ("y = Time\n\t~\tDmnl\n\t~\t|\nx = FORECAST(y, 2, 1)\n\t~\tDmnl\n\t~\t|\n",
+                 "Forecast", "x"),
+    "sample_if_true": ("x = SAMPLE IF TRUE(Time > 2, Time, 0)\n\t~\tDmnl\n\t~\t|\n",
+                       "SampleIfTrue", "x"),
     "random": ("x = RANDOM UNIFORM(0, 1, 0)\n\t~\tDmnl\n\t~\t|\n", "RANDOM_UNIFORM", "x"),
-    "trend": ("y = Time\n\t~\tDmnl\n\t~\t|\nx = TREND(y, 2, 0)\n\t~\tDmnl\n\t~\t|\n",
-              "Trend", "x"),
+    "smooth_order": ("y = Time\n\t~\tDmnl\n\t~\t|\nx = SMOOTH N(y, 2, 0, 2.5)\n\t~\tDmnl\n\t~\t|\n",
+                     "order 2.5", "x"),
     "subscripts": ("dim: (d1-d3)\n\t~\t~\t|\nx[dim] = 1, 2, 3\n\t~\tDmnl\n\t~\t|\n",
                    "subscript", ""),
     "short_delay": ("y = 1\n\t~\tDmnl\n\t~\t|\nx = DELAY3(y, 0.5)\n\t~\tDmnl\n\t~\t|\n",
@@ -352,14 +353,18 @@ def test_xla_runs_padded_to_a_few_sizes_keep_every_run():
     assert np.ptp(five["rd_intensity"][-1]) > 0  # five different runs, not one repeated
 
 
-def test_xla_schedule_saves_where_the_numpy_loop_saves():
-    """The XLA loop's steps and save slots are those of the generated numpy loop, including a
-    TIME STEP that does not divide SAVEPER and a final time off the step grid."""
-    from simulator.xla import schedule
-    times, slots, t_last, slot_last, count = schedule(
-        np.float64(2020.0), 2035.0, np.float64(0.0625), [2020.0 + k for k in range(16)])
-    assert len(times) == 240 and t_last == 2035.0 and slot_last == 15 and count == 16
-    assert list(np.flatnonzero(slots >= 0)) == [16 * k for k in range(15)]
-    times, slots, t_last, slot_last, count = schedule(
-        np.float64(0.0), 1.0, np.float64(0.3), [0.0, 0.5, 1.0])
-    assert count == 1 and list(slots) == [0, -1, -1, -1] and slot_last == -1
+def test_schedule_saves_where_pysd_saves():
+    """The steps and saves both backends follow: PySD's rule, including a TIME STEP that does not
+    divide SAVEPER (saves where the two coincide) and a final time off the step grid."""
+    from simulator.engine import schedule
+    from simulator.xla import slots
+    plan = schedule(2020.0, 2035.0, 0.0625, 1.0)
+    assert len(plan.steps) == 240 and plan.last == 2035.0
+    assert list(np.flatnonzero(plan.save_at)) == [16 * k for k in range(16)]
+    np.testing.assert_array_equal(plan.times, np.arange(2020.0, 2036.0))
+    step_slots, slot_last, count = slots(plan)
+    assert list(step_slots[::16]) == list(range(15)) and slot_last == 15 and count == 16
+    plan = schedule(0.0, 1.0, 0.3, 0.5)  # 0, 0.3, 0.6, 0.9 and the final 1.2: only 0 is on 0.5
+    assert len(plan.steps) == 4 and list(plan.save_at) == [True, False, False, False, False]
+    plan = schedule(0.0, 100.0, 1 / 128, 0.1)  # 1/128 and 0.1 meet every 0.5
+    np.testing.assert_allclose(plan.times, np.arange(0.0, 100.25, 0.5), rtol=0, atol=1e-12)

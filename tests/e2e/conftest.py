@@ -1,7 +1,9 @@
 """Fixtures of the real-browser tests: a Streamlit server and a Chromium page.
 
 The server is started on a free port as a subprocess and always stopped (``finally``), pass or
-fail. Chromium is Debian's ``/usr/bin/chromium`` driven by Playwright for Python; no browser is
+fail. It is started without ``--server.address``: it listens where ``.streamlit/config.toml``
+says, as ``streamlit run app.py`` does for a planner (``test_browser.py`` checks where).
+Chromium is Debian's ``/usr/bin/chromium`` driven by Playwright for Python; no browser is
 downloaded. If Chromium or Playwright is missing the tests are skipped with the reason.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -37,15 +40,23 @@ def _streamlit() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "streamlit"]
 
 
+class Server(NamedTuple):
+    """A running ``streamlit run app.py``: its base URL, port, command line and process id."""
+    url: str
+    port: int
+    cmd: tuple[str, ...]
+    pid: int
+
+
 @pytest.fixture(scope="module")
-def server():
-    """Base URL of ``streamlit run app.py`` on a free port; the process is stopped afterwards."""
+def streamlit_server():
+    """``streamlit run app.py`` on a free port (:class:`Server`); stopped afterwards."""
     port = _free_port()
     log = ARTIFACTS / "e2e-streamlit.log"
     ARTIFACTS.mkdir(exist_ok=True)
+    # no --server.address: the configured default is what is tested
     cmd = _streamlit() + ["run", str(REPO / "app.py"), "--server.headless", "true",
-                          "--server.address", "127.0.0.1", "--server.port", str(port),
-                          "--browser.gatherUsageStats", "false"]
+                          "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -64,7 +75,7 @@ def server():
                 if time.monotonic() > deadline:
                     pytest.fail(f"streamlit not healthy after {STARTUP_SECONDS} s; see {log}")
                 time.sleep(0.2)
-            yield url
+            yield Server(url, port, tuple(cmd), proc.pid)
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)  # its own session: only what it started
@@ -73,6 +84,12 @@ def server():
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server(streamlit_server):
+    """Base URL of the server of :func:`streamlit_server`."""
+    return streamlit_server.url
 
 
 @pytest.fixture(scope="module")

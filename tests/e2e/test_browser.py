@@ -3,11 +3,21 @@
 Loads the page, waits for the scorecard, moves a slider with the keyboard, checks that the
 scorecard changed and the link followed, downloads the scenario YAML and loads it through the
 CLI's validation, and saves screenshots to ``artifacts/``.
+
+Hardening, as a visitor meets it: a hostile link shows its text in the warning and makes no
+link, image or request; hostile uploads through the real file input get one short message in
+the page's language and the next upload works; the server listens on this machine only; no
+traceback or server path reaches the page.
 """
 from __future__ import annotations
 
+import re
+import socket
+import struct
+import tomllib
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,6 +29,11 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
 SCORECARD = ".st-key-scorecard table.gy-card"
 WAIT_MS = 60_000
+SIDEBAR_ERROR = "[data-testid='stSidebar'] [data-testid='stAlertContentError']"
+SIDEBAR_SUCCESS = "[data-testid='stSidebar'] [data-testid='stAlertContentSuccess']"
+UPLOAD_INPUT = ".st-key-w_upload input[type='file']"
+#: Never in the page: a traceback, or a path of the server (the repository, the packages).
+LEAKS = ("Traceback", "/work", "site-packages", str(REPO))
 
 
 def scorecard_rows(page) -> list[str]:
@@ -107,3 +122,163 @@ def test_meeting_mode_screenshot(server, page):
     assert page.locator("[data-testid='stExpandSidebarButton']").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-meeting.png"))
+
+
+def assert_no_leak(page) -> None:
+    text = page.inner_text("body")
+    for word in LEAKS:
+        assert word not in text, f"{word!r} in the page"
+
+
+def shown(text: str) -> str:
+    """Visible text without zero-width spaces and with runs of white space as one space."""
+    return " ".join(text.replace("\u200b", "").split())
+
+
+# --------------------------------------------------------------------------------------------
+# Hardening (issue 11): as a visitor meets it
+
+HOSTILE_LINKS = {
+    "link": "[click me](https://evil.example/phish)",
+    "image": "![x](http://127.0.0.1:9/p.png)",
+}
+
+
+def _hostile(url: str) -> bool:
+    """Whether ``url`` points where the hostile links want the browser to go."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return host == "evil.example" or host.endswith(".evil.example") or (
+        host == "127.0.0.1" and parts.port == 9)
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_LINKS), ids=list(HOSTILE_LINKS))
+def test_a_hostile_link_shows_text_and_makes_no_link_image_or_request(server, page, case):
+    key = HOSTILE_LINKS[case]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{server}/?{key}=1")  # as typed by a visitor: the browser encodes it
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    warning = page.locator("[data-testid='stAlertContentWarning']")
+    warning.wait_for(timeout=WAIT_MS)
+    assert warning.count() == 1
+    # nothing in the warning is a link or an image, and nothing on the page points there
+    assert warning.locator("a, img").count() == 0
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    srcs = page.eval_on_selector_all("img[src]", "els => els.map(e => e.src)")
+    assert not [u for u in hrefs + srcs if _hostile(u)]
+    assert requests and not [u for u in requests if _hostile(u)]
+    text = shown(warning.inner_text())
+    assert shown(ui.ui("url_errors", "zh")) in text
+    assert f"'{key}'" in text  # the key is shown literally, as text
+    assert_no_leak(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"e2e-hostile-link-{case}.png"))
+
+
+#: The 9-level YAML alias bomb of tests/test_app_hardening.py (10**9 items if expanded).
+ALIAS_BOMB = ("name: [&a0 [lol], "
+              + ", ".join(f"&a{k} [" + ",".join([f"*a{k - 1}"] * 10) + "]" for k in range(1, 10))
+              + "]\n").encode()
+BIG_BYTES = 1_500_000  # over the app's 1,000,000, under Streamlit's own limit (2 MB)
+
+
+def upload(page, name: str, content: bytes) -> None:
+    page.locator(UPLOAD_INPUT).set_input_files(
+        files=[{"name": name, "mimeType": "application/x-yaml", "buffer": content}])
+
+
+def wait_for_text(page, selector: str, text: str) -> str:
+    """Wait until the one element ``selector`` shows ``text`` (white space and zero-width
+    spaces aside); return what it shows."""
+    page.wait_for_function(
+        r"""([sel, want]) => {
+               const els = document.querySelectorAll(sel);
+               const norm = s => s.replace(/\u200b/g, '').split(/\s+/).join(' ').trim();
+               return els.length === 1 && norm(els[0].innerText).includes(want);
+           }""", arg=[selector, text], timeout=WAIT_MS)
+    return shown(page.locator(selector).inner_text())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"], ids=["zh", "en"])
+def test_hostile_uploads_get_one_message_and_the_next_upload_works(server, page, lang):
+    query = "" if lang == "zh" else "?lang=en"
+    page.goto(f"{server}/{query}")
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    before = scorecard_rows(page)
+    heading = shown(ui.ui("upload_bad", lang))
+
+    # the alias bomb: one short message naming the alias; the scorecard stays as it was
+    upload(page, "bomb.yaml", ALIAS_BOMB)
+    _, problem = ui.read_upload(ALIAS_BOMB, "bomb.yaml", lang)
+    text = wait_for_text(page, SIDEBAR_ERROR, shown(problem))
+    assert text == f"{heading} {shown(problem)}" and "alias *a0" in text
+    assert page.locator("[data-testid='stAlertContentError']").count() == 1
+    assert scorecard_rows(page) == before
+    assert_no_leak(page)
+
+    # over 1 MB: the app's own message in the page's language, not Streamlit's small "!"
+    upload(page, "big.yaml", b"name: big\n" + b"#" * (BIG_BYTES - 10))
+    too_big = ui.ui("upload_too_big", lang, source="big.yaml", size=f"{BIG_BYTES:,}",
+                    limit=f"{scenario.MAX_FILE_BYTES:,}")
+    text = wait_for_text(page, SIDEBAR_ERROR, shown(too_big))
+    assert text == f"{heading} {shown(too_big)}"
+    chip = page.locator(".st-key-w_upload [data-testid='stFileChip']")  # the file, as listed
+    assert chip.count() == 1 and chip.get_attribute("aria-invalid") != "true"
+    assert page.locator(".st-key-w_upload [data-testid='stFileChipIconError']").count() == 0
+    assert "File must be" not in page.inner_text("body")  # Streamlit's tooltip
+    assert page.locator("[data-testid='stAlertContentError']").count() == 1
+    assert scorecard_rows(page) == before
+    assert_no_leak(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"e2e-upload-too-big-{lang}.png"))
+
+    # then a valid scenario loads: its message, and the scorecard of the same preset's link
+    good = (REPO / "scenarios" / "ambitious.yaml").read_bytes()
+    upload(page, "ambitious.yaml", good)
+    name = scenario.loads(good).name
+    wait_for_text(page, SIDEBAR_SUCCESS, shown(ui.ui("upload_ok", lang, name=name)))
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0
+    other = page.context.new_page()
+    other.goto(f"{server}/?preset=ambitious{'&lang=en' if lang == 'en' else ''}")
+    other.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    expected = scorecard_rows(other)
+    other.close()
+    assert expected != before
+    page.wait_for_function(
+        """([sel, want]) => Array.from(document.querySelectorAll(sel + ' tbody tr'))
+                                .map(r => r.innerText).join('\\n') === want""",
+        arg=[SCORECARD, "\n".join(expected)], timeout=WAIT_MS)
+    assert scorecard_rows(page) == expected
+    assert_no_leak(page)
+
+
+def _listeners(port: int) -> set[str]:
+    """Addresses with a TCP socket listening on ``port``, from ``/proc/net/tcp`` and ``tcp6``
+    (addresses there are hexadecimal 32-bit words in the machine's byte order)."""
+    found = set()
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        path = Path("/proc/net") / table
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:  # 0A: LISTEN
+                continue
+            raw = b"".join(struct.pack("=I", int(address[i:i + 8], 16))
+                           for i in range(0, len(address), 8))
+            found.add(socket.inet_ntop(family, raw))
+    return found
+
+
+def test_the_server_listens_on_this_machine_only_by_default(streamlit_server, page):
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("no /proc/net/tcp (not Linux): cannot list listening sockets")
+    assert not [a for a in streamlit_server.cmd if a.startswith("--server.address")]
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert _listeners(streamlit_server.port) == {"127.0.0.1"} == {config["server"]["address"]}
+    # and it serves the app there
+    page.goto(streamlit_server.url)
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    assert_no_leak(page)
