@@ -146,10 +146,13 @@ class Milestones:
     observed: str = ""
 
     def to_dict(self) -> dict:
-        """Plain data for JSON."""
+        """Plain data for strict JSON (a missing number is None, never NaN)."""
+        def plain(mapping):
+            return {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                    for k, v in mapping.items()}
+
         def records(frame):
-            return [{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                     for k, v in row.items()} for row in frame.to_dict(orient="records")]
+            return [plain(row) for row in frame.to_dict(orient="records")]
         return {
             "feasible": self.feasible, "message": self.message, "scenario": self.scenario.name,
             "goals": [{"key": g.key, "comparison": g.comparison, "target": g.target,
@@ -157,8 +160,8 @@ class Milestones:
             "probability": self.probability, "n": self.n if self.probability else None,
             "seed": self.seed, "floors": self.floors, "observed": self.observed or None,
             "fixed_period": "2021-2025", "decided_periods": list(DECIDED),
-            "cost_per_year_wan_yuan": self.cost_by_period,
-            "scenario_cost_per_year_wan_yuan": self.scenario_cost_by_period,
+            "cost_per_year_wan_yuan": plain(self.cost_by_period),
+            "scenario_cost_per_year_wan_yuan": plain(self.scenario_cost_by_period),
             "milestones": records(self.table), "lever_path": records(self.levers),
             "reach_at_maximum": records(self.reach),
         }

@@ -225,7 +225,7 @@ def test_cli_json(tmp_path):
     out = cli("milestones", PLAN, "--goals", "innovation_index@2035", "--format", "json",
               cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
+    data = json.loads(out.stdout, parse_constant=_no_nan)
     assert data["feasible"] and data["floors"] and data["decided_periods"] == list(ms.DECIDED)
     assert len(data["milestones"]) == len(tables.indicators())
     # the plan's own measures already meet the index goal: the path is the plan itself
@@ -240,6 +240,25 @@ def test_cli_out_of_reach_one_line_exit_0(tmp_path):
     assert first.startswith("✗ 2035 goals out of reach from scenario 'plan'")
     assert "binding goal rd_intensity@2035 ≥ 5 %" in first and "reaches 1.93 %" in first
     assert rest and rest[0].startswith("No milestones")
+
+
+def _no_nan(text):
+    raise ValueError(f"not strict JSON: {text}")
+
+
+def test_cli_out_of_reach_json_and_csv(tmp_path):
+    out = cli("milestones", PLAN, "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout, parse_constant=_no_nan)  # strict JSON: no NaN
+    assert data["feasible"] is False and data["milestones"] == [] and data["lever_path"] == []
+    assert data["cost_per_year_wan_yuan"] == {p: None for p in ms.DECIDED}
+    reach = {r["key"]: r for r in data["reach_at_maximum"]}
+    assert reach["rd_intensity@2035"]["met"] is False
+    assert reach["rd_intensity@2035"]["max_value"] == pytest.approx(1.933, abs=5e-4)
+    out = cli("milestones", PLAN, "--format", "csv", cwd=tmp_path)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [(r["row"], r["indicator"], r["met"]) for r in rows] == [
+        ("reach", "rd_intensity@2035", "False"), ("reach", "innovation_index@2035", "True")]
 
 
 @pytest.mark.parametrize("args,needle", [
