@@ -519,8 +519,12 @@ def milestones_text(res) -> str:
         rows.append([f"{r['name_zh']} ({r['unit']})", r["period"], f"{r['scenario_value']:.4g}",
                      f"{r['path_value']:.4g}", f"{r['extra_cost_per_year_wan_yuan']:+,.0f}"])
         rows.append(["  " + r["name_en"], "", "", "", ""])
-    lines.append(format_table(["杠杆 lever (单位 unit)", "时期 period", "情景 scen.", "路径 path",
-                               "万元/年"], rows, right=[False, False, True, True, True]))
+    if rows:
+        lines.append(format_table(["杠杆 lever (单位 unit)", "时期 period", "情景 scen.",
+                                   "路径 path", "万元/年"], rows,
+                                  right=[False, False, True, True, True]))
+    else:
+        lines.append("无 none: the scenario's own levels already meet the goals.")
     rest = res.levers.drop(shown.index)
     if len(rest):
         lines.append(f"… and {len(rest)} smaller changes (together "

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from . import solver, tables
 from . import uncertainty as unc
 from .scenario import Scenario
 from .tables import Target
+
+if TYPE_CHECKING:  # only for the annotation
+    from .actuals import Actuals
 
 #: The periods decided; 2021–2025 keeps the scenario's levels (the past).
 DECIDED: tuple[str, ...] = ("2026-2030", "2031-2035")
@@ -249,7 +252,7 @@ def _out_of_reach_message(scenario: Scenario, reach: pd.DataFrame,
 def milestones(scenario: Scenario, goals: Sequence[Target] | Sequence[str] | None = None, *,
                probability: float | None = None, n: int = 100, seed: int | None = 0,
                spec: unc.UncertaintySpec | None = None, floors: bool = True,
-               observed=None, candidates: int = 2000, maxiter: int = 60,
+               observed: Actuals | None = None, candidates: int = 2000, maxiter: int = 60,
                progress: bool = False) -> Milestones:
     """The 2030 milestones on the lowest-cost lever path that meets the 2035 goals.
 

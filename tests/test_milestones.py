@@ -231,6 +231,8 @@ def test_cli_json(tmp_path):
     # the plan's own measures already meet the index goal: the path is the plan itself
     assert data["lever_path"] == []
     assert data["cost_per_year_wan_yuan"] == data["scenario_cost_per_year_wan_yuan"]
+    table = cli("milestones", PLAN, "--goals", "innovation_index@2035", cwd=tmp_path)
+    assert "无 none: the scenario's own levels already meet the goals." in table.stdout
 
 
 def test_cli_out_of_reach_one_line_exit_0(tmp_path):
