@@ -40,6 +40,11 @@ This is also what a cutoff before 2020 means for this model: the calibration wit
 observations after the cutoff, but the model still starts from the 2020 levels — a hindcast
 with cutoff 2018 tests the model's *momentum* (its growth carried back from 2020 into 2019), not
 a forecast from 2018 levels (docs/hindcast.md).
+
+Recalibration on new data (:func:`recalibrate`) is the other use of a file of actuals: fit the
+constants to the project's data *plus* the actuals up to the latest of them (post-2020 ones
+compared with the enacted scenario's run), for a projection with constants that know what
+happened; ``run`` / ``goals --recalibrate-with FILE`` on the command line.
 """
 from __future__ import annotations
 

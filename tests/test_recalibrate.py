@@ -213,7 +213,7 @@ def test_provenance_records_actuals_scenario_and_cutoff(rec, generated_file):
 
 def test_cached_by_the_figures_not_the_file(rec, generated_file):
     text = generated_file.read_text(encoding="utf-8")
-    again = actuals.loads(text.replace("generated", "same figures, other notes"), "upload.csv")
+    again = actuals.loads(text.replace("generated", "same figures and another note"), "upload.csv")
     assert hindcast.recalibrate(again, starts=STARTS) is rec
 
 
