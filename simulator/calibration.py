@@ -857,7 +857,7 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
     if cutoff is not None:
         result.provenance["cutoff"] = cutoff
     if actuals is not None:
-        result.provenance.update(actuals_provenance(actuals, forward))
+        result.provenance.update(actuals_provenance(used, forward))
         result.provenance["command"] = (f"recalibration on new data: calibrate(seed={seed}, "
                                         f"starts={starts}, cutoff={cutoff!r}, actuals=..., "
                                         f"scenario={forward.name!r})")
@@ -865,9 +865,10 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
 
 
 def actuals_provenance(actuals, scenario) -> dict[str, Any]:
-    """What a recalibration adds to the provenance: the actuals (source, the hash of their
-    figures, :func:`actuals_digest`, and of the file when the source names one) and the scenario
-    their post-2020 values were compared with (name, source, hash of its YAML text)."""
+    """What a recalibration adds to the provenance: the actuals used (source, number of rows,
+    the hash of their figures, :func:`actuals_digest`, and the SHA-256 of the whole file when the
+    source names one) and the scenario their post-2020 values were compared with (name, source,
+    hash of its YAML text)."""
     entry: dict[str, Any] = {"source": actuals.source, "rows": len(actuals),
                              "sha256": actuals_digest(actuals)}
     path = Path(actuals.source)

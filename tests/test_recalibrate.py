@@ -211,6 +211,17 @@ def test_provenance_records_actuals_scenario_and_cutoff(rec, generated_file):
     assert prov["seed"] == 0 and prov["starts"] == STARTS
 
 
+def test_up_to_leaves_out_later_actuals(rec, generated_file):
+    observed = actuals.load(generated_file)
+    earlier = hindcast.recalibrate(observed, up_to=2022, starts=STARTS)
+    assert earlier is not rec and earlier.up_to == 2022
+    used = observed.up_to(2022)
+    prov = earlier.result.provenance
+    assert prov["cutoff"] == 2022 and prov["actuals"]["rows"] == len(used) == len(observed) - 2
+    assert prov["actuals"]["sha256"] == calibration.actuals_digest(used) == earlier.actuals_sha256
+    assert not [t for t in earlier.result.targets if t["year"] > 2022]
+
+
 def test_cached_by_the_figures_not_the_file(rec, generated_file):
     text = generated_file.read_text(encoding="utf-8")
     again = actuals.loads(text.replace("generated", "same figures and another note"), "upload.csv")
