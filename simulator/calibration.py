@@ -432,12 +432,7 @@ class Problem:
         obs = np.empty((len(self.targets), n))
         self.v2020 = np.empty((len(self.targets), n))
         if self.history:
-            run = self.engine.run({**self.base, **values}, n=n, backend=self.backend,
-                                  variables=sorted({self.targets[k].variable
-                                                    for k in self.history}))
-            self.evaluations += n
-            t = run.times
-            i0 = int(np.argmin(abs(t - BASE_YEAR)))
+            run, t, i0 = self._run(self.base, self.history, values, n)
             i1 = int(np.argmin(abs(t - BASE_YEAR - HORIZON)))
             for k in self.history:
                 tg = self.targets[k]
@@ -447,12 +442,7 @@ class Problem:
                 obs[k] = tg.observed(v0)
                 self.v2020[k] = v0
         if self.forward:
-            run = self.engine.run({**self.forward_base, **values}, n=n, backend=self.backend,
-                                  variables=sorted({self.targets[k].variable
-                                                    for k in self.forward}))
-            self.evaluations += n
-            t = run.times
-            i0 = int(np.argmin(abs(t - BASE_YEAR)))
+            run, t, i0 = self._run(self.forward_base, self.forward, values, n)
             for k in self.forward:
                 tg = self.targets[k]
                 series = run[tg.variable]
@@ -464,6 +454,15 @@ class Problem:
                 obs[k] = tg.observed(series[i0])
                 self.v2020[k] = series[i0]
         return model, obs
+
+    def _run(self, base: Mapping[str, Any], ks: Sequence[int], values: Mapping[str, np.ndarray],
+             n: int):
+        """(result, saved times, index of 2020) of ``n`` runs from ``base`` with ``values``,
+        saving the variables of targets ``ks``."""
+        run = self.engine.run({**base, **values}, n=n, backend=self.backend,
+                              variables=sorted({self.targets[k].variable for k in ks}))
+        self.evaluations += n
+        return run, run.times, int(np.argmin(abs(run.times - BASE_YEAR)))
 
     def residuals(self, model: np.ndarray, obs: np.ndarray, mask: np.ndarray | None = None
                   ) -> np.ndarray:

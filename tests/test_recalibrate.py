@@ -12,7 +12,9 @@ the same figures, so they reuse it).
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import math
 from pathlib import Path
 
@@ -278,6 +280,10 @@ def test_cli_goals_recalibrated(rec, generated_file, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "重新校准 recalibrated" in captured.out and str(generated_file) in captured.out
+    code = cli.main(["goals", str(PLAN), "--format", "csv", "--recalibrate-with",
+                     str(generated_file), "--starts", str(STARTS)])
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert code == 0 and rows and {r["scenario"] for r in rows} == {"plan-recalibrated"}
 
 
 @pytest.mark.parametrize("argv,needle", [
