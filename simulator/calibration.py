@@ -348,9 +348,9 @@ def actual_targets(observed, targets: Sequence[CalTarget] = (), engine=None) -> 
     for a in observed:
         variable = variables[a.indicator]
         if variable not in engine.variables:  # a model version without this indicator
+            allowed = ", ".join(i for i, v in variables.items() if v in engine.variables)
             raise CalibrationError(f"{observed.source}: indicator {a.indicator!r} is not a "
-                                   f"variable of {engine.mdl_file.name}; allowed "
-                                   f"{', '.join(i for i, v in variables.items() if v in engine.variables)}")
+                                   f"variable of {engine.mdl_file.name}; allowed {allowed}")
         suffix = {"level": "", "lower_bound": "_min", "upper_bound": "_max"}[a.kind]
         key = f"actuals:{a.indicator}:{a.year:g}:{a.kind}"
         role, why = "fit", f"a user's actual ({observed.source}), sigma by indicator"

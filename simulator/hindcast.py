@@ -407,7 +407,7 @@ class Recalibration:
     fitted: dict[str, float]           # identified by the data, fitted values
     fixed: dict[str, float]            # not identified: documented values
     actuals_sha256: str                # simulator.calibration.actuals_digest of the actuals
-    result: Any                        # simulator.calibration.Result: targets, statistics, provenance
+    result: Any                        # calibration.Result: targets, statistics, provenance
 
     def summary(self) -> str:
         """One line: what was fitted to what, and how the constants moved from the default

@@ -133,7 +133,8 @@ def test_post_2020_values_come_from_the_scenario_run_linear_between_year_ends(mi
     expected = 0.5 * (run.loc[2022.0, "tech_smes"] + run.loc[2023.0, "tech_smes"])
     assert model[k, 0] == pytest.approx(expected, rel=1e-9)
     assert obs[k, 0] == 200
-    k = next(i for i, t in enumerate(problem.targets) if t.id == "actual_tech_contract_turnover_2023_min")
+    k = next(i for i, t in enumerate(problem.targets)
+             if t.id == "actual_tech_contract_turnover_2023_min")
     assert model[k, 0] == pytest.approx(run.loc[2023.0, "tech_contract_turnover"], rel=1e-9)
     history = Model().run_wide(scenario.default("h"), params=documented)
     k = next(i for i, t in enumerate(problem.targets)
@@ -222,6 +223,19 @@ def test_up_to_leaves_out_later_actuals(rec, generated_file):
     assert prov["cutoff"] == 2022 and prov["actuals"]["rows"] == len(used) == len(observed) - 2
     assert prov["actuals"]["sha256"] == calibration.actuals_digest(used) == earlier.actuals_sha256
     assert not [t for t in earlier.result.targets if t["year"] > 2022]
+
+
+def test_post_2020_actuals_are_compared_with_the_enacted_scenario(generated_file):
+    """With another enacted scenario, the model values of the fit are that scenario's run
+    with the fitted constants."""
+    other = scenario.load(REPO / "scenarios" / "ambitious.yaml")
+    rec_other = hindcast.recalibrate(actuals.load(generated_file), other, starts=STARTS)
+    assert rec_other.scenario == "ambitious"
+    assert rec_other.result.provenance["scenario"]["name"] == "ambitious"
+    run = Model().run_wide(other, params=rec_other.parameters)
+    row = next(t for t in rec_other.result.targets if t["id"] == "actual_tech_smes_2021")
+    assert row["model"] == pytest.approx(run.loc[2021.0, "tech_smes"],
+                                         rel=10 ** (1 - calibration.SIGNIFICANT))
 
 
 def test_cached_by_the_figures_not_the_file(rec, generated_file):
