@@ -423,6 +423,9 @@ class Recalibration:
 
 
 _recalibrations: dict[tuple, Recalibration] = {}
+#: Recalibrations kept per process (the oldest is dropped first): an app serving many uploads
+#: keeps a bounded amount of memory.
+MAX_KEPT = 32
 
 
 def check_up_to(up_to: Any) -> float:
@@ -447,8 +450,9 @@ def recalibrate(observed: Actuals, scenario=None, up_to: float | None = None, *,
     The same calibration (:func:`simulator.calibration.calibrate` with ``actuals``: same
     candidates, identifiability selection and seeded multi-start) with the actuals as extra
     targets (:func:`simulator.calibration.actual_targets`). The result is kept for the rest of
-    the process, keyed by the hash of the actuals' figures, the scenario's content, ``up_to``,
-    ``seed``, ``starts`` and ``backend``: asking again (an app's toggle) does not refit.
+    the process (the latest :data:`MAX_KEPT`), keyed by the hash of the actuals' figures, the
+    scenario's content, ``up_to``, ``seed``, ``starts`` and ``backend``: asking again (an app's
+    toggle) does not refit.
 
     Parameters
     ----------
@@ -484,6 +488,8 @@ def recalibrate(observed: Actuals, scenario=None, up_to: float | None = None, *,
                                            actuals=observed, scenario=scen, backend=backend)
         except calibration.CalibrationError as exc:
             raise HindcastError(str(exc)) from None
+        while len(_recalibrations) >= MAX_KEPT:
+            del _recalibrations[next(iter(_recalibrations))]
         _recalibrations[key] = Recalibration(
             up_to, scen.name, hindcast_parameters(result), dict(result.values()),
             {k: v["value"] for k, v in result.fixed.items()}, digest, result)

@@ -244,6 +244,15 @@ def test_cached_by_the_figures_not_the_file(rec, generated_file):
     assert hindcast.recalibrate(again, starts=STARTS) is rec
 
 
+def test_the_cache_is_bounded(rec, generated_file, monkeypatch):
+    kept = {("old", i): None for i in range(3)}
+    monkeypatch.setattr(hindcast, "_recalibrations", kept)
+    monkeypatch.setattr(hindcast, "MAX_KEPT", 3)
+    fresh = hindcast.recalibrate(actuals.load(generated_file), starts=STARTS)
+    assert len(kept) == 3 and ("old", 0) not in kept and fresh in kept.values()
+    assert fresh.fitted == rec.fitted  # the same seed refits to the same values
+
+
 def test_default_calibration_and_scenarios_untouched(rec, default_file_bytes):
     assert calibration.CALIBRATION_FILE.read_bytes() == default_file_bytes
     committed = {k: v["value"] for k, v in calibration.read()["parameters"].items()}
