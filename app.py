@@ -185,6 +185,8 @@ def init_session() -> None:
     ss["_uncertainty"] = False
     ss["_solve"] = None        # (ScenarioKey, SolveResult) of the last solver run
     ss["_solve_msg"] = None
+    ss["_actuals"] = None      # simulator.actuals.Actuals: this session only, never in the link
+    ss["_actuals_msg"] = None  # (kind, text)
 
 
 def all_presets() -> dict[str, Scenario]:
@@ -267,6 +269,32 @@ def on_upload() -> None:
 
 
 @guarded
+def on_upload_actuals() -> None:
+    """Validate an uploaded file of actuals exactly as the CLI does; on error change nothing
+    else (the actuals loaded before, if any, stay). The file is kept in this session's state
+    only: never in the link, never on disk."""
+    file = ss.get("w_actuals")
+    if file is None:
+        return
+    try:
+        obs, problem = ui.read_actuals_upload(file.getvalue(), file.name, ss["_lang"])
+    except Exception:
+        LOG.exception("reading an uploaded file of actuals failed")
+        obs, problem = None, ui.ui("upload_failed", ss["_lang"])
+    if obs is None:
+        ss["_actuals_msg"] = ("error", problem)
+        return
+    ss["_actuals"] = obs
+    ss["_actuals_msg"] = ("ok", obs)
+
+
+@guarded
+def on_clear_actuals() -> None:
+    ss["_actuals"] = None
+    ss["_actuals_msg"] = None
+
+
+@guarded
 def on_save(key: ui.ScenarioKey) -> None:
     name = ss.get("w_save_name", "").strip()
     try:
@@ -328,6 +356,8 @@ def sidebar(lang: str, meeting: bool) -> None:
             sb.error(f"{ui.ui('upload_bad', lang)}\n\n{ui.md_text(msg[1])}")
         elif msg:
             sb.success(ui.md_text(ui.ui("upload_ok", lang, name=msg[1])))
+    if not meeting:
+        actuals_widgets(sb, lang)
     for problem in find_presets().invalid:
         sb.warning(f"{ui.ui('preset_invalid', lang)}\n\n{ui.md_text(problem)}")
     sb.button(ui.ui("reset", lang), key="w_reset", on_click=on_reset, width="stretch")
@@ -354,6 +384,20 @@ def sidebar(lang: str, meeting: bool) -> None:
                       format=ui.slider_format(ass, [value]),
                       help=ui.assumption_help(ass, lang), key=bind(f"w_{ass.id}", value),
                       on_change=on_assumption, args=(ass.id,))
+
+
+def actuals_widgets(sb, lang: str) -> None:
+    """The upload of actuals, its message, the note that they stay in the session."""
+    sb.file_uploader(ui.ui("upload_actuals", lang), type=["csv"], key="w_actuals",
+                     help=ui.ui("upload_actuals_help", lang), on_change=on_upload_actuals)
+    sb.caption(ui.actuals_private_note())
+    msg = ss["_actuals_msg"]
+    if msg and msg[0] == "error":
+        sb.error(f"{ui.ui('actuals_bad', lang)}\n\n{ui.md_text(msg[1])}")
+    if ss["_actuals"] is not None:  # (a refused file leaves the actuals loaded before)
+        sb.success(ui.md_text(ui.actuals_summary(ss["_actuals"], lang)))
+    if ss["_actuals"] is not None:
+        sb.button(ui.ui("actuals_clear", lang), key="w_actuals_clear", on_click=on_clear_actuals)
 
 
 def lever_widgets(lev: tables.Lever, lang: str, advanced: bool) -> None:
@@ -413,11 +457,15 @@ def metrics(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang: str
 
 
 def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
-                    probs: pd.DataFrame | None = None) -> None:
+                    probs: pd.DataFrame | None = None, recal: pd.DataFrame | None = None
+                    ) -> None:
     with st.container(key="scorecard"):
-        st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large, probs=probs),
+        st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large, probs=probs,
+                                                         recal=recal),
                     unsafe_allow_html=True)
     st.caption(ui.ui("doubling_note", lang))
+    if "progress_pct" in card.columns:
+        st.caption(ui.ui("progress_help", lang))
     if probs is not None:
         st.caption(ui.ui("uncertainty_note", lang, n=f"{ui.UNCERTAINTY_N:,}",
                          seed=ui.UNCERTAINTY_SEED))
@@ -484,6 +532,10 @@ def page() -> None:
     ref_label = f"{ui.ui('reference', lang)} · {ui.short_title(reference, lang)}"
     series = {cur_label: results, ref_label: ref_results}
     colors = [ui.CURRENT_COLOR, ui.REFERENCE_COLOR]
+    obs = ss["_actuals"]
+    if obs is not None:  # the latest actual and 完成进度 of every target
+        card = ui.with_progress(card, obs, results)
+        ref_card = ui.with_progress(ref_card, obs, ref_results)
     probs = bands = None
     if ss["_uncertainty"]:
         probs, bands = simulate_uncertain(current_key, ui.UNCERTAINTY_N, ui.UNCERTAINTY_SEED)
@@ -504,7 +556,7 @@ def page() -> None:
         scorecard_block(card, lang, large=True, probs=probs)
         st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                             columns=3, large=True, colors=colors,
-                                            dashed=[ref_label], bands=bands),
+                                            dashed=[ref_label], bands=bands, observed=obs),
                         width="content")
         chart_captions(lang, bands)
         return
@@ -518,12 +570,16 @@ def page() -> None:
             scorecard_block(card, lang, probs=probs)
             st.subheader(ui.ui("key_charts", lang))
             st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
-                                                colors=colors, dashed=[ref_label], bands=bands),
+                                                colors=colors, dashed=[ref_label], bands=bands,
+                                                observed=obs),
                             width="content")
             chart_captions(lang, bands)
+            if obs is not None:
+                with st.expander(ui.ui("actuals_table", lang)):
+                    st.dataframe(obs.to_frame(), hide_index=True, key="w_actuals_table")
     if tab["trajectories"].open:
         with tab["trajectories"]:
-            trajectories_view(series, colors, ref_label, lang, bands)
+            trajectories_view(series, colors, ref_label, lang, bands, obs)
     if tab["compare"].open:
         with tab["compare"]:
             compare_view(current_key, cur_label, results, card, lang)
@@ -539,14 +595,14 @@ def page() -> None:
                         colors, ref_label, lang)
 
 
-def trajectories_view(series, colors, ref_label: str, lang: str, bands=None) -> None:
+def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs=None) -> None:
     presets = get_presets()
     st.selectbox(ui.ui("reference", lang), list(presets),
                  key=bind("w_reference", ss.get("_reference", ui.REFERENCE_PRESET)),
                  format_func=lambda k: f"{ui.short_title(presets[k], lang)} ({k})",
                  on_change=on_copy, args=("w_reference", "_reference"))
     st.altair_chart(ui.trajectory_chart(series, lang, colors=colors, dashed=[ref_label],
-                                        bands=bands),
+                                        bands=bands, observed=obs),
                     width="content")
     chart_captions(lang, bands)
     st.subheader(ui.ui("detail", lang))
@@ -554,7 +610,7 @@ def trajectories_view(series, colors, ref_label: str, lang: str, bands=None) -> 
     chosen = st.selectbox(ui.ui("col_indicator", lang), [i.id for i in inds], key="w_detail",
                           format_func=lambda k: ui.label(tables.indicator(k), lang))
     st.altair_chart(ui.detail_chart(series, chosen, lang, colors=colors, dashed=[ref_label],
-                                    bands=bands),
+                                    bands=bands, observed=obs),
                     width="stretch")
 
 
