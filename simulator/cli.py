@@ -1,4 +1,4 @@
-"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|calibrate|validate|hindcast``.
+"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|milestones|calibrate|validate|hindcast``.
 
 A user's mistake (a bad option or scenario file, an output path that cannot or may not be
 written) ends with a one-line message on standard error and exit code 2, and nothing is run or
@@ -458,6 +458,107 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def _milestone_rows(res) -> list[list[str]]:
+    """The draft 2030 target table: two lines per indicator (Chinese, then English name)."""
+    rows = []
+    for _, r in res.table.iterrows():
+        dec = tables.indicator(r["indicator"]).decimals
+        dec = dec + 1 if r["unit"] == "%" or r["indicator"] == "innovation_index" else dec
+        base = format_number(r["base_value"], dec) + (" †" if r["base_source"] == "actual" else "")
+        if r["goal_comparison"]:
+            end = f"{_SYMBOL[r['goal_comparison']]} {format_number(r['goal_2035'], dec)}"
+        else:
+            end = f"({format_number(r['path_2035'], dec)})"
+        growth = r["required_growth_pct_per_year"]
+        rows.append([r["name_zh"], r["unit"], base, format_number(r["milestone_2030"], dec), end,
+                     "—" if pd.isna(growth) else f"{growth:+.1f}"])
+        rows.append(["  " + r["name_en"], "", "", "", "", ""])
+    return rows
+
+
+def milestones_text(res) -> str:
+    """A :class:`simulator.milestones.Milestones` as terminal text (at most 100 columns)."""
+    scen = res.scenario
+    lines = [("✓ " if res.feasible else "✗ ") + res.message]
+    if not res.feasible:
+        lines.append("No milestones: an all-maximum path is not a plan. Plan for the reachable "
+                     "goals, or a lower threshold, with --goals (e.g. --goals "
+                     "innovation_index@2035 rd_intensity@2035=1.8).")
+        return "\n".join(lines) + "\n"
+    mode = (f"with probability ≥ {res.probability:g} over {res.n} draws (seed {res.seed})"
+            if res.probability is not None else "in the central run")
+    lines += ["", f"十五五 2030 目标测算 draft 2030 targets — scenario {scen.name!r} "
+              "(2021–2025 as enacted),", f"2035 goals {mode}:", ""]
+    header = ["指标 indicator", "单位 unit", "2025", "2030 里程碑", "2035 目标", "增速 %/年"]
+    lines.append(format_table(header, _milestone_rows(res),
+                              right=[False, False, True, True, True, True]))
+    actual = res.table[res.table["base_source"] == "actual"]
+    notes = ["2030 里程碑 milestone: the path's central run in 2030. 2035: the goal (≥ …), or "
+             "(the path's value)",
+             "where the indicator has no 2035 goal. 增速: required average growth from the "
+             "2025 value to 2030."]
+    if len(actual):
+        years = sorted({f"{y:g}" for y in actual["base_year"]})
+        notes.append(f"† 实际 actual, latest level ≤ 2025 in {res.observed} (year "
+                     f"{', '.join(years)}; growth counted from that year); others simulated.")
+    lines += notes
+    lines += ["", "杠杆路径 lever path: changes from the scenario (2021–2025 as enacted;",
+              "lower bounds " + ("the scenario's own 2026–2035 levels):" if res.floors else
+                                 "the 2020 levels, --no-floors):"), ""]
+    extra = sum(res.cost_by_period.values()) - sum(res.scenario_cost_by_period.values())
+    shown = res.levers[res.levers["extra_cost_per_year_wan_yuan"]
+                       >= 0.01 * max(extra / len(res.cost_by_period), 1e-9)]
+    rows = []
+    for _, r in shown.iterrows():
+        rows.append([f"{r['name_zh']} ({r['unit']})", r["period"], f"{r['scenario_value']:.4g}",
+                     f"{r['path_value']:.4g}", f"{r['extra_cost_per_year_wan_yuan']:+,.0f}"])
+        rows.append(["  " + r["name_en"], "", "", "", ""])
+    lines.append(format_table(["杠杆 lever (单位 unit)", "时期 period", "情景 scen.", "路径 path",
+                               "万元/年"], rows, right=[False, False, True, True, True]))
+    rest = res.levers.drop(shown.index)
+    if len(rest):
+        lines.append(f"… and {len(rest)} smaller changes (together "
+                     f"{rest['extra_cost_per_year_wan_yuan'].sum():+,.0f} 万元/年 over the "
+                     "periods; all in --format csv or json).")
+    lines.append("")
+    for p in res.cost_by_period:
+        lines.append(f"成本 cost {p}: {res.cost_by_period[p]:,.0f} 万元/年 above the 2020 levels "
+                     f"(the scenario as given: {res.scenario_cost_by_period[p]:,.0f})")
+    lines.append("(models/lever_costs.csv; 万元/年 column: extra cost a year over the scenario)")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_milestones(args) -> int:
+    from . import milestones
+    scen, = _load_all([args.scenario])
+    if args.probability is not None and not 0 < args.probability < 1:
+        raise UserError(f"--probability: value {args.probability} is not allowed; allowed a "
+                        "number between 0 and 1 (exclusive)")
+    spec = _uncertainty_spec(args.uncertainty) if args.probability is not None else None
+    try:
+        goals = milestones.select_goals(args.goals)
+    except ValueError as exc:
+        raise UserError(f"--goals: {exc}") from None
+    _runs("n", args.n, args.n, lo=10)
+    observed = None
+    if args.observed:
+        from . import actuals
+        observed = actuals.load(args.observed)  # ActualsError: an InputError, one line, exit 2
+    if args.out:
+        _check_output(Path(args.out), args)
+    res = milestones.milestones(scen, goals, probability=args.probability, spec=spec, n=args.n,
+                                seed=args.seed, floors=not args.no_floors, observed=observed,
+                                progress=args.progress)
+    if args.format == "csv":
+        text = inputs.to_csv(milestones.to_frame(res))
+    elif args.format == "json":
+        text = json.dumps(res.to_dict(), ensure_ascii=False, indent=2)
+    else:
+        text = milestones_text(res)
+    _emit(text, args)
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from . import calibration
     _positive("starts", args.starts, 1)
@@ -560,6 +661,8 @@ def _command_use(args) -> tuple[int, int]:
         return chunked(1, max(n, 1) * (inputs + 2))
     if args.command == "solve":  # a screen, then ~50 SLSQP steps of ~40 lanes (x n draws)
         return 50, 40 * (max(args.n, 1) if args.probability is not None else 1)
+    if args.command == "milestones":  # the same with two periods: ~60 steps of ~40 lanes
+        return 60, 40 * (max(args.n, 1) if args.probability is not None else 1)
     if args.command in ("calibrate", "hindcast"):  # ~15 evaluations of ~4 lanes per start
         return 15 * max(args.starts, 1), 4
     return 1, max(args.n, 1)  # validate: the random-policy ensemble dominates
@@ -648,6 +751,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="progress bar on standard error")
     _backend_option(p)
     p.set_defaults(func=cmd_solve)
+    p = sub.add_parser("milestones", help="十五五: the 2030 milestones on the lowest-cost lever "
+                       "path 2026-2035 that meets the 2035 goals (2021-2025 as the scenario sets)")
+    p.add_argument("scenario", help="scenario YAML file (its 2021-2025 levers are kept; its "
+                   "2026-2035 levers are floors unless --no-floors)")
+    p.add_argument("--goals", nargs="+", default=None, metavar="GOAL",
+                   help="2035 goals: rd_intensity@2035, innovation_index@2035, each optionally "
+                   "=VALUE for another threshold (default both, as in models/targets.csv)")
+    p.add_argument("--probability", type=float, default=None,
+                   help="meet each goal with at least this probability under uncertainty "
+                   "(default: in the central run)")
+    p.add_argument("--observed", metavar="FILE", help="CSV file of actuals (indicator,year,"
+                   "value): the latest level <= 2025 replaces the simulated 2025 value")
+    p.add_argument("--no-floors", action="store_true", help="let 2026-2035 levers fall below "
+                   "the scenario's levels (down to the 2020 levels)")
+    p.add_argument("--n", type=int, default=100, help="draws for --probability (default 100)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the draws and the search "
+                   f"(a whole number from 0 to {MAX_SEED}; default 0)")
+    p.add_argument("--uncertainty", help="uncertainty YAML file (with --probability)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _backend_option(p)
+    p.set_defaults(func=cmd_milestones)
     p = sub.add_parser("calibrate", help="fit the model's constants to the 2015-2020 data and "
                        "write the parameter file scenarios use")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the Latin hypercube of starts "

@@ -30,6 +30,15 @@ Method
 Under uncertainty the start is the cheapest point meeting the probability constraints among the
 line from the deterministic answer to the maximum corner and the 20 screened candidates with the
 largest deterministic margins.
+
+Variants (keyword arguments of :func:`solve`, used by :mod:`simulator.milestones`)
+----------------------------------------------------------------------------------
+``periods`` chooses the periods the solver decides (the others keep the scenario's levels, e.g.
+2021–2025 as enacted); ``per_period`` gives every lever one level per decided period instead of
+one level held over all of them (decision: 19 × periods); ``floors`` makes the scenario's own
+levels the lower bounds (its measures are kept at least; a level held over several periods is
+bounded by the highest of them). The cost is then ``Σ cost_per_unit × (level − 2020 level) × 5``
+over the decided lever-periods (undiscounted 万元), still measured from the 2020 levels.
 """
 from __future__ import annotations
 
@@ -113,6 +122,18 @@ class _Problem:
     need: int                        # draws that must meet each target
     fixed: dict = field(default_factory=dict)
     evaluations: int = 0
+    # decision variable j sets lever slots[j][0] (index into tables.levers()) in periods
+    # slots[j][1]; default: one variable per lever over every period of ``periods``
+    slots: tuple = ()
+    ref: np.ndarray | None = None    # the level cost is measured from (default ``lo``)
+    floors: bool = False             # whether ``lo`` holds the scenario's levels
+
+    def __post_init__(self):
+        if not self.slots:
+            self.slots = tuple((j, self.periods) for j in range(len(self.lo)))
+        if self.ref is None:
+            self.ref = self.lo.copy()
+        self.slot_years = np.array([5.0 * len(ps) for _, ps in self.slots])
 
     @property
     def years(self) -> int:
@@ -122,7 +143,8 @@ class _Problem:
         return self.lo + np.clip(z, 0.0, 1.0) * (self.hi - self.lo)
 
     def annual_cost(self, z: np.ndarray) -> np.ndarray:
-        return (self.x(np.atleast_2d(z)) - self.lo) @ self.cost
+        """Cost a year averaged over the decided periods (万元 above the 2020 levels)."""
+        return (self.x(np.atleast_2d(z)) - self.ref) @ (self.cost * self.slot_years) / self.years
 
     def margins(self, Z: np.ndarray) -> np.ndarray:
         """Normalised margins (K, m) of candidates Z (K, D) in the unit cube; under uncertainty
@@ -135,10 +157,10 @@ class _Problem:
         base.update(self.fixed)
         cols: dict[str, np.ndarray] = {}
         reps = 1 if self.draws is None else len(self.draws)
-        for j, lev in enumerate(levers):
+        for j, (i, periods) in enumerate(self.slots):
             col = np.repeat(X[:, j], reps)
-            for p in self.periods:
-                cols[lev.period_param(p)] = col
+            for p in periods:
+                cols[levers[i].period_param(p)] = col
         if self.draws is not None:
             for c in self.draws.columns:
                 cols[c] = np.tile(self.draws[c].to_numpy(dtype=float), k)
@@ -168,9 +190,10 @@ class SolveResult:
     feasible : bool
         Whether the settings reach every chosen target (with the probability asked).
     levers : dict lever id → level
-        The settings found (the cheapest feasible, or the closest achievable).
+        The settings found (the cheapest feasible, or the closest achievable); with
+        ``per_period``, lever id → tuple of levels, one per period of ``periods``.
     cost_per_year : float
-        万元 a year above the 2020 levels.
+        万元 a year above the 2020 levels (averaged over ``periods``).
     cost_total : float
         ``cost_per_year × years``.
     years : int
@@ -186,6 +209,10 @@ class SolveResult:
     binding : tuple of str
         Target keys that bind: the missed ones (infeasible), or those with the smallest margin.
     message : str
+    cost_by_period : dict period → float
+        万元 a year above the 2020 levels in each decided period.
+    floors : bool
+        Whether the scenario's levels were lower bounds.
     """
 
     feasible: bool
@@ -202,11 +229,15 @@ class SolveResult:
     binding: tuple
     message: str
     runs: int
+    cost_by_period: dict = field(default_factory=dict)
+    floors: bool = False
 
     def to_dict(self) -> dict:
         return {
-            "feasible": self.feasible, "message": self.message, "levers": self.levers,
+            "feasible": self.feasible, "message": self.message,
+            "levers": {k: list(v) if isinstance(v, tuple) else v for k, v in self.levers.items()},
             "periods": list(self.periods), "cost_per_year_wan_yuan": self.cost_per_year,
+            "cost_by_period_wan_yuan": self.cost_by_period, "floors": self.floors,
             "cost_total_wan_yuan": self.cost_total, "years": self.years,
             "probability": self.probability, "binding": list(self.binding), "runs": self.runs,
             "margins": self.margins.to_dict(orient="records"),
@@ -216,7 +247,8 @@ class SolveResult:
 def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | None = None, *,
           probability: float | None = None, spec: unc.UncertaintySpec | None = None,
           n: int = 100, seed: int | None = 0, candidates: int = 2000, maxiter: int = 60,
-          progress: bool = False) -> SolveResult:
+          progress: bool = False, periods: Sequence[str] | None = None,
+          per_period: bool = False, floors: bool = False) -> SolveResult:
     """The lowest-cost lever settings that reach ``targets`` (see the module docstring).
 
     Parameters
@@ -233,6 +265,13 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
         Seeds the draws and the candidate screen (0 included).
     candidates : int
         Size of the Latin-hypercube screen.
+    periods : sequence of period names, optional
+        The periods decided (of ``tables.PERIODS``); the others keep the scenario's levels.
+        Default: every period up to the last target year.
+    per_period : bool
+        One level per lever and decided period (default: one level held over all of them).
+    floors : bool
+        The scenario's levels are lower bounds (default: the 2020 levels are).
     """
     from scipy.optimize import minimize
     from scipy.stats import qmc
@@ -244,12 +283,24 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
         raise ValueError("targets: none chosen")
     levers = tables.levers()
     costs = lever_costs()
-    lo = np.array([lev.default for lev in levers])
-    hi = np.array([lev.max for lev in levers])
-    cost = np.array([costs[lev.id].cost_per_unit for lev in levers])
-    prob = _Problem(scenario, targets, _periods(targets), lo, hi, cost, None, 1)
-    d = len(levers)
-    scale = float(cost @ (hi - lo))  # cost of everything at max: objective scale
+    if periods is None:
+        periods = _periods(targets)
+    periods = tuple(periods)
+    unknown = [p for p in periods if p not in tables.PERIODS]
+    if unknown or not periods or len(set(periods)) < len(periods):
+        raise ValueError(f"periods: value {list(periods)!r} is not allowed; allowed distinct "
+                         f"periods of {', '.join(tables.PERIODS)}")
+    periods = tuple(p for p in tables.PERIODS if p in periods)
+    groups = [(p,) for p in periods] if per_period else [periods]
+    slots = tuple((i, g) for g in groups for i in range(len(levers)))
+    lo, hi, ref, cost = (np.array(v, dtype=float) for v in zip(*(
+        (_floor(scenario, levers[i], g) if floors else levers[i].default, levers[i].max,
+         levers[i].default, costs[levers[i].id].cost_per_unit) for i, g in slots)))
+    prob = _Problem(scenario, targets, periods, lo, hi, cost, None, 1, slots=slots, ref=ref,
+                    floors=floors)
+    d = len(slots)
+    scale = max(float(prob.annual_cost(np.ones(d))[0] - prob.annual_cost(np.zeros(d))[0]),
+                1e-9)  # cost of everything at max: objective scale
 
     rng = np.random.default_rng(seed)
     line = np.linspace(0.0, 1.0, 41)[:, None] * np.ones(d)
@@ -315,7 +366,8 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
         return cache[key]
 
     res = minimize(lambda z: float(prob.annual_cost(z)[0]) / scale, z0,
-                   jac=lambda z: prob.cost * (prob.hi - prob.lo) / scale,
+                   jac=lambda z: (prob.cost * prob.slot_years * (prob.hi - prob.lo)
+                                  / (prob.years * scale)),
                    method="SLSQP", bounds=[(0.0, 1.0)] * d,
                    constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0],
                                  "jac": lambda z: fd(z)[1]}],
@@ -331,18 +383,29 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
     return _result(prob, z, m, True, probability, bar)
 
 
+def _floor(scenario: Scenario, lever: tables.Lever, periods: Sequence[str]) -> float:
+    """The scenario's highest level of ``lever`` over ``periods``: its floor there."""
+    return max(scenario.levers[lever.id][tables.PERIODS.index(p)] for p in periods)
+
+
 def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
             probability: float | None, bar) -> SolveResult:
     from .model import Model
     x = prob.x(z)
     levers = tables.levers()
-    settings = {lev.id: float(v) for lev, v in zip(levers, x)}
-    changes = {}
-    for lev in levers:
-        periods = list(prob.scenario.levers[lev.id])
-        for p in prob.periods:
-            periods[tables.PERIODS.index(p)] = min(max(settings[lev.id], lev.min), lev.max)
-        changes[lev.id] = tuple(periods)
+    changes = {lev.id: list(prob.scenario.levers[lev.id]) for lev in levers}
+    by_period = {p: 0.0 for p in prob.periods}
+    for (i, periods), v, c, r in zip(prob.slots, x, prob.cost, prob.ref):
+        for p in periods:
+            changes[levers[i].id][tables.PERIODS.index(p)] = min(max(float(v), levers[i].min),
+                                                                 levers[i].max)
+            by_period[p] += float(c * (v - r))
+    changes = {k: tuple(v) for k, v in changes.items()}
+    idx = [tables.PERIODS.index(p) for p in prob.periods]
+    if len(prob.slots) == len(levers):  # one level per lever over every decided period
+        settings = {lev.id: changes[lev.id][idx[0]] for lev in levers}
+    else:
+        settings = {lev.id: tuple(changes[lev.id][k] for k in idx) for lev in levers}
     scen = prob.scenario.with_levers(name=f"{prob.scenario.name}-solved", **changes)
     card = goals.scorecard(Model().run(scen))
     probs = None
@@ -382,7 +445,8 @@ def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
                        cost_total=annual * prob.years, years=prob.years, periods=prob.periods,
                        scenario=scen, margins=margins, scorecard=card, probabilities=probs,
                        probability=probability, binding=binding, message=message,
-                       runs=prob.evaluations)
+                       runs=prob.evaluations, cost_by_period=by_period,
+                       floors=prob.floors)
 
 
 def report(res: SolveResult) -> str:
@@ -393,9 +457,10 @@ def report(res: SolveResult) -> str:
     rows = []
     for lev in tables.levers():
         v = res.levers[lev.id]
-        c = costs[lev.id].cost_per_unit * (v - lev.default)
-        rows.append([f"{lev.name_zh} {lev.name_en}", f"{lev.default:g}", f"{v:.4g}",
-                     f"{c:,.0f}", lev.unit_zh])
+        levels = v if isinstance(v, tuple) else (v,)  # per period, or one level held
+        c = costs[lev.id].cost_per_unit * (float(np.mean(levels)) - lev.default)
+        rows.append([f"{lev.name_zh} {lev.name_en}", f"{lev.default:g}",
+                     " / ".join(f"{x:.4g}" for x in levels), f"{c:,.0f}", lev.unit_zh])
     lines.append(format_table(["杠杆 lever", "2020", f"设定 setting {res.periods[0][:4]}–"
                                f"{res.periods[-1][-4:]}", "成本 cost 万元/年", "单位 unit"],
                               rows, right=[False, True, True, True, False]))
