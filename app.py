@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from simulator import appsupport as ui
-from simulator import goals, sensitivity, solver, tables, uncertainty
+from simulator import goals, milestones, sensitivity, solver, tables, uncertainty
 from simulator.model import Model
 from simulator.scenario import Scenario, ScenarioError
 
@@ -163,6 +163,15 @@ def sensitivity_table(key: ui.ScenarioKey) -> tuple[pd.DataFrame, int]:
     return res.table, res.runs
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def compute_milestones(key: ui.ScenarioKey, goal_keys: tuple[str, ...], observed
+                       ) -> milestones.Milestones:
+    """The 2030 milestones of the scenario ``key`` for the 2035 goals ``goal_keys`` (with the
+    session's actuals ``observed`` as 2025 values, or None)."""
+    scn = ui.scenario_from_key(("current", *key[1:]))  # a short name: the path appends to it
+    return milestones.milestones(scn, list(goal_keys), observed=observed)
+
+
 # --------------------------------------------------------------------------------------------
 # Session state
 
@@ -187,6 +196,7 @@ def init_session() -> None:
     ss["_solve_msg"] = None
     ss["_actuals"] = None      # simulator.actuals.Actuals: this session only, never in the link
     ss["_actuals_msg"] = None  # (kind, text)
+    ss["_ms"] = None           # (request, Milestones) of the last milestones computation
 
 
 def all_presets() -> dict[str, Scenario]:
@@ -562,7 +572,8 @@ def page() -> None:
         return
 
     st.caption(ui.ui("app_caption", lang))
-    tab_ids = ["scorecard", "trajectories", "compare", "solve", "sensitivity", "export"]
+    tab_ids = ["scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones",
+               "export"]
     tabs = st.tabs([ui.ui(f"tab_{t}", lang) for t in tab_ids], key="w_tab", on_change="rerun")
     tab = dict(zip(tab_ids, tabs))
     if tab["scorecard"].open:
@@ -589,6 +600,9 @@ def page() -> None:
     if tab["sensitivity"].open:
         with tab["sensitivity"]:
             sensitivity_view(current_key, card, lang)
+    if tab["milestones"].open:
+        with tab["milestones"]:
+            milestones_view(current_key, obs, lang)
     if tab["export"].open:
         with tab["export"]:
             export_view(current, base, reference, series, {cur_label: card, ref_label: ref_card},
@@ -659,6 +673,45 @@ def solve_view(current_key, card, lang: str) -> None:
                   help=ui.ui("solve_apply_help", lang, periods=ui.periods_text(result.periods)))
         if ss["_solve_msg"] == "applied":
             st.success(ui.ui("solve_applied", lang))
+
+
+def milestones_view(current_key, obs, lang: str) -> None:
+    """十五五 目标测算: the draft 2030 target table and the lever path it rests on, computed on
+    demand (tens of seconds: behind a button, with a spinner; cached by settings and actuals)."""
+    st.caption(ui.ui("ms_intro", lang))
+    options = [t.key for t in tables.targets() if t.year == milestones.GOAL_YEAR]
+    labels = {k: ui.target_label(k, lang) for k in options}
+    chosen = st.multiselect(ui.ui("ms_goals", lang), options, format_func=labels.get,
+                            key=bind("w_ms_goals", ss.get("_ms_goals", options)),
+                            on_change=on_copy, args=("w_ms_goals", "_ms_goals"))
+    request = (current_key, tuple(chosen), obs)
+    if not chosen:
+        st.info(ui.ui("ms_none", lang))
+    if st.button(ui.ui("ms_run", lang), key="w_ms_run", type="primary", disabled=not chosen):
+        with st.spinner(ui.ui("ms_running", lang)):
+            ss["_ms"] = (request, compute_milestones(current_key, tuple(chosen), obs))
+    if not ss["_ms"]:
+        return
+    asked, res = ss["_ms"]
+    with st.container(key="milestones_result"):
+        if asked != request:
+            st.info(ui.ui("ms_stale", lang))
+        (st.success if res.feasible else st.warning)(ui.md_text(res.message))
+        st.caption(ui.ui("ms_for", lang, name=ui.md_text(ui.short_title(
+            ui.scenario_from_key(asked[0]), lang)), goals="; ".join(labels.get(k, k)
+                                                                  for k in asked[1])))
+        if res.feasible:
+            st.subheader(ui.ui("ms_table", lang))
+            st.dataframe(ui.milestones_display(res, lang), hide_index=True, key="w_ms_table")
+            st.subheader(ui.ui("ms_levers", lang))
+            if len(res.levers):
+                st.dataframe(ui.milestones_levers_display(res, lang), hide_index=True,
+                             key="w_ms_levers")
+            else:
+                st.info(ui.ui("ms_levers_none", lang))
+        st.download_button(ui.ui("ms_export", lang), ui.milestones_csv(res),
+                           file_name="milestones-2030.csv", mime="text/csv", key="w_dl_ms",
+                           on_click="ignore")
 
 
 def sensitivity_view(current_key, card, lang: str) -> None:

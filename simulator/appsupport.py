@@ -332,6 +332,45 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                       "en": "Recalibrating to the actuals (takes seconds)…"},
     "recal_label": {"zh": "重新校准", "en": "recalibrated"},
     "col_recal": {"zh": "重新校准后模拟值", "en": "Simulated, recalibrated"},
+    # The 15th FYP: 2030 milestones toward the 2035 goals (simulator.milestones)
+    "tab_milestones": {"zh": "十五五 目标测算", "en": "15th FYP milestones"},
+    "ms_intro": {
+        "zh": "在2021–2025年按当前情景实施的前提下，求2026–2030、2031–2035年成本最低、能达成所选"
+              "2035年目标的政策杠杆路径(当前情景的杠杆水平为下限)，读出该路径2030年的各指标值，"
+              "作为“十五五”目标表的草案。2025年值：有上传实际值时取2025年及以前最新的实际值，否则为模拟值。",
+        "en": "With 2021–2025 as the current scenario enacts it, the lowest-cost lever path for "
+              "2026–2030 and 2031–2035 that meets the chosen 2035 goals (the scenario's levels "
+              "as floors), and the 2030 value of every indicator on it: a draft target table for "
+              "the 15th FYP. 2025 value: the latest uploaded actual up to 2025 if any, else "
+              "simulated."},
+    "ms_goals": {"zh": "2035年目标", "en": "2035 goals"},
+    "ms_run": {"zh": "测算2030年目标(约需半分钟)", "en": "Compute the 2030 milestones (about "
+               "half a minute)"},
+    "ms_running": {"zh": "正在求成本最低的杠杆路径…", "en": "Finding the lowest-cost lever path…"},
+    "ms_none": {"zh": "请至少选择一个2035年目标。", "en": "Choose at least one 2035 goal."},
+    "ms_for": {"zh": "情景：{name}；目标：{goals}", "en": "Scenario: {name}; goals: {goals}"},
+    "ms_stale": {"zh": "以下结果对应之前的设置；设置已改变，请重新测算。",
+                 "en": "The results below are for earlier settings; the settings have changed: "
+                       "compute again."},
+    "ms_table": {"zh": "2030年目标草案", "en": "Draft 2030 targets"},
+    "ms_levers": {"zh": "所依据的杠杆路径(与当前情景不同的杠杆和时期)",
+                  "en": "The lever path it rests on (levers and periods changed from the "
+                        "scenario)"},
+    "ms_levers_none": {"zh": "当前情景的杠杆已足以达成目标，路径未作改变。",
+                       "en": "The scenario's levers already meet the goals: the path changes "
+                             "nothing."},
+    "ms_export": {"zh": "下载测算结果(CSV)", "en": "Download the milestones (CSV)"},
+    "ms_col_2025": {"zh": "2025年值", "en": "2025 value"},
+    "ms_col_source": {"zh": "来源", "en": "Source"},
+    "ms_col_2030": {"zh": "2030年目标(测算)", "en": "2030 milestone"},
+    "ms_col_2035": {"zh": "2035年目标", "en": "2035 goal"},
+    "ms_col_path_2035": {"zh": "路径上的2035年值", "en": "2035 on the path"},
+    "ms_col_growth": {"zh": "所需年均增速(%/年)", "en": "Required growth (% a year)"},
+    "ms_col_period": {"zh": "时期", "en": "Period"},
+    "ms_col_scenario": {"zh": "当前情景", "en": "Scenario"},
+    "ms_col_path": {"zh": "路径", "en": "Path"},
+    "ms_src_actual": {"zh": "实际值({year})", "en": "actual ({year})"},
+    "ms_src_simulated": {"zh": "模拟值", "en": "simulated"},
 }
 
 
@@ -2072,3 +2111,60 @@ def format_progress(pct: float, relation: str = "=") -> str:
     prefix = {">=": "≥ ", "<=": "≤ "}.get(relation, "")
     sign = "−" if pct < 0 else ""
     return f"{prefix}{sign}{abs(pct):.1f}%"
+
+
+# --------------------------------------------------------------------------------------------
+# The 15th FYP: 2030 milestones (simulator.milestones), for the "十五五 目标测算" tab
+
+def _number_or_dash(value: Any, decimals: int) -> str:
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "—"
+    return format_number(value, decimals)
+
+
+def milestones_display(res: Any, lang: str) -> pd.DataFrame:
+    """The draft 2030 target table of a :class:`simulator.milestones.Milestones` as display
+    strings with headers in ``lang``: indicator, unit, 2025 value and its source, 2030
+    milestone, 2035 goal, the path's 2035 value, required average growth (1 decimal)."""
+    rows = []
+    for _, r in res.table.iterrows():
+        ind = tables.indicator(r["indicator"])
+        dec = ind.decimals
+        source = (ui("ms_src_actual", lang, year=plain_number(r["base_year"]))
+                  if r["base_source"] == "actual" else ui("ms_src_simulated", lang))
+        goal = ("—" if not r["goal_comparison"] else
+                f"{_SYMBOL[r['goal_comparison']]} {format_number(r['goal_2035'], dec)}")
+        growth = r["required_growth_pct_per_year"]
+        rows.append({
+            ui("col_indicator", lang): label(ind, lang), ui("col_unit", lang): unit(ind, lang),
+            ui("ms_col_2025", lang): _number_or_dash(r["base_value"], dec),
+            ui("ms_col_source", lang): source,
+            ui("ms_col_2030", lang): _number_or_dash(r["milestone_2030"], dec),
+            ui("ms_col_2035", lang): goal,
+            ui("ms_col_path_2035", lang): _number_or_dash(r["path_2035"], dec),
+            ui("ms_col_growth", lang): _number_or_dash(growth, 1),
+        })
+    return pd.DataFrame(rows)
+
+
+def milestones_levers_display(res: Any, lang: str) -> pd.DataFrame:
+    """The lever path of a :class:`simulator.milestones.Milestones`: lever, unit, period, the
+    scenario's level, the path's level, the extra cost (万元 a year), headers in ``lang``."""
+    rows = []
+    for _, r in res.levers.iterrows():
+        lev = next(v for v in tables.levers() if v.id == r["lever"])
+        rows.append({
+            ui("col_lever", lang): label(lev, lang), ui("col_unit", lang): unit(lev, lang),
+            ui("ms_col_period", lang): r["period"].replace("-", "–"),
+            ui("ms_col_scenario", lang): plain_number(r["scenario_value"]),
+            ui("ms_col_path", lang): plain_number(r["path_value"]),
+            ui("col_cost", lang): f"{r['extra_cost_per_year_wan_yuan']:,.0f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def milestones_csv(res: Any) -> bytes:
+    """The milestones and the lever path (:func:`simulator.milestones.to_frame`) as CSV bytes
+    (UTF-8 with BOM, formulas quoted), the same columns as ``milestones --format csv``."""
+    from . import milestones as milestones_mod
+    return inputs.to_csv(milestones_mod.to_frame(res)).encode("utf-8-sig")
