@@ -269,3 +269,160 @@ def test_no_actual_layer_without_actuals(model):
     results = model.run(ui.load_presets()["plan"])
     spec = json.dumps(ui.validate_spec(ui.trajectory_chart({"plan": results}, "zh")))
     assert "datum.layer == 'actual'" not in spec and "triangle" not in spec
+
+
+# --------------------------------------------------------------------------------------------
+# The app (AppTest)
+
+def test_uploaded_actuals_show_in_the_scorecard_with_hand_checked_progress(observed):
+    at = upload(start(), "generated.csv", GENERATED)
+    assert at.session_state["_actuals"] == observed
+    assert [s.value for s in at.sidebar.success] == [
+        ui.md_text(ui.actuals_summary(observed, "zh"))]
+    html_text = scorecard_text(at)
+    cells = row_cells(html_text, "tech_smes@2025")
+    assert cells == {"actual": "300 (2023)", "progress": "49.6%", "time": "60%"}  # 197/397
+    cells = row_cells(html_text, "high_tech_enterprises@2025")
+    assert cells == {"actual": "70 (2024)", "progress": "162.5%", "time": "80%"}  # 26/16
+    cells = row_cells(html_text, "tech_contract_turnover@2025")
+    assert cells == {"actual": "≥ 2.00 (2023)", "progress": "≥ 162.5%", "time": "60%"}  # 1.3/0.8
+    cells = row_cells(html_text, "rd_spending_growth@2025")
+    assert cells == {"actual": "12.0 (2023)", "progress": "80.0%", "time": "60%"}  # 12/15
+    cells = row_cells(html_text, "innovation_index@2035")
+    assert cells == {"actual": "—", "progress": "—", "time": "—"}
+    assert ui.html_text(ui.ui("progress_help", "zh")) in html_text  # the column's help
+    assert ui.ui("progress_help", "zh") in [c.value for c in at.caption]
+
+
+def test_the_page_says_actuals_stay_out_of_the_link_in_both_languages():
+    at = start({"lang": "en"})
+    notes = [c.value for c in at.sidebar.caption]
+    assert ui.actuals_private_note() in notes
+    assert ui.UI_STRINGS["actuals_private"]["zh"] in ui.actuals_private_note()
+    assert ui.UI_STRINGS["actuals_private"]["en"] in ui.actuals_private_note()
+
+
+def test_the_link_never_contains_actuals(observed):
+    at = start()
+    link_before = dict(at.query_params)
+    at = upload(at, "generated.csv", GENERATED)
+    assert dict(at.query_params) == link_before
+    at.session_state["w_tab"] = ui.ui("tab_export", "zh")
+    at = rerun(at)
+    link = at.code[0].value
+    text = json.dumps(dict(at.query_params)) + link
+    for a in observed:
+        assert a.indicator not in text
+    assert "generated" not in text and "300" not in text
+
+
+BAD_ACTUALS = {
+    "unknown-indicator": b"indicator,year,value\nwarp_drive,2023,1\n",
+    "wrong-unit-scale": b"indicator,year,value\ntech_smes,2023,0.03\n",
+    "year-outside": b"indicator,year,value\ntech_smes,2040,300\n",
+    "not-a-number": b"indicator,year,value\ntech_smes,2023,three hundred\n",
+    "duplicate": b"indicator,year,value\ntech_smes,2023,300\ntech_smes,2023,310\n",
+    "not-utf8": "indicator,year,value,note\ntech_smes,2023,300,备案\n".encode("gbk"),
+    "markdown": b"indicator,year,value\n[click](https://example.com),2023,1\n",
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ACTUALS), ids=list(BAD_ACTUALS))
+def test_a_bad_actuals_file_gets_one_message_and_nothing_else_changes(case, observed):
+    at = start()
+    card_before = scorecard_text(at)
+    link_before = dict(at.query_params)
+    at = upload(at, f"{case}.csv", BAD_ACTUALS[case])
+    with pytest.raises(actuals.ActualsError) as exc:
+        actuals.loads(BAD_ACTUALS[case], source=f"{case}.csv")
+    errors = [e.value for e in at.sidebar.error]
+    assert errors == [f"{ui.ui('actuals_bad', 'zh')}\n\n{ui.md_text(str(exc.value))}"]
+    assert "https://" not in errors[0]  # escaped: no link can form
+    assert at.session_state["_actuals"] is None
+    assert scorecard_text(at) == card_before and dict(at.query_params) == link_before
+    # the session keeps working: a good file is read next, without a reload
+    at = upload(at, "generated.csv", GENERATED)
+    assert at.session_state["_actuals"] == observed and not at.sidebar.error
+
+
+def test_an_oversized_actuals_file_gets_the_apps_own_message():
+    content = b"indicator,year,value\n" + b"#" * 1_000_001
+    at = upload(start({"lang": "en"}), "big.csv", content)
+    expected = ui.ui("upload_too_big", "en", source="big.csv", size=f"{len(content):,}",
+                     limit="1,000,000")
+    assert [e.value for e in at.sidebar.error] == [
+        f"{ui.ui('actuals_bad', 'en')}\n\n{ui.md_text(expected)}"]
+
+
+def test_a_refused_file_keeps_the_actuals_loaded_before_and_they_can_be_removed(observed):
+    at = upload(start(), "generated.csv", GENERATED)
+    at = upload(at, "bad.csv", BAD_ACTUALS["wrong-unit-scale"])
+    assert at.session_state["_actuals"] == observed
+    assert len(at.sidebar.error) == 1 and len(at.sidebar.success) == 1
+    at.button(key="w_actuals_clear").click()
+    at = rerun(at)
+    assert at.session_state["_actuals"] is None
+    assert "num progress" not in scorecard_text(at)
+
+
+def test_the_charts_of_the_page_draw_the_actual_points():
+    at = upload(start({"lang": "en"}), "generated.csv", GENERATED)
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert "datum.layer == 'actual'" in spec
+    for kind in ("actual_level", "actual_lower_bound", "actual_upper_bound"):
+        assert json.dumps(ui.ui(kind, "en")) in spec  # the legend, in the page's language
+    at.session_state["w_tab"] = ui.ui("tab_trajectories", "en")
+    at = rerun(at)
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert len(specs) == 2 and "datum.layer == 'actual'" in specs[0]
+    # the detail chart: points of its own indicator only (R&D intensity, the first: none)
+    assert "datum.layer == 'actual'" not in specs[1]
+    at.selectbox(key="w_detail").set_value("tech_smes")
+    at = rerun(at)
+    assert "triangle" not in at.get("vega_lite_chart")[1].proto.spec  # levels only
+    assert "datum.layer == 'actual'" in at.get("vega_lite_chart")[1].proto.spec
+
+
+def test_meeting_mode_keeps_the_actuals_of_the_session():
+    at = upload(start(), "generated.csv", GENERATED)
+    at.toggle(key="w_meeting").set_value(True)
+    at = rerun(at)
+    assert not at.sidebar.get("file_uploader") or all(
+        u.key != "w_actuals" for u in at.sidebar.get("file_uploader"))
+    assert "num progress" in scorecard_text(at)
+    assert "datum.layer == 'actual'" in at.get("vega_lite_chart")[0].proto.spec
+
+
+def test_milestones_view_computes_the_draft_2030_table_on_demand(model, observed):
+    at = upload(start({"lang": "en"}), "generated.csv", GENERATED)
+    at.session_state["w_tab"] = ui.ui("tab_milestones", "en")
+    at = rerun(at)
+    assert at.session_state["_ms"] is None and not at.dataframe  # nothing runs until asked
+    at.multiselect(key="w_ms_goals").set_value(["innovation_index@2035"])
+    at.button(key="w_ms_run").click()
+    at = rerun(at)
+    request, res = at.session_state["_ms"]
+    assert request[1] == ("innovation_index@2035",) and request[2] == observed
+    assert res.feasible
+    assert [s.value for s in at.main.success] == [ui.md_text(res.message)]
+    # the path it rests on meets the goal when run again
+    run = model.run(res.path)
+    index_2035 = run[(run["variable"] == "innovation_index") & (run["time"] == 2035)]["value"]
+    assert float(index_2035.iloc[0]) >= 70
+    shown = at.dataframe[0].value
+    assert shown.equals(ui.milestones_display(res, "en"))
+    assert len(shown) == len(tables.indicators())
+    # the 2025 value is the latest uploaded actual up to 2025 where there is one
+    row = shown.set_index(ui.ui("col_indicator", "en")).loc[
+        ui.label(tables.indicator("tech_smes"), "en")]
+    assert row[ui.ui("ms_col_2025", "en")] == "300"
+    assert row[ui.ui("ms_col_source", "en")] == ui.ui("ms_src_actual", "en", year="2023")
+    csv = pd.read_csv(io.BytesIO(ui.milestones_csv(res)), encoding="utf-8-sig")
+    assert set(csv["row"]) <= {"indicator", "lever"} and "milestone_2030" in csv.columns
+    assert at.get("download_button")[0].proto.label == ui.ui("ms_export", "en")
+    # settings changed afterwards: the result stays, marked as for earlier settings
+    at.session_state["_levers"] = {**at.session_state["_levers"],
+                                   "sme_campaign": (0.0, 0.0, 0.0)}
+    at = rerun(at)
+    assert ui.ui("ms_stale", "en") in [i.value for i in at.info]
