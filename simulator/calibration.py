@@ -53,6 +53,19 @@ Statistics
     coordinates, with ``s^2`` the reduced chi-square when it exceeds 1 (the data fit worse than
     their sigmas allow) and 1 otherwise.
 
+Recalibration on new data (:func:`actual_targets`, ``calibrate(actuals=...)``)
+    A user's actuals (:mod:`simulator.actuals`) join the project's targets: a ``level`` as an
+    ``eq`` target, a ``lower_bound`` as ``ge``, an ``upper_bound`` as ``le``, each with the
+    relative sigma of its indicator (:data:`ACTUAL_SIGMA`). An actual dated after 2020 is
+    compared with the run of a *scenario* (default the plan as enacted, ``scenarios/plan.yaml``),
+    linear between year ends for a mid-year date; one dated before 2020 with the carry-back
+    above, like the project's data. Not fitted (kept as ``check`` rows, with the reason): an
+    actual dated 2020 (the model starts from the plan's 2020 baseline), one for a variable and
+    year the project's data already hold (not counted twice), and the growth rate
+    ``rd_spending_growth`` (:data:`ACTUAL_NOT_FITTED`). The same candidates, identifiability
+    selection and seeded multi-start are used; the provenance gains the actuals' hash, the
+    scenario and the cutoff. The default calibration is unchanged by all this.
+
 The result, ``models/calibration.yaml``, records provenance (date, SHA-256 of the model and of
 every data file, method, seed, engine backend, library versions, CPU and SIMD level) and the fit
 statistics. Scenarios use its parameters by default (:meth:`simulator.scenario.Scenario.params`).
@@ -91,6 +104,8 @@ PLAN_FILE = DATA_DIR / "plan_13th_fyp.csv"
 TARGETS_FILE = DATA_DIR / "calibration_targets.csv"
 PARAMETERS_FILE = DATA_DIR / "calibration_parameters.csv"
 CALIBRATION_FILE = tables.MODELS_DIR / "calibration.yaml"
+#: The scenario a recalibration compares post-2020 actuals with by default: the plan as enacted.
+PLAN_SCENARIO = REPO / "scenarios" / "plan.yaml"
 
 BASE_YEAR = 2020
 HORIZON = 5                      # years of the calibration run that set the model's momentum
@@ -112,6 +127,21 @@ CORR_DIGITS = 3                  # digits of correlations and sensitivities
 #: 1e-6 leaves a 40-fold margin for other CPUs and libraries and is no coarser than the sixth
 #: significant digit the file keeps, so any change a reader of the file could see fails the check.
 RESULT_RTOL = 1e-6
+#: Relative sigma of a user's actual (recalibration), by indicator id; others
+#: :data:`ACTUAL_SIGMA_DEFAULT`. 0.05 is the sigma of the project's own fitted levels from
+#: government releases (data/calibration_targets.csv: enterprises, SMEs, revenue, contract
+#: turnover, conversion output); 0.10 that of its noisier series (trademark registrations) and
+#: here of the two survey- and assessment-based figures, whose sampling and method changes move
+#: them by several percent from one release to the next.
+ACTUAL_SIGMA_DEFAULT = 0.05
+ACTUAL_SIGMA = {"science_literacy": 0.10, "innovation_index": 0.10}
+#: Indicators of a file of actuals that are compared but never fitted, and why.
+ACTUAL_NOT_FITTED = {
+    "rd_spending_growth": "a growth rate since 2020 can be near zero, so its relative error is "
+                          "no measure of fit; R&D intensity carries the same information",
+}
+#: ``kind`` of an actual → ``comparison`` of its target.
+ACTUAL_COMPARISON = {"level": "eq", "lower_bound": "ge", "upper_bound": "le"}
 
 
 class CalibrationError(ValueError):
@@ -138,7 +168,7 @@ class CalTarget:
     source: str
     role: str
     variable: str
-    year: int | None
+    year: int | float | None    # a user's actual may be dated mid-year (2022.5)
     derivation: str
     comparison: str
     sigma: float | None
@@ -291,6 +321,55 @@ def load_candidates(path: Path = PARAMETERS_FILE, engine=None) -> list[Candidate
     return out
 
 
+def actuals_digest(observed) -> str:
+    """SHA-256 of the figures of a set of actuals (indicator, year, value, kind of every row, in
+    file order): what a recalibration depends on, whatever the file's column order, quoting,
+    ``source`` or ``note`` text. The cache key of :func:`simulator.hindcast.recalibrate`."""
+    text = "\n".join(f"{a.indicator},{a.year!r},{a.value!r},{a.kind}" for a in observed)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def actual_targets(observed, targets: Sequence[CalTarget] = (), engine=None) -> list[CalTarget]:
+    """A user's actuals (:class:`simulator.actuals.Actuals`) as calibration targets.
+
+    A ``level`` becomes an ``eq`` target, a ``lower_bound`` ``ge`` and an ``upper_bound`` ``le``,
+    with the sigma of :data:`ACTUAL_SIGMA`. Role ``check`` (compared, not fitted), with the
+    reason in ``treatment``: an actual dated 2020 (the model's 2020 state is the plan's baseline),
+    one for a variable and year that ``targets`` (the project's data) already fit, check or
+    anchor (the project's row decides, the figure is not counted twice), and the indicators of
+    :data:`ACTUAL_NOT_FITTED`. Every other actual is ``fit``.
+    """
+    from .engine import engine_for
+    engine = engine or engine_for()
+    variables = {i.id: i.variable for i in tables.indicators()}
+    units = {i.id: i.unit for i in tables.indicators()}
+    held = {(t.variable, float(t.year)): t.id for t in targets if t.role != "excluded"}
+    out = []
+    for a in observed:
+        variable = variables[a.indicator]
+        if variable not in engine.variables:  # a model version without this indicator
+            raise CalibrationError(f"{observed.source}: indicator {a.indicator!r} is not a "
+                                   f"variable of {engine.mdl_file.name}; allowed "
+                                   f"{', '.join(i for i, v in variables.items() if v in engine.variables)}")
+        suffix = {"level": "", "lower_bound": "_min", "upper_bound": "_max"}[a.kind]
+        key = f"actuals:{a.indicator}:{a.year:g}:{a.kind}"
+        role, why = "fit", f"a user's actual ({observed.source}), sigma by indicator"
+        if a.year == BASE_YEAR:
+            role, why = "check", "dated 2020: the model starts from the plan's 2020 baseline"
+        elif (variable, float(a.year)) in held:
+            role = "check"
+            why = (f"the project's data already hold {variable} {a.year:g} "
+                   f"({held[(variable, float(a.year))]}): compared, not counted twice")
+        elif a.indicator in ACTUAL_NOT_FITTED:
+            role, why = "check", ACTUAL_NOT_FITTED[a.indicator]
+        fact = Fact(key, float(a.value), units[a.indicator], a.note, a.source)
+        out.append(CalTarget(f"actual_{a.indicator}_{a.year:g}{suffix}", key, role, variable,
+                             int(a.year) if a.year == int(a.year) else float(a.year), "level",
+                             ACTUAL_COMPARISON[a.kind],
+                             ACTUAL_SIGMA.get(a.indicator, ACTUAL_SIGMA_DEFAULT), why, fact))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # The problem
 
@@ -308,10 +387,15 @@ class Problem:
 
     Parameters are passed as rows of an array in *scaled* coordinates: 0 at the lower end of a
     candidate's documented range, 1 at its upper end. ``fixed`` maps other constants to values.
+
+    Targets dated up to 2020 are compared with the implied history of the momentum run
+    (``scenario``, default :func:`simulator.scenario.default`); targets dated after 2020 (a
+    user's actuals) with the run of ``forward_scenario``, linear between year ends.
     """
 
     def __init__(self, targets: Sequence[CalTarget], candidates: Sequence[Candidate],
-                 engine=None, scenario=None, backend: str | None = None):
+                 engine=None, scenario=None, backend: str | None = None,
+                 forward_scenario=None):
         from .engine import engine_for
         from . import scenario as _scenario
         self.engine = engine or engine_for()
@@ -324,6 +408,15 @@ class Problem:
         scen = scenario or _scenario.default("calibration")
         self.base = scen.params(calibrated=False)
         self.base["final_time"] = float(BASE_YEAR + HORIZON)
+        self.forward = [k for k, t in enumerate(self.targets) if t.year > BASE_YEAR]
+        self.history = [k for k, t in enumerate(self.targets) if t.year <= BASE_YEAR]
+        self.forward_base: dict[str, float] = {}
+        if self.forward:
+            if forward_scenario is None:
+                raise ValueError("targets dated after 2020 need a forward_scenario to run")
+            self.forward_base = forward_scenario.params(calibrated=False)
+            self.forward_base["final_time"] = float(max(
+                BASE_YEAR + 1, math.ceil(max(self.targets[k].year for k in self.forward))))
         self.evaluations = 0
 
     def physical(self, z: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
@@ -335,20 +428,41 @@ class Problem:
         they were derived from are kept in ``self.v2020``."""
         values = {k: np.asarray(v, dtype=float) for k, v in params.items()}
         n = max([v.size for v in values.values()] + [1])
-        run = self.engine.run({**self.base, **values}, n=n, variables=self.variables,
-                              backend=self.backend)
-        self.evaluations += n
-        t = run.times
-        i0, i1 = int(np.argmin(abs(t - BASE_YEAR))), int(np.argmin(abs(t - BASE_YEAR - HORIZON)))
         model = np.empty((len(self.targets), n))
         obs = np.empty((len(self.targets), n))
         self.v2020 = np.empty((len(self.targets), n))
-        for k, tg in enumerate(self.targets):
-            series = run[tg.variable]
-            v0, v1 = series[i0], series[i1]
-            model[k] = implied_history(v0, v1, tg.year)
-            obs[k] = tg.observed(v0)
-            self.v2020[k] = v0
+        if self.history:
+            run = self.engine.run({**self.base, **values}, n=n, backend=self.backend,
+                                  variables=sorted({self.targets[k].variable
+                                                    for k in self.history}))
+            self.evaluations += n
+            t = run.times
+            i0 = int(np.argmin(abs(t - BASE_YEAR)))
+            i1 = int(np.argmin(abs(t - BASE_YEAR - HORIZON)))
+            for k in self.history:
+                tg = self.targets[k]
+                series = run[tg.variable]
+                v0, v1 = series[i0], series[i1]
+                model[k] = implied_history(v0, v1, tg.year)
+                obs[k] = tg.observed(v0)
+                self.v2020[k] = v0
+        if self.forward:
+            run = self.engine.run({**self.forward_base, **values}, n=n, backend=self.backend,
+                                  variables=sorted({self.targets[k].variable
+                                                    for k in self.forward}))
+            self.evaluations += n
+            t = run.times
+            i0 = int(np.argmin(abs(t - BASE_YEAR)))
+            for k in self.forward:
+                tg = self.targets[k]
+                series = run[tg.variable]
+                # year ends bracketing the date; linear between them for a mid-year date
+                j1 = int(min(np.searchsorted(t, tg.year - 1e-9), len(t) - 1))
+                j0 = max(j1 - 1, 0)
+                w = 0.0 if t[j1] == t[j0] else (tg.year - t[j0]) / (t[j1] - t[j0])
+                model[k] = series[j0] + w * (series[j1] - series[j0])
+                obs[k] = tg.observed(series[i0])
+                self.v2020[k] = series[i0]
         return model, obs
 
     def residuals(self, model: np.ndarray, obs: np.ndarray, mask: np.ndarray | None = None
@@ -594,7 +708,8 @@ def up_to(targets: Sequence[CalTarget], cutoff: float | None) -> list[CalTarget]
 def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_FILE,
               parameters_file: Path = PARAMETERS_FILE, engine=None,
               progress: bool = False, targets: Sequence[CalTarget] | None = None,
-              backend: str | None = None, cutoff: float | None = None) -> Result:
+              backend: str | None = None, cutoff: float | None = None,
+              actuals=None, scenario=None) -> Result:
     """Fit, find what the data identify, refit, and gather statistics. Deterministic for a seed
     and engine backend.
 
@@ -615,7 +730,20 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
     cutoff : float, optional
         Fit with the data dated up to this year only (:func:`up_to`; used by the hindcast,
         :mod:`simulator.hindcast`); recorded in the provenance. None (the default): all data,
-        as in ``models/calibration.yaml``.
+        as in ``models/calibration.yaml``. With ``actuals``, it applies to them too.
+    actuals : simulator.actuals.Actuals, optional
+        A user's actuals, added as targets (:func:`actual_targets`; recalibration on new data,
+        :func:`simulator.hindcast.recalibrate`). Their hash, the scenario and the cutoff are
+        recorded in the provenance.
+    scenario : Scenario, optional
+        With ``actuals``: the scenario whose run the actuals dated after 2020 are compared with;
+        default the plan as enacted (:data:`PLAN_SCENARIO`).
+
+    Raises
+    ------
+    CalibrationError
+        A cutoff that leaves nothing to fit, or ``actuals`` of which nothing can be fitted
+        (one line, naming what is allowed).
     """
     from .engine import _choose_backend, engine_for
     engine = engine or engine_for()
@@ -628,8 +756,21 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
             raise CalibrationError(f"cutoff {cutoff:g}: no calibration data to fit up to that "
                                    f"year; allowed a cutoff from {earliest}, the earliest year "
                                    "of a fitted observation")
+    forward = None
+    if actuals is not None:
+        from . import scenario as _scenario
+        used = actuals if cutoff is None else actuals.up_to(cutoff)
+        extra = actual_targets(used, targets, engine)
+        if not any(t.role == "fit" for t in extra):
+            raise CalibrationError(
+                f"{actuals.source}: no actual to fit"
+                + ("" if cutoff is None else f" up to {cutoff:g}")
+                + f" ({len(extra)} compared only: dated 2020, already in the project's data, "
+                  "or rd_spending_growth); allowed a level or bound of another year or indicator")
+        targets = list(targets) + extra
+        forward = scenario if scenario is not None else _scenario.load(PLAN_SCENARIO)
     candidates = load_candidates(parameters_file, engine)
-    problem = Problem(targets, candidates, engine, backend=backend)
+    problem = Problem(targets, candidates, engine, backend=backend, forward_scenario=forward)
     by = problem.by
     names = [c.name for c in candidates]
     z_default = {c.name: (c.default - c.lo) / c.span for c in candidates}
@@ -715,7 +856,30 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
         provenance=provenance(seed, starts, targets_file, parameters_file, engine, backend))
     if cutoff is not None:
         result.provenance["cutoff"] = cutoff
+    if actuals is not None:
+        result.provenance.update(actuals_provenance(actuals, forward))
+        result.provenance["command"] = (f"recalibration on new data: calibrate(seed={seed}, "
+                                        f"starts={starts}, cutoff={cutoff!r}, actuals=..., "
+                                        f"scenario={forward.name!r})")
     return result
+
+
+def actuals_provenance(actuals, scenario) -> dict[str, Any]:
+    """What a recalibration adds to the provenance: the actuals (source, the hash of their
+    figures, :func:`actuals_digest`, and of the file when the source names one) and the scenario
+    their post-2020 values were compared with (name, source, hash of its YAML text)."""
+    entry: dict[str, Any] = {"source": actuals.source, "rows": len(actuals),
+                             "sha256": actuals_digest(actuals)}
+    path = Path(actuals.source)
+    try:
+        if path.is_file():
+            entry["file_sha256"] = _sha256(path)
+    except OSError:  # a label that is not a readable file (an upload's name)
+        pass
+    text = scenario.to_yaml()
+    return {"actuals": entry,
+            "scenario": {"name": scenario.name, "source": scenario.source,
+                         "sha256": hashlib.sha256(text.encode()).hexdigest()}}
 
 
 def provenance(seed: int, starts: int, targets_file: Path = TARGETS_FILE,

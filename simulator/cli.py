@@ -243,15 +243,49 @@ def _model():
     return Model()
 
 
+def _recalibration_inputs(args):
+    """(actuals, enacted scenario) of ``--recalibrate-with``, validated before anything runs;
+    None without it (then ``--enacted``, ``--seed`` and ``--starts`` are refused)."""
+    if args.recalibrate_with is None:
+        given = [f"--{k}" for k in ("enacted", "seed", "starts") if getattr(args, k) is not None]
+        if given:
+            raise UserError(f"{', '.join(given)}: allowed only with --recalibrate-with FILE")
+        return None
+    from . import actuals, hindcast
+    if args.starts is not None:
+        _positive("starts", args.starts, 1)
+    observed = actuals.load(args.recalibrate_with)
+    enacted, = _load_all([args.enacted or str(hindcast.DEFAULT_SCENARIO)])
+    return observed, enacted
+
+
+def _scenario_results(scen, args, recal) -> pd.DataFrame:
+    """Tidy results of ``scen``: with the constants of models/calibration.yaml, or (``recal``
+    from :func:`_recalibration_inputs`) with those fitted to the project's data plus the actuals,
+    under the scenario name ``NAME-recalibrated``; the fit is summarised on standard error."""
+    if recal is None:
+        return _model().run(scen)
+    from . import hindcast
+    observed, enacted = recal
+    rec = hindcast.recalibrate(observed, enacted, seed=0 if args.seed is None else args.seed,
+                               starts=args.starts or hindcast.DEFAULT_STARTS)
+    _say(rec.summary())
+    results = _model().run(scen, params=rec.parameters)
+    results["scenario"] = f"{scen.name}-recalibrated"
+    return results
+
+
 def cmd_run(args) -> int:
     scen, = _load_all([args.scenario])
+    recal = _recalibration_inputs(args)
     out = Path(args.out)
     _check_output(out, args)
-    results = _model().run(scen)
+    results = _scenario_results(scen, args, recal)
     _check_output(out, args)
     write_atomic(out, inputs.to_csv(results))
+    name = results["scenario"].iloc[0]
     print(f"wrote {len(results)} rows ({results['variable'].nunique()} indicators, "
-          f"{results['time'].nunique()} years) of scenario {scen.name!r} to {out}")
+          f"{results['time'].nunique()} years) of scenario {name!r} to {out}")
     return 0
 
 
@@ -273,9 +307,10 @@ def _emit(text: str, args) -> None:
 
 def cmd_goals(args) -> int:
     scen, = _load_all([args.scenario])
+    recal = _recalibration_inputs(args)
     if args.out:
         _check_output(Path(args.out), args)
-    card = goals.scorecard(_model().run(scen))
+    card = goals.scorecard(_scenario_results(scen, args, recal))
     if args.format == "csv":
         text = inputs.to_csv(card)
     elif args.format == "json":
@@ -283,7 +318,11 @@ def cmd_goals(args) -> int:
                           ensure_ascii=False, indent=2)
     else:
         title = " / ".join(t for t in (scen.title_zh, scen.title_en) if t)
-        text = f"情景 scenario: {scen.name}" + (f" — {title}" if title else "") + "\n\n"
+        text = f"情景 scenario: {scen.name}" + (f" — {title}" if title else "")
+        if recal is not None:
+            text += (f"\n重新校准 recalibrated: constants fitted to the project's data and "
+                     f"{recal[0].source} (see the line on standard error)")
+        text += "\n\n"
         text += scorecard_table(card)
     _emit(text, args)
     return 0
@@ -676,6 +715,21 @@ def _backend_option(p: argparse.ArgumentParser) -> None:
                    "cached); default $GUANGYUAN_ENGINE_BACKEND, else auto")
 
 
+def _recalibrate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recalibrate-with", metavar="FILE",
+                   help="CSV file of actuals: run with the constants fitted to the project's "
+                   "calibration data plus these actuals up to their latest year, instead of "
+                   "models/calibration.yaml (the scenario is named NAME-recalibrated; "
+                   "docs/hindcast.md)")
+    p.add_argument("--enacted", metavar="SCENARIO", help="with --recalibrate-with: the scenario "
+                   "the actuals happened under, whose run they are compared with (default "
+                   "scenarios/plan.yaml, the plan as enacted)")
+    p.add_argument("--seed", type=_seed, default=None, help="with --recalibrate-with: seed of "
+                   "the calibration's starts (default 0)")
+    p.add_argument("--starts", type=int, default=None, help="with --recalibrate-with: starting "
+                   "points of the calibration (default 16)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m simulator",
@@ -686,12 +740,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="CSV file to write "
                    "(columns scenario,time,variable,value,unit)")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _recalibrate_options(p)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("goals", help="print the target scorecard of a scenario")
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _recalibrate_options(p)
     p.set_defaults(func=cmd_goals)
     p = sub.add_parser("compare", help="scorecards of several scenarios side by side")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")

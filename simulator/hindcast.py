@@ -56,7 +56,7 @@ from .actuals import Actual, Actuals, LAST_YEAR, FIRST_YEAR
 from .inputs import InputError
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_SCENARIO = REPO / "scenarios" / "plan.yaml"
+DEFAULT_SCENARIO = REPO / "scenarios" / "plan.yaml"  # = calibration.PLAN_SCENARIO
 #: The year the model starts (its state there is the plan's 2020 baseline).
 BASE_YEAR = 2020
 #: The forecasts compared, with their Chinese and English names.
@@ -381,6 +381,108 @@ def _scores(points: Sequence[Point]) -> list[Score]:
             out.append(Score(m, name, len(errors), mape(errors) if errors else None,
                              rmspe(errors) if errors else None))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Recalibration on new data
+
+@dataclass(frozen=True)
+class Recalibration:
+    """The model's constants fitted to the project's data plus a user's actuals up to ``up_to``
+    (:func:`recalibrate`).
+
+    ``parameters`` holds every calibration candidate (the fitted ones and those the data do not
+    identify, at their documented values): pass it as ``Model.run(scenario, params=...)`` to
+    run a scenario with them instead of ``models/calibration.yaml``'s.
+    """
+
+    up_to: float
+    scenario: str                      # the run the post-2020 actuals were compared with
+    parameters: dict[str, float]       # every candidate: fitted or documented
+    fitted: dict[str, float]           # identified by the data, fitted values
+    fixed: dict[str, float]            # not identified: documented values
+    actuals_sha256: str                # simulator.calibration.actuals_digest of the actuals
+    result: Any                        # simulator.calibration.Result: targets, statistics, provenance
+
+    def summary(self) -> str:
+        """One line: what was fitted to what, and how the constants moved from the default
+        calibration (``models/calibration.yaml``)."""
+        from .calibration import parameters
+        before = parameters()
+        moved = ", ".join(f"{k} = {v:.4g}" + (f" (was {before[k]:.4g})" if k in before else "")
+                          for k, v in self.fitted.items()) or "no constant identified"
+        n = sum(1 for t in self.result.targets if t["role"] == "fit"
+                and t["source"].startswith("actuals:"))
+        return (f"recalibrated to the project's data and {n} actuals up to {self.up_to:g} "
+                f"(scenario {self.scenario!r}): {moved}")
+
+
+_recalibrations: dict[tuple, Recalibration] = {}
+
+
+def check_up_to(up_to: Any) -> float:
+    """``up_to`` as a year from 2015 to 2035 (mid-year allowed), else :class:`HindcastError`."""
+    try:
+        value = float(up_to)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (math.isfinite(value) and FIRST_YEAR <= value <= LAST_YEAR):
+        from .inputs import excerpt
+        raise HindcastError(f"up_to: value {excerpt(up_to)} is not allowed; allowed a year from "
+                            f"{FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+def recalibrate(observed: Actuals, scenario=None, up_to: float | None = None, *,
+                seed: int = 0, starts: int = DEFAULT_STARTS,
+                backend: str | None = None) -> Recalibration:
+    """Fit the model's constants to the project's calibration data plus ``observed`` up to
+    ``up_to``: recalibration on new data.
+
+    The same calibration (:func:`simulator.calibration.calibrate` with ``actuals``: same
+    candidates, identifiability selection and seeded multi-start) with the actuals as extra
+    targets (:func:`simulator.calibration.actual_targets`). The result is kept for the rest of
+    the process, keyed by the hash of the actuals' figures, the scenario's content, ``up_to``,
+    ``seed``, ``starts`` and ``backend``: asking again (an app's toggle) does not refit.
+
+    Parameters
+    ----------
+    observed : Actuals
+        Validated actuals (:func:`simulator.actuals.load` / ``loads``).
+    scenario : Scenario, optional
+        The scenario whose run the actuals dated after 2020 are compared with; default the plan
+        as enacted (``scenarios/plan.yaml``).
+    up_to : float, optional
+        Latest date of the actuals used; default the latest in ``observed``.
+    seed, starts, backend
+        Of the calibration's multi-start fit.
+
+    Raises
+    ------
+    HindcastError
+        ``up_to`` outside 2015–2035, or no actual up to it that can be fitted (all dated 2020,
+        already in the project's data, or ``rd_spending_growth``); one line.
+    """
+    from . import calibration
+    from . import scenario as _scenario
+    import hashlib
+    if not len(observed):
+        raise HindcastError(f"{observed.source}: no actuals; allowed a file with at least one row")
+    up_to = check_up_to(max(a.year for a in observed) if up_to is None else up_to)
+    scen = scenario if scenario is not None else _scenario.load(DEFAULT_SCENARIO)
+    digest = calibration.actuals_digest(observed.up_to(up_to))
+    key = (digest, hashlib.sha256(scen.to_yaml().encode()).hexdigest(), up_to, int(seed),
+           int(starts), backend)
+    if key not in _recalibrations:
+        try:
+            result = calibration.calibrate(seed=seed, starts=starts, cutoff=up_to,
+                                           actuals=observed, scenario=scen, backend=backend)
+        except calibration.CalibrationError as exc:
+            raise HindcastError(str(exc)) from None
+        _recalibrations[key] = Recalibration(
+            up_to, scen.name, hindcast_parameters(result), dict(result.values()),
+            {k: v["value"] for k, v in result.fixed.items()}, digest, result)
+    return _recalibrations[key]
 
 
 # --------------------------------------------------------------------------------------------
