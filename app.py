@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from simulator import appsupport as ui
-from simulator import goals, milestones, sensitivity, solver, tables, uncertainty
+from simulator import goals, hindcast, milestones, sensitivity, solver, tables, uncertainty
 from simulator.model import Model
 from simulator.scenario import Scenario, ScenarioError
 
@@ -163,6 +163,26 @@ def sensitivity_table(key: ui.ScenarioKey) -> tuple[pd.DataFrame, int]:
     return res.table, res.runs
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def recalibration(digest: str, _observed) -> hindcast.Recalibration:
+    """The model's constants refitted to the project's data plus the actuals ``_observed``
+    (identified by ``digest``, the hash of their figures: one fit per file), compared after 2020
+    with the plan as enacted (``scenarios/plan.yaml``: the policy the actuals happened under)
+    and fitted with ``ui.RECAL_STARTS`` starts. Raises ``hindcast.HindcastError`` (one line) when
+    the file adds nothing to fit. Shared read-only by the sessions."""
+    return hindcast.recalibrate(_observed, starts=ui.RECAL_STARTS)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def simulate_recalibrated(key: ui.ScenarioKey, digest: str, _observed
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy results and scorecard of the scenario ``key`` run with the recalibrated constants
+    of the actuals ``digest``."""
+    rec = recalibration(digest, _observed)
+    results = get_model().run(ui.scenario_from_key(key), params=rec.parameters)
+    return results, goals.scorecard(results)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def compute_milestones(key: ui.ScenarioKey, goal_keys: tuple[str, ...], observed
                        ) -> milestones.Milestones:
@@ -197,6 +217,7 @@ def init_session() -> None:
     ss["_actuals"] = None      # simulator.actuals.Actuals: this session only, never in the link
     ss["_actuals_msg"] = None  # (kind, text)
     ss["_ms"] = None           # (request, Milestones) of the last milestones computation
+    ss["_recal"] = False       # the "recalibrated" toggle
 
 
 def all_presets() -> dict[str, Scenario]:
@@ -302,6 +323,7 @@ def on_upload_actuals() -> None:
 def on_clear_actuals() -> None:
     ss["_actuals"] = None
     ss["_actuals_msg"] = None
+    ss["_recal"] = False
 
 
 @guarded
@@ -407,6 +429,9 @@ def actuals_widgets(sb, lang: str) -> None:
     if ss["_actuals"] is not None:  # (a refused file leaves the actuals loaded before)
         sb.success(ui.md_text(ui.actuals_summary(ss["_actuals"], lang)))
     if ss["_actuals"] is not None:
+        sb.toggle(ui.ui("recalibrated", lang), key=bind("w_recal", ss["_recal"]),
+                  help=ui.ui("recalibrated_help", lang, starts=ui.RECAL_STARTS),
+                  on_change=on_copy, args=("w_recal", "_recal"))
         sb.button(ui.ui("actuals_clear", lang), key="w_actuals_clear", on_click=on_clear_actuals)
 
 
@@ -543,6 +568,19 @@ def page() -> None:
     series = {cur_label: results, ref_label: ref_results}
     colors = [ui.CURRENT_COLOR, ui.REFERENCE_COLOR]
     obs = ss["_actuals"]
+    recal_card = recal_label = None
+    recal_problem = ""
+    if obs is not None and ss["_recal"]:  # both projections: default and recalibrated
+        digest = ui.actuals_digest(obs)
+        try:
+            with st.spinner(ui.ui("recalibrating", lang)):
+                recal_results, recal_card = simulate_recalibrated(current_key, digest, obs)
+        except hindcast.HindcastError as exc:  # the file adds nothing to fit: say so, go on
+            recal_problem = str(exc)
+        else:
+            recal_label = f"{cur_label} · {ui.ui('recal_label', lang)}"
+            series[recal_label] = recal_results
+            colors.append(ui.RECAL_COLOR)
     if obs is not None:  # the latest actual and 完成进度 of every target
         card = ui.with_progress(card, obs, results)
         ref_card = ui.with_progress(ref_card, obs, ref_results)
@@ -559,11 +597,15 @@ def page() -> None:
             st.warning(ui.link_errors_markdown(ss["_url_errors"], lang))
             st.button(ui.ui("dismiss", lang), key="w_dismiss",
                       on_click=lambda: ss.update(_url_errors=[]))
+    if recal_problem:
+        st.warning(f"{ui.ui('recal_failed', lang)}\n\n{ui.md_text(recal_problem)}")
+    elif recal_card is not None:
+        st.caption(ui.md_text(recalibration(ui.actuals_digest(obs), obs).summary()))
     st.markdown(f"#### {ui.md_text(cur_label)}")  # the title of an uploaded file
     metrics(card, ref_card, ui.short_title(reference, lang), lang)
 
     if meeting:
-        scorecard_block(card, lang, large=True, probs=probs)
+        scorecard_block(card, lang, large=True, probs=probs, recal=recal_card)
         st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                             columns=3, large=True, colors=colors,
                                             dashed=[ref_label], bands=bands, observed=obs),
@@ -578,7 +620,7 @@ def page() -> None:
     tab = dict(zip(tab_ids, tabs))
     if tab["scorecard"].open:
         with tab["scorecard"]:
-            scorecard_block(card, lang, probs=probs)
+            scorecard_block(card, lang, probs=probs, recal=recal_card)
             st.subheader(ui.ui("key_charts", lang))
             st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                                 colors=colors, dashed=[ref_label], bands=bands,
@@ -605,8 +647,10 @@ def page() -> None:
             milestones_view(current_key, obs, lang)
     if tab["export"].open:
         with tab["export"]:
-            export_view(current, base, reference, series, {cur_label: card, ref_label: ref_card},
-                        colors, ref_label, lang)
+            cards = {cur_label: card, ref_label: ref_card}
+            if recal_card is not None:
+                cards[recal_label] = ui.with_progress(recal_card, obs, series[recal_label])
+            export_view(current, base, reference, series, cards, colors, ref_label, lang)
 
 
 def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs=None) -> None:

@@ -295,9 +295,9 @@ UI_STRINGS: dict[str, dict[str, str]] = {
               "line; at most 1 MB."},
     #: shown in both languages whatever the page's language (docs/app.md, "Monitoring")
     "actuals_private": {
-        "zh": "实际值只保存在本次会话中，不会写入分享链接，也不会保存在服务器上(可能是尚未公布的数据)。",
-        "en": "Actuals stay in this session only: they are never put in the share link nor "
-              "stored on the server (they may be figures not yet published)."},
+        "zh": "实际值只保存在本次会话中(不写入磁盘)，从不写入分享链接(可能是尚未公布的数据)。",
+        "en": "Actuals stay in this session (never written to disk) and are never put in the "
+              "share link (they may be figures not yet published)."},
     "actuals_ok": {"zh": "已载入实际值“{name}”：{n}条，{k}个指标，最晚{year}年。",
                    "en": "Loaded actuals '{name}': {n} rows, {k} indicators, latest {year}."},
     "actuals_bad": {"zh": "实际值文件被拒绝，页面其余内容未改变：",
@@ -324,13 +324,19 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "recalibrated": {"zh": "按实际值重新校准", "en": "Recalibrated to the actuals"},
     "recalibrated_help": {
         "zh": "用截至最新实际值年份的全部数据(2015–2020年校准数据加上传的实际值)重新拟合参数，"
-              "再运行当前情景；图表和记分卡同时显示默认校准与重新校准两种预测。",
+              "再运行当前情景；图表和记分卡同时显示默认校准与重新校准两种预测。2020年后的实际值与"
+              "“规划实施”情景(scenarios/plan.yaml)比较；多起点拟合取{starts}个起点；同一文件只拟合一次。",
         "en": "Refit the parameters to all data up to the latest actual (the 2015–2020 "
               "calibration data plus the uploaded actuals) and run the current scenario again; "
-              "charts and scorecard show both projections, default and recalibrated."},
+              "charts and scorecard show both projections, default and recalibrated. Actuals "
+              "after 2020 are compared with the plan as enacted (scenarios/plan.yaml); the "
+              "multi-start fit uses {starts} starts; one fit per file."},
     "recalibrating": {"zh": "正在按实际值重新校准(需数秒)…",
                       "en": "Recalibrating to the actuals (takes seconds)…"},
     "recal_label": {"zh": "重新校准", "en": "recalibrated"},
+    "recal_failed": {"zh": "无法按这些实际值重新校准(只显示默认校准的预测)：",
+                     "en": "Cannot recalibrate to these actuals (the default-calibrated "
+                           "projection only):"},
     "col_recal": {"zh": "重新校准后模拟值", "en": "Simulated, recalibrated"},
     # The 15th FYP: 2030 milestones toward the 2035 goals (simulator.milestones)
     "tab_milestones": {"zh": "十五五 目标测算", "en": "15th FYP milestones"},
@@ -1961,6 +1967,17 @@ RATE_INDICATORS = frozenset({"rd_spending_growth"})
 #: Shapes of observed points on the charts, by kind.
 ACTUAL_SHAPES = {"level": "circle", "lower_bound": "triangle-up", "upper_bound": "triangle-down"}
 ACTUAL_COLOR = "#111111"
+#: Colour of the recalibrated projection.
+RECAL_COLOR = "#e07b00"
+#: Starts of the recalibration's multi-start fit in the app (the command line's default is 16;
+#: fewer starts keep the wait to seconds, docs/app.md "Monitoring").
+RECAL_STARTS = 4
+
+
+def actuals_digest(obs: Any) -> str:
+    """The hash of a file of actuals' figures (what the recalibration is cached by)."""
+    from .calibration import actuals_digest as digest
+    return digest(obs)
 
 
 def actuals_private_note() -> str:

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator import actuals, appsupport as ui, goals, tables
+from simulator import actuals, appsupport as ui, goals, hindcast, tables
+from simulator.cli import _decimals, format_against
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -90,7 +91,9 @@ def row_cells(html_text: str, key: str) -> dict[str, str]:
     row = re.search(rf'<tr class="[^"]*" data-key="{re.escape(key)}">(.*?)</tr>', html_text)
     assert row, key
     cells = re.findall(r'<td class="([^"]*)">(.*?)</td>', row.group(1))
-    return {"actual": cells[6][1], "progress": cells[7][1], "time": cells[8][1]}
+    at = [c for c, _ in cells].index("num progress")
+    assert cells[at - 1][0] == "num actual"
+    return {"actual": cells[at - 1][1], "progress": cells[at][1], "time": cells[at + 1][1]}
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,3 +429,49 @@ def test_milestones_view_computes_the_draft_2030_table_on_demand(model, observed
                                    "sme_campaign": (0.0, 0.0, 0.0)}
     at = rerun(at)
     assert ui.ui("ms_stale", "en") in [i.value for i in at.info]
+
+
+def test_recalibrated_toggle_shows_both_projections_and_fits_once_per_file(model, observed):
+    at = upload(start(), "generated.csv", GENERATED)
+    assert "recal" not in scorecard_text(at)
+    at.toggle(key="w_recal").set_value(True)
+    at = rerun(at)
+    # the same fit the command line makes (process-wide cache: the app's fit is this one)
+    rec = hindcast.recalibrate(observed, starts=ui.RECAL_STARTS)
+    fits = len(hindcast._recalibrations)
+    plan = ui.load_presets()["plan"]
+    card = goals.scorecard(model.run(plan, params=rec.parameters)).set_index("key")
+    html_text = scorecard_text(at)
+    for key in ("tech_smes@2025", "rd_intensity@2035"):
+        r = card.loc[key]
+        mark = "✓" if r["met"] else "✗"
+        expected = f"{format_against(r['value'], r['target'], _decimals(r))} {mark}"
+        row = re.search(rf'data-key="{re.escape(key)}">(.*?)</tr>', html_text).group(1)
+        assert re.search(r'<td class="num recal (ok|no)">(.*?)</td>', row).group(2) == expected
+    assert row_cells(html_text, "tech_smes@2025")["progress"] == "49.6%"  # still the actuals'
+    assert ui.md_text(rec.summary()) in [c.value for c in at.caption]
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert ui.RECAL_COLOR in spec and ui.CURRENT_COLOR in spec  # two projections, two colours
+    # off and on again, and a lever moved: no new fit
+    at.toggle(key="w_recal").set_value(False)
+    at = rerun(at)
+    assert "recal" not in scorecard_text(at)
+    at.toggle(key="w_recal").set_value(True)
+    at.session_state["_levers"] = {**at.session_state["_levers"],
+                                   "sme_campaign": (5.0, 5.0, 5.0)}
+    at = rerun(at)
+    assert "num recal" in scorecard_text(at)
+    assert len(hindcast._recalibrations) == fits
+
+
+def test_recalibration_refused_for_a_file_with_nothing_to_fit_keeps_the_page():
+    content = b"indicator,year,value\nrd_spending_growth,2023,12\n"
+    at = upload(start({"lang": "en"}), "growth-only.csv", content)
+    at.toggle(key="w_recal").set_value(True)
+    at = rerun(at)
+    with pytest.raises(hindcast.HindcastError) as exc:
+        hindcast.recalibrate(actuals.loads(content, source="growth-only.csv"),
+                             starts=ui.RECAL_STARTS)
+    assert [w.value for w in at.warning] == [
+        f"{ui.ui('recal_failed', 'en')}\n\n{ui.md_text(str(exc.value))}"]
+    assert "num recal" not in scorecard_text(at) and "num progress" in scorecard_text(at)
