@@ -305,7 +305,8 @@ def on_upload_actuals() -> None:
     else (the actuals loaded before, if any, stay). The file is kept in this session's state
     only: never in the link, never on disk."""
     file = ss.get("w_actuals")
-    if file is None:
+    if file is None:  # the file was removed from the uploader (its ⊗): the actuals go too
+        on_clear_actuals()
         return
     try:
         obs, problem = ui.read_actuals_upload(file.getvalue(), file.name, ss["_lang"])
@@ -319,7 +320,6 @@ def on_upload_actuals() -> None:
     ss["_actuals_msg"] = ("ok", obs)
 
 
-@guarded
 def on_clear_actuals() -> None:
     ss["_actuals"] = None
     ss["_actuals_msg"] = None
@@ -432,7 +432,6 @@ def actuals_widgets(sb, lang: str) -> None:
         sb.toggle(ui.ui("recalibrated", lang), key=bind("w_recal", ss["_recal"]),
                   help=ui.ui("recalibrated_help", lang, starts=ui.RECAL_STARTS),
                   on_change=on_copy, args=("w_recal", "_recal"))
-        sb.button(ui.ui("actuals_clear", lang), key="w_actuals_clear", on_click=on_clear_actuals)
 
 
 def lever_widgets(lev: tables.Lever, lang: str, advanced: bool) -> None:

@@ -302,7 +302,6 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                    "en": "Loaded actuals '{name}': {n} rows, {k} indicators, latest {year}."},
     "actuals_bad": {"zh": "实际值文件被拒绝，页面其余内容未改变：",
                     "en": "Actuals file rejected; nothing else on the page changed:"},
-    "actuals_clear": {"zh": "移除实际值", "en": "Remove the actuals"},
     "actuals_table": {"zh": "已上传的实际值", "en": "Uploaded actuals"},
     "actual_level": {"zh": "实际值", "en": "actual"},
     "actual_lower_bound": {"zh": "实际值下限(“突破…”)", "en": "actual, lower bound"},
