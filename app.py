@@ -272,6 +272,16 @@ def on_assumption(assumption_id: str) -> None:
     ss["_assumptions"] = {**ss["_assumptions"], assumption_id: value}
 
 
+def read_uploaded(file, reader) -> tuple:
+    """``reader(bytes, name, lang)`` of an uploaded file: ``(object, "")`` or ``(None, one
+    line)``; anything unexpected is logged and gets the short ``upload_failed``."""
+    try:
+        return reader(file.getvalue(), file.name, ss["_lang"])
+    except Exception:
+        LOG.exception("reading an uploaded file failed (%s)", reader.__name__)
+        return None, ui.ui("upload_failed", ss["_lang"])
+
+
 @guarded
 def on_upload() -> None:
     """Validate an uploaded scenario exactly as the CLI does; on error change nothing else.
@@ -284,11 +294,7 @@ def on_upload() -> None:
     if file is None:
         ss["_upload_msg"] = None
         return
-    try:
-        scn, problem = ui.read_upload(file.getvalue(), file.name, ss["_lang"])
-    except Exception:
-        LOG.exception("reading an uploaded file failed")
-        scn, problem = None, ui.ui("upload_failed", ss["_lang"])
+    scn, problem = read_uploaded(file, ui.read_upload)
     if scn is None:
         ss["_upload_msg"] = ("error", problem)
         return
@@ -308,11 +314,7 @@ def on_upload_actuals() -> None:
     if file is None:  # the file was removed from the uploader (its ⊗): the actuals go too
         on_clear_actuals()
         return
-    try:
-        obs, problem = ui.read_actuals_upload(file.getvalue(), file.name, ss["_lang"])
-    except Exception:
-        LOG.exception("reading an uploaded file of actuals failed")
-        obs, problem = None, ui.ui("upload_failed", ss["_lang"])
+    obs, problem = read_uploaded(file, ui.read_actuals_upload)
     if obs is None:
         ss["_actuals_msg"] = ("error", problem)
         return

@@ -445,12 +445,19 @@ def read_upload(data: bytes, filename: Any, lang: str) -> tuple[Scenario | None,
         a sentence in ``lang``. It is plain text: escape it (:func:`md_text`) to show it.
         Anything but an input error propagates (a bug, not the visitor's mistake).
     """
+    return _read_validated(data, filename, lang, scenario_mod.loads, scenario_mod.MAX_FILE_BYTES)
+
+
+def _read_validated(data: bytes, filename: Any, lang: str, loads: Callable[..., Any],
+                    limit: int) -> tuple[Any, str]:
+    """``loads(data, source=...)``, or ``(None, one-line message)`` for an input error or a
+    file over ``limit`` bytes (:func:`read_upload`)."""
     source = inputs.source_label(filename)
-    if len(data) > scenario_mod.MAX_FILE_BYTES:
+    if len(data) > limit:
         return None, ui("upload_too_big", lang, source=source, size=f"{len(data):,}",
-                        limit=f"{scenario_mod.MAX_FILE_BYTES:,}")
+                        limit=f"{limit:,}")
     try:
-        return scenario_mod.loads(data, source=source), ""
+        return loads(data, source=source), ""
     except inputs.InputError as exc:
         return None, inputs.one_line(str(exc))
 
@@ -1997,14 +2004,7 @@ def read_actuals_upload(data: bytes, filename: Any, lang: str) -> tuple[Any, str
         (:func:`md_text`) to show it. Anything but an input error propagates.
     """
     from . import actuals as actuals_mod
-    source = inputs.source_label(filename)
-    if len(data) > inputs.MAX_FILE_BYTES:
-        return None, ui("upload_too_big", lang, source=source, size=f"{len(data):,}",
-                        limit=f"{inputs.MAX_FILE_BYTES:,}")
-    try:
-        return actuals_mod.loads(data, source=source), ""
-    except inputs.InputError as exc:
-        return None, inputs.one_line(str(exc))
+    return _read_validated(data, filename, lang, actuals_mod.loads, inputs.MAX_FILE_BYTES)
 
 
 def actuals_summary(obs: Any, lang: str) -> str:

@@ -349,6 +349,16 @@ def test_a_bad_actuals_file_gets_one_message_and_nothing_else_changes(case, obse
     assert at.session_state["_actuals"] == observed and not at.sidebar.error
 
 
+def test_an_unexpected_failure_reading_actuals_is_logged_not_shown(monkeypatch, caplog):
+    def broken(data, filename, lang):
+        raise RuntimeError("/work/secret/path bug")
+    monkeypatch.setattr(ui, "read_actuals_upload", broken)
+    at = upload(start(), "generated.csv", GENERATED)
+    assert [e.value for e in at.sidebar.error] == [
+        f"{ui.ui('actuals_bad', 'zh')}\n\n{ui.md_text(ui.ui('upload_failed', 'zh'))}"]
+    assert "secret" in caplog.text and at.session_state["_actuals"] is None
+
+
 def test_an_oversized_actuals_file_gets_the_apps_own_message():
     content = b"indicator,year,value\n" + b"#" * 1_000_001
     at = upload(start({"lang": "en"}), "big.csv", content)
