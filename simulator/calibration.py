@@ -348,9 +348,9 @@ def actual_targets(observed, targets: Sequence[CalTarget] = (), engine=None) -> 
     for a in observed:
         variable = variables[a.indicator]
         if variable not in engine.variables:  # a model version without this indicator
+            allowed = ", ".join(i for i, v in variables.items() if v in engine.variables)
             raise CalibrationError(f"{observed.source}: indicator {a.indicator!r} is not a "
-                                   f"variable of {engine.mdl_file.name}; allowed "
-                                   f"{', '.join(i for i, v in variables.items() if v in engine.variables)}")
+                                   f"variable of {engine.mdl_file.name}; allowed {allowed}")
         suffix = {"level": "", "lower_bound": "_min", "upper_bound": "_max"}[a.kind]
         key = f"actuals:{a.indicator}:{a.year:g}:{a.kind}"
         role, why = "fit", f"a user's actual ({observed.source}), sigma by indicator"
@@ -432,12 +432,7 @@ class Problem:
         obs = np.empty((len(self.targets), n))
         self.v2020 = np.empty((len(self.targets), n))
         if self.history:
-            run = self.engine.run({**self.base, **values}, n=n, backend=self.backend,
-                                  variables=sorted({self.targets[k].variable
-                                                    for k in self.history}))
-            self.evaluations += n
-            t = run.times
-            i0 = int(np.argmin(abs(t - BASE_YEAR)))
+            run, t, i0 = self._run(self.base, self.history, values, n)
             i1 = int(np.argmin(abs(t - BASE_YEAR - HORIZON)))
             for k in self.history:
                 tg = self.targets[k]
@@ -447,12 +442,7 @@ class Problem:
                 obs[k] = tg.observed(v0)
                 self.v2020[k] = v0
         if self.forward:
-            run = self.engine.run({**self.forward_base, **values}, n=n, backend=self.backend,
-                                  variables=sorted({self.targets[k].variable
-                                                    for k in self.forward}))
-            self.evaluations += n
-            t = run.times
-            i0 = int(np.argmin(abs(t - BASE_YEAR)))
+            run, t, i0 = self._run(self.forward_base, self.forward, values, n)
             for k in self.forward:
                 tg = self.targets[k]
                 series = run[tg.variable]
@@ -464,6 +454,15 @@ class Problem:
                 obs[k] = tg.observed(series[i0])
                 self.v2020[k] = series[i0]
         return model, obs
+
+    def _run(self, base: Mapping[str, Any], ks: Sequence[int], values: Mapping[str, np.ndarray],
+             n: int):
+        """(result, saved times, index of 2020) of ``n`` runs from ``base`` with ``values``,
+        saving the variables of targets ``ks``."""
+        run = self.engine.run({**base, **values}, n=n, backend=self.backend,
+                              variables=sorted({self.targets[k].variable for k in ks}))
+        self.evaluations += n
+        return run, run.times, int(np.argmin(abs(run.times - BASE_YEAR)))
 
     def residuals(self, model: np.ndarray, obs: np.ndarray, mask: np.ndarray | None = None
                   ) -> np.ndarray:
@@ -857,7 +856,7 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
     if cutoff is not None:
         result.provenance["cutoff"] = cutoff
     if actuals is not None:
-        result.provenance.update(actuals_provenance(actuals, forward))
+        result.provenance.update(actuals_provenance(used, forward))
         result.provenance["command"] = (f"recalibration on new data: calibrate(seed={seed}, "
                                         f"starts={starts}, cutoff={cutoff!r}, actuals=..., "
                                         f"scenario={forward.name!r})")
@@ -865,9 +864,10 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
 
 
 def actuals_provenance(actuals, scenario) -> dict[str, Any]:
-    """What a recalibration adds to the provenance: the actuals (source, the hash of their
-    figures, :func:`actuals_digest`, and of the file when the source names one) and the scenario
-    their post-2020 values were compared with (name, source, hash of its YAML text)."""
+    """What a recalibration adds to the provenance: the actuals used (source, number of rows,
+    the hash of their figures, :func:`actuals_digest`, and the SHA-256 of the whole file when the
+    source names one) and the scenario their post-2020 values were compared with (name, source,
+    hash of its YAML text)."""
     entry: dict[str, Any] = {"source": actuals.source, "rows": len(actuals),
                              "sha256": actuals_digest(actuals)}
     path = Path(actuals.source)

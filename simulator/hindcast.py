@@ -40,6 +40,11 @@ This is also what a cutoff before 2020 means for this model: the calibration wit
 observations after the cutoff, but the model still starts from the 2020 levels — a hindcast
 with cutoff 2018 tests the model's *momentum* (its growth carried back from 2020 into 2019), not
 a forecast from 2018 levels (docs/hindcast.md).
+
+Recalibration on new data (:func:`recalibrate`) is the other use of a file of actuals: fit the
+constants to the project's data *plus* the actuals up to the latest of them (post-2020 ones
+compared with the enacted scenario's run), for a projection with constants that know what
+happened; ``run`` / ``goals --recalibrate-with FILE`` on the command line.
 """
 from __future__ import annotations
 
@@ -402,7 +407,7 @@ class Recalibration:
     fitted: dict[str, float]           # identified by the data, fitted values
     fixed: dict[str, float]            # not identified: documented values
     actuals_sha256: str                # simulator.calibration.actuals_digest of the actuals
-    result: Any                        # simulator.calibration.Result: targets, statistics, provenance
+    result: Any                        # calibration.Result: targets, statistics, provenance
 
     def summary(self) -> str:
         """One line: what was fitted to what, and how the constants moved from the default
@@ -418,6 +423,9 @@ class Recalibration:
 
 
 _recalibrations: dict[tuple, Recalibration] = {}
+#: Recalibrations kept per process (the oldest is dropped first): an app serving many uploads
+#: keeps a bounded amount of memory.
+MAX_KEPT = 32
 
 
 def check_up_to(up_to: Any) -> float:
@@ -442,8 +450,9 @@ def recalibrate(observed: Actuals, scenario=None, up_to: float | None = None, *,
     The same calibration (:func:`simulator.calibration.calibrate` with ``actuals``: same
     candidates, identifiability selection and seeded multi-start) with the actuals as extra
     targets (:func:`simulator.calibration.actual_targets`). The result is kept for the rest of
-    the process, keyed by the hash of the actuals' figures, the scenario's content, ``up_to``,
-    ``seed``, ``starts`` and ``backend``: asking again (an app's toggle) does not refit.
+    the process (the latest :data:`MAX_KEPT`), keyed by the hash of the actuals' figures, the
+    scenario's content, ``up_to``, ``seed``, ``starts`` and ``backend``: asking again (an app's
+    toggle) does not refit.
 
     Parameters
     ----------
@@ -479,6 +488,8 @@ def recalibrate(observed: Actuals, scenario=None, up_to: float | None = None, *,
                                            actuals=observed, scenario=scen, backend=backend)
         except calibration.CalibrationError as exc:
             raise HindcastError(str(exc)) from None
+        while len(_recalibrations) >= MAX_KEPT:
+            del _recalibrations[next(iter(_recalibrations))]
         _recalibrations[key] = Recalibration(
             up_to, scen.name, hindcast_parameters(result), dict(result.values()),
             {k: v["value"] for k, v in result.fixed.items()}, digest, result)

@@ -12,7 +12,9 @@ the same figures, so they reuse it).
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import math
 from pathlib import Path
 
@@ -131,7 +133,8 @@ def test_post_2020_values_come_from_the_scenario_run_linear_between_year_ends(mi
     expected = 0.5 * (run.loc[2022.0, "tech_smes"] + run.loc[2023.0, "tech_smes"])
     assert model[k, 0] == pytest.approx(expected, rel=1e-9)
     assert obs[k, 0] == 200
-    k = next(i for i, t in enumerate(problem.targets) if t.id == "actual_tech_contract_turnover_2023_min")
+    k = next(i for i, t in enumerate(problem.targets)
+             if t.id == "actual_tech_contract_turnover_2023_min")
     assert model[k, 0] == pytest.approx(run.loc[2023.0, "tech_contract_turnover"], rel=1e-9)
     history = Model().run_wide(scenario.default("h"), params=documented)
     k = next(i for i, t in enumerate(problem.targets)
@@ -211,10 +214,43 @@ def test_provenance_records_actuals_scenario_and_cutoff(rec, generated_file):
     assert prov["seed"] == 0 and prov["starts"] == STARTS
 
 
+def test_up_to_leaves_out_later_actuals(rec, generated_file):
+    observed = actuals.load(generated_file)
+    earlier = hindcast.recalibrate(observed, up_to=2022, starts=STARTS)
+    assert earlier is not rec and earlier.up_to == 2022
+    used = observed.up_to(2022)
+    prov = earlier.result.provenance
+    assert prov["cutoff"] == 2022 and prov["actuals"]["rows"] == len(used) == len(observed) - 2
+    assert prov["actuals"]["sha256"] == calibration.actuals_digest(used) == earlier.actuals_sha256
+    assert not [t for t in earlier.result.targets if t["year"] > 2022]
+
+
+def test_post_2020_actuals_are_compared_with_the_enacted_scenario(generated_file):
+    """With another enacted scenario, the model values of the fit are that scenario's run
+    with the fitted constants."""
+    other = scenario.load(REPO / "scenarios" / "ambitious.yaml")
+    rec_other = hindcast.recalibrate(actuals.load(generated_file), other, starts=STARTS)
+    assert rec_other.scenario == "ambitious"
+    assert rec_other.result.provenance["scenario"]["name"] == "ambitious"
+    run = Model().run_wide(other, params=rec_other.parameters)
+    row = next(t for t in rec_other.result.targets if t["id"] == "actual_tech_smes_2021")
+    assert row["model"] == pytest.approx(run.loc[2021.0, "tech_smes"],
+                                         rel=10 ** (1 - calibration.SIGNIFICANT))
+
+
 def test_cached_by_the_figures_not_the_file(rec, generated_file):
     text = generated_file.read_text(encoding="utf-8")
-    again = actuals.loads(text.replace("generated", "same figures, other notes"), "upload.csv")
+    again = actuals.loads(text.replace("generated", "same figures and another note"), "upload.csv")
     assert hindcast.recalibrate(again, starts=STARTS) is rec
+
+
+def test_the_cache_is_bounded(rec, generated_file, monkeypatch):
+    kept = {("old", i): None for i in range(3)}
+    monkeypatch.setattr(hindcast, "_recalibrations", kept)
+    monkeypatch.setattr(hindcast, "MAX_KEPT", 3)
+    fresh = hindcast.recalibrate(actuals.load(generated_file), starts=STARTS)
+    assert len(kept) == 3 and ("old", 0) not in kept and fresh in kept.values()
+    assert fresh.fitted == rec.fitted  # the same seed refits to the same values
 
 
 def test_default_calibration_and_scenarios_untouched(rec, default_file_bytes):
@@ -267,6 +303,10 @@ def test_cli_goals_recalibrated(rec, generated_file, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "重新校准 recalibrated" in captured.out and str(generated_file) in captured.out
+    code = cli.main(["goals", str(PLAN), "--format", "csv", "--recalibrate-with",
+                     str(generated_file), "--starts", str(STARTS)])
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert code == 0 and rows and {r["scenario"] for r in rows} == {"plan-recalibrated"}
 
 
 @pytest.mark.parametrize("argv,needle", [
