@@ -474,13 +474,19 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
-def cmd_solve(args) -> int:
-    from . import solver
-    scen, = _load_all([args.scenario])
+def _probability_spec(args):
+    """``--probability`` checked (strictly between 0 and 1), and the uncertainty specification
+    it needs (None without ``--probability``)."""
     if args.probability is not None and not 0 < args.probability < 1:
         raise UserError(f"--probability: value {args.probability} is not allowed; allowed a "
                         "number between 0 and 1 (exclusive)")
-    spec = _uncertainty_spec(args.uncertainty) if args.probability is not None else None
+    return _uncertainty_spec(args.uncertainty) if args.probability is not None else None
+
+
+def cmd_solve(args) -> int:
+    from . import solver
+    scen, = _load_all([args.scenario])
+    spec = _probability_spec(args)
     try:
         chosen = solver.select_targets(args.targets)
     except ValueError as exc:
@@ -552,8 +558,12 @@ def milestones_text(res) -> str:
         rows.append([f"{r['name_zh']} ({r['unit']})", r["period"], f"{r['scenario_value']:.4g}",
                      f"{r['path_value']:.4g}", f"{r['extra_cost_per_year_wan_yuan']:+,.0f}"])
         rows.append(["  " + r["name_en"], "", "", "", ""])
-    lines.append(format_table(["杠杆 lever (单位 unit)", "时期 period", "情景 scen.", "路径 path",
-                               "万元/年"], rows, right=[False, False, True, True, True]))
+    if rows:
+        lines.append(format_table(["杠杆 lever (单位 unit)", "时期 period", "情景 scen.",
+                                   "路径 path", "万元/年"], rows,
+                                  right=[False, False, True, True, True]))
+    else:
+        lines.append("无 none: the scenario's own levels already meet the goals.")
     rest = res.levers.drop(shown.index)
     if len(rest):
         lines.append(f"… and {len(rest)} smaller changes (together "
@@ -570,10 +580,7 @@ def milestones_text(res) -> str:
 def cmd_milestones(args) -> int:
     from . import milestones
     scen, = _load_all([args.scenario])
-    if args.probability is not None and not 0 < args.probability < 1:
-        raise UserError(f"--probability: value {args.probability} is not allowed; allowed a "
-                        "number between 0 and 1 (exclusive)")
-    spec = _uncertainty_spec(args.uncertainty) if args.probability is not None else None
+    spec = _probability_spec(args)
     try:
         goals = milestones.select_goals(args.goals)
     except ValueError as exc:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -39,11 +39,16 @@ from . import uncertainty as unc
 from .scenario import Scenario
 from .tables import Target
 
+if TYPE_CHECKING:  # only for the annotation
+    from .actuals import Actuals
+
 #: The periods decided; 2021–2025 keeps the scenario's levels (the past).
 DECIDED: tuple[str, ...] = ("2026-2030", "2031-2035")
 START_YEAR = 2025
 MILESTONE_YEAR = 2030
 GOAL_YEAR = 2035
+
+_SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 
 #: Columns of :attr:`Milestones.table`.
 TABLE_COLUMNS = [
@@ -144,10 +149,13 @@ class Milestones:
     observed: str = ""
 
     def to_dict(self) -> dict:
-        """Plain data for JSON."""
+        """Plain data for strict JSON (a missing number is None, never NaN)."""
+        def plain(mapping):
+            return {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                    for k, v in mapping.items()}
+
         def records(frame):
-            return [{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                     for k, v in row.items()} for row in frame.to_dict(orient="records")]
+            return [plain(row) for row in frame.to_dict(orient="records")]
         return {
             "feasible": self.feasible, "message": self.message, "scenario": self.scenario.name,
             "goals": [{"key": g.key, "comparison": g.comparison, "target": g.target,
@@ -155,8 +163,8 @@ class Milestones:
             "probability": self.probability, "n": self.n if self.probability else None,
             "seed": self.seed, "floors": self.floors, "observed": self.observed or None,
             "fixed_period": "2021-2025", "decided_periods": list(DECIDED),
-            "cost_per_year_wan_yuan": self.cost_by_period,
-            "scenario_cost_per_year_wan_yuan": self.scenario_cost_by_period,
+            "cost_per_year_wan_yuan": plain(self.cost_by_period),
+            "scenario_cost_per_year_wan_yuan": plain(self.scenario_cost_by_period),
             "milestones": records(self.table), "lever_path": records(self.levers),
             "reach_at_maximum": records(self.reach),
         }
@@ -221,7 +229,6 @@ def _reach(scenario: Scenario, goals: Sequence[Target], probability: float | Non
 
 def _out_of_reach_message(scenario: Scenario, reach: pd.DataFrame,
                           probability: float | None) -> str:
-    sym = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
     missed = reach[~reach["met"]].copy()
     if missed.empty:  # the maxima meet every goal but the solver found nothing cheaper
         missed = reach.copy()
@@ -230,7 +237,7 @@ def _out_of_reach_message(scenario: Scenario, reach: pd.DataFrame,
     b = missed.sort_values("short", ascending=False, kind="stable").iloc[0]
     unit = "" if b["unit"] in ("分", "件", "家") else f" {b['unit']}"
     text = (f"2035 goals out of reach from scenario {scenario.name!r} (2021–2025 as enacted): "
-            f"binding goal {b['key']} {sym[b['comparison']]} {b['target']:g}{unit}; every lever at "
+            f"binding goal {b['key']} {_SYMBOL[b['comparison']]} {b['target']:g}{unit}; every lever at "
             f"its maximum in 2026–2035 reaches {b['max_value']:.3g}{unit}")
     if probability is not None:
         text += (f" in the central run and meets it in {b['max_probability'] * 100:.0f} % of draws "
@@ -245,7 +252,7 @@ def _out_of_reach_message(scenario: Scenario, reach: pd.DataFrame,
 def milestones(scenario: Scenario, goals: Sequence[Target] | Sequence[str] | None = None, *,
                probability: float | None = None, n: int = 100, seed: int | None = 0,
                spec: unc.UncertaintySpec | None = None, floors: bool = True,
-               observed=None, candidates: int = 2000, maxiter: int = 60,
+               observed: Actuals | None = None, candidates: int = 2000, maxiter: int = 60,
                progress: bool = False) -> Milestones:
     """The 2030 milestones on the lowest-cost lever path that meets the 2035 goals.
 
@@ -309,7 +316,7 @@ def milestones(scenario: Scenario, goals: Sequence[Target] | Sequence[str] | Non
 def _feasible_message(res: solver.SolveResult, goals, probability, n) -> str:
     what = (f"each with probability ≥ {probability:g} over {n} draws" if probability is not None
             else "in the central run")
-    keys = ", ".join(f"{g.key} {g.comparison} {g.target:g}" for g in goals)
+    keys = ", ".join(f"{g.key} {_SYMBOL[g.comparison]} {g.target:g}" for g in goals)
     return (f"2035 goals met ({keys}) {what}; lowest-cost path 2026–2035 at "
             f"{res.cost_per_year:,.0f} 万元 a year above the 2020 levels on average")
 

@@ -77,6 +77,19 @@ def test_enacted_period_untouched_and_floors_kept(plan, central, by_p, which):
     assert res.path.assumptions == plan.assumptions
 
 
+def test_no_floors_may_cut_later_measures_but_not_the_past(plan):
+    """Without floors the index goal alone (met by the plan's own measures) costs less than the
+    plan's 2026–2035 measures: levers fall back towards their 2020 levels, never below."""
+    res = ms.milestones(plan, ["innovation_index@2035"], floors=False, candidates=300)
+    assert res.feasible and not res.floors
+    assert goals.scorecard(Model().run(res.path), res.goals)["met"].all()
+    for lev in tables.levers():
+        assert res.path.levers[lev.id][0] == plan.levers[lev.id][0], lev.id
+        assert min(res.path.levers[lev.id][1:]) >= lev.default, lev.id
+    assert sum(res.cost_by_period.values()) < sum(res.scenario_cost_by_period.values())
+    assert (res.levers["path_value"] < res.levers["scenario_value"]).any()
+
+
 def test_lever_rows_and_costs_match_the_path(plan, central):
     costs = {c.lever: c.cost_per_unit for c in ms.solver.lever_costs().values()}
     for _, r in central.levers.iterrows():
@@ -212,12 +225,14 @@ def test_cli_json(tmp_path):
     out = cli("milestones", PLAN, "--goals", "innovation_index@2035", "--format", "json",
               cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
+    data = json.loads(out.stdout, parse_constant=_no_nan)
     assert data["feasible"] and data["floors"] and data["decided_periods"] == list(ms.DECIDED)
     assert len(data["milestones"]) == len(tables.indicators())
     # the plan's own measures already meet the index goal: the path is the plan itself
     assert data["lever_path"] == []
     assert data["cost_per_year_wan_yuan"] == data["scenario_cost_per_year_wan_yuan"]
+    table = cli("milestones", PLAN, "--goals", "innovation_index@2035", cwd=tmp_path)
+    assert "无 none: the scenario's own levels already meet the goals." in table.stdout
 
 
 def test_cli_out_of_reach_one_line_exit_0(tmp_path):
@@ -227,6 +242,25 @@ def test_cli_out_of_reach_one_line_exit_0(tmp_path):
     assert first.startswith("✗ 2035 goals out of reach from scenario 'plan'")
     assert "binding goal rd_intensity@2035 ≥ 5 %" in first and "reaches 1.93 %" in first
     assert rest and rest[0].startswith("No milestones")
+
+
+def _no_nan(text):
+    raise ValueError(f"not strict JSON: {text}")
+
+
+def test_cli_out_of_reach_json_and_csv(tmp_path):
+    out = cli("milestones", PLAN, "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout, parse_constant=_no_nan)  # strict JSON: no NaN
+    assert data["feasible"] is False and data["milestones"] == [] and data["lever_path"] == []
+    assert data["cost_per_year_wan_yuan"] == {p: None for p in ms.DECIDED}
+    reach = {r["key"]: r for r in data["reach_at_maximum"]}
+    assert reach["rd_intensity@2035"]["met"] is False
+    assert reach["rd_intensity@2035"]["max_value"] == pytest.approx(1.933, abs=5e-4)
+    out = cli("milestones", PLAN, "--format", "csv", cwd=tmp_path)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [(r["row"], r["indicator"], r["met"]) for r in rows] == [
+        ("reach", "rd_intensity@2035", "False"), ("reach", "innovation_index@2035", "True")]
 
 
 @pytest.mark.parametrize("args,needle", [
