@@ -184,12 +184,15 @@ def simulate_recalibrated(key: ui.ScenarioKey, digest: str, _observed
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def compute_milestones(key: ui.ScenarioKey, goal_keys: tuple[str, ...], observed
-                       ) -> milestones.Milestones:
+def compute_milestones(key: ui.ScenarioKey, goal_keys: tuple[str, ...], observed,
+                       probability: float | None = None) -> milestones.Milestones:
     """The 2030 milestones of the scenario ``key`` for the 2035 goals ``goal_keys`` (with the
-    session's actuals ``observed`` as 2025 values, or None)."""
+    session's actuals ``observed`` as 2025 values, or None), in the central run or with
+    ``probability`` over the solver's ensemble (``SOLVE_N`` draws, seed ``SOLVE_SEED``)."""
     scn = ui.scenario_from_key(("current", *key[1:]))  # a short name: the path appends to it
-    return milestones.milestones(scn, list(goal_keys), observed=observed)
+    return milestones.milestones(scn, list(goal_keys), observed=observed,
+                                 probability=probability, n=ui.SOLVE_N, seed=ui.SOLVE_SEED,
+                                 spec=get_uncertainty_spec())
 
 
 # --------------------------------------------------------------------------------------------
@@ -673,6 +676,23 @@ def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs
                     width="stretch")
 
 
+def probability_widgets(prefix: str, lang: str) -> float | None:
+    """The "require a probability" toggle and its slider (widgets ``w_{prefix}_prob``,
+    ``w_{prefix}_p``, state ``_{prefix}_prob``, ``_{prefix}_p``): the probability, or None."""
+    lo, hi, step = ui.SOLVE_P_RANGE
+    c1, c2 = st.columns([1, 2])
+    c1.toggle(ui.ui("solve_probability", lang),
+              key=bind(f"w_{prefix}_prob", ss.get(f"_{prefix}_prob", False)),
+              help=ui.ui("solve_probability_help", lang, n=ui.SOLVE_N),
+              on_change=on_copy, args=(f"w_{prefix}_prob", f"_{prefix}_prob"))
+    if not ss.get(f"_{prefix}_prob"):
+        return None
+    probability = c2.slider(ui.ui("solve_p", lang), lo, hi, step=step, format="%.2f",
+                            key=bind(f"w_{prefix}_p", ss.get(f"_{prefix}_p", ui.SOLVE_P_DEFAULT)),
+                            on_change=on_copy, args=(f"w_{prefix}_p", f"_{prefix}_p"))
+    return round(float(probability), 4)
+
+
 def solve_view(current_key, card, lang: str) -> None:
     """What would it take: the solver's cheapest settings for chosen targets, applied on demand."""
     st.caption(ui.ui("solve_intro", lang))
@@ -682,18 +702,7 @@ def solve_view(current_key, card, lang: str) -> None:
         ui.ui("solve_targets", lang), options, format_func=labels.get,
         key=bind("w_solve_targets", ss.get("_solve_targets", ui.missed_targets(card))),
         on_change=on_copy, args=("w_solve_targets", "_solve_targets"))
-    lo, hi, step = ui.SOLVE_P_RANGE
-    c1, c2 = st.columns([1, 2])
-    c1.toggle(ui.ui("solve_probability", lang), key=bind("w_solve_prob", ss.get("_solve_prob",
-                                                                                False)),
-              help=ui.ui("solve_probability_help", lang, n=ui.SOLVE_N),
-              on_change=on_copy, args=("w_solve_prob", "_solve_prob"))
-    probability = None
-    if ss.get("_solve_prob"):
-        probability = c2.slider(ui.ui("solve_p", lang), lo, hi, step=step, format="%.2f",
-                                key=bind("w_solve_p", ss.get("_solve_p", ui.SOLVE_P_DEFAULT)),
-                                on_change=on_copy, args=("w_solve_p", "_solve_p"))
-        probability = round(float(probability), 4)
+    probability = probability_widgets("solve", lang)
     if not chosen:
         st.info(ui.ui("solve_none", lang))
     if st.button(ui.ui("solve_run", lang), key="w_solve_run", type="primary",
@@ -729,12 +738,13 @@ def milestones_view(current_key, obs, lang: str) -> None:
     chosen = st.multiselect(ui.ui("ms_goals", lang), options, format_func=labels.get,
                             key=bind("w_ms_goals", ss.get("_ms_goals", options)),
                             on_change=on_copy, args=("w_ms_goals", "_ms_goals"))
-    request = (current_key, tuple(chosen), obs)
+    probability = probability_widgets("ms", lang)
+    request = (current_key, tuple(chosen), obs, probability)
     if not chosen:
         st.info(ui.ui("ms_none", lang))
     if st.button(ui.ui("ms_run", lang), key="w_ms_run", type="primary", disabled=not chosen):
         with st.spinner(ui.ui("ms_running", lang)):
-            ss["_ms"] = (request, compute_milestones(current_key, tuple(chosen), obs))
+            ss["_ms"] = (request, compute_milestones(*request))
     if not ss["_ms"]:
         return
     asked, res = ss["_ms"]

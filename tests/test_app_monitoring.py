@@ -486,3 +486,19 @@ def test_recalibration_refused_for_a_file_with_nothing_to_fit_keeps_the_page():
     assert [w.value for w in at.warning] == [
         f"{ui.ui('recal_failed', 'en')}\n\n{ui.md_text(str(exc.value))}"]
     assert "num recal" not in scorecard_text(at) and "num progress" in scorecard_text(at)
+
+
+def test_milestones_with_a_probability_use_the_ensemble():
+    at = start({"lang": "en"})
+    at.session_state["w_tab"] = ui.ui("tab_milestones", "en")
+    at = rerun(at)
+    at.multiselect(key="w_ms_goals").set_value(["innovation_index@2035"])
+    at.toggle(key="w_ms_prob").set_value(True)
+    at = rerun(at)
+    at.slider(key="w_ms_p").set_value(0.8)
+    at.button(key="w_ms_run").click()
+    at = rerun(at)
+    request, res = at.session_state["_ms"]
+    assert request[3] == 0.8 and request[2] is None  # no actuals in this session
+    assert (res.probability, res.n, res.seed) == (0.8, ui.SOLVE_N, ui.SOLVE_SEED)
+    assert res.feasible and [s.value for s in at.main.success] == [ui.md_text(res.message)]
