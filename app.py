@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from simulator import appsupport as ui
-from simulator import goals, sensitivity, solver, tables, uncertainty
+from simulator import goals, hindcast, milestones, sensitivity, solver, tables, uncertainty
 from simulator.model import Model
 from simulator.scenario import Scenario, ScenarioError
 
@@ -163,6 +163,38 @@ def sensitivity_table(key: ui.ScenarioKey) -> tuple[pd.DataFrame, int]:
     return res.table, res.runs
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def recalibration(digest: str, _observed) -> hindcast.Recalibration:
+    """The model's constants refitted to the project's data plus the actuals ``_observed``
+    (identified by ``digest``, the hash of their figures: one fit per file), compared after 2020
+    with the plan as enacted (``scenarios/plan.yaml``: the policy the actuals happened under)
+    and fitted with ``ui.RECAL_STARTS`` starts. Raises ``hindcast.HindcastError`` (one line) when
+    the file adds nothing to fit. Shared read-only by the sessions."""
+    return hindcast.recalibrate(_observed, starts=ui.RECAL_STARTS)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def simulate_recalibrated(key: ui.ScenarioKey, digest: str, _observed
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy results and scorecard of the scenario ``key`` run with the recalibrated constants
+    of the actuals ``digest``."""
+    rec = recalibration(digest, _observed)
+    results = get_model().run(ui.scenario_from_key(key), params=rec.parameters)
+    return results, goals.scorecard(results)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def compute_milestones(key: ui.ScenarioKey, goal_keys: tuple[str, ...], observed,
+                       probability: float | None = None) -> milestones.Milestones:
+    """The 2030 milestones of the scenario ``key`` for the 2035 goals ``goal_keys`` (with the
+    session's actuals ``observed`` as 2025 values, or None), in the central run or with
+    ``probability`` over the solver's ensemble (``SOLVE_N`` draws, seed ``SOLVE_SEED``)."""
+    scn = ui.scenario_from_key(("current", *key[1:]))  # a short name: the path appends to it
+    return milestones.milestones(scn, list(goal_keys), observed=observed,
+                                 probability=probability, n=ui.SOLVE_N, seed=ui.SOLVE_SEED,
+                                 spec=get_uncertainty_spec())
+
+
 # --------------------------------------------------------------------------------------------
 # Session state
 
@@ -185,6 +217,10 @@ def init_session() -> None:
     ss["_uncertainty"] = False
     ss["_solve"] = None        # (ScenarioKey, SolveResult) of the last solver run
     ss["_solve_msg"] = None
+    ss["_actuals"] = None      # simulator.actuals.Actuals: this session only, never in the link
+    ss["_actuals_msg"] = None  # (kind, text)
+    ss["_ms"] = None           # (request, Milestones) of the last milestones computation
+    ss["_recal"] = False       # the "recalibrated" toggle
 
 
 def all_presets() -> dict[str, Scenario]:
@@ -239,6 +275,16 @@ def on_assumption(assumption_id: str) -> None:
     ss["_assumptions"] = {**ss["_assumptions"], assumption_id: value}
 
 
+def read_uploaded(file, reader) -> tuple:
+    """``reader(bytes, name, lang)`` of an uploaded file: ``(object, "")`` or ``(None, one
+    line)``; anything unexpected is logged and gets the short ``upload_failed``."""
+    try:
+        return reader(file.getvalue(), file.name, ss["_lang"])
+    except Exception:
+        LOG.exception("reading an uploaded file failed (%s)", reader.__name__)
+        return None, ui.ui("upload_failed", ss["_lang"])
+
+
 @guarded
 def on_upload() -> None:
     """Validate an uploaded scenario exactly as the CLI does; on error change nothing else.
@@ -251,11 +297,7 @@ def on_upload() -> None:
     if file is None:
         ss["_upload_msg"] = None
         return
-    try:
-        scn, problem = ui.read_upload(file.getvalue(), file.name, ss["_lang"])
-    except Exception:
-        LOG.exception("reading an uploaded file failed")
-        scn, problem = None, ui.ui("upload_failed", ss["_lang"])
+    scn, problem = read_uploaded(file, ui.read_upload)
     if scn is None:
         ss["_upload_msg"] = ("error", problem)
         return
@@ -264,6 +306,29 @@ def on_upload() -> None:
     ss["_preset"] = key
     apply_scenario(scn)
     ss["_upload_msg"] = ("ok", scn.name)
+
+
+@guarded
+def on_upload_actuals() -> None:
+    """Validate an uploaded file of actuals exactly as the CLI does; on error change nothing
+    else (the actuals loaded before, if any, stay). The file is kept in this session's state
+    only: never in the link, never on disk."""
+    file = ss.get("w_actuals")
+    if file is None:  # the file was removed from the uploader (its ⊗): the actuals go too
+        on_clear_actuals()
+        return
+    obs, problem = read_uploaded(file, ui.read_actuals_upload)
+    if obs is None:
+        ss["_actuals_msg"] = ("error", problem)
+        return
+    ss["_actuals"] = obs
+    ss["_actuals_msg"] = ("ok", obs)
+
+
+def on_clear_actuals() -> None:
+    ss["_actuals"] = None
+    ss["_actuals_msg"] = None
+    ss["_recal"] = False
 
 
 @guarded
@@ -328,6 +393,8 @@ def sidebar(lang: str, meeting: bool) -> None:
             sb.error(f"{ui.ui('upload_bad', lang)}\n\n{ui.md_text(msg[1])}")
         elif msg:
             sb.success(ui.md_text(ui.ui("upload_ok", lang, name=msg[1])))
+    if not meeting:
+        actuals_widgets(sb, lang)
     for problem in find_presets().invalid:
         sb.warning(f"{ui.ui('preset_invalid', lang)}\n\n{ui.md_text(problem)}")
     sb.button(ui.ui("reset", lang), key="w_reset", on_click=on_reset, width="stretch")
@@ -354,6 +421,22 @@ def sidebar(lang: str, meeting: bool) -> None:
                       format=ui.slider_format(ass, [value]),
                       help=ui.assumption_help(ass, lang), key=bind(f"w_{ass.id}", value),
                       on_change=on_assumption, args=(ass.id,))
+
+
+def actuals_widgets(sb, lang: str) -> None:
+    """The upload of actuals, its message, the note that they stay in the session."""
+    sb.file_uploader(ui.ui("upload_actuals", lang), type=["csv"], key="w_actuals",
+                     help=ui.ui("upload_actuals_help", lang), on_change=on_upload_actuals)
+    sb.caption(ui.actuals_private_note())
+    msg = ss["_actuals_msg"]
+    if msg and msg[0] == "error":
+        sb.error(f"{ui.ui('actuals_bad', lang)}\n\n{ui.md_text(msg[1])}")
+    if ss["_actuals"] is not None:  # (a refused file leaves the actuals loaded before)
+        sb.success(ui.md_text(ui.actuals_summary(ss["_actuals"], lang)))
+    if ss["_actuals"] is not None:
+        sb.toggle(ui.ui("recalibrated", lang), key=bind("w_recal", ss["_recal"]),
+                  help=ui.ui("recalibrated_help", lang, starts=ui.RECAL_STARTS),
+                  on_change=on_copy, args=("w_recal", "_recal"))
 
 
 def lever_widgets(lev: tables.Lever, lang: str, advanced: bool) -> None:
@@ -413,11 +496,15 @@ def metrics(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang: str
 
 
 def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
-                    probs: pd.DataFrame | None = None) -> None:
+                    probs: pd.DataFrame | None = None, recal: pd.DataFrame | None = None
+                    ) -> None:
     with st.container(key="scorecard"):
-        st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large, probs=probs),
+        st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large, probs=probs,
+                                                         recal=recal),
                     unsafe_allow_html=True)
     st.caption(ui.ui("doubling_note", lang))
+    if "progress_pct" in card.columns:
+        st.caption(ui.ui("progress_help", lang))
     if probs is not None:
         st.caption(ui.ui("uncertainty_note", lang, n=f"{ui.UNCERTAINTY_N:,}",
                          seed=ui.UNCERTAINTY_SEED))
@@ -484,6 +571,23 @@ def page() -> None:
     ref_label = f"{ui.ui('reference', lang)} · {ui.short_title(reference, lang)}"
     series = {cur_label: results, ref_label: ref_results}
     colors = [ui.CURRENT_COLOR, ui.REFERENCE_COLOR]
+    obs = ss["_actuals"]
+    recal_card = recal_label = None
+    recal_problem = ""
+    if obs is not None and ss["_recal"]:  # both projections: default and recalibrated
+        digest = ui.actuals_digest(obs)
+        try:
+            with st.spinner(ui.ui("recalibrating", lang)):
+                recal_results, recal_card = simulate_recalibrated(current_key, digest, obs)
+        except hindcast.HindcastError as exc:  # the file adds nothing to fit: say so, go on
+            recal_problem = str(exc)
+        else:
+            recal_label = f"{cur_label} · {ui.ui('recal_label', lang)}"
+            series[recal_label] = recal_results
+            colors.append(ui.RECAL_COLOR)
+    if obs is not None:  # the latest actual and 完成进度 of every target
+        card = ui.with_progress(card, obs, results)
+        ref_card = ui.with_progress(ref_card, obs, ref_results)
     probs = bands = None
     if ss["_uncertainty"]:
         probs, bands = simulate_uncertain(current_key, ui.UNCERTAINTY_N, ui.UNCERTAINTY_SEED)
@@ -497,33 +601,42 @@ def page() -> None:
             st.warning(ui.link_errors_markdown(ss["_url_errors"], lang))
             st.button(ui.ui("dismiss", lang), key="w_dismiss",
                       on_click=lambda: ss.update(_url_errors=[]))
+    if recal_problem:
+        st.warning(f"{ui.ui('recal_failed', lang)}\n\n{ui.md_text(recal_problem)}")
+    elif recal_card is not None:
+        st.caption(ui.md_text(recalibration(ui.actuals_digest(obs), obs).summary()))
     st.markdown(f"#### {ui.md_text(cur_label)}")  # the title of an uploaded file
     metrics(card, ref_card, ui.short_title(reference, lang), lang)
 
     if meeting:
-        scorecard_block(card, lang, large=True, probs=probs)
+        scorecard_block(card, lang, large=True, probs=probs, recal=recal_card)
         st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                             columns=3, large=True, colors=colors,
-                                            dashed=[ref_label], bands=bands),
+                                            dashed=[ref_label], bands=bands, observed=obs),
                         width="content")
         chart_captions(lang, bands)
         return
 
     st.caption(ui.ui("app_caption", lang))
-    tab_ids = ["scorecard", "trajectories", "compare", "solve", "sensitivity", "export"]
+    tab_ids = ["scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones",
+               "export"]
     tabs = st.tabs([ui.ui(f"tab_{t}", lang) for t in tab_ids], key="w_tab", on_change="rerun")
     tab = dict(zip(tab_ids, tabs))
     if tab["scorecard"].open:
         with tab["scorecard"]:
-            scorecard_block(card, lang, probs=probs)
+            scorecard_block(card, lang, probs=probs, recal=recal_card)
             st.subheader(ui.ui("key_charts", lang))
             st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
-                                                colors=colors, dashed=[ref_label], bands=bands),
+                                                colors=colors, dashed=[ref_label], bands=bands,
+                                                observed=obs),
                             width="content")
             chart_captions(lang, bands)
+            if obs is not None:
+                with st.expander(ui.ui("actuals_table", lang)):
+                    st.dataframe(obs.to_frame(), hide_index=True, key="w_actuals_table")
     if tab["trajectories"].open:
         with tab["trajectories"]:
-            trajectories_view(series, colors, ref_label, lang, bands)
+            trajectories_view(series, colors, ref_label, lang, bands, obs)
     if tab["compare"].open:
         with tab["compare"]:
             compare_view(current_key, cur_label, results, card, lang)
@@ -533,20 +646,25 @@ def page() -> None:
     if tab["sensitivity"].open:
         with tab["sensitivity"]:
             sensitivity_view(current_key, card, lang)
+    if tab["milestones"].open:
+        with tab["milestones"]:
+            milestones_view(current_key, obs, lang)
     if tab["export"].open:
         with tab["export"]:
-            export_view(current, base, reference, series, {cur_label: card, ref_label: ref_card},
-                        colors, ref_label, lang)
+            cards = {cur_label: card, ref_label: ref_card}
+            if recal_card is not None:
+                cards[recal_label] = ui.with_progress(recal_card, obs, series[recal_label])
+            export_view(current, base, reference, series, cards, colors, ref_label, lang)
 
 
-def trajectories_view(series, colors, ref_label: str, lang: str, bands=None) -> None:
+def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs=None) -> None:
     presets = get_presets()
     st.selectbox(ui.ui("reference", lang), list(presets),
                  key=bind("w_reference", ss.get("_reference", ui.REFERENCE_PRESET)),
                  format_func=lambda k: f"{ui.short_title(presets[k], lang)} ({k})",
                  on_change=on_copy, args=("w_reference", "_reference"))
     st.altair_chart(ui.trajectory_chart(series, lang, colors=colors, dashed=[ref_label],
-                                        bands=bands),
+                                        bands=bands, observed=obs),
                     width="content")
     chart_captions(lang, bands)
     st.subheader(ui.ui("detail", lang))
@@ -554,8 +672,25 @@ def trajectories_view(series, colors, ref_label: str, lang: str, bands=None) -> 
     chosen = st.selectbox(ui.ui("col_indicator", lang), [i.id for i in inds], key="w_detail",
                           format_func=lambda k: ui.label(tables.indicator(k), lang))
     st.altair_chart(ui.detail_chart(series, chosen, lang, colors=colors, dashed=[ref_label],
-                                    bands=bands),
+                                    bands=bands, observed=obs),
                     width="stretch")
+
+
+def probability_widgets(prefix: str, lang: str) -> float | None:
+    """The "require a probability" toggle and its slider (widgets ``w_{prefix}_prob``,
+    ``w_{prefix}_p``, state ``_{prefix}_prob``, ``_{prefix}_p``): the probability, or None."""
+    lo, hi, step = ui.SOLVE_P_RANGE
+    c1, c2 = st.columns([1, 2])
+    c1.toggle(ui.ui("solve_probability", lang),
+              key=bind(f"w_{prefix}_prob", ss.get(f"_{prefix}_prob", False)),
+              help=ui.ui("solve_probability_help", lang, n=ui.SOLVE_N),
+              on_change=on_copy, args=(f"w_{prefix}_prob", f"_{prefix}_prob"))
+    if not ss.get(f"_{prefix}_prob"):
+        return None
+    probability = c2.slider(ui.ui("solve_p", lang), lo, hi, step=step, format="%.2f",
+                            key=bind(f"w_{prefix}_p", ss.get(f"_{prefix}_p", ui.SOLVE_P_DEFAULT)),
+                            on_change=on_copy, args=(f"w_{prefix}_p", f"_{prefix}_p"))
+    return round(float(probability), 4)
 
 
 def solve_view(current_key, card, lang: str) -> None:
@@ -567,18 +702,7 @@ def solve_view(current_key, card, lang: str) -> None:
         ui.ui("solve_targets", lang), options, format_func=labels.get,
         key=bind("w_solve_targets", ss.get("_solve_targets", ui.missed_targets(card))),
         on_change=on_copy, args=("w_solve_targets", "_solve_targets"))
-    lo, hi, step = ui.SOLVE_P_RANGE
-    c1, c2 = st.columns([1, 2])
-    c1.toggle(ui.ui("solve_probability", lang), key=bind("w_solve_prob", ss.get("_solve_prob",
-                                                                                False)),
-              help=ui.ui("solve_probability_help", lang, n=ui.SOLVE_N),
-              on_change=on_copy, args=("w_solve_prob", "_solve_prob"))
-    probability = None
-    if ss.get("_solve_prob"):
-        probability = c2.slider(ui.ui("solve_p", lang), lo, hi, step=step, format="%.2f",
-                                key=bind("w_solve_p", ss.get("_solve_p", ui.SOLVE_P_DEFAULT)),
-                                on_change=on_copy, args=("w_solve_p", "_solve_p"))
-        probability = round(float(probability), 4)
+    probability = probability_widgets("solve", lang)
     if not chosen:
         st.info(ui.ui("solve_none", lang))
     if st.button(ui.ui("solve_run", lang), key="w_solve_run", type="primary",
@@ -603,6 +727,46 @@ def solve_view(current_key, card, lang: str) -> None:
                   help=ui.ui("solve_apply_help", lang, periods=ui.periods_text(result.periods)))
         if ss["_solve_msg"] == "applied":
             st.success(ui.ui("solve_applied", lang))
+
+
+def milestones_view(current_key, obs, lang: str) -> None:
+    """十五五 目标测算: the draft 2030 target table and the lever path it rests on, computed on
+    demand (tens of seconds: behind a button, with a spinner; cached by settings and actuals)."""
+    st.caption(ui.ui("ms_intro", lang))
+    options = [t.key for t in tables.targets() if t.year == milestones.GOAL_YEAR]
+    labels = {k: ui.target_label(k, lang) for k in options}
+    chosen = st.multiselect(ui.ui("ms_goals", lang), options, format_func=labels.get,
+                            key=bind("w_ms_goals", ss.get("_ms_goals", options)),
+                            on_change=on_copy, args=("w_ms_goals", "_ms_goals"))
+    probability = probability_widgets("ms", lang)
+    request = (current_key, tuple(chosen), obs, probability)
+    if not chosen:
+        st.info(ui.ui("ms_none", lang))
+    if st.button(ui.ui("ms_run", lang), key="w_ms_run", type="primary", disabled=not chosen):
+        with st.spinner(ui.ui("ms_running", lang)):
+            ss["_ms"] = (request, compute_milestones(*request))
+    if not ss["_ms"]:
+        return
+    asked, res = ss["_ms"]
+    with st.container(key="milestones_result"):
+        if asked != request:
+            st.info(ui.ui("ms_stale", lang))
+        (st.success if res.feasible else st.warning)(ui.md_text(res.message))
+        st.caption(ui.ui("ms_for", lang, name=ui.md_text(ui.short_title(
+            ui.scenario_from_key(asked[0]), lang)), goals="; ".join(labels.get(k, k)
+                                                                  for k in asked[1])))
+        if res.feasible:
+            st.subheader(ui.ui("ms_table", lang))
+            st.dataframe(ui.milestones_display(res, lang), hide_index=True, key="w_ms_table")
+            st.subheader(ui.ui("ms_levers", lang))
+            if len(res.levers):
+                st.dataframe(ui.milestones_levers_display(res, lang), hide_index=True,
+                             key="w_ms_levers")
+            else:
+                st.info(ui.ui("ms_levers_none", lang))
+        st.download_button(ui.ui("ms_export", lang), ui.milestones_csv(res),
+                           file_name="milestones-2030.csv", mime="text/csv", key="w_dl_ms",
+                           on_click="ignore")
 
 
 def sensitivity_view(current_key, card, lang: str) -> None:

@@ -283,6 +283,99 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "kind_constant": {"zh": "不确定常数", "en": "uncertain constant"},
     "col_mu_star": {"zh": "μ*(目标单位)", "en": "μ* (target unit)"},
     "col_conf": {"zh": "95%置信区间半宽", "en": "95 % CI half-width"},
+    # Monitoring: actuals against the plan (issue 13)
+    "upload_actuals": {"zh": "上传实际值(CSV)", "en": "Upload actuals (CSV)"},
+    "upload_actuals_help": {
+        "zh": "统计部门公布(或尚未公布)的指标实际值：列 indicator,year,value(可选 kind, source, "
+              "note)，指标代码与单位同 models/indicators.csv；与命令行 hindcast --observed "
+              "相同的严格校验；不超过1 MB。",
+        "en": "Observed values of the indicators (published or not yet published): columns "
+              "indicator,year,value (optional kind, source, note), ids and units as in "
+              "models/indicators.csv; validated exactly as hindcast --observed on the command "
+              "line; at most 1 MB."},
+    #: shown in both languages whatever the page's language (docs/app.md, "Monitoring")
+    "actuals_private": {
+        "zh": "实际值只保存在本次会话中(不写入磁盘)，从不写入分享链接(可能是尚未公布的数据)。",
+        "en": "Actuals stay in this session (never written to disk) and are never put in the "
+              "share link (they may be figures not yet published)."},
+    "actuals_ok": {"zh": "已载入实际值“{name}”：{n}条，{k}个指标，最晚{year}年。",
+                   "en": "Loaded actuals '{name}': {n} rows, {k} indicators, latest {year}."},
+    "actuals_bad": {"zh": "实际值文件被拒绝，页面其余内容未改变：",
+                    "en": "Actuals file rejected; nothing else on the page changed:"},
+    "actuals_table": {"zh": "已上传的实际值", "en": "Uploaded actuals"},
+    "actual_level": {"zh": "实际值", "en": "actual"},
+    "actual_lower_bound": {"zh": "实际值下限(“突破…”)", "en": "actual, lower bound"},
+    "actual_upper_bound": {"zh": "实际值上限(“不超过…”)", "en": "actual, upper bound"},
+    "col_actual": {"zh": "最新实际值(年份)", "en": "Latest actual (year)"},
+    "col_progress": {"zh": "完成进度", "en": "Progress 完成进度"},
+    "col_time_progress": {"zh": "时间进度", "en": "Time elapsed"},
+    "progress_help": {
+        "zh": "完成进度 = (最新实际值 − 2020年值) ÷ (目标值 − 2020年值) × 100%；增速目标为 "
+              "2020年以来实际年均增速 ÷ 目标增速 × 100%。超过100%为超额完成，负值为背离目标"
+              "(均不截断)；实际值为下限/上限时显示“≥”/“≤”；2020年值等于目标值或无法计算时显示“—”。"
+              "时间进度 = (实际值年份 − 2020) ÷ (目标年份 − 2020) × 100%。",
+        "en": "Progress = (latest actual − 2020 value) ÷ (target − 2020 value) × 100 %; for a "
+              "growth target, the average annual growth achieved since 2020 ÷ the growth "
+              "required × 100 %. Above 100 %: exceeded; negative: moved away from the target "
+              "(neither is clipped); an actual that is a lower/upper bound gives '≥'/'≤'; '—' "
+              "where the 2020 value equals the target or nothing can be computed. Time elapsed "
+              "= (year of the actual − 2020) ÷ (target year − 2020) × 100 %."},
+    "recalibrated": {"zh": "按实际值重新校准", "en": "Recalibrated to the actuals"},
+    "recalibrated_help": {
+        "zh": "用截至最新实际值年份的全部数据(2015–2020年校准数据加上传的实际值)重新拟合参数，"
+              "再运行当前情景；图表和记分卡同时显示默认校准与重新校准两种预测。2020年后的实际值与"
+              "“规划实施”情景(scenarios/plan.yaml)比较；多起点拟合取{starts}个起点；同一文件只拟合一次。",
+        "en": "Refit the parameters to all data up to the latest actual (the 2015–2020 "
+              "calibration data plus the uploaded actuals) and run the current scenario again; "
+              "charts and scorecard show both projections, default and recalibrated. Actuals "
+              "after 2020 are compared with the plan as enacted (scenarios/plan.yaml); the "
+              "multi-start fit uses {starts} starts; one fit per file."},
+    "recalibrating": {"zh": "正在按实际值重新校准(需数秒)…",
+                      "en": "Recalibrating to the actuals (takes seconds)…"},
+    "recal_label": {"zh": "重新校准", "en": "recalibrated"},
+    "recal_failed": {"zh": "无法按这些实际值重新校准(只显示默认校准的预测)：",
+                     "en": "Cannot recalibrate to these actuals (the default-calibrated "
+                           "projection only):"},
+    "col_recal": {"zh": "重新校准后模拟值", "en": "Simulated, recalibrated"},
+    # The 15th FYP: 2030 milestones toward the 2035 goals (simulator.milestones)
+    "tab_milestones": {"zh": "十五五 目标测算", "en": "15th FYP milestones"},
+    "ms_intro": {
+        "zh": "在2021–2025年按当前情景实施的前提下，求2026–2030、2031–2035年成本最低、能达成所选"
+              "2035年目标的政策杠杆路径(当前情景的杠杆水平为下限)，读出该路径2030年的各指标值，"
+              "作为“十五五”目标表的草案。2025年值：有上传实际值时取2025年及以前最新的实际值，否则为模拟值。",
+        "en": "With 2021–2025 as the current scenario enacts it, the lowest-cost lever path for "
+              "2026–2030 and 2031–2035 that meets the chosen 2035 goals (the scenario's levels "
+              "as floors), and the 2030 value of every indicator on it: a draft target table for "
+              "the 15th FYP. 2025 value: the latest uploaded actual up to 2025 if any, else "
+              "simulated."},
+    "ms_goals": {"zh": "2035年目标", "en": "2035 goals"},
+    "ms_run": {"zh": "测算2030年目标(约需半分钟)", "en": "Compute the 2030 milestones (about "
+               "half a minute)"},
+    "ms_running": {"zh": "正在求成本最低的杠杆路径…", "en": "Finding the lowest-cost lever path…"},
+    "ms_none": {"zh": "请至少选择一个2035年目标。", "en": "Choose at least one 2035 goal."},
+    "ms_for": {"zh": "情景：{name}；目标：{goals}", "en": "Scenario: {name}; goals: {goals}"},
+    "ms_stale": {"zh": "以下结果对应之前的设置；设置已改变，请重新测算。",
+                 "en": "The results below are for earlier settings; the settings have changed: "
+                       "compute again."},
+    "ms_table": {"zh": "2030年目标草案", "en": "Draft 2030 targets"},
+    "ms_levers": {"zh": "所依据的杠杆路径(与当前情景不同的杠杆和时期)",
+                  "en": "The lever path it rests on (levers and periods changed from the "
+                        "scenario)"},
+    "ms_levers_none": {"zh": "当前情景的杠杆已足以达成目标，路径未作改变。",
+                       "en": "The scenario's levers already meet the goals: the path changes "
+                             "nothing."},
+    "ms_export": {"zh": "下载测算结果(CSV)", "en": "Download the milestones (CSV)"},
+    "ms_col_2025": {"zh": "2025年值", "en": "2025 value"},
+    "ms_col_source": {"zh": "来源", "en": "Source"},
+    "ms_col_2030": {"zh": "2030年目标(测算)", "en": "2030 milestone"},
+    "ms_col_2035": {"zh": "2035年目标", "en": "2035 goal"},
+    "ms_col_path_2035": {"zh": "路径上的2035年值", "en": "2035 on the path"},
+    "ms_col_growth": {"zh": "所需年均增速(%/年)", "en": "Required growth (% a year)"},
+    "ms_col_period": {"zh": "时期", "en": "Period"},
+    "ms_col_scenario": {"zh": "当前情景", "en": "Scenario"},
+    "ms_col_path": {"zh": "路径", "en": "Path"},
+    "ms_src_actual": {"zh": "实际值({year})", "en": "actual ({year})"},
+    "ms_src_simulated": {"zh": "模拟值", "en": "simulated"},
 }
 
 
@@ -352,12 +445,19 @@ def read_upload(data: bytes, filename: Any, lang: str) -> tuple[Scenario | None,
         a sentence in ``lang``. It is plain text: escape it (:func:`md_text`) to show it.
         Anything but an input error propagates (a bug, not the visitor's mistake).
     """
+    return _read_validated(data, filename, lang, scenario_mod.loads, scenario_mod.MAX_FILE_BYTES)
+
+
+def _read_validated(data: bytes, filename: Any, lang: str, loads: Callable[..., Any],
+                    limit: int) -> tuple[Any, str]:
+    """``loads(data, source=...)``, or ``(None, one-line message)`` for an input error or a
+    file over ``limit`` bytes (:func:`read_upload`)."""
     source = inputs.source_label(filename)
-    if len(data) > scenario_mod.MAX_FILE_BYTES:
+    if len(data) > limit:
         return None, ui("upload_too_big", lang, source=source, size=f"{len(data):,}",
-                        limit=f"{scenario_mod.MAX_FILE_BYTES:,}")
+                        limit=f"{limit:,}")
     try:
-        return scenario_mod.loads(data, source=source), ""
+        return loads(data, source=source), ""
     except inputs.InputError as exc:
         return None, inputs.one_line(str(exc))
 
@@ -832,15 +932,21 @@ def format_range(lo: float, hi: float, decimals: int) -> str:
 
 
 def scorecard_display(card: pd.DataFrame, lang: str,
-                      probs: pd.DataFrame | None = None) -> pd.DataFrame:
+                      probs: pd.DataFrame | None = None,
+                      recal: pd.DataFrame | None = None) -> pd.DataFrame:
     """A one-scenario scorecard as display strings, one row per target.
 
     Columns: ``key, doubling, indicator, year, target, value, status, margin, first_met, unit,
     met``. A missed value never prints equal to its target: it gets more decimals.
 
     With ``probs`` (``UncertaintyResult.probabilities()`` of the same settings) two more columns:
-    ``probability`` (share of draws meeting the target) and ``range`` (its p05–p95).
+    ``probability`` (share of draws meeting the target) and ``range`` (its p05–p95). With
+    ``recal`` (the scorecard of the same settings run with recalibrated parameters) the columns
+    ``recal_value`` and ``recal_met``. When ``card`` has the columns of :func:`with_progress`,
+    the columns ``actual`` (latest actual and its year), ``progress`` (完成进度) and
+    ``time_progress``.
     """
+    recal_by_key = {} if recal is None else {r["key"]: r for _, r in recal.iterrows()}
     by_key = {} if probs is None else {r["key"]: r for _, r in probs.iterrows()}
     rows = []
     for _, r in card.iterrows():
@@ -864,6 +970,18 @@ def scorecard_display(card: pd.DataFrame, lang: str,
             p = by_key.get(r["key"])
             rows[-1]["probability"] = "—" if p is None else format_probability(p["probability"])
             rows[-1]["range"] = "—" if p is None else format_range(p["p05"], p["p95"], dec)
+        if recal is not None:
+            q = recal_by_key.get(r["key"])
+            rows[-1]["recal_value"] = ("—" if q is None
+                                       else format_against(q["value"], q["target"], dec))
+            rows[-1]["recal_met"] = None if q is None else bool(q["met"])
+        if "progress_pct" in card.columns:
+            ind_dec = tables.indicator(tgt.indicator).decimals
+            rows[-1]["actual"] = format_actual(r["actual_value"], r["actual_year"],
+                                               r["actual_kind"], ind_dec)
+            rows[-1]["progress"] = format_progress(r["progress_pct"], r["progress_relation"])
+            rows[-1]["time_progress"] = ("—" if not math.isfinite(r["time_progress_pct"])
+                                         else f"{r['time_progress_pct']:.0f}%")
     return pd.DataFrame(rows)
 
 
@@ -898,24 +1016,36 @@ table.gy-card.large td, table.gy-card.large th {padding: .28em .5em;}
 
 
 def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
-                   probs: pd.DataFrame | None = None) -> str:
+                   probs: pd.DataFrame | None = None,
+                   recal: pd.DataFrame | None = None) -> str:
     """The scorecard of one scenario as an HTML table (escape-safe), for ``st.markdown``.
 
     Met and missed are told by a symbol and a word as well as by colour; the four doubling
     indicators carry a ★; 2035 goals are set apart by a rule. With ``probs`` (the uncertainty
     ensemble's ``probabilities()``) two columns follow the result: the probability of meeting
-    each target and the 5–95 % range of its simulated value.
+    each target and the 5–95 % range of its simulated value. With ``recal`` (the recalibrated
+    run's scorecard) its simulated value follows, marked ✓/✗; when ``card`` carries actuals
+    (:func:`with_progress`), the latest actual, 完成进度 and time elapsed follow, their
+    definition in the header's ``title`` (hover help).
     """
-    disp = scorecard_display(card, lang, probs)
+    disp = scorecard_display(card, lang, probs, recal)
+    progress = "progress" in disp.columns
     head = [("", ""), (ui("col_indicator", lang), ""), (ui("col_year", lang), ""),
             (ui("col_target", lang), "num"), (ui("col_value", lang), "num"),
             (ui("col_status", lang), "")]
     if probs is not None:
         head += [(ui("col_probability", lang), "num"), (ui("col_range", lang), "num")]
+    if recal is not None:
+        head += [(ui("col_recal", lang), "num")]
+    if progress:
+        head += [(ui("col_actual", lang), "num actual"), (ui("col_progress", lang), "num progress"),
+                 (ui("col_time_progress", lang), "num")]
     head += [(ui("col_margin", lang), "num"), (ui("col_first", lang), "num"),
              (ui("col_unit", lang), "")]
+    help_text = html.escape(ui("progress_help", lang))
     out = [f'<table class="gy-card{" large" if large else ""}"><thead><tr>']
-    out += [f'<th class="{cls}">{html.escape(text)}</th>' for text, cls in head]
+    out += [f'<th class="{cls}"' + (f' title="{help_text}"' if "progress" in cls else "")
+            + f'>{html.escape(text)}</th>' for text, cls in head]
     out.append("</tr></thead><tbody>")
     previous_year = None
     for _, r in disp.iterrows():
@@ -928,6 +1058,13 @@ def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
         ]
         if probs is not None:
             cells += [("num prob", r["probability"]), ("num range", r["range"])]
+        if recal is not None:
+            mark = {True: " ✓", False: " ✗"}.get(r["recal_met"], "")
+            cells += [("num recal " + {True: "ok", False: "no"}.get(r["recal_met"], ""),
+                       r["recal_value"] + mark)]
+        if progress:
+            cells += [("num actual", r["actual"]), ("num progress", r["progress"]),
+                      ("num", r["time_progress"])]
         cells += [("num", r["margin"]), ("num", r["first_met"]), ("", r["unit"])]
         out.append(f'<tr class="{" ".join(classes)}" data-key="{html.escape(r["key"])}">'
                    + "".join(f'<td class="{c}">{html.escape(str(v))}</td>' for c, v in cells)
@@ -1037,7 +1174,7 @@ def target_levels(results: pd.DataFrame) -> pd.DataFrame:
 
 def chart_frame(series: Mapping[str, pd.DataFrame], lang: str,
                 indicator_ids: Sequence[str] | None = None, width: int = 30,
-                bands: pd.DataFrame | None = None) -> pd.DataFrame:
+                bands: pd.DataFrame | None = None, observed: Any = None) -> pd.DataFrame:
     """Data of a trajectory chart: lines of every scenario plus the targets.
 
     Parameters
@@ -1051,6 +1188,10 @@ def chart_frame(series: Mapping[str, pd.DataFrame], lang: str,
     bands : DataFrame, optional
         Uncertainty bands of the first series (``UncertaintyResult.bands()``: ``time,
         variable, p05, p95``): adds rows of layer "band" and the columns ``lo`` and ``hi``.
+    observed : simulator.actuals.Actuals, optional
+        Actuals: adds rows of layer "actual" (one per observation of a drawn indicator, levels
+        and bounds) and the column ``observed`` (the kind's name in ``lang``, which picks the
+        marker; empty outside actual rows).
 
     Returns
     -------
@@ -1086,10 +1227,71 @@ def chart_frame(series: Mapping[str, pd.DataFrame], lang: str,
                 f"{format_number(tgt.target, dec)} {target_unit(tgt, lang)}")
         add("target", panels[ind_id], ui("target", lang), float(year), float(level), text)
     frame = pd.DataFrame(cols)
+    if observed is not None:
+        points = actual_frame(observed, lang, panels, fmt)
+        frame = frame.assign(observed="")
+        if len(points):  # (concatenating an empty frame warns in pandas)
+            frame = pd.concat([frame, points], ignore_index=True)
     if bands is None:
         return frame
     return pd.concat([frame.assign(lo=math.nan, hi=math.nan), band_frame(bands, lang, panels, fmt)],
                      ignore_index=True)
+
+
+def actual_kind_label(kind: str, lang: str) -> str:
+    """The legend name of an observation kind (``level``, ``lower_bound``, ``upper_bound``)."""
+    return ui(f"actual_{kind}", lang)
+
+
+def actual_frame(observed: Any, lang: str, panels: Mapping[str, str],
+                 fmt: Mapping[str, tuple[int, str]]) -> pd.DataFrame:
+    """Rows of layer "actual" of a chart frame: every observation of an indicator in ``panels``
+    (indicator id → panel title; ``fmt``: id → (decimals, unit)), columns as
+    :func:`chart_frame`'s with ``observed`` = the kind's legend name."""
+    rows = []
+    for a in observed:
+        if a.indicator not in panels:
+            continue
+        dec, u = fmt[a.indicator]
+        name = actual_kind_label(a.kind, lang)
+        prefix = {"lower_bound": "≥ ", "upper_bound": "≤ "}.get(a.kind, "")
+        rows.append({"layer": "actual", "panel": panels[a.indicator], "series": name,
+                     "time": float(a.year), "value": float(a.value),
+                     "text": f"{prefix}{format_number(a.value, dec)} {u}", "observed": name})
+    return pd.DataFrame(rows, columns=["layer", "panel", "series", "time", "value", "text",
+                                       "observed"])
+
+
+def actual_kinds(observed: Any) -> tuple[str, ...]:
+    """The kinds present in ``observed`` (None: none), in the order of :data:`ACTUAL_SHAPES`."""
+    present = {a.kind for a in observed} if observed is not None else set()
+    return tuple(k for k in ACTUAL_SHAPES if k in present)
+
+
+def first_chart_year(observed: Any, indicator_ids: Sequence[str] | None = None) -> int:
+    """Where a chart's time axis starts: 2020, or the year of an earlier observation."""
+    years = [a.year for a in (observed or ()) if indicator_ids is None
+             or a.indicator in indicator_ids]
+    return min([goals.BASE_YEAR, *[math.floor(y) for y in years]])
+
+
+def _actual_layer(x: alt.X, y: alt.Y, lang: str, kinds: tuple[str, ...], large: bool
+                  ) -> alt.Chart:
+    """Observed points: levels as dots, bounds as triangles (▲ lower, ▼ upper), with a legend."""
+    names = [actual_kind_label(k, lang) for k in kinds]
+    shape = alt.Shape(field="observed", type="nominal",
+                      scale=alt.Scale(domain=names, range=[ACTUAL_SHAPES[k] for k in kinds]),
+                      legend=alt.Legend(title=None, orient="top", labelFontSize=17 if large
+                                        else 14, labelLimit=500, symbolFillColor=ACTUAL_COLOR,
+                                        symbolStrokeColor=ACTUAL_COLOR))
+    return alt.Chart(
+        mark=alt.MarkDef(type="point", filled=True, size=150 if large else 90,
+                         color=ACTUAL_COLOR, opacity=0.9),
+        encoding=alt.FacetedEncoding(x=x, y=y, shape=shape, tooltip=[
+            alt.Tooltip(field="series", type="nominal", title=" "),
+            alt.Tooltip(field="time", type="quantitative", title=ui("year", lang)),
+            alt.Tooltip(field="text", type="nominal", title="  ")]),
+        transform=[alt.FilterTransform(filter="datum.layer == 'actual'")])
 
 
 def band_frame(bands: pd.DataFrame, lang: str, panels: Mapping[str, str],
@@ -1149,13 +1351,16 @@ def validate_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
 @functools.lru_cache(maxsize=256)
 def _trajectory_template(lang: str, labels: tuple[str, ...], panel_order: tuple[str, ...],
                          columns: int, large: bool, colors: tuple[str, ...],
-                         dashed: tuple[str, ...], band: bool = False) -> TrustedFacetChart:
-    """The trajectory chart without its data (built once per layout; shared read-only)."""
+                         dashed: tuple[str, ...], band: bool = False,
+                         kinds: tuple[str, ...] = (), start: int = 2020) -> TrustedFacetChart:
+    """The trajectory chart without its data (built once per layout; shared read-only).
+    ``kinds``: the observation kinds drawn (an actual layer when not empty); ``start``: the
+    first year of the time axis."""
     font = 17 if large else 13
+    ticks = [t for t in (2015, 2020, 2025, 2030, 2035) if t >= start]
     x = alt.X(field="time", type="quantitative", title=None,
-              scale=alt.Scale(domain=[2020, 2035], nice=False),
-              axis=alt.Axis(format="d", values=[2020, 2025, 2030, 2035], labelFontSize=font,
-                            grid=True))
+              scale=alt.Scale(domain=[start, 2035], nice=False),
+              axis=alt.Axis(format="d", values=ticks, labelFontSize=font, grid=True))
     y = alt.Y(field="value", type="quantitative", title=None,
               scale=alt.Scale(zero=False, nice=True),
               axis=alt.Axis(labelFontSize=font, tickCount=5))
@@ -1191,7 +1396,8 @@ def _trajectory_template(lang: str, labels: tuple[str, ...], panel_order: tuple[
     # Built through the constructors rather than chained methods: every chained call
     # deep-copies the chart, which cost more than drawing it.
     return TrustedFacetChart(
-        spec=alt.LayerChart(layer=([_band_layer(x, y, lang)] if band else []) + [lines, marks],
+        spec=alt.LayerChart(layer=([_band_layer(x, y, lang)] if band else []) + [lines, marks]
+                            + ([_actual_layer(x, y, lang, kinds, large)] if kinds else []),
                             width=width, height=height),
         facet=alt.Facet(field="panel", type="nominal", sort=list(panel_order), header=header),
         columns=columns,
@@ -1205,8 +1411,8 @@ def _trajectory_template(lang: str, labels: tuple[str, ...], panel_order: tuple[
 def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
                      indicator_ids: Sequence[str] | None = None, columns: int = 3,
                      large: bool = False, colors: Sequence[str] | None = None,
-                     dashed: Sequence[str] = (), bands: pd.DataFrame | None = None
-                     ) -> TrustedFacetChart:
+                     dashed: Sequence[str] = (), bands: pd.DataFrame | None = None,
+                     observed: Any = None) -> TrustedFacetChart:
     """Small multiples of every indicator, 2020–2035: one line per scenario, targets marked.
 
     One faceted Altair chart (a single spec, cheap to draw on every slider move), each panel
@@ -1229,12 +1435,18 @@ def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
         Labels of series drawn dashed (a reference scenario).
     bands : DataFrame, optional
         5–95 % bands of the first series (``UncertaintyResult.bands()``), shaded behind it.
+    observed : simulator.actuals.Actuals, optional
+        Actuals drawn as points (levels ●, lower bounds ▲, upper bounds ▼, with a legend); the
+        time axis starts at the earliest one drawn if that is before 2020.
     """
     labels = tuple(series)
-    data = chart_frame(series, lang, indicator_ids, width=26 if large else 30, bands=bands)
-    template = _trajectory_template(lang, labels, tuple(dict.fromkeys(data["panel"])), columns,
+    data = chart_frame(series, lang, indicator_ids, width=26 if large else 30, bands=bands,
+                       observed=observed)
+    panel_order = tuple(dict.fromkeys(data.loc[data["layer"] != "actual", "panel"]))
+    template = _trajectory_template(lang, labels, panel_order, columns,
                                     large, tuple(_colors(labels, colors)), tuple(dashed),
-                                    bands is not None)
+                                    bands is not None, actual_kinds(observed),
+                                    first_chart_year(observed, indicator_ids))
     chart = template.copy(deep=False)  # the template is shared: never mutate it
     chart.data = data
     return chart
@@ -1250,11 +1462,12 @@ class TrustedLayerChart(alt.LayerChart):
 @functools.lru_cache(maxsize=256)
 def _detail_template(indicator_id: str, lang: str, labels: tuple[str, ...],
                      colors: tuple[str, ...], dashed: tuple[str, ...],
-                     band: bool = False) -> TrustedLayerChart:
+                     band: bool = False, kinds: tuple[str, ...] = (),
+                     start: int = 2020) -> TrustedLayerChart:
     ind = tables.indicator(indicator_id)
     x = alt.X(field="time", type="quantitative", title=ui("year", lang),
-              scale=alt.Scale(domain=[2020, 2035], nice=False),
-              axis=alt.Axis(format="d", values=list(range(2020, 2036)), labelFontSize=14,
+              scale=alt.Scale(domain=[start, 2035], nice=False),
+              axis=alt.Axis(format="d", values=list(range(start, 2036)), labelFontSize=14,
                             titleFontSize=15))
     y_title = (f"{label(ind, lang)}({unit(ind, lang)})" if lang == "zh"
                else f"{label(ind, lang)} ({unit(ind, lang)})")
@@ -1289,20 +1502,24 @@ def _detail_template(indicator_id: str, lang: str, labels: tuple[str, ...],
                                                                            type="nominal")),
                       transform=is_target)
     return TrustedLayerChart(
-        layer=([_band_layer(x, y, lang)] if band else []) + [lines, marks, texts], height=420,
+        layer=([_band_layer(x, y, lang)] if band else []) + [lines, marks, texts]
+        + ([_actual_layer(x, y, lang, kinds, False)] if kinds else []), height=420,
         title=alt.TitleParams(text=label(ind, lang), fontSize=18, anchor="start"))
 
 
 def detail_chart(series: Mapping[str, pd.DataFrame], indicator_id: str, lang: str, *,
                  colors: Sequence[str] | None = None, dashed: Sequence[str] = (),
-                 bands: pd.DataFrame | None = None) -> TrustedLayerChart:
+                 bands: pd.DataFrame | None = None, observed: Any = None) -> TrustedLayerChart:
     """One indicator, large, with titled axes (year; the indicator's unit) and labelled targets
-    (with ``bands``: the first series' 5–95 % band shaded behind it)."""
+    (with ``bands``: the first series' 5–95 % band shaded behind it; with ``observed``: its
+    actuals as points, as in :func:`trajectory_chart`)."""
     labels = tuple(series)
+    mine = None if observed is None else [a for a in observed if a.indicator == indicator_id]
     template = _detail_template(indicator_id, lang, labels, tuple(_colors(labels, colors)),
-                                tuple(dashed), bands is not None)
+                                tuple(dashed), bands is not None, actual_kinds(mine),
+                                first_chart_year(mine))
     chart = template.copy(deep=False)  # the template is shared: never mutate it
-    chart.data = chart_frame(series, lang, [indicator_id], bands=bands)
+    chart.data = chart_frame(series, lang, [indicator_id], bands=bands, observed=mine)
     return chart
 
 
@@ -1742,3 +1959,228 @@ def sensitivity_chart(frame: pd.DataFrame, lang: str, title: str = "") -> alt.La
     return alt.LayerChart(layer=[bars, errors], data=frame, height=alt.Step(step=26),
                           title=alt.TitleParams(text=title, anchor="start") if title else
                           alt.Undefined)
+
+
+# --------------------------------------------------------------------------------------------
+# Monitoring: actuals against the plan (issue 13; docs/app.md, "Monitoring")
+
+#: Columns a scorecard gains with actuals (:func:`with_progress`), in this order.
+PROGRESS_COLUMNS = ["actual_value", "actual_year", "actual_kind", "base_2020", "progress_pct",
+                    "progress_relation", "time_progress_pct"]
+#: Indicators that are themselves an average growth rate since 2020 (a target on them is a
+#: growth target: progress = achieved / required).
+RATE_INDICATORS = frozenset({"rd_spending_growth"})
+#: Shapes of observed points on the charts, by kind.
+ACTUAL_SHAPES = {"level": "circle", "lower_bound": "triangle-up", "upper_bound": "triangle-down"}
+ACTUAL_COLOR = "#111111"
+#: Colour of the recalibrated projection.
+RECAL_COLOR = "#e07b00"
+#: Starts of the recalibration's multi-start fit in the app (the command line's default is 16;
+#: fewer starts keep the wait to seconds, docs/app.md "Monitoring").
+RECAL_STARTS = 4
+
+
+def actuals_digest(obs: Any) -> str:
+    """The hash of a file of actuals' figures (what the recalibration is cached by)."""
+    from .calibration import actuals_digest as digest
+    return digest(obs)
+
+
+def actuals_private_note() -> str:
+    """The note that actuals never leave the session, in both languages (shown whatever the
+    page's language)."""
+    return f"{UI_STRINGS['actuals_private']['zh']}  \n{UI_STRINGS['actuals_private']['en']}"
+
+
+def read_actuals_upload(data: bytes, filename: Any, lang: str) -> tuple[Any, str]:
+    """An uploaded file of actuals, validated as the command line validates one
+    (:func:`simulator.actuals.loads`).
+
+    Returns
+    -------
+    (Actuals, "") or (None, message)
+        ``message`` is one line (the validation's own, or, for a file over
+        :data:`simulator.inputs.MAX_FILE_BYTES`, a sentence in ``lang``); plain text: escape it
+        (:func:`md_text`) to show it. Anything but an input error propagates.
+    """
+    from . import actuals as actuals_mod
+    return _read_validated(data, filename, lang, actuals_mod.loads, inputs.MAX_FILE_BYTES)
+
+
+def actuals_summary(obs: Any, lang: str) -> str:
+    """One line about a loaded file of actuals (escape it to show it: it names the file)."""
+    return ui("actuals_ok", lang, name=obs.source, n=len(obs), k=len(obs.indicators()),
+              year=plain_number(max(a.year for a in obs)))
+
+
+def latest_observation(obs: Any, indicator_id: str, up_to: float) -> Any:
+    """The latest observation of ``indicator_id`` at or before ``up_to``, a level or a bound
+    (a level wins over a bound of the same year), or None."""
+    found = [a for a in obs if a.indicator == indicator_id and a.year <= up_to]
+    if not found:
+        return None
+    return max(found, key=lambda a: (a.year, a.kind == "level"))
+
+
+def base_value_2020(indicator_id: str, results: pd.DataFrame | None = None) -> float:
+    """The 2020 value progress is measured from: ``value_2020`` of ``models/indicators.csv``,
+    else the model's 2020 value in ``results`` (its initial state), else NaN."""
+    ind = tables.indicator(indicator_id)
+    if ind.value_2020 is not None:
+        return float(ind.value_2020)
+    if results is None:
+        return math.nan
+    at = results[(results["variable"] == indicator_id)
+                 & np.isclose(results["time"].to_numpy(float), goals.BASE_YEAR)]
+    return float(at["value"].iloc[0]) if len(at) else math.nan
+
+
+def progress_pct(target: tables.Target, value: float, year: float, base: float) -> float:
+    """完成进度 of one observed ``value`` (at ``year``) toward ``target``, in percent.
+
+    - a level target: ``(value − base) / (target − base) × 100`` (``base``: the 2020 value);
+    - a growth target (``kind == "cagr"``, or a target on an indicator that is itself an
+      average growth since 2020, :data:`RATE_INDICATORS`): the average annual growth achieved
+      since 2020 divided by the growth required, × 100; for a ``cagr`` target the achieved
+      growth is ``((value / base) ** (1 / (year − 2020)) − 1) × 100``.
+
+    Not clipped: above 100 means exceeded, below 0 moved away from the target. NaN where it
+    is not defined: the 2020 value equals the target (nothing had to change), a growth target
+    of 0, an observation at or before 2020 for a growth target, a base ≤ 0 for a growth rate,
+    or a base or value that is not a finite number.
+    """
+    if not (math.isfinite(value) and math.isfinite(target.target)):
+        return math.nan
+    if target.indicator in RATE_INDICATORS:
+        return value / target.target * 100.0 if target.target != 0 else math.nan
+    if not math.isfinite(base):
+        return math.nan
+    if target.kind == "cagr":
+        if year <= goals.BASE_YEAR or base <= 0 or value < 0 or target.target == 0:
+            return math.nan
+        achieved = ((value / base) ** (1.0 / (year - goals.BASE_YEAR)) - 1.0) * 100.0
+        return achieved / target.target * 100.0
+    if target.target == base:
+        return math.nan
+    return (value - base) / (target.target - base) * 100.0
+
+
+def _progress_rises(target: tables.Target, base: float) -> bool:
+    """Whether progress grows with the observed value (it does unless the target lies below
+    the 2020 value, or a growth target is negative)."""
+    if target.indicator in RATE_INDICATORS or target.kind == "cagr":
+        return target.target > 0
+    return target.target > base
+
+
+def with_progress(card: pd.DataFrame, obs: Any, results: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
+    """A one-scenario scorecard with the latest actual of each target and its progress.
+
+    For every target, the latest observation of its indicator at or before the target year
+    (:func:`latest_observation`) gives ``actual_value``, ``actual_year``, ``actual_kind``;
+    ``base_2020`` is :func:`base_value_2020`; ``progress_pct`` is :func:`progress_pct`;
+    ``progress_relation`` is ``"="`` for a level, ``">="`` / ``"<="`` when the observation is a
+    bound (a lower bound on the value is a lower bound on the progress when progress rises with
+    the value); ``time_progress_pct`` is ``(actual_year − 2020) / (target year − 2020) × 100``.
+    Targets without an observation get NaN and an empty kind.
+    """
+    rows = []
+    by_id = {t.key: t for t in tables.targets()}
+    for _, r in card.iterrows():
+        tgt = by_id[r["key"]]
+        base = base_value_2020(tgt.indicator, results)
+        found = latest_observation(obs, tgt.indicator, float(r["year"]))
+        if found is None:
+            rows.append({"actual_value": math.nan, "actual_year": math.nan, "actual_kind": "",
+                         "base_2020": base, "progress_pct": math.nan, "progress_relation": "",
+                         "time_progress_pct": math.nan})
+            continue
+        pct = progress_pct(tgt, found.value, found.year, base)
+        relation = "="
+        if found.kind != "level":
+            rises = _progress_rises(tgt, base)
+            relation = ">=" if (found.kind == "lower_bound") == rises else "<="
+        rows.append({
+            "actual_value": found.value, "actual_year": found.year, "actual_kind": found.kind,
+            "base_2020": base, "progress_pct": pct,
+            "progress_relation": relation if math.isfinite(pct) else "",
+            "time_progress_pct": (found.year - goals.BASE_YEAR) / (tgt.year - goals.BASE_YEAR)
+            * 100.0})
+    extra = pd.DataFrame(rows, columns=PROGRESS_COLUMNS, index=card.index)
+    return pd.concat([card.drop(columns=[c for c in PROGRESS_COLUMNS if c in card.columns]),
+                      extra], axis=1)
+
+
+def format_actual(value: float, year: float, kind: str, decimals: int) -> str:
+    """An observation for the scorecard: ``320.0 (2023)``, ``≥ 2.00 (2023)``, ``—``."""
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "—"
+    prefix = {"lower_bound": "≥ ", "upper_bound": "≤ "}.get(kind, "")
+    return f"{prefix}{format_number(value, decimals)} ({plain_number(year)})"
+
+
+def format_progress(pct: float, relation: str = "=") -> str:
+    """A progress as ``62.0%`` (one decimal; ``≥ 62.0%`` for a bound; ``—`` if undefined)."""
+    if not isinstance(pct, (int, float)) or not math.isfinite(pct):
+        return "—"
+    prefix = {">=": "≥ ", "<=": "≤ "}.get(relation, "")
+    sign = "−" if pct < 0 else ""
+    return f"{prefix}{sign}{abs(pct):.1f}%"
+
+
+# --------------------------------------------------------------------------------------------
+# The 15th FYP: 2030 milestones (simulator.milestones), for the "十五五 目标测算" tab
+
+def _number_or_dash(value: Any, decimals: int) -> str:
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "—"
+    return format_number(value, decimals)
+
+
+def milestones_display(res: Any, lang: str) -> pd.DataFrame:
+    """The draft 2030 target table of a :class:`simulator.milestones.Milestones` as display
+    strings with headers in ``lang``: indicator, unit, 2025 value and its source, 2030
+    milestone, 2035 goal, the path's 2035 value, required average growth (1 decimal)."""
+    rows = []
+    for _, r in res.table.iterrows():
+        ind = tables.indicator(r["indicator"])
+        dec = ind.decimals
+        source = (ui("ms_src_actual", lang, year=plain_number(r["base_year"]))
+                  if r["base_source"] == "actual" else ui("ms_src_simulated", lang))
+        goal = ("—" if not r["goal_comparison"] else
+                f"{_SYMBOL[r['goal_comparison']]} {format_number(r['goal_2035'], dec)}")
+        growth = r["required_growth_pct_per_year"]
+        rows.append({
+            ui("col_indicator", lang): label(ind, lang), ui("col_unit", lang): unit(ind, lang),
+            ui("ms_col_2025", lang): _number_or_dash(r["base_value"], dec),
+            ui("ms_col_source", lang): source,
+            ui("ms_col_2030", lang): _number_or_dash(r["milestone_2030"], dec),
+            ui("ms_col_2035", lang): goal,
+            ui("ms_col_path_2035", lang): _number_or_dash(r["path_2035"], dec),
+            ui("ms_col_growth", lang): _number_or_dash(growth, 1),
+        })
+    return pd.DataFrame(rows)
+
+
+def milestones_levers_display(res: Any, lang: str) -> pd.DataFrame:
+    """The lever path of a :class:`simulator.milestones.Milestones`: lever, unit, period, the
+    scenario's level, the path's level, the extra cost (万元 a year), headers in ``lang``."""
+    rows = []
+    for _, r in res.levers.iterrows():
+        lev = next(v for v in tables.levers() if v.id == r["lever"])
+        rows.append({
+            ui("col_lever", lang): label(lev, lang), ui("col_unit", lang): unit(lev, lang),
+            ui("ms_col_period", lang): r["period"].replace("-", "–"),
+            ui("ms_col_scenario", lang): plain_number(r["scenario_value"]),
+            ui("ms_col_path", lang): plain_number(r["path_value"]),
+            ui("col_cost", lang): f"{r['extra_cost_per_year_wan_yuan']:,.0f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def milestones_csv(res: Any) -> bytes:
+    """The milestones and the lever path (:func:`simulator.milestones.to_frame`) as CSV bytes
+    (UTF-8 with BOM, formulas quoted), the same columns as ``milestones --format csv``."""
+    from . import milestones as milestones_mod
+    return inputs.to_csv(milestones_mod.to_frame(res)).encode("utf-8-sig")

@@ -282,3 +282,32 @@ def test_the_server_listens_on_this_machine_only_by_default(streamlit_server, pa
     page.goto(streamlit_server.url)
     page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
     assert_no_leak(page)
+
+
+#: Generated actuals (not real figures) for the monitoring test.
+GENERATED_ACTUALS = (b"indicator,year,value,kind\ntech_smes,2023,300,level\n"
+                     b"tech_contract_turnover,2023,2,lower_bound\n")
+
+
+def test_uploaded_actuals_add_the_progress_column_and_stay_out_of_the_link(server, page):
+    page.goto(server)
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    link_before = page.url
+    assert shown(ui.actuals_private_note()) in shown(
+        page.locator("[data-testid='stSidebar']").inner_text())
+    page.locator(".st-key-w_actuals input[type='file']").set_input_files(
+        files=[{"name": "generated.csv", "mimeType": "text/csv", "buffer": GENERATED_ACTUALS}])
+    page.wait_for_selector(f"{SCORECARD} th.progress", timeout=WAIT_MS)
+    header = page.locator(f"{SCORECARD} th.progress")
+    assert header.inner_text().strip() == ui.ui("col_progress", "zh")
+    assert header.get_attribute("title") == ui.ui("progress_help", "zh")  # the column's help
+    row = page.locator(f"{SCORECARD} tr[data-key='tech_smes@2025']")
+    # (300 − 103) / (500 − 103) = 49.6 %, three years of five
+    assert row.locator("td.actual").inner_text() == "300 (2023)"
+    assert row.locator("td.progress").inner_text() == "49.6%"
+    row = page.locator(f"{SCORECARD} tr[data-key='tech_contract_turnover@2025']")
+    assert row.locator("td.progress").inner_text() == "≥ 162.5%"  # (2 − 0.7) / (1.5 − 0.7)
+    assert page.url == link_before and "tech_smes" not in page.url
+    assert_no_leak(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "e2e-actuals-progress.png"), full_page=True)
