@@ -68,6 +68,19 @@ def _keep_shared_caches() -> None:
 _keep_shared_caches()
 
 
+def _serialise_script_compiles() -> None:
+    """Streamlit's compile of this script and the engine's code generation (in the warm-up
+    thread) never parse Python at the same time (CPython 3.11, python/cpython#106905)."""
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from simulator.engine import AST_LOCK
+    if not ui.serialise_script_compiles(ScriptCache, AST_LOCK):
+        LOG.warning("Streamlit has no ScriptCache.get_bytecode: the app script's compile is not "
+                    "serialised with the engine's code generation")
+
+
+_serialise_script_compiles()
+
+
 def guarded(callback):
     """A widget callback whose unexpected exception is logged and shown as ``CRASH_MESSAGE``
     on the page that follows, instead of as a traceback."""

@@ -496,6 +496,33 @@ def keep_shared_caches(session_cls: type, log: Any) -> bool:
     return True
 
 
+def serialise_script_compiles(cache_cls: type, lock: Any) -> bool:
+    """Make Streamlit's compile of the app script hold ``lock`` (the engine's ``AST_LOCK``).
+
+    Streamlit parses ``app.py`` into Python AST objects (``ScriptCache.get_bytecode``, for its
+    "magic" commands); the app generates engine code, which also parses source, in a background
+    thread. CPython 3.11 cannot build AST objects in two threads at once (a spurious
+    "SystemError: AST constructor recursion depth mismatch", python/cpython#106905), so both
+    take the same lock. ``cache_cls`` is Streamlit's ``ScriptCache`` class, passed in (this module
+    does not import Streamlit). Returns whether the method is wrapped (``False`` if the class has
+    no ``get_bytecode``: a future Streamlit); calling it again changes nothing.
+    """
+    original = getattr(cache_cls, "get_bytecode", None)
+    if original is None:
+        return False
+    if getattr(original, "holds_ast_lock", False):
+        return True
+
+    def get_bytecode(self: Any, script_path: str) -> Any:
+        with lock:
+            return original(self, script_path)
+
+    get_bytecode.holds_ast_lock = True  # type: ignore[attr-defined]
+    get_bytecode.__doc__ = original.__doc__
+    cache_cls.get_bytecode = get_bytecode
+    return True
+
+
 def label(item: Any, lang: str) -> str:
     """The Chinese or English name of a lever, assumption, indicator or target."""
     return item.name_en if lang == "en" else item.name_zh

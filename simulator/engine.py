@@ -1135,6 +1135,21 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
     return _free_dead_values("\n".join(lines + [ind + b for b in body]) + "\n")
 
 
+#: Held around every ``ast.parse`` (Python AST objects built from source). CPython 3.11 keeps the
+#: recursion counter of that conversion per interpreter, not per thread, so two threads parsing
+#: at once can fail with "AST constructor recursion depth mismatch" (python/cpython#106905): the
+#: app generates engine code in a background thread while Streamlit parses ``app.py``, so the app
+#: makes Streamlit's script compile hold this lock too (``appsupport.serialise_script_compiles``).
+AST_LOCK = threading.RLock()
+
+
+def _parse(src: str):
+    """``ast.parse(src)`` under :data:`AST_LOCK`."""
+    import ast
+    with AST_LOCK:
+        return ast.parse(src)
+
+
 def _loads(node) -> set[str]:
     """Names a statement reads."""
     import ast
@@ -1154,9 +1169,7 @@ def _assigns(stmt) -> set[str]:
 def _step_function(name: str, lines: list[str], result: str) -> list[str]:
     """``def name(E, t)``: reads from the dict ``E`` every value the lines use before assigning
     it, runs them, and returns ``result`` or else a dict of every value they assigned."""
-    import ast
-
-    tree = ast.parse("\n".join(lines + ([f"_ = {result}"] if result else [])) or "pass")
+    tree = _parse("\n".join(lines + ([f"_ = {result}"] if result else [])) or "pass")
     stored: set[str] = set()
     carried: set[str] = set()
     for stmt in tree.body:
@@ -1183,7 +1196,7 @@ def _free_dead_values(src: str) -> str:
     allocation while still cached. Only names are deleted: no value changes."""
     import ast
 
-    tree = ast.parse(src)
+    tree = _parse(src)
     loop = next(s for s in tree.body[0].body if isinstance(s, ast.While))
 
     stored: set[str] = set()   # assigned unconditionally earlier in the step

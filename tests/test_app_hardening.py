@@ -369,6 +369,50 @@ def test_an_exception_in_a_callback_shows_a_short_message_and_the_page_works(mon
 
 
 # --------------------------------------------------------------------------------------------
+# Parsing Python in two threads (CPython 3.11, python/cpython#106905)
+
+def test_the_scripts_compile_waits_for_the_engines_parsing(tmp_path):
+    """After the app has run once, Streamlit's compile of a script holds the engine's AST lock,
+    so it never parses while the warm-up thread generates engine code (which failed the first
+    page of a fresh checkout with "AST constructor recursion depth mismatch")."""
+    import threading
+
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
+    from simulator.engine import AST_LOCK
+    start()
+    assert getattr(ScriptCache.get_bytecode, "holds_ast_lock", False)
+    script = tmp_path / "s.py"
+    script.write_text("x = 1\n", encoding="utf-8")
+    done = threading.Event()
+
+    def compile_script():
+        ScriptCache().get_bytecode(str(script))
+        done.set()
+    with AST_LOCK:
+        worker = threading.Thread(target=compile_script)
+        worker.start()
+        assert not done.wait(0.5)  # blocked while the engine "parses"
+    worker.join(timeout=30)
+    assert done.is_set()
+
+
+def test_serialise_script_compiles_wraps_once_and_tolerates_a_future_streamlit():
+    import threading
+
+    class Cache:
+        def get_bytecode(self, path):
+            return path
+
+    lock = threading.RLock()
+    assert ui.serialise_script_compiles(Cache, lock)
+    wrapped = Cache.get_bytecode
+    assert ui.serialise_script_compiles(Cache, lock) and Cache.get_bytecode is wrapped
+    assert Cache().get_bytecode("p") == "p"
+    assert not ui.serialise_script_compiles(type("NoMethod", (), {}), lock)
+
+
+# --------------------------------------------------------------------------------------------
 # Streamlit's clear-cache message
 
 def test_clear_cache_message_clears_only_the_senders_session():
