@@ -24,9 +24,7 @@ import unicodedata
 from pathlib import Path
 from typing import Sequence
 
-import pandas as pd
-
-from . import goals, inputs, outputs, scenario, tables
+from . import inputs, outputs, scenario, tables
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -104,6 +102,7 @@ def _target_decimals(value: float) -> int:
 
 def scorecard_table(card: pd.DataFrame) -> str:
     """A scorecard (one scenario) as a terminal table with Chinese and English names."""
+    import pandas as pd
     header = ["", "指标 indicator", "年份", "目标 target", "模拟 value", "达成 met",
               "差距 margin", "首次达成 first met", "单位 unit"]
     rows = []
@@ -306,6 +305,7 @@ def _emit(text: str, args) -> None:
 
 
 def cmd_goals(args) -> int:
+    from . import goals
     scen, = _load_all([args.scenario])
     recal = _recalibration_inputs(args)
     if args.out:
@@ -329,6 +329,7 @@ def cmd_goals(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    from . import goals
     scens = _load_all(args.scenarios)
     if args.out:
         _check_output(Path(args.out), args)
@@ -505,6 +506,7 @@ def cmd_solve(args) -> int:
 
 def _milestone_rows(res) -> list[list[str]]:
     """The draft 2030 target table: two lines per indicator (Chinese, then English name)."""
+    import pandas as pd
     rows = []
     for _, r in res.table.iterrows():
         dec = tables.indicator(r["indicator"]).decimals
@@ -923,8 +925,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     or failed write, 130 if interrupted)."""
     _plain_output_errors()
     try:
-        from . import engine
         args = build_parser().parse_args(argv)
+        from . import engine  # (after parsing: ``--help`` needs no numpy nor pandas)
         previous = engine._process_backend, engine._process_use
         try:
             _set_backend(args)
