@@ -36,9 +36,12 @@ def wall(cmd: list[str], env: dict[str, str]) -> float:
     """Seconds one process takes, from start to exit (its output discarded); a failing
     command stops the benchmark."""
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                   check=True)
-    return time.perf_counter() - start
+    done = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()}")
+    return seconds
 
 
 def main() -> None:
@@ -50,7 +53,7 @@ def main() -> None:
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="gy-startup-") as tmp:
         warm = Path(tmp) / "warm"
-        out = Path(tmp) / "plan.csv"
+        out = Path(tmp) / "plan.csv"  # (removed before each run: run refuses to overwrite)
         env = dict(os.environ, GUANGYUAN_CACHE=str(warm))
         cases = {
             "import pandas": [py, "-c", "import pandas"],
@@ -60,11 +63,13 @@ def main() -> None:
         }
         # fill the cache (and Python's bytecode caches) once before timing
         for cmd in cases.values():
+            out.unlink(missing_ok=True)
             wall(cmd, env)
         times: dict[str, list[float]] = {name: [] for name in cases}
         times["goals (cold cache)"] = []
         for i in range(args.repeat):  # interleaved, so that a burst of load hits all alike
             for name, cmd in cases.items():
+                out.unlink(missing_ok=True)
                 times[name].append(wall(cmd, env))
             cold = Path(tmp) / f"cold-{i}"
             times["goals (cold cache)"].append(
