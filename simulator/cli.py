@@ -101,14 +101,15 @@ def wrap(text: str, width: int | None = None) -> str:
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]],
                  right: Sequence[bool] | None = None, *, shrink: Sequence[int] = (),
-                 drop: Sequence[int] = (), width: int | None = -1) -> str:
+                 fold: Sequence[int] = (), drop: Sequence[int] = (),
+                 width: int | None = -1) -> str:
     """A plain-text table aligned for a terminal, CJK-aware, at most ``width`` columns wide.
 
     ``width`` -1 (default) is the command's limit (:data:`TABLE_WIDTH`, none with ``--wide``);
     None is no limit. A table too wide first puts each header on two lines (split at its first
-    space: 指标 over indicator), then cuts the cells of the ``shrink`` columns (names) with "…"
-    down to a floor, then leaves out the ``drop`` columns in that order (a last line names
-    them), then cuts the names further."""
+    space: 指标 over indicator), then narrows the ``shrink`` columns (names, cut with "…") and
+    the ``fold`` columns (sentences, wrapped onto more lines) down to a floor, then leaves out
+    the ``drop`` columns in that order (a last line names them), then narrows further."""
     width = _table_width if width == -1 else width
     right = list(right or [False] * len(header))
     heads = [[str(h)] for h in header]
@@ -122,7 +123,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]],
         return sum(widths[i] for i in shown) + 2 * (len(shown) - 1)
 
     def cut(floor: int) -> None:
-        for i in shrink:
+        for i in [*fold, *shrink]:
             if total() > width and i in shown:
                 widths[i] = max(min(widths[i], floor), widths[i] - (total() - width))
 
@@ -143,10 +144,18 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]],
         return "  ".join(pad(truncate(str(cells[i]), widths[i]) if i in shrink else str(cells[i]),
                              widths[i], right[i]) for i in shown).rstrip()
 
+    def row_lines(row) -> list[str]:
+        parts = {i: wrap(str(row[i]), widths[i]).replace("\n  ", "\n").split("\n")
+                 for i in fold if i in shown}
+        extra = max([len(p) for p in parts.values()] + [1])
+        return [line([parts[i][k] if i in parts and k < len(parts[i]) else
+                      (row[i] if k == 0 and i not in parts else "") for i in range(len(row))])
+                for k in range(extra)]
+
     depth = max(len(h) for h in heads)
     lines = [line([h[k] if k < len(h) else "" for h in heads]) for k in range(depth)]
     lines.append("  ".join("-" * widths[i] for i in shown))
-    lines += [line(row) for row in rows]
+    lines += [text for row in rows for text in row_lines(row)]
     if left_out:
         lines.append(wrap(f"(not shown: {', '.join(left_out)}; --wide shows every column)",
                           width))
