@@ -58,7 +58,7 @@ def pad(text: str, width: int, right: bool = False) -> str:
 #: Terminal columns a ``table`` output takes by default (``--wide``: no limit).
 TABLE_WIDTH = 100
 _table_width: int | None = TABLE_WIDTH  # this command's limit (None with --wide), see main()
-_NAME_FLOOR = 30    # a shortened name column keeps at least this many columns ...
+_NAME_FLOOR = 40    # a shortened name column keeps at least this many columns ...
 _NAME_MIN = 14      # ... unless the table fits no other way
 
 
@@ -139,6 +139,10 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]],
             shown.remove(i)
             left_out.append(" ".join(str(header[i]).split()))
         cut(_NAME_MIN)
+        full = natural()
+        for i in [*shrink, *fold]:  # room left by the columns left out goes back to the names
+            if i in shown and total() < width:
+                widths[i] = min(full[i], widths[i] + width - total())
 
     def line(cells) -> str:
         return "  ".join(pad(truncate(str(cells[i]), widths[i]) if i in shrink else str(cells[i]),
@@ -844,8 +848,8 @@ def _recalibrate_options(p: argparse.ArgumentParser) -> None:
 def _display_options(p: argparse.ArgumentParser, progress: bool = False) -> None:
     """``--wide`` (and ``--progress/--no-progress``) of a command that prints a table."""
     p.add_argument("--wide", action="store_true", help=f"print every column, however wide "
-                   f"(default: tables fit in {TABLE_WIDTH} columns, long names shortened with "
-                   "…, the least needed columns left out with a note)")
+                   f"(default: tables on the terminal fit in {TABLE_WIDTH} columns, long names "
+                   "shortened with …, the least needed columns left out with a note)")
     if progress:
         p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar on standard error (default: on when standard error "
@@ -1049,7 +1053,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.progress = sys.stderr.isatty()
         try:
             _set_backend(args)
-            _table_width = None if getattr(args, "wide", False) else TABLE_WIDTH
+            # a table written to --out keeps every column: a file is not a terminal
+            to_file = getattr(args, "format", None) == "table" and getattr(args, "out", None)
+            _table_width = None if getattr(args, "wide", False) or to_file else TABLE_WIDTH
             return args.func(args)
         finally:  # main() called in a longer process (tests, a notebook) leaves it as it was
             engine.set_default_backend(*previous[:2])
