@@ -1552,6 +1552,16 @@ class Engine:
     mdl_file : path, optional
         The Vensim model; default ``models/guangyuan_innovation.mdl``.
 
+    Notes
+    -----
+    What the engine keeps of the model (constants, names, units, limits, the backends it may
+    run on) and the code it generates are cached on disk (``engine-*.json`` in
+    ``$GUANGYUAN_CACHE``, see :func:`_read_cache`), keyed by the model file's SHA-256 and the
+    engine's version (:func:`_engine_version`): a new process then runs the model without
+    importing PySD, and :attr:`nodes` is read from PySD's abstract model only when something
+    needs it (code not generated before, :mod:`simulator.validation`). A stale, damaged or
+    unreadable file is never trusted: the model is read again and the file rewritten.
+
     Examples
     --------
     >>> eng = Engine()                                       # doctest: +SKIP
