@@ -11,6 +11,7 @@ The public API, for notebooks and the app::
 The package never imports Streamlit.
 """
 import importlib
+import importlib.util
 import sys
 
 # The public names, imported on first use (PEP 562), so that ``python -m simulator --help``
@@ -25,9 +26,10 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
-    module, attr = _LAZY[name]
+    if name not in _LAZY:  # a submodule, as ``simulator.model`` was after ``import simulator``
+        if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is None:
+            raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    module, attr = _LAZY.get(name, (name, None))
     try:
         value = importlib.import_module(f".{module}", __name__)
     except KeyboardInterrupt:
