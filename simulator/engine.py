@@ -1538,6 +1538,7 @@ def _read_cache(path: Path, sha: str, version: str) -> tuple[dict, dict] | None:
     meta, sources = data.get("meta"), data.get("sources")
     if not isinstance(meta, dict) or set(meta) != set(_META_CHECKS) \
             or not all(check(meta[k]) for k, check in _META_CHECKS.items()) \
+            or not set(_CONTROL) <= set(meta["constants"]) \
             or not _is_map(sources, lambda v: isinstance(v, str)) \
             or data.get("checksum") != _checksum(meta, sources):
         return None
@@ -1625,14 +1626,16 @@ class Engine:
                           "bit, which it would turn into a whole step)")
         variables = [n for n, node in nodes.items() if node.kind != "trend"]
         return {
-            "constants": {n.name: n.value for n in nodes.values() if n.kind == "constant"},
+            "constants": {n.name: float(n.value) for n in nodes.values()
+                          if n.kind == "constant"},
             "variables": variables,
-            "limits": {n.name: list(n.limits) for n in nodes.values()
+            "limits": {n.name: [float(v) for v in n.limits] for n in nodes.values()
                        if n.kind == "constant" and n.limits},
             "units": {n.name: n.units for n in nodes.values() if n.kind != "trend"},
             "overridable": [n.name for n in nodes.values() if n.kind == "constant"
                             or (n.kind == "aux" and n.construct != "TREND")],
-            "lower_limits": {n.name: n.lower for n in nodes.values() if n.lower is not None},
+            "lower_limits": {n.name: float(n.lower) for n in nodes.values()
+                             if n.lower is not None},
             "xla_inexact": list(xla_inexact) if xla_inexact else None,
             "numpy_only": numpy_only,
             "auxes": [n.name for n in nodes.values() if n.kind == "aux"],

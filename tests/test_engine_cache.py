@@ -139,6 +139,11 @@ def _missing_field(data: dict, text: str) -> str:
     return _resum(data)
 
 
+def _no_time_step(data: dict, text: str) -> str:
+    del data["meta"]["constants"]["time_step"]
+    return _resum(data)
+
+
 CORRUPTIONS = {
     "truncated": _truncate,
     "not-json": lambda data, text: "\x00\x01 not json",
@@ -151,6 +156,7 @@ CORRUPTIONS = {
     "other-model": _other_model,
     "wrong-type": _wrong_type,
     "missing-field": _missing_field,
+    "no-time-step": _no_time_step,
 }
 
 
