@@ -1113,7 +1113,7 @@ def report(result: Result) -> str:
     lines.append("")
     rows = [[e["constant"], e["reason"]] for e in result.elimination]
     lines.append(format_table(["kept at documented value", "why the data do not identify it"],
-                              rows))
+                              rows, fold=[1]))
     lines.append("")
     rows = [[t["id"], t["role"], str(t["year"]), f"{t['observed']:.4g}", f"{t['model']:.4g}",
              f"{t['error_pct']:+.1f} %" + ("" if t["bound_met"] is None else

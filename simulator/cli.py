@@ -24,9 +24,7 @@ import unicodedata
 from pathlib import Path
 from typing import Sequence
 
-import pandas as pd
-
-from . import goals, inputs, outputs, scenario, tables
+from . import inputs, outputs, scenario, tables
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -57,15 +55,114 @@ def pad(text: str, width: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
+#: Terminal columns a ``table`` output takes by default (``--wide``: no limit).
+TABLE_WIDTH = 100
+_table_width: int | None = TABLE_WIDTH  # this command's limit (None with --wide), see main()
+_NAME_FLOOR = 40    # a shortened name column keeps at least this many columns ...
+_NAME_MIN = 14      # ... unless the table fits no other way
+
+
+def truncate(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` terminal columns, ending with "…" where it was cut."""
+    if display_width(text) <= width:
+        return text
+    out, used = "", 0
+    for c in text:
+        w = display_width(c)
+        if used + w > width - 1:
+            break
+        out, used = out + c, used + w
+    return out.rstrip() + "…"
+
+
+def wrap(text: str, width: int | None = None) -> str:
+    """Lines of ``text`` longer than ``width`` columns (default: the command's table width)
+    broken at spaces, continuation lines indented by two; a word longer than a line stays
+    whole. Aligned table lines are never longer (:func:`format_table` fits them)."""
+    width = _table_width if width is None else width
+    if width is None:
+        return text
+    out = []
+    for line in text.split("\n"):
+        if display_width(line) <= width:
+            out.append(line)
+            continue
+        current = ""
+        for word in line.split(" "):
+            trial = f"{current} {word}" if current else word
+            if current and display_width(trial) > width:
+                out.append(current.rstrip())
+                current = "  " + word
+            else:
+                current = trial
+        out.append(current.rstrip())
+    return "\n".join(out)
+
+
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]],
-                 right: Sequence[bool] | None = None) -> str:
-    """A plain-text table aligned for a terminal, CJK-aware."""
-    right = right or [False] * len(header)
-    widths = [max(display_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(pad(str(h), w, r) for h, w, r in zip(header, widths, right)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(pad(str(c), w, r) for c, w, r in zip(row, widths, right)).rstrip()
-              for row in rows]
+                 right: Sequence[bool] | None = None, *, shrink: Sequence[int] = (),
+                 fold: Sequence[int] = (), drop: Sequence[int] = (),
+                 width: int | None = -1) -> str:
+    """A plain-text table aligned for a terminal, CJK-aware, at most ``width`` columns wide.
+
+    ``width`` -1 (default) is the command's limit (:data:`TABLE_WIDTH`, none with ``--wide``);
+    None is no limit. A table too wide first puts each header on two lines (split at its first
+    space: 指标 over indicator), then narrows the ``shrink`` columns (names, cut with "…") and
+    the ``fold`` columns (sentences, wrapped onto more lines) down to a floor, then leaves out
+    the ``drop`` columns in that order (a last line names them), then narrows further."""
+    width = _table_width if width == -1 else width
+    right = list(right or [False] * len(header))
+    heads = [[str(h)] for h in header]
+    shown = list(range(len(header)))
+
+    def natural() -> list[int]:
+        return [max(display_width(str(c)) for c in [*heads[i], *(r[i] for r in rows)])
+                for i in range(len(header))]
+
+    def total() -> int:
+        return sum(widths[i] for i in shown) + 2 * (len(shown) - 1)
+
+    def cut(floor: int) -> None:
+        for i in [*fold, *shrink]:
+            if total() > width and i in shown:
+                widths[i] = max(min(widths[i], floor), widths[i] - (total() - width))
+
+    widths = natural()
+    left_out = []
+    if width is not None and total() > width:
+        heads = [str(h).split(" ", 1) for h in header]
+        widths = natural()
+        cut(_NAME_FLOOR)
+        for i in drop:
+            if total() <= width:
+                break
+            shown.remove(i)
+            left_out.append(" ".join(str(header[i]).split()))
+        cut(_NAME_MIN)
+        full = natural()
+        for i in [*shrink, *fold]:  # room left by the columns left out goes back to the names
+            if i in shown and total() < width:
+                widths[i] = min(full[i], widths[i] + width - total())
+
+    def line(cells) -> str:
+        return "  ".join(pad(truncate(str(cells[i]), widths[i]) if i in shrink else str(cells[i]),
+                             widths[i], right[i]) for i in shown).rstrip()
+
+    def row_lines(row) -> list[str]:
+        parts = {i: wrap(str(row[i]), widths[i]).replace("\n  ", "\n").split("\n")
+                 for i in fold if i in shown}
+        extra = max([len(p) for p in parts.values()] + [1])
+        return [line([parts[i][k] if i in parts and k < len(parts[i]) else
+                      (row[i] if k == 0 and i not in parts else "") for i in range(len(row))])
+                for k in range(extra)]
+
+    depth = max(len(h) for h in heads)
+    lines = [line([h[k] if k < len(h) else "" for h in heads]) for k in range(depth)]
+    lines.append("  ".join("-" * widths[i] for i in shown))
+    lines += [text for row in rows for text in row_lines(row)]
+    if left_out:
+        lines.append(wrap(f"(not shown: {', '.join(left_out)}; --wide shows every column)",
+                          width))
     return "\n".join(lines)
 
 
@@ -104,6 +201,7 @@ def _target_decimals(value: float) -> int:
 
 def scorecard_table(card: pd.DataFrame) -> str:
     """A scorecard (one scenario) as a terminal table with Chinese and English names."""
+    import pandas as pd
     header = ["", "指标 indicator", "年份", "目标 target", "模拟 value", "达成 met",
               "差距 margin", "首次达成 first met", "单位 unit"]
     rows = []
@@ -124,7 +222,8 @@ def scorecard_table(card: pd.DataFrame) -> str:
     footer = (f"达成 {met}/{len(card)} 项目标 (met {met} of {len(card)} targets). "
               "* 四个倍增指标 (the four doubling indicators).")
     return format_table(header, rows, right=[False, False, False, True, True, False, True,
-                                             False, False]) + "\n" + footer
+                                             False, False], shrink=[1], drop=[7, 6]) \
+        + "\n" + footer
 
 
 def compare_table(card: pd.DataFrame) -> str:
@@ -145,7 +244,8 @@ def compare_table(card: pd.DataFrame) -> str:
                      *cells, r["unit"]])
     counts = ", ".join(f"{s}: {int(parts[s]['met'].sum())}/{len(parts[s])}" for s in scenarios)
     return (format_table(header, rows, right=[False, False, False, True]
-                         + [True] * len(scenarios) + [False])
+                         + [True] * len(scenarios) + [False], shrink=[1],
+                         drop=[len(header) - 1, 3])
             + f"\n达成目标数 targets met — {counts}. ✓ 达成 met, ✗ 未达成 missed, * 四个倍增指标.")
 
 
@@ -290,7 +390,10 @@ def cmd_run(args) -> int:
 
 
 def _emit(text: str, args) -> None:
-    """``text`` to ``--out`` (checked again just before writing) or to standard output."""
+    """``text`` to ``--out`` (checked again just before writing) or to standard output; a
+    ``table`` output's long prose lines wrapped to the table width (:func:`wrap`)."""
+    if getattr(args, "format", "table") == "table":
+        text = wrap(text)
     if args.out:
         path = Path(args.out)
         _check_output(path, args)
@@ -306,6 +409,7 @@ def _emit(text: str, args) -> None:
 
 
 def cmd_goals(args) -> int:
+    from . import goals
     scen, = _load_all([args.scenario])
     recal = _recalibration_inputs(args)
     if args.out:
@@ -329,6 +433,7 @@ def cmd_goals(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    from . import goals
     scens = _load_all(args.scenarios)
     if args.out:
         _check_output(Path(args.out), args)
@@ -430,7 +535,8 @@ def cmd_uncertainty(args) -> int:
                          *(format_number(r[c], dec) for c in ("p05", "p50", "p95")),
                          format_against(r["deterministic"], r["target"], dec), r["unit"]])
         text = (format_table(header, rows, right=[False, False, False, True, True, True, True,
-                                                  True, True, False])
+                                                  True, True, False], shrink=[1, 0],
+                             drop=[8, 5, 7, 9])
                 + f"\n{res.n:,} Latin-hypercube draws of {len(spec.varied)} uncertain constants "
                 f"({spec.source or spec.name}), seed {args.seed}; probability = share of draws "
                 "meeting the target; p05/p50/p95 = quantiles of the simulated value.")
@@ -463,7 +569,8 @@ def cmd_sensitivity(args) -> int:
         header = ["目标 target", "排名 rank", "输入 input", "类型 kind", *cols]
         rows = [[r["target"], str(r["rank"]), r["input"], r["kind"],
                  *(f"{r[c]:.4g}" for c in cols)] for _, r in res.top(args.top).iterrows()]
-        text = (format_table(header, rows, right=[False, True, False, False] + [True] * len(cols))
+        text = (format_table(header, rows, right=[False, True, False, False] + [True] * len(cols),
+                             shrink=[0, 2], drop=[3] + [5, 7][:len(cols) // 2])
                 + f"\n{res.method} analysis of {len(res.inputs)} inputs, {res.runs:,} runs, seed "
                 f"{args.seed}; top {args.top} inputs of each target"
                 + (" by total index ST (S1 first-order; _conf = 95 % confidence half-width)."
@@ -505,6 +612,7 @@ def cmd_solve(args) -> int:
 
 def _milestone_rows(res) -> list[list[str]]:
     """The draft 2030 target table: two lines per indicator (Chinese, then English name)."""
+    import pandas as pd
     rows = []
     for _, r in res.table.iterrows():
         dec = tables.indicator(r["indicator"]).decimals
@@ -536,7 +644,7 @@ def milestones_text(res) -> str:
               "(2021–2025 as enacted),", f"2035 goals {mode}:", ""]
     header = ["指标 indicator", "单位 unit", "2025", "2030 里程碑", "2035 目标", "增速 %/年"]
     lines.append(format_table(header, _milestone_rows(res),
-                              right=[False, False, True, True, True, True]))
+                              right=[False, False, True, True, True, True], shrink=[0]))
     actual = res.table[res.table["base_source"] == "actual"]
     notes = ["2030 里程碑 milestone: the path's central run in 2030. 2035: the goal (≥ …), or "
              "(the path's value)",
@@ -561,7 +669,7 @@ def milestones_text(res) -> str:
     if rows:
         lines.append(format_table(["杠杆 lever (单位 unit)", "时期 period", "情景 scen.",
                                    "路径 path", "万元/年"], rows,
-                                  right=[False, False, True, True, True]))
+                                  right=[False, False, True, True, True], shrink=[0]))
     else:
         lines.append("无 none: the scenario's own levels already meet the goals.")
     rest = res.levers.drop(shown.index)
@@ -624,7 +732,7 @@ def cmd_calibrate(args) -> int:
     except calibration.CalibrationError as exc:
         raise UserError(str(exc)) from None
     text = calibration.to_yaml(result)
-    print(calibration.report(result), end="")
+    print(wrap(calibration.report(result)), end="")
     if args.check:
         import yaml
         found = calibration.differences(committed, yaml.safe_load(text))
@@ -681,9 +789,9 @@ def cmd_hindcast(args) -> int:
                 "their documented values)\n\n")
         header, rows = hindcast.point_rows(result)
         text += format_table(header, rows, right=[False, True, True, False] + [True] * 6
-                             + [False]) + "\n\n"
+                             + [False], shrink=[0, 10], drop=[10]) + "\n\n"
         header, rows = hindcast.score_rows(result)
-        text += format_table(header, rows, right=[False] + [True] * 9) + "\n"
+        text += format_table(header, rows, right=[False] + [True] * 9, shrink=[0]) + "\n"
         text += "".join(f"\nnote: {n}" for n in result.notes)
     _emit(text, args)
     return 0
@@ -737,6 +845,17 @@ def _recalibrate_options(p: argparse.ArgumentParser) -> None:
                    "points of the calibration (default 16)")
 
 
+def _display_options(p: argparse.ArgumentParser, progress: bool = False) -> None:
+    """``--wide`` (and ``--progress/--no-progress``) of a command that prints a table."""
+    p.add_argument("--wide", action="store_true", help=f"print every column, however wide "
+                   f"(default: tables on the terminal fit in {TABLE_WIDTH} columns, long names "
+                   "shortened with …, the least needed columns left out with a note)")
+    if progress:
+        p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar on standard error (default: on when standard error "
+                       "is a terminal)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m simulator",
@@ -755,12 +874,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     _recalibrate_options(p)
+    _display_options(p)
     p.set_defaults(func=cmd_goals)
     p = sub.add_parser("compare", help="scorecards of several scenarios side by side")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
     p.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _display_options(p)
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("uncertainty", help="probability of meeting each target under parameter "
                        "uncertainty (Latin hypercube)")
@@ -773,7 +894,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _display_options(p, progress=True)
     p.add_argument("--dask", nargs="?", const=True, default=None, metavar="SCHEDULER",
                    help="evaluate chunks on Dask: a LocalCluster, or the scheduler at this address")
     _backend_option(p)
@@ -793,7 +914,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _display_options(p, progress=True)
     _backend_option(p)
     p.set_defaults(func=cmd_sensitivity)
     p = sub.add_parser("solve", help="lowest-cost lever settings that reach chosen targets")
@@ -811,7 +932,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _display_options(p, progress=True)
     _backend_option(p)
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("milestones", help="十五五: the 2030 milestones on the lowest-cost lever "
@@ -835,7 +956,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _display_options(p, progress=True)
     _backend_option(p)
     p.set_defaults(func=cmd_milestones)
     p = sub.add_parser("calibrate", help="fit the model's constants to the 2015-2020 data and "
@@ -847,7 +968,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="recalibrate and compare with --out "
                    "instead of writing it: every result to a stated tolerance, the optimiser's "
                    "diagnostics and the machine not; exit 1 if they differ")
-    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _display_options(p, progress=True)
     _backend_option(p)
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("validate", help="structure and behaviour tests (units, extreme conditions, "
@@ -857,7 +978,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=10_000, help="random policy settings (default 10000)")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the random settings (a whole "
                    f"number from 0 to {MAX_SEED}; default 0)")
-    p.add_argument("--progress", action="store_true", help="progress bar on standard error")
+    _display_options(p, progress=True)
     p.add_argument("--observed", help="CSV file of actuals: the report gains a hindcast section "
                    "(python -m simulator hindcast)")
     p.add_argument("--cutoff", default="2020", help="cutoff year of that hindcast (default 2020)")
@@ -879,6 +1000,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 0)")
     p.add_argument("--starts", type=int, default=16, help="starting points of the calibration "
                    "(default 16, as calibrate)")
+    _display_options(p)
     _backend_option(p)
     p.set_defaults(func=cmd_hindcast)
     return parser
@@ -923,14 +1045,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     or failed write, 130 if interrupted)."""
     _plain_output_errors()
     try:
-        from . import engine
         args = build_parser().parse_args(argv)
-        previous = engine._process_backend, engine._process_use
+        from . import engine  # (after parsing: ``--help`` needs no numpy nor pandas)
+        global _table_width
+        previous = engine._process_backend, engine._process_use, _table_width
+        if getattr(args, "progress", False) is None:
+            args.progress = sys.stderr.isatty()
         try:
             _set_backend(args)
+            # a table written to --out keeps every column: a file is not a terminal
+            to_file = getattr(args, "format", None) == "table" and getattr(args, "out", None)
+            _table_width = None if getattr(args, "wide", False) or to_file else TABLE_WIDTH
             return args.func(args)
         finally:  # main() called in a longer process (tests, a notebook) leaves it as it was
-            engine.set_default_backend(*previous)
+            engine.set_default_backend(*previous[:2])
+            _table_width = previous[2]
     except (inputs.InputError, UserError) as exc:
         _say(f"error: {exc}")
         return EXIT_USER_ERROR

@@ -95,6 +95,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import math
 import platform
 import threading
@@ -1467,6 +1468,96 @@ class EnsembleResult:
         return frame
 
 
+# --------------------------------------------------------------------------------------------
+# On-disk cache of what an Engine keeps (a new process then needs no PySD import)
+
+#: Bump when what the cache holds changes meaning; the engine's own source is hashed too.
+ENGINE_CACHE_VERSION = 1
+_CACHE_FORMAT = "guangyuan-engine-cache"
+_CACHE_SOURCES = 64  # generated sources kept per model (the oldest are dropped)
+
+
+def _engine_version() -> str:
+    """Hash of what the cached metadata and sources depend on: :data:`ENGINE_CACHE_VERSION`,
+    the source of this module, :mod:`simulator.xla` and :mod:`simulator.tables` (which reads the
+    model), and the installed PySD's version (:func:`simulator.tables.pysd_version_bytes`)."""
+    h = hashlib.sha256(f"{_CACHE_FORMAT}/{ENGINE_CACHE_VERSION}".encode())
+    here = Path(__file__).resolve().parent
+    for name in ("engine.py", "xla.py", "tables.py"):
+        h.update((here / name).read_bytes())
+    h.update(tables.pysd_version_bytes())
+    return h.hexdigest()
+
+
+def _cache_path(sha: str) -> Path:
+    """The cache file of a model whose bytes hash to ``sha`` (in ``$GUANGYUAN_CACHE``, the
+    directory of :func:`simulator.backends.cache_file`)."""
+    from .backends import cache_file
+    return cache_file().parent / f"engine-{sha[:32]}.json"
+
+
+def _source_key(key: tuple) -> str:
+    vector, method, overridden, save, target = key
+    return json.dumps([bool(vector), method, sorted(overridden), list(save), target])
+
+
+def _checksum(meta: Any, sources: Any) -> str:
+    text = json.dumps([meta, sources], sort_keys=True, ensure_ascii=True, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _is_names(x: Any) -> bool:
+    return isinstance(x, list) and all(isinstance(s, str) for s in x)
+
+
+def _is_map(x: Any, ok) -> bool:
+    return isinstance(x, dict) and all(isinstance(k, str) and ok(v) for k, v in x.items())
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_pair(x: Any) -> bool:
+    return isinstance(x, list) and len(x) == 2 and all(_is_number(v) for v in x)
+
+
+#: Each field of the cached metadata and the check its JSON value must pass.
+_META_CHECKS = {
+    "constants": lambda x: _is_map(x, _is_number),
+    "variables": _is_names,
+    "limits": lambda x: _is_map(x, _is_pair),
+    "units": lambda x: _is_map(x, lambda v: isinstance(v, str)),
+    "overridable": _is_names,
+    "lower_limits": lambda x: _is_map(x, _is_number),
+    "xla_inexact": lambda x: x is None or (_is_names(x) and len(x) == 2),
+    "numpy_only": lambda x: x is None or isinstance(x, str),
+    "auxes": _is_names,
+    "control_formulas": _is_names,
+}
+
+
+def _read_cache(path: Path, sha: str, version: str) -> tuple[dict, dict] | None:
+    """``(meta, sources)`` from the cache file, or None if it is missing, from another model or
+    engine version, or anything but what :meth:`Engine._save_cache` writes (truncated, edited,
+    wrong types): such a file is never trusted, the engine is built again."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT \
+            or data.get("model_sha256") != sha or data.get("engine_version") != version:
+        return None
+    meta, sources = data.get("meta"), data.get("sources")
+    if not isinstance(meta, dict) or set(meta) != set(_META_CHECKS) \
+            or not all(check(meta[k]) for k, check in _META_CHECKS.items()) \
+            or not set(_CONTROL) <= set(meta["constants"]) \
+            or not _is_map(sources, lambda v: isinstance(v, str)) \
+            or data.get("checksum") != _checksum(meta, sources):
+        return None
+    return meta, sources
+
+
 class Engine:
     """A Vensim model compiled to numpy code; runs one or N parameter sets at once.
 
@@ -1474,6 +1565,16 @@ class Engine:
     ----------
     mdl_file : path, optional
         The Vensim model; default ``models/guangyuan_innovation.mdl``.
+
+    Notes
+    -----
+    What the engine keeps of the model (constants, names, units, limits, the backends it may
+    run on) and the code it generates are cached on disk (``engine-*.json`` in
+    ``$GUANGYUAN_CACHE``, see :func:`_read_cache`), keyed by the model file's SHA-256 and the
+    engine's version (:func:`_engine_version`): a new process then runs the model without
+    importing PySD, and :attr:`nodes` is read from PySD's abstract model only when something
+    needs it (code not generated before, :mod:`simulator.validation`). A stale, damaged or
+    unreadable file is never trusted: the model is read again and the file rewritten.
 
     Examples
     --------
@@ -1485,37 +1586,104 @@ class Engine:
 
     def __init__(self, mdl_file: str | Path = tables.MODEL_FILE):
         self.mdl_file = Path(mdl_file).resolve()
-        self.digest = hashlib.sha256(self.mdl_file.read_bytes()).hexdigest()[:16]
-        self.nodes = _nodes_from_mdl(self.mdl_file)
-        self.constants: dict[str, float] = {
-            n.name: n.value for n in self.nodes.values() if n.kind == "constant"}
-        # (a TREND's state is the engine's own, not a model variable)
-        self.variables = frozenset(n for n, node in self.nodes.items() if node.kind != "trend")
-        #: Ranges ``[min, max]`` written in the model's units fields, by constant.
-        self.limits: dict[str, tuple[float, float]] = {
-            n.name: n.limits for n in self.nodes.values() if n.kind == "constant" and n.limits}
-        #: Declared units of every model element, by Python name.
-        self.units: dict[str, str] = {n.name: n.units for n in self.nodes.values()
-                                      if n.name in self.variables}
+        self._sha = hashlib.sha256(self.mdl_file.read_bytes()).hexdigest()
+        self.digest = self._sha[:16]
         self._code: dict[tuple, Any] = {}
         self._lock = threading.Lock()
-        self._overridable = {n.name for n in self.nodes.values()
-                             if n.kind == "constant" or (n.kind == "aux" and n.construct != "TREND")}
+        self._nodes_lock = threading.Lock()
+        self._nodes: dict[str, _Node] | None = None
+        #: Generated sources by key (:func:`_source_key`), kept in the on-disk cache.
+        self._sources: dict[str, str] = {}
+        #: Whether this engine may write the on-disk cache: a model read from it, or one
+        #: :func:`engine_for` checked (:func:`_check_translatable`); never a refused model.
+        self._cacheable = False
+        self._version = _engine_version()
+        cached = _read_cache(_cache_path(self._sha), self._sha, self._version)
+        if cached is not None:
+            meta, self._sources = cached
+            self._cacheable = True
+        else:
+            meta = self._metadata(self.nodes)
+        self.constants: dict[str, float] = {k: float(v) for k, v in meta["constants"].items()}
+        # (a TREND's state is the engine's own, not a model variable)
+        self.variables = frozenset(meta["variables"])
+        #: Ranges ``[min, max]`` written in the model's units fields, by constant.
+        self.limits: dict[str, tuple[float, float]] = {
+            k: (float(v[0]), float(v[1])) for k, v in meta["limits"].items()}
+        #: Declared units of every model element, by Python name.
+        self.units: dict[str, str] = dict(meta["units"])
+        self._overridable = set(meta["overridable"])
         #: Lower limits written in the model's units fields (``[0, ...]``), by variable.
         self.lower_limits: dict[str, float] = {
-            n.name: n.lower for n in self.nodes.values() if n.lower is not None}
+            k: float(v) for k, v in meta["lower_limits"].items()}
         #: The first (what, variable) XLA could compute a whole unit wrong (None if none).
-        self._xla_inexact = _xla_inexact(self.nodes)
+        self._xla_inexact = tuple(meta["xla_inexact"]) if meta["xla_inexact"] else None
         #: Why the model's ensembles run on the numpy backend only (None if XLA can run them).
-        self.numpy_only: str | None = next(
+        self.numpy_only: str | None = meta["numpy_only"]
+        self._auxes = frozenset(meta["auxes"])
+        self._control_formulas = tuple(meta["control_formulas"])
+        self._meta = meta
+
+    @staticmethod
+    def _metadata(nodes: dict[str, _Node]) -> dict[str, Any]:
+        """What the engine keeps of the model's nodes, as JSON values (see :func:`_read_cache`)."""
+        xla_inexact = _xla_inexact(nodes)
+        numpy_only = next(
             (f"DELAY FIXED in variable {n.vname!r} runs on the numpy backend only (its "
              "pipeline's length is known only when the run starts)"
-             for n in self.nodes.values() if n.kind == "fixed"), None)
-        if self.numpy_only is None and self._xla_inexact:
-            what, variable = self._xla_inexact
-            self.numpy_only = (f"the xla backend cannot compute {what} in variable {variable!r} "
-                               "exactly (XLA rounds some operations differently in the last "
-                               "bit, which it would turn into a whole step)")
+             for n in nodes.values() if n.kind == "fixed"), None)
+        if numpy_only is None and xla_inexact:
+            what, variable = xla_inexact
+            numpy_only = (f"the xla backend cannot compute {what} in variable {variable!r} "
+                          "exactly (XLA rounds some operations differently in the last "
+                          "bit, which it would turn into a whole step)")
+        variables = [n for n, node in nodes.items() if node.kind != "trend"]
+        return {
+            "constants": {n.name: float(n.value) for n in nodes.values()
+                          if n.kind == "constant"},
+            "variables": variables,
+            "limits": {n.name: [float(v) for v in n.limits] for n in nodes.values()
+                       if n.kind == "constant" and n.limits},
+            "units": {n.name: n.units for n in nodes.values() if n.kind != "trend"},
+            "overridable": [n.name for n in nodes.values() if n.kind == "constant"
+                            or (n.kind == "aux" and n.construct != "TREND")],
+            "lower_limits": {n.name: float(n.lower) for n in nodes.values()
+                             if n.lower is not None},
+            "xla_inexact": list(xla_inexact) if xla_inexact else None,
+            "numpy_only": numpy_only,
+            "auxes": [n.name for n in nodes.values() if n.kind == "aux"],
+            "control_formulas": [c for c in _CONTROL if nodes[c].formula is not None],
+        }
+
+    @property
+    def nodes(self) -> dict[str, _Node]:
+        """The model's nodes, read from PySD's abstract model (on first use only when the
+        engine came from the on-disk cache)."""
+        with self._nodes_lock:
+            if self._nodes is None:
+                sha = hashlib.sha256(self.mdl_file.read_bytes()).hexdigest()
+                if sha != self._sha:
+                    raise EngineError(f"{self.mdl_file.name} changed on disk since the engine "
+                                      "read it; load it again")
+                self._nodes = _nodes_from_mdl(self.mdl_file)
+            return self._nodes
+
+    def _save_cache(self) -> None:
+        """Write the metadata and generated sources to the cache file, atomically; a cache
+        directory that cannot be written is skipped (the cache only saves time)."""
+        if not self._cacheable:
+            return
+        from .outputs import write_atomic
+        sources = dict(list(self._sources.items())[-_CACHE_SOURCES:])
+        data = {"format": _CACHE_FORMAT, "model_sha256": self._sha,
+                "engine_version": self._version, "meta": self._meta, "sources": sources,
+                "checksum": _checksum(self._meta, sources)}
+        path = _cache_path(self._sha)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(data, ensure_ascii=False, allow_nan=True))
+        except OSError:
+            pass
 
     @property
     def time_step(self) -> float:
@@ -1536,12 +1704,17 @@ class Engine:
     def _compile(self, key):
         vector, method, overridden, save, target = key
         if key not in self._code:
-            nodes = self.nodes
-            if overridden:
-                nodes = dict(nodes)
-                for name in overridden:  # an overridden aux becomes a constant (as in PySD)
-                    nodes[name] = _Node(name, "constant", value=math.nan)
-            src = _generate(nodes, vector, method, save, target)
+            skey = _source_key(key)
+            src = self._sources.get(skey)
+            if src is None:
+                nodes = self.nodes
+                if overridden:
+                    nodes = dict(nodes)
+                    for name in overridden:  # an overridden aux becomes a constant (as in PySD)
+                        nodes[name] = _Node(name, "constant", value=math.nan)
+                src = _generate(nodes, vector, method, save, target)
+                self._sources[skey] = src
+                self._save_cache()
             filename = f"<engine {self.mdl_file.name} {self.digest} {target}>"
             if target == "xla":
                 from . import xla
@@ -1634,8 +1807,9 @@ class Engine:
             else:
                 P[k] = arr
         # control variables written as expressions (SAVEPER = TIME STEP) follow this run's values
-        _control_values(self.nodes, P, set(params) | ({"time_step"} if time_step is not None
-                                                      else set()))
+        if self._control_formulas:  # (else _control_values has nothing to do)
+            _control_values(self.nodes, P, set(params) | ({"time_step"} if time_step is not None
+                                                          else set()))
         for ctl in _CONTROL:
             if np.ndim(P[ctl]) > 0:
                 raise ValueError(f"{ctl} must be the same for all runs")
@@ -1646,7 +1820,7 @@ class Engine:
         if vector:  # numpy scalars divide by zero as numpy does (inf, nan), like array lanes
             P = {k: np.float64(v) if np.ndim(v) == 0 else v for k, v in P.items()}
         variables = _saved_variables(variables, self.variables)
-        overridden = frozenset(k for k in params if self.nodes[k].kind == "aux")
+        overridden = frozenset(k for k in params if k in self._auxes)
         if overridden:  # as PySD does, say that an equation was replaced
             warnings.warn("Replacing a variable by a constant value.", UserWarning, stacklevel=2)
         plan = schedule(t0, t1, dt, saveper)
@@ -1888,7 +2062,10 @@ def engine_for(mdl_file: str | Path = tables.MODEL_FILE, *, fallback: bool = Tru
         if (path, digest) not in _engines:
             try:
                 engine = Engine(path)
-                _check_translatable(engine.nodes)  # refuse an unsupported construct now
+                if not engine._cacheable:  # (a cached model passed this check)
+                    _check_translatable(engine.nodes)  # refuse an unsupported construct now
+                    engine._cacheable = True
+                    engine._save_cache()
             except EngineError as err:
                 if not fallback:
                     raise

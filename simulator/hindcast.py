@@ -511,7 +511,7 @@ def point_rows(h: Hindcast) -> tuple[list[str], list[list[str]]]:
     header = ["指标 indicator", "年份 year", "实际 actual", "单位 unit"]
     for m in METHODS:
         header += [f"{METHOD_NAMES[m][0]} {m}", "误差 error %"]
-    header.append("")
+    header.append("备注 note")
     rows = []
     for p in h.points:
         ind = tables.indicator(p.indicator)

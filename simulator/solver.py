@@ -463,7 +463,7 @@ def report(res: SolveResult) -> str:
                      " / ".join(f"{x:.4g}" for x in levels), f"{c:,.0f}", lev.unit_zh])
     lines.append(format_table(["杠杆 lever", "2020", f"设定 setting {res.periods[0][:4]}–"
                                f"{res.periods[-1][-4:]}", "成本 cost 万元/年", "单位 unit"],
-                              rows, right=[False, True, True, True, False]))
+                              rows, right=[False, True, True, True, False], shrink=[0]))
     lines.append(f"成本 cost: {res.cost_per_year:,.0f} 万元/年 × {res.years} 年 = "
                  f"{res.cost_total:,.0f} 万元 (models/lever_costs.csv; spending above the 2020 "
                  "levels)")
@@ -476,7 +476,7 @@ def report(res: SolveResult) -> str:
         for row, p in zip(mrows, res.probabilities["probability"]):
             row.insert(2, f"{p * 100:.0f} %")
         hdr.insert(2, "probability")
-    lines.append(format_table(hdr, mrows))
+    lines.append(format_table(hdr, mrows, shrink=[0]))
     lines.append("")
     lines.append("确定性记分卡 deterministic scorecard of the settings:")
     lines.append(scorecard_table(res.scorecard))

@@ -26,6 +26,71 @@ COMPARISONS = (">=", ">", "<=", "<")
 TARGET_KINDS = ("level", "cagr")
 
 
+def pysd_version_bytes() -> bytes:
+    """The installed PySD's version file, read without importing PySD (which takes a good part
+    of a second): part of the key of what is cached from it on disk."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("pysd")
+        if spec is not None and spec.origin:
+            return (Path(spec.origin).parent / "_version.py").read_bytes()
+    except (ImportError, OSError, ValueError):
+        pass
+    return b"pysd ?"
+
+
+_NAMES_FORMAT = "guangyuan-python-names/1"
+_names: dict[str, str] | None = None   # Vensim name → PySD name, from the cache file
+_names_added: dict[str, str] = {}      # computed in this process, written at exit
+
+
+def _names_file() -> Path:
+    from .backends import cache_file
+    return cache_file().parent / "python-names.json"
+
+
+def _names_key() -> str:
+    import hashlib
+    return hashlib.sha256(_NAMES_FORMAT.encode() + pysd_version_bytes()).hexdigest()
+
+
+def _known_names() -> dict[str, str]:
+    """The names cached on disk for this PySD version; {} if the file is missing, from another
+    PySD version or not what :func:`_save_names` writes (then it is rewritten)."""
+    global _names
+    if _names is None:
+        import json
+        _names = {}
+        try:
+            data = json.loads(_names_file().read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return _names
+        names = data.get("names") if isinstance(data, dict) else None
+        if isinstance(data, dict) and data.get("key") == _names_key() \
+                and isinstance(names, dict) \
+                and all(isinstance(k, str) and isinstance(v, str) and v.isidentifier()
+                        for k, v in names.items()):
+            _names = names
+    return _names
+
+
+def _save_names() -> None:
+    """Add the names computed in this process to the cache file (atomically; skipped if the
+    directory cannot be written)."""
+    import json
+    from .outputs import write_atomic
+    if not _names_added:
+        return
+    names = {**_known_names(), **_names_added}
+    path = _names_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps({"key": _names_key(), "names": names}, ensure_ascii=False,
+                                      sort_keys=True))
+    except OSError:
+        pass
+
+
 @lru_cache(maxsize=4096)
 def python_name(vensim_name: str) -> str:
     """PySD's Python identifier for a Vensim name, made by PySD's own namespace manager
@@ -34,12 +99,21 @@ def python_name(vensim_name: str) -> str:
     PySD reserved word. The one spelling the engine, the units check, the docs and the tables
     use. Within a model PySD adds ``_1`` to the second of two names that clash; the engine
     refuses such a model (:class:`simulator.engine.EngineError`), so every name of a model it
-    runs is exactly this."""
+    runs is exactly this. Names are cached on disk by PySD version (``python-names.json`` in
+    ``$GUANGYUAN_CACHE``), so a new process need not import PySD."""
+    known = _known_names().get(vensim_name)
+    if known is not None:
+        return known
     import warnings
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
         from pysd.builders.python.namespace import NamespaceManager
-    return NamespaceManager().make_python_identifier(vensim_name)
+    name = NamespaceManager().make_python_identifier(vensim_name)
+    if not _names_added:
+        import atexit
+        atexit.register(_save_names)
+    _names_added[vensim_name] = name
+    return name
 
 
 @dataclass(frozen=True)

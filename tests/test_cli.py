@@ -11,6 +11,7 @@ import errno
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -181,9 +182,12 @@ def test_compare_shows_both_scenario_names(compare_run):
 
 
 def test_compare_has_one_row_per_target(compare_run):
+    # (the terminal table shortens English names to fit 100 columns; the Chinese name and
+    # the year identify the row; --wide shows both names, see the block at the end)
     lines = compare_run.stdout.splitlines()
     assert sum(1 for r in TARGETS
-               if any(f"{r['name_zh']} {r['name_en']}" in ln for ln in lines)) == len(TARGETS)
+               if any(f"{r['name_zh']} " in ln and f"  {r['year']}  " in ln for ln in lines)) \
+        == len(TARGETS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,3 +553,142 @@ def test_markdown_shows_scenario_names_as_text():
     header = cli_module.compare_markdown(card).splitlines()[0]
     assert header.endswith(" | \\[x\\]\\(http://e\\.x\\)\\|a\\_b |")
     assert header.replace("\\|", "").count("|") == 5  # one column per scenario, as for any name
+
+
+# --------------------------------------------------------------------------------------------
+# Terminal output that fits: tables ≤ 100 display columns by default, everything with --wide
+# (in process: cli.main with capsys; small --n)
+# --------------------------------------------------------------------------------------------
+
+AMBITIOUS = SCENARIOS_DIR / "ambitious.yaml"
+ACTUALS = REPO / "data" / "examples" / "actuals_2015_2020.csv"
+LEVERS = _csv_rows("levers.csv")
+BOTH_NAMES = [f"{r['name_zh']} {r['name_en']}" for r in TARGETS]
+
+#: command → (arguments, what --wide must show on one line each: full names, every column)
+FIT_CASES = {
+    "goals": (["goals", PLAN], [*BOTH_NAMES, "首次达成 first met", "单位 unit"]),
+    "compare": (["compare", BASELINE, PLAN, AMBITIOUS], [*BOTH_NAMES, "单位 unit"]),
+    "uncertainty": (["uncertainty", PLAN, "--n", "20", "--seed", "1", "--backend", "numpy"],
+                    [*BOTH_NAMES, "情景 scenario", "p05", "p95", "确定性 deterministic"]),
+    "sensitivity": (["sensitivity", PLAN, "--method", "morris", "--n", "2", "--seed", "1",
+                     "--inputs", "levers", "--backend", "numpy"],
+                    ["类型 kind", "mu_star_conf", "sigma"]),
+    "solve": (["solve", PLAN, "--backend", "numpy"],
+              [f"{r['name_zh']} {r['name_en']}" for r in LEVERS] + BOTH_NAMES),
+    "milestones": (["milestones", PLAN, "--goals", "innovation_index@2035",
+                    "rd_intensity@2035=1.8", "--backend", "numpy"],
+                   ["指标 indicator", "杠杆 lever (单位 unit)"]),
+    "hindcast": (["hindcast", "--observed", ACTUALS, "--cutoff", "2018", "--starts", "1"],
+                 ["备注 note", "not scored", "共同点 common points"]),
+    "calibrate": (["calibrate", "--starts", "1", "--out", "{tmp}/calibration.yaml"],
+                  ["why the data do not identify it", "registration_fraction_2020 (cosine"]),
+    "validate": (["validate", "--n", "20", "--out", "{tmp}/report"],
+                 ["dimensional consistency of every equation"]),
+}
+
+
+def _main_output(argv: list, tmp: Path, capsys) -> str:
+    argv = [str(a).replace("{tmp}", str(tmp)) for a in argv]
+    code = cli_module.main(argv)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return out
+
+
+@pytest.fixture(scope="module")
+def fit_outputs(tmp_path_factory) -> dict[str, tuple[str, str]]:
+    """(default output, --wide output) of every command that prints a table."""
+    outputs = {}
+    capture = pytest.MonkeyPatch()
+    try:
+        for name, (argv, _) in FIT_CASES.items():
+            texts = []
+            for extra in ([], ["--wide"]):
+                tmp = tmp_path_factory.mktemp(f"fit-{name}")
+                buf = io.StringIO()
+                capture.setattr(sys, "stdout", buf)
+                argv_ = [str(a).replace("{tmp}", str(tmp)) for a in argv] + extra
+                assert cli_module.main(argv_) == 0, buf.getvalue()
+                texts.append(buf.getvalue())
+            outputs[name] = (texts[0], texts[1])
+    finally:
+        capture.undo()
+    return outputs
+
+
+@pytest.mark.parametrize("name", FIT_CASES, ids=FIT_CASES.keys())
+def test_every_table_line_fits_100_columns_by_default(fit_outputs, name):
+    text, _ = fit_outputs[name]
+    too_wide = [ln for ln in text.splitlines() if cli_module.display_width(ln) > 100]
+    assert too_wide == []
+    assert text.strip()
+
+
+@pytest.mark.parametrize("name", FIT_CASES, ids=FIT_CASES.keys())
+def test_wide_shows_every_column_and_full_names(fit_outputs, name):
+    narrow, wide = fit_outputs[name]
+    missing = [needle for needle in FIT_CASES[name][1] if needle not in wide]
+    assert missing == []
+    assert "not shown:" not in wide
+    assert re.findall(r"\S…(?:  |$)", wide, re.M) == []  # no cell cut short
+    # (the default output of these, too wide as they are, is shortened: the case is real)
+    shortened = bool(re.search(r"\S…(?:  |$)", narrow, re.M)) or "not shown:" in narrow
+    assert shortened or name in ("validate", "sensitivity", "calibrate", "milestones")
+
+
+@pytest.mark.parametrize("name", ["goals", "compare", "uncertainty"], ids=str)
+def test_default_keeps_every_chinese_name_readable(fit_outputs, name):
+    narrow, _ = fit_outputs[name]
+    assert [r["name_zh"] for r in TARGETS if r["name_zh"] not in narrow] == []
+
+
+def test_a_table_written_to_a_file_keeps_every_column(tmp_path, capsys):
+    out = tmp_path / "card.txt"
+    _main_output(["goals", PLAN, "--out", out], tmp_path, capsys)
+    text = out.read_text(encoding="utf-8")
+    assert [n for n in BOTH_NAMES if n not in text] == [] and "首次达成 first met" in text
+
+
+def test_markdown_and_csv_are_not_narrowed(tmp_path, capsys):
+    markdown = _main_output(["compare", BASELINE, PLAN, "--format", "markdown"], tmp_path, capsys)
+    assert all(name.replace(" ", "* ", 1) in markdown or name in markdown
+               for name in BOTH_NAMES)
+    csv_text = _main_output(["goals", PLAN, "--format", "csv"], tmp_path, capsys)
+    assert max(len(ln) for ln in csv_text.splitlines()) > 100  # one record a line, as before
+
+
+def test_format_table_cuts_drops_and_folds():
+    header = ["名称 name", "值 value", "单位 unit", "说明 note"]
+    rows = [["研发经费投入强度 R&D spending as a share of GDP", "1.05", "%",
+             "a long explanation " * 6]]
+    text = cli_module.format_table(header, rows, right=[False, True, False, False],
+                                   shrink=[0], fold=[3], drop=[2], width=60)
+    lines = text.splitlines()
+    assert max(cli_module.display_width(ln) for ln in lines) <= 60
+    assert lines[0].startswith("名称") and lines[1].startswith("name")  # header on two lines
+    assert "…" in lines[3] and "1.05" in lines[3]
+    assert sum("explanation" in ln for ln in lines) == 6  # folded onto more lines, not cut
+    full = cli_module.format_table(header, rows, width=None)
+    assert rows[0][0] in full and rows[0][3].strip() in full and len(full.splitlines()) == 3
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tty, flag, expected", [
+    (True, [], True), (True, ["--no-progress"], False), (False, [], False),
+    (False, ["--progress"], True)], ids=["tty", "tty-no-progress", "pipe", "pipe-progress"])
+def test_progress_defaults_to_whether_stderr_is_a_terminal(monkeypatch, tty, flag, expected):
+    from simulator import uncertainty
+    seen = []
+
+    def run(*args, progress=None, **kwargs):
+        seen.append(progress)
+        raise KeyboardInterrupt  # stop here: only the argument matters
+    monkeypatch.setattr(uncertainty, "run", run)
+    monkeypatch.setattr(sys, "stderr", _Terminal() if tty else io.StringIO())
+    assert cli_module.main(["uncertainty", str(PLAN), "--n", "10", *flag]) == 130
+    assert seen == [expected]

@@ -277,6 +277,10 @@ def test_cli_table_and_csv(tmp_path, capsys, example):
     assert cli.main(argv) == 0
     table = capsys.readouterr().out
     assert "回测 hindcast: calibrated with data ≤ 2018, scenario 'plan'" in table
+    assert "合计 pooled" in table and "备案科技型中小企业数" in table
+    assert max(cli.display_width(line) for line in table.splitlines()) <= 100
+    assert cli.main(argv + ["--wide"]) == 0  # every column, names in full (issue 15)
+    table = capsys.readouterr().out
     assert "合计 pooled" in table and "备案科技型中小企业数 tech_smes" in table
     assert "not scored: the model starts from the plan's 2020 baseline" in table
     out = tmp_path / "h.csv"
