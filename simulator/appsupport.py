@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import goals, inputs, tables
 from . import scenario as scenario_mod
-from .cli import _decimals, display_width, format_against, format_number
+from .terminal import _decimals, display_width, format_against, format_number
 from .scenario import Scenario, ScenarioError
 
 #: Languages of the interface; Chinese first (the default).

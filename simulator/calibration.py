@@ -1102,7 +1102,7 @@ def parameters(path: Path = CALIBRATION_FILE) -> dict[str, float]:
 
 def report(result: Result) -> str:
     """A plain-text summary: fitted and fixed parameters, every compared observation, statistics."""
-    from .cli import format_table
+    from .terminal import format_table
     lines = [f"Calibration (seed {result.seed}, {result.n_starts} starts, "
              f"{result.evaluations:,} model runs): chi2 {result.chi2:.4g}, dof {result.dof}", ""]
     rows = [[k, f"{v['documented']:.4g}", f"{v['value']:.4g}",

@@ -451,7 +451,7 @@ def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
 
 def report(res: SolveResult) -> str:
     """The answer as terminal text: status, settings, cost, margins and the scorecard."""
-    from .cli import format_table, scorecard_table
+    from .terminal import format_table, scorecard_table
     lines = [("✓ " if res.feasible else "✗ ") + res.message, ""]
     costs = lever_costs()
     rows = []
