@@ -214,14 +214,15 @@ def test_cli_csv_reproducible(cli_runs):
 
 
 def test_cli_backends_agree(cli_runs, tmp_path):
-    """The command's default backend (numpy) and --backend xla give the same probabilities and,
-    to rounding, the same quantiles."""
+    """The command's default backend (auto: whichever is faster here) and --backend xla give the
+    same probabilities, within one draw (a draw within rounding of a target may fall on either
+    side on another CPU: tests/test_backends.py), and to rounding the same quantiles."""
     xla = cli("uncertainty", PLAN, "--n", "300", "--seed", "0", "--format", "csv",
               "--backend", "xla", cwd=tmp_path)
     assert xla.returncode == 0, xla.stderr
     import io
     a, b = (pd.read_csv(io.StringIO(out.stdout)) for out in (cli_runs[0], xla))
-    assert list(a["probability"]) == list(b["probability"])
+    np.testing.assert_allclose(a["probability"], b["probability"], rtol=0, atol=1.0001 / 300)
     for col in ("p05", "p50", "p95"):
         np.testing.assert_allclose(a[col], b[col], rtol=1e-9)
 
