@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 (README: 3.10+)
+    import tomli as tomllib
 import tracemalloc
 from datetime import timedelta
 

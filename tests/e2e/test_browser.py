@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 import socket
 import struct
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 (README: 3.10+)
+    import tomli as tomllib
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
