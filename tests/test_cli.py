@@ -507,8 +507,12 @@ def test_an_ascii_terminal_gets_escaped_errors(tmp_path):
 
 
 def _popen(*args, cwd: Path) -> subprocess.Popen:
+    """The command as a person at a terminal starts it. A process started with SIGINT ignored
+    (as a shell does for a background job, and so for these tests when the suite runs in one)
+    keeps ignoring it, as it should: GNU env's --default-signal gives it back its default."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"}
-    return subprocess.Popen([sys.executable, "-m", "simulator", *map(str, args)], cwd=cwd, env=env,
+    return subprocess.Popen(["env", "--default-signal=INT", sys.executable, "-m", "simulator",
+                             *map(str, args)], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
