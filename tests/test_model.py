@@ -80,26 +80,54 @@ def test_rd_spending_growth_is_undefined_in_2020_and_defined_after(runs):
     assert growth.loc[2021.0:].notna().all()
 
 
-def test_innovation_index_2020_equals_hand_calculation(runs):
-    # Five blocks of capped standard-value scores, equal weights (model.md); 2020 inputs:
+def test_innovation_index_2020_equals_hand_calculation(gy_model, runs):
+    # Five blocks of capped standard-value scores, equal weights (docs/index-method.md); 2020:
     population = 230.566                      # 万人, 7th census
-    fiscal_st_share = 0.2 * 6.753667 / 0.6 / 270 * 100   # % (fiscal R&D 20 % of R&D, 60 % of S&T)
+    fiscal_st_share = 2.25 / 270 * 100        # % (S&T budget 2.25 亿 of 270 亿 expenditure)
+    rd_fte = 6.753667 / 0.0045 / 0.9          # R&D FTE: spending / cost per FTE / utilisation
     environment = (8.6 / 15 * 100 + (76 / population) / 1 * 100) / 2
-    inputs = (0.67 / 2.5 * 100 + fiscal_st_share / 5 * 100) / 2
-    output = ((360 / population) / 8 * 100 + (0.7 / population) / 0.02 * 100) / 2
+    inputs = (0.67 / 2.5 * 100 + fiscal_st_share / 5 * 100
+              + min(100, (rd_fte / population) / 10 * 100)) / 3
+    output = ((180 / population) / 8 * 100 + (0.7 / population) / 0.02 * 100) / 2
     industrialisation = (18.3 / 30 * 100 + (200 / (221 / 0.183)) * 100 / 40 * 100) / 2
     development = (1008.01 / population * 10000) / 100000 * 100
     expected = 0.2 * (environment + inputs + output + industrialisation + development)
     assert runs["baseline"].loc[2020.0, "innovation_index"] == pytest.approx(expected, rel=1e-5)
+    without = (environment + inputs + output + industrialisation) / 4
+    w = gy_model.run_wide(scenario.default(), variables=["innovation_index_excluding_development"])
+    assert w.loc[2020.0, "innovation_index_excluding_development"] == pytest.approx(without, rel=1e-5)
 
 
 # --- hand calculations of single mechanisms --------------------------------------------------
 
-def test_gdp_follows_compound_euler_growth(gy_model):
-    w = gy_model.run_wide(scenario.default(), variables=["gdp"])
+def test_trend_gdp_follows_compound_euler_growth(gy_model):
+    w = gy_model.run_wide(scenario.default(), variables=["trend_gdp"])
     dt = gy_model.time_step
     expected = 1008.01 * (1 + 0.065 * dt) ** (15 / dt)
-    assert w.loc[2035.0, "gdp"] == pytest.approx(expected, rel=1e-12)
+    assert w.loc[2035.0, "trend_gdp"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_gdp_is_the_trend_when_the_productivity_loop_is_cut(gy_model):
+    plan = load_scenario(REPO / "scenarios" / "plan.yaml")
+    cut = gy_model.run_wide(plan, params={"switch_productivity_loop": 0.0},
+                            variables=["gdp", "trend_gdp"])
+    np.testing.assert_allclose(cut["gdp"], cut["trend_gdp"], rtol=1e-12)
+    on = gy_model.run_wide(plan, variables=["gdp", "trend_gdp", "rd_intensity"])
+    # R&D above its 2020 intensity adds output: GDP above the trend by 2035, by a plausible margin
+    assert (on.loc[2021.0:, "rd_intensity"] > 0.67).all()
+    gain = on.loc[2035.0, "gdp"] / on.loc[2035.0, "trend_gdp"] - 1
+    assert 0 < gain < 0.1
+
+
+def test_gdp_step_by_hand(gy_model):
+    """One Euler step of GDP: trend growth plus rho x (absorbed R&D / GDP - 0.67 %)."""
+    plan = load_scenario(REPO / "scenarios" / "plan.yaml")
+    dt = 1.0  # one step a year, so consecutive saved values are consecutive steps
+    w = gy_model.run_wide(plan, variables=["gdp", "absorbed_rd", "rd_rate_of_return"], time_step=dt)
+    t0, t1 = 2024.0, 2025.0
+    rho = w.loc[t0, "rd_rate_of_return"]
+    bonus = rho * (w.loc[t0, "absorbed_rd"] / w.loc[t0, "gdp"] - 0.0067)
+    assert w.loc[t1, "gdp"] == pytest.approx(w.loc[t0, "gdp"] * (1 + dt * (0.065 + bonus)), rel=1e-12)
 
 
 def test_rd_intensity_is_rd_spending_over_gdp(gy_model):
@@ -145,35 +173,60 @@ def test_zero_rd_patents_fall_only_after_the_lag(zero_rd):
 
 def test_zero_rd_htes_fall_within_three_years(zero_rd):
     hte = zero_rd["high_tech_enterprises"]
+    # R&D above a share of sales is a hard criterion: no R&D, no new certificate, no renewal
     assert (zero_rd.loc[2021.0:, "new_hte_certifications"] == 0).all()
     assert hte.loc[2023.0] < 0.5 * hte.loc[2020.0]
     assert zero_rd.loc[2021.0:, "rd_intensity"].eq(0).all()
 
 
+NO_BUDGET = {"switch_budget_loop": 0.0}
+
+
 @pytest.mark.parametrize("reward", [1e3, 1e6, 1e12], ids=["1e3", "1e6", "1e12"])
-def test_unlimited_rewards_htes_bounded_by_eligible_pool(gy_model, reward):
+def test_unlimited_rewards_htes_bounded_by_the_candidate_pipeline(gy_model, reward):
     params = {lev: reward for lev in ("hte_reward_2021_2025", "hte_reward_2026_2030",
                                       "hte_reward_2031_2035")}
-    w = gy_model.run_wide(scenario.default(), params=params, variables=[
-        "high_tech_enterprises", "registered_tech_smes", "eligible_unregistered_firms",
-        "new_hte_certifications", "certification_candidates", "eligible_firm_formation"])
-    # certifications never exceed half the uncertified registered firms in a year
-    assert (w["new_hte_certifications"] <= 0.5 * w["certification_candidates"] + 1e-9).all()
-    # HTEs come from the eligible pool (registered and unregistered firms) ...
-    pool = w["registered_tech_smes"] + w["eligible_unregistered_firms"]
-    assert (w["high_tech_enterprises"] <= pool).all()
-    # ... which only grows by formation: 2020 pool + the largest formation rate x years
-    formed = w["eligible_firm_formation"].cummax() * (w.index - 2020)
-    assert (pool <= 103 + 1000 + formed + 1e-6).all()
-    assert w["high_tech_enterprises"].max() < 2000
+    w = gy_model.run_wide(scenario.default(), params={**params, **NO_BUDGET}, variables=[
+        "high_tech_enterprises", "new_hte_certifications", "certification_candidates",
+        "candidate_formation", "max_certification_fraction"])
+    # certifications never exceed the maximum fraction of the candidates in a year
+    assert (w["new_hte_certifications"]
+            <= w["max_certification_fraction"] * w["certification_candidates"] + 1e-9).all()
+    # every certified firm was a candidate: HTEs + candidates only grow by candidate formation
+    firms = w["high_tech_enterprises"] + w["certification_candidates"]
+    formed = w["candidate_formation"].cummax() * (w.index - 2020)
+    assert (firms <= 44 + 59 + formed + 1e-6).all()
+    assert w["high_tech_enterprises"].max() < 1000
 
 
 def test_unlimited_rewards_saturate(gy_model):
     def hte(reward):
         params = {f"hte_reward_{p.replace('-', '_')}": reward for p in tables.PERIODS}
-        return gy_model.run_wide(scenario.default(), params=params,
+        return gy_model.run_wide(scenario.default(), params={**params, **NO_BUDGET},
                                  variables=["high_tech_enterprises"])["high_tech_enterprises"]
     np.testing.assert_allclose(hte(1e6), hte(1e4), rtol=1e-6)
+
+
+def test_unaffordable_rewards_are_cut_by_the_budget(gy_model):
+    """With the budget binding, a reward the S&T budget cannot pay is scaled down with every
+    other programme; the shortfall is visible and the identity holds."""
+    params = {f"hte_reward_{p.replace('-', '_')}": 1e4 for p in tables.PERIODS}
+    names = ["programme_funding_fraction", "budget_shortfall", "budget_residual",
+             "fiscal_st_spending", "funded_st_outlays", "other_st_spending",
+             "requested_st_outlays", "min_other_st_share", "high_tech_enterprises"]
+    w = gy_model.run_wide(scenario.default(), params=params, variables=names)
+    free = gy_model.run_wide(scenario.default(), params={**params, **NO_BUDGET},
+                             variables=["high_tech_enterprises"])
+    late = w.loc[2022.0:]
+    funded = np.minimum(1, (1 - w["min_other_st_share"]) * w["fiscal_st_spending"]
+                        / w["requested_st_outlays"])
+    np.testing.assert_allclose(w["programme_funding_fraction"], funded, rtol=1e-12)
+    assert (late["programme_funding_fraction"] < 0.5).all()
+    assert (late["budget_shortfall"] > 0).all()
+    np.testing.assert_allclose(w["fiscal_st_spending"], w["funded_st_outlays"] + w["other_st_spending"],
+                               rtol=1e-12)
+    assert (w["other_st_spending"] >= w["min_other_st_share"] * w["fiscal_st_spending"] - 1e-12).all()
+    assert w.loc[2035.0, "high_tech_enterprises"] < free.loc[2035.0, "high_tech_enterprises"]
 
 
 def _lever_draws(n: int, seed: int) -> list[scenario.Scenario]:

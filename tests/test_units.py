@@ -69,12 +69,12 @@ def test_a_deliberately_wrong_model_yields_a_problem_per_wrong_variable(wrong):
 def test_percent_and_fraction_scales_are_checked(tmp_path):
     """Dropping the / 100 that turns a % into a fraction is a scale problem of 0.01."""
     text = tables.MODEL_FILE.read_text(encoding="utf-8")
-    assert "GDP * nominal gdp growth / 100" in text
+    assert text.count("Trend GDP * nominal gdp growth / 100") == 1
     mutated = tmp_path / "mutated.mdl"
-    mutated.write_text(text.replace("GDP * nominal gdp growth / 100", "GDP * nominal gdp growth"),
-                       encoding="utf-8")
+    mutated.write_text(text.replace("Trend GDP * nominal gdp growth / 100",
+                                    "Trend GDP * nominal gdp growth"), encoding="utf-8")
     problems = [p for p in units.check(mutated) if p.variable not in KNOWN_PROBLEMS]
-    assert [p.variable for p in problems] == ["gdp increase"]
+    assert [p.variable for p in problems] == ["trend gdp increase"]
     assert "0.01" in problems[0].message
 
 
