@@ -378,3 +378,26 @@ def test_loops_command_refuses_bad_input_in_one_line(tmp_path, args, message):
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and message in done.stderr
+
+
+def test_loops_command_wide_shows_every_column(tmp_path):
+    done = cli("loops", "--wide", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "not shown:" not in done.stdout
+    assert all(lp.path_en in done.stdout for lp in loops.load())
+
+
+def test_write_readme_replaces_only_the_block(tmp_path, monkeypatch, capsys, plan_knockout):
+    from simulator import cli as cli_module
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n{loops.README_START}\nstale\n{loops.README_END}\nrest\n",
+                      encoding="utf-8")
+    monkeypatch.setattr(cli_module, "REPO", tmp_path)
+    assert cli_module.main(["loops", "--write-readme"]) == 0
+    assert readme.read_text(encoding="utf-8") == (
+        f"# title\n{loops.README_START}\n{loops.markdown(plan_knockout)}{loops.README_END}\n"
+        "rest\n")
+    readme.write_text("# no markers\n", encoding="utf-8")
+    assert cli_module.main(["loops", "--write-readme"]) == 2
+    assert "needs exactly one <!-- loops:start -->" in capsys.readouterr().err
+    assert readme.read_text(encoding="utf-8") == "# no markers\n"
