@@ -581,8 +581,9 @@ def cmd_hindcast(args) -> int:
 
 def cmd_loops(args) -> int:
     from . import loops
-    if args.write_readme and (args.scenario != LOOPS_SCENARIO or args.loops != LOOPS_FILE
-                              or args.out):
+    defaults = (Path(args.scenario).resolve() == Path(LOOPS_SCENARIO)
+                and Path(args.loops).resolve() == Path(LOOPS_FILE))
+    if args.write_readme and (not defaults or args.out):
         raise UserError("--write-readme: allowed only with the default --scenario and --loops "
                         "and without --out (the README shows the plan scenario and "
                         "models/loops.csv)")

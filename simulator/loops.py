@@ -388,6 +388,12 @@ def knockout(scenario: Scenario | Mapping[str, float] | None = None,
     if bad or not years:
         raise ValueError(f"years: {bad or 'none'} not allowed; allowed years from {t0:g} to "
                          f"{t1:g}")
+    together: dict[str, tuple[float, str]] = {}
+    for lp in loops:
+        for c, value in lp.cut:
+            if together.setdefault(c, (value, lp.id))[0] != value:
+                raise ValueError(f"loops: {lp.id} sets {c}={value:g} but {together[c][1]} sets "
+                                 f"{c}={together[c][0]:g}; they cannot be cut together")
     # run 0: every loop intact; run i: loop i cut; last run: every loop cut together
     n = len(loops) + 2
     params: dict[str, object] = dict(base)
@@ -399,22 +405,23 @@ def knockout(scenario: Scenario | Mapping[str, float] | None = None,
                     column[i] = column[-1] = value
         params[const] = column
     res = engine.run(params, n=n, variables=list(dict.fromkeys(m.variable for m in indicators)))
-    rows = []
+    missing = [y for y in years if not np.isclose(res.times, y).any()]
+    if missing:
+        raise ValueError(f"years: {missing} are not saved by the model (SAVEPER); allowed "
+                         f"{', '.join(f'{t:g}' for t in res.times)}")
     run_ids = [*ids, ALL_CUT]
+    values = {}  # (indicator, year) -> value in every run
     for m in indicators:
         for y in years:
             hit = np.flatnonzero(np.isclose(res.times, y))
-            series = res[m.variable][hit[0]] if y >= m.defined_from else np.full(n, np.nan)
-            effects = _effect(np.full(n - 1, series[0]), series[1:], m.growth)
-            for j, loop_id in enumerate(run_ids):
-                rows.append((loop_id, m.id, y, float(series[0]), float(series[j + 1]),
-                             float(effects[j]), m.effect_unit))
+            values[m.id, y] = (res[m.variable][hit[0]] if y >= m.defined_from
+                               else np.full(n, np.nan))
+    rows = [(loop_id, m.id, y, float(v[0]), float(v[j]),
+             float(_effect(v[:1], v[j:j + 1], m.growth)[0]), m.effect_unit)
+            for j, loop_id in enumerate(run_ids, start=1) for m in indicators for y in years
+            for v in [values[m.id, y]]]
     table = pd.DataFrame(rows, columns=["loop", "indicator", "year", "full", "cut", "effect",
                                         "effect_unit"])
-    order = {k: i for i, k in enumerate(run_ids)}
-    table = table.sort_values(["loop", "indicator", "year"], key=lambda s: s.map(
-        order) if s.name == "loop" else s.map({m.id: i for i, m in enumerate(indicators)})
-        if s.name == "indicator" else s, kind="stable").reset_index(drop=True)
     summary = _summary(table, loops, threshold)
     return KnockOut(name, loops, years, table, summary, threshold)
 

@@ -401,3 +401,9 @@ def test_write_readme_replaces_only_the_block(tmp_path, monkeypatch, capsys, pla
     assert cli_module.main(["loops", "--write-readme"]) == 2
     assert "needs exactly one <!-- loops:start -->" in capsys.readouterr().err
     assert readme.read_text(encoding="utf-8") == "# no markers\n"
+
+
+def test_knockout_refuses_loops_that_cannot_be_cut_together():
+    clash = loops.Loop("C", "balancing", "乙", "clash", "p", "p", (("growth_switch", 0.5),))
+    with pytest.raises(ValueError, match="C sets growth_switch=0.5 but R sets growth_switch=0"):
+        loops.knockout({}, (*TOY_LOOPS, clash), mdl_file=TOY, indicators=TOY_MEASURES)
