@@ -365,7 +365,8 @@ def knockout(scenario: Scenario | Mapping[str, float] | None = None,
     Raises
     ------
     ValueError
-        A year outside the model's span, no loops, or a duplicate loop id.
+        A year outside the model's span or not saved, no loops, a duplicate loop id, or two
+        loops setting one constant to different values (they could not be cut together).
     """
     from . import scenario as scenario_mod
     engine = _engine(mdl_file)
