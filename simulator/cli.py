@@ -1,4 +1,4 @@
-"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|milestones|calibrate|validate|hindcast``.
+"""Command line: ``python -m simulator run|goals|compare|uncertainty|sensitivity|solve|milestones|calibrate|validate|hindcast|loops``.
 
 A user's mistake (a bad option or scenario file, an output path that cannot or may not be
 written) ends with a one-line message on standard error and exit code 2, and nothing is run or
@@ -41,6 +41,12 @@ MAX_RUNS = 10_000_000
 BYTES_PER_RUN = 5_000
 
 
+#: Defaults of ``loops`` (``--write-readme`` needs them: the README shows these).
+REPO = Path(__file__).resolve().parent.parent
+LOOPS_SCENARIO = str(REPO / "scenarios" / "plan.yaml")
+LOOPS_FILE = str(REPO / "models" / "loops.csv")
+
+
 class UserError(Exception):
     """A mistake in the command's input; reported in one line, exit code 2."""
 
@@ -59,6 +65,8 @@ def _input_paths(args) -> list[str]:
         paths.append(args.uncertainty)
     if getattr(args, "observed", None):  # a file of actuals (hindcast, milestones)
         paths.append(args.observed)
+    if getattr(args, "loops", None):  # a loop table (loops)
+        paths.append(args.loops)
     return paths
 
 
@@ -571,6 +579,50 @@ def cmd_hindcast(args) -> int:
     return 0
 
 
+def cmd_loops(args) -> int:
+    from . import loops
+    defaults = (Path(args.scenario).resolve() == Path(LOOPS_SCENARIO)
+                and Path(args.loops).resolve() == Path(LOOPS_FILE))
+    if args.write_readme and (not defaults or args.out):
+        raise UserError("--write-readme: allowed only with the default --scenario and --loops "
+                        "and without --out (the README shows the plan scenario and "
+                        "models/loops.csv)")
+    scen, = _load_all([args.scenario])
+    table = loops.load(args.loops)  # validated before anything runs
+    readme = REPO / "README.md"
+    if args.write_readme:
+        text = inputs.read_text(readme, what="README")
+        try:
+            loops.readme_block(text, str(readme))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    if args.out:
+        _check_output(Path(args.out), args)
+    ko = loops.knockout(scen, table)
+    if args.write_readme:
+        write_atomic(readme, loops.replace_block(text, loops.markdown(ko), str(readme)))
+        print(f"wrote the loop table of {readme} (scenario {scen.name!r}, {len(table)} loops)")
+        return 0
+    if args.format == "csv":
+        frame = ko.table.merge(ko.summary[["loop", "driver"]], on="loop")
+        text = inputs.to_csv(frame)
+    elif args.format == "markdown":
+        text = loops.markdown(ko)
+    else:
+        years = " and ".join(str(y) for y in ko.years)
+        text = (f"回路切断 loop knock-out: scenario {scen.name!r}, loops {args.loops}; effect "
+                f"of cutting each loop in {years}: % of the full model's value (pp for a "
+                f"growth rate); a driver moves some indicator by {ko.threshold:g} % or more\n\n")
+        header, rows = loops.summary_rows(ko)
+        text += format_table(header, rows, right=[False] * 5, shrink=[0], fold=[4, 2],
+                             drop=[4]) + "\n\n"
+        header, rows = loops.detail_rows(ko)
+        text += format_table(header, rows, right=[False, False] + [True] * (len(header) - 2),
+                             shrink=[1, 0])
+    _emit(text, args)
+    return 0
+
+
 def _command_use(args) -> tuple[int, int]:
     """(engine calls, runs per call) a command makes, estimated from its arguments, so that the
     backend ``auto`` can weigh XLA's one-off compile against what it would save on this machine
@@ -593,6 +645,8 @@ def _command_use(args) -> tuple[int, int]:
         return 60, 40 * (max(args.n, 1) if args.probability is not None else 1)
     if args.command in ("calibrate", "hindcast"):  # ~15 evaluations of ~4 lanes per start
         return 15 * max(args.starts, 1), 4
+    if args.command == "loops":  # one call: the full model, each loop cut, all cut
+        return 1, 8
     return 1, max(args.n, 1)  # validate: the random-policy ensemble dominates
 
 
@@ -777,6 +831,26 @@ def build_parser() -> argparse.ArgumentParser:
     _display_options(p)
     _backend_option(p)
     p.set_defaults(func=cmd_hindcast)
+    p = sub.add_parser("loops", help="loop knock-out: the effect on every indicator of cutting "
+                       "each named feedback loop (models/loops.csv), and which are drivers")
+    p.add_argument("--scenario", default=LOOPS_SCENARIO, help="scenario YAML file (default "
+                   "scenarios/plan.yaml)")
+    p.add_argument("--loops", default=LOOPS_FILE, help="loop table (default models/loops.csv)")
+    p.add_argument("--format", choices=["table", "csv", "markdown"], default="table",
+                   help="table (default), csv (every loop, indicator and year) or markdown "
+                   "(the README's loop table)")
+    p.add_argument("--markdown", dest="format", action="store_const", const="markdown",
+                   help="the same as --format markdown")
+    p.add_argument("--csv", dest="format", action="store_const", const="csv",
+                   help="the same as --format csv")
+    p.add_argument("--write-readme", action="store_true", help="replace the loop table of "
+                   "README.md (between <!-- loops:start --> and <!-- loops:end -->) with the "
+                   "markdown output")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _display_options(p)
+    _backend_option(p)
+    p.set_defaults(func=cmd_loops)
     return parser
 
 

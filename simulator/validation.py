@@ -26,6 +26,12 @@ structure tests come before behaviour tests:
    at once by the ensemble engine; every stock stays non-negative and every share within its
    bounds (``%`` in [0, 100], fractions in [0, 1]) in every year of every run.
 
+6. **Loop knock-out** (:mod:`simulator.loops`): every loop of ``models/loops.csv`` cut in turn
+   (and all together) in the plan scenario, the effect on every indicator in 2025 and 2035; one
+   test per loop that the README's loop table calls a driver fails if cutting it moves no
+   indicator by :data:`simulator.loops.DRIVER_THRESHOLD` (1 %), and one fails if the README's
+   table lists other loops than ``models/loops.csv``.
+
 With ``--observed FILE`` (a file of actuals, :mod:`simulator.actuals`) the report gains a
 section 6, **hindcast**: the model calibrated with the data up to ``--cutoff`` (default 2020)
 scored on the actuals after it, next to the two naive forecasts (:mod:`simulator.hindcast`).
@@ -57,7 +63,7 @@ BOUND_SLACK = 1e-9               # rounding allowance on bounds
 @dataclass
 class Check:
     """One validation test and its outcome."""
-    group: str                   # structure | extreme | integration | behaviour | bounds
+    group: str                   # structure | extreme | integration | behaviour | bounds | loops
     name: str
     passed: bool
     detail: str
@@ -361,12 +367,94 @@ def random_bounds(n: int = 10_000, seed: int = 0) -> list[Check]:
 
 
 # --------------------------------------------------------------------------------------------
+# 6. Loop knock-out
+
+def loop_checks(readme_text: str | None = None, knockout=None) -> list[Check]:
+    """The README's loop table against the model's loop knock-out (:mod:`simulator.loops`).
+
+    Parameters
+    ----------
+    readme_text : str, optional
+        The README (default the project's ``README.md``).
+    knockout : simulator.loops.KnockOut, optional
+        Default :func:`simulator.loops.knockout` of the plan scenario and ``models/loops.csv``.
+
+    Returns
+    -------
+    list of Check
+        One check that the README's loop table lists the loops of ``models/loops.csv``, then one
+        per loop the README calls a driver: it fails if cutting the loop moves no indicator by
+        the driver threshold. Every check carries the knock-out in ``data["knockout"]``.
+    """
+    from . import loops
+    if readme_text is None:
+        readme_text = (REPO / "README.md").read_text(encoding="utf-8")
+    ko = knockout if knockout is not None else loops.knockout()
+    data = {"knockout": ko}
+    try:
+        claimed = loops.readme_drivers(readme_text)
+    except ValueError as exc:
+        return [Check("loops", "README loop table lists the model's loops", False, str(exc),
+                      data=data)]
+    ids = [lp.id for lp in ko.loops]
+    same = list(claimed) == ids
+    checks = [Check("loops", "README loop table lists the model's loops", same,
+                    f"README lists {', '.join(claimed) or 'no loop'}; models/loops.csv has "
+                    f"{', '.join(ids)}" + ("" if same else " (regenerate it: python -m simulator "
+                                           "loops --write-readme)"), data=data)]
+    for loop_id, driver in claimed.items():
+        if not driver:
+            continue
+        if loop_id not in ids:
+            checks.append(Check("loops", f"README driver {loop_id} moves an indicator by "
+                                f"{ko.threshold:g} %", False, f"the README calls loop "
+                                f"{loop_id} a driver but models/loops.csv has no such loop",
+                                data=data))
+            continue
+        row = ko.summary[ko.summary["loop"] == loop_id].iloc[0]
+        largest = ko.largest(loop_id)
+        checks.append(Check(
+            "loops", f"README driver {loop_id} moves an indicator by {ko.threshold:g} %",
+            ko.driver(loop_id),
+            f"cutting {loop_id} ({row['name_en']}) moves {row['indicator'] or 'no indicator'} "
+            f"by {largest:.2f} {row['effect_unit']} in {row['year']} (largest effect over "
+            f"{', '.join(map(str, ko.years))}); a driver needs {ko.threshold:g} or more (% of a "
+            "level, pp of a growth rate)",
+            data=data))
+    return checks
+
+
+def loop_section(checks: list[Check], number: int) -> list[str]:
+    """Markdown lines of the report's loop knock-out section (empty without loop checks)."""
+    from . import loops
+    mine = [c for c in checks if c.group == "loops"]
+    if not mine:
+        return []
+    ko = mine[0].data["knockout"]
+    lines = ["", f"## {number}. Loop knock-out", "",
+             f"Each loop of `models/loops.csv` is cut (its `cut` constants set, e.g. a switch to "
+             f"0) in the `{ko.scenario}` scenario with the calibrated constants; effect = 100 "
+             "(cut − full) / |full| for a level, cut − full in percentage points (pp) for a "
+             f"growth rate. A loop is a driver if some effect reaches {ko.threshold:g} (% or pp) "
+             f"in {' or '.join(map(str, ko.years))}. Command: `python -m simulator loops` "
+             "(`--format csv` for every value); the README's loop table is its `--markdown` "
+             "output. Method: `docs/model.md`, \"Loop knock-out\".", ""]
+    for c in mine:
+        lines.append(f"- **{c.name}** — {'pass' if c.passed else 'FAIL'}: {c.detail}")
+    lines += ["", loops.markdown(ko).rstrip("\n"), "",
+              f"Every effect ({' / '.join(map(str, ko.years))}):", "",
+              loops.matrix_markdown(ko).rstrip("\n")]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
 # All, and the report
 
 def run_all(n: int = 10_000, seed: int = 0, progress: bool = False) -> list[Check]:
     steps = [("dimensional consistency", dimensional), ("extreme conditions", extreme_conditions),
              ("integration error", integration_error), ("behaviour reproduction", behaviour),
-             ("random policies", lambda: random_bounds(n, seed))]
+             ("random policies", lambda: random_bounds(n, seed)),
+             ("loop knock-out", loop_checks)]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -606,6 +694,7 @@ def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: 
             lines += [f"- **{c.name}** — {'pass' if c.passed else 'FAIL'}: {c.detail}"]
     if hindcast is not None:
         lines += hindcast_section(hindcast)
+    lines += loop_section(checks, 6 if hindcast is None else 7)
     lines += ["", "## References", "",
               "- Barlas, Y. (1996). Formal aspects of model validity and validation in system "
               "dynamics. *System Dynamics Review* 12(3), 183–210.",

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from simulator import validation
+from simulator import loops, validation
 
 from helpers import cli
 
@@ -73,7 +73,11 @@ def test_validate_command_writes_a_report_and_exits_zero(tmp_path):
     assert "tests pass" in text and "FAIL" not in text
     for fig in ("behaviour.png", "extreme.png", "integration.png"):
         assert (out / fig).stat().st_size > 10_000
-    assert "18 of 18 tests pass" in res.stdout
+    # 18 tests, and the loop knock-out's (one, plus one per loop the README calls a driver)
+    loop_tests = 1 + sum(loops.readme_drivers(
+        (validation.REPO / "README.md").read_text(encoding="utf-8")).values())
+    assert f"{18 + loop_tests} of {18 + loop_tests} tests pass" in res.stdout
+    assert "## 6. Loop knock-out" in text
 
 
 def test_validate_exits_one_when_a_test_fails(tmp_path, monkeypatch, capsys):
