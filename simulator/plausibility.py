@@ -140,22 +140,27 @@ def _number(text: str, where: str, fieldname: str) -> float | None:
     return value
 
 
-def _resolve(text: str, where: str, fieldname: str, variables: Collection[str]) -> str:
+def _resolve(text: str, where: str, fieldname: str, variables: Collection[str],
+             model: str) -> str:
     """The Python name of the model variable ``text`` names, or a PlausibilityError listing the
     closest names the model has."""
     name = text.strip()
     python = name if name in variables else tables.python_name(name) if name else ""
     if python not in variables:
-        close = difflib.get_close_matches(python or name, sorted(variables), n=4, cutoff=0.5)
+        key = python or name
+        close = difflib.get_close_matches(key, sorted(variables), n=4, cutoff=0.5)
+        words = [w for w in key.split("_") if len(w) >= 4]  # names sharing a word come next
+        close += [v for v in sorted(variables) if any(w in v.split("_") for w in words)
+                  and v not in close][:6 - len(close)]
         hint = f"closest: {', '.join(close)}" if close else "none is close"
         raise PlausibilityError(f"{where}: field '{fieldname}': value {excerpt(text)} is not a "
-                                f"variable of the model; allowed one of its {len(variables)} "
+                                f"variable of {model}; allowed one of its {len(variables)} "
                                 f"variables ({hint})")
     return python
 
 
 def _bound(record: dict[str, str], where: str, variables: Collection[str],
-           units: Mapping[str, str]) -> Bound:
+           units: Mapping[str, str], model: str) -> Bound:
     """One validated row."""
     ident = record["id"].strip()
     if not _ID.fullmatch(ident):
@@ -166,13 +171,13 @@ def _bound(record: dict[str, str], where: str, variables: Collection[str],
     if kind not in KINDS:
         raise PlausibilityError(f"{where}: field 'kind': value {excerpt(record['kind'])} is not "
                                 f"known; allowed {', '.join(KINDS)}")
-    name = _resolve(record["variable"], where, "variable", variables)
+    name = _resolve(record["variable"], where, "variable", variables, model)
     denominator, den_name = record["denominator"].strip(), ""
     if kind in ("ratio", "identity"):
         if not denominator:
             raise PlausibilityError(f"{where}: field 'denominator': value '' is empty; a {kind} "
                                     "bound needs a denominator variable")
-        den_name = _resolve(denominator, where, "denominator", variables)
+        den_name = _resolve(denominator, where, "denominator", variables, model)
         if units.get(name, "") != units.get(den_name, ""):
             raise PlausibilityError(
                 f"{where}: field 'denominator': value {excerpt(denominator)} is in "
@@ -216,7 +221,7 @@ def _bound(record: dict[str, str], where: str, variables: Collection[str],
 
 
 def loads(text: str | bytes, source: str, variables: Collection[str],
-          units: Mapping[str, str]) -> tuple[Bound, ...]:
+          units: Mapping[str, str], model: str = "the model") -> tuple[Bound, ...]:
     """Parse and validate the CSV ``text`` of a plausibility file.
 
     Parameters
@@ -229,6 +234,8 @@ def loads(text: str | bytes, source: str, variables: Collection[str],
         Python names of the model's variables.
     units : mapping of str to str
         Declared units of the model's variables, by Python name.
+    model : str
+        The model's name, for messages.
 
     Returns
     -------
@@ -278,7 +285,7 @@ def loads(text: str | bytes, source: str, variables: Collection[str],
             for column, value in record.items():
                 check_text(value, where, column, max_chars=MAX_SOURCE_CHARS,
                            error=PlausibilityError)
-            bound = _bound(record, where, variables, units)
+            bound = _bound(record, where, variables, units, model)
             if bound.id in seen:
                 raise PlausibilityError(f"{where}: field 'id': value {excerpt(bound.id)} repeats "
                                         f"the id of row {seen[bound.id]}; allowed a unique id")
@@ -291,14 +298,16 @@ def loads(text: str | bytes, source: str, variables: Collection[str],
     return tuple(bounds)
 
 
-def load(path: str | Path = FILE, engine=None) -> tuple[Bound, ...]:
-    """Read and validate the plausibility file at ``path`` against ``engine``'s model (default
-    the project's model) through the bounded reader; see :func:`loads`."""
+def load(path: str | Path | None = None, engine=None) -> tuple[Bound, ...]:
+    """Read and validate the plausibility file at ``path`` (default :data:`FILE`) against
+    ``engine``'s model (default the project's model) through the bounded reader; see
+    :func:`loads`."""
+    path = FILE if path is None else path
     if engine is None:
         from .engine import engine_for
         engine = engine_for()
     text = read_text(path, what="plausibility table", error=PlausibilityError)
-    return loads(text, str(path), engine.variables, engine.units)
+    return loads(text, str(path), engine.variables, engine.units, Path(engine.mdl_file).name)
 
 
 # --------------------------------------------------------------------------------------------

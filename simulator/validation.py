@@ -373,7 +373,7 @@ def random_bounds(n: int = 10_000, seed: int = 0, bounds=None) -> list[Check]:
     ]
     for o in plausibility.evaluate(bounds, run.times, run.data, draws):
         checks.append(Check(
-            "bounds", f"{o.bound.describe()} in {n:,} random policy settings", o.passed,
+            "bounds", f"{o.bound.describe()} in every random draw", o.passed,
             plausibility.summary(o),
             data={"id": o.bound.id, "bound": o.bound.describe(), "source": o.bound.source,
                   "broken": o.broken, "n": o.n, "lowest": o.lowest,
