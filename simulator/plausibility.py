@@ -519,8 +519,8 @@ def summary(o: Outcome) -> str:
     that break the bound, the worst draw and the inputs that drive the breach."""
     b = o.bound
     unit = "" if b.unit == "Dmnl" else f" {b.unit}"
-    text = (f"{b.describe()} (bound `{b.id}`). Observed over {o.n:,} draws and every saved "
-            f"year: {o.lowest:.4g} to {o.highest:.4g}{unit}; ")
+    text = (f"Bound `{b.id}`. Observed over {o.n:,} draws and every saved year: "
+            f"{o.lowest:.4g} to {o.highest:.4g}{unit}; ")
     if o.passed:
         text += (f"no draw breaks it (closest: draw {o.worst_draw}, {o.worst_value:.4g}{unit} "
                  f"in {o.worst_time:g}).")
@@ -537,5 +537,26 @@ def summary(o: Outcome) -> str:
     return text
 
 
+def worst_draws_csv(outcomes: Mapping[str, tuple[int, Mapping[str, float]]]) -> str:
+    """CSV text of the worst draw of each bound: a column per bound id, a row ``draw`` (its
+    number) then a row per drawn input (its value), so that a modeller can rerun it.
+
+    Parameters
+    ----------
+    outcomes : mapping of str to (int, mapping of str to float)
+        By bound id: the worst draw's number and its settings by Python name.
+    """
+    ids = list(outcomes)
+    names = list(dict.fromkeys(k for _, settings in outcomes.values() for k in settings))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["input", *ids])
+    writer.writerow(["draw", *(outcomes[i][0] for i in ids)])
+    for name in names:
+        writer.writerow([name, *(repr(outcomes[i][1].get(name, math.nan)) for i in ids)])
+    return buf.getvalue()
+
+
 __all__ = ["Bound", "Outcome", "PlausibilityError", "KINDS", "COLUMNS", "FILE", "load", "loads",
-           "yoy_growth", "quantity", "excess", "drivers", "evaluate", "summary"]
+           "yoy_growth", "quantity", "excess", "drivers", "evaluate", "summary",
+           "worst_draws_csv"]

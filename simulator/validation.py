@@ -56,6 +56,7 @@ DEFAULT_OUT = REPO / "docs" / "validation"
 INTEGRATION_TOL = 0.01           # relative change of any indicator when the step is halved / RK4
 REPRODUCTION_TOL = 10.0          # % error allowed on a fitted observation
 BOUND_SLACK = 1e-9               # rounding allowance on bounds
+WORST_DRAWS = "plausibility_worst_draws.csv"  # report file: the worst draw of each bound
 
 
 @dataclass
@@ -636,10 +637,13 @@ def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: 
             lines += [f"- **{c.name}** — {'pass' if c.passed else 'FAIL'}: {c.detail}"]
     sourced = [c.data for c in checks if c.group == "bounds" and "source" in c.data]
     if sourced:
+        from .plausibility import worst_draws_csv
+        write_atomic(out / WORST_DRAWS, worst_draws_csv(
+            {d["id"]: (d["worst_draw"], d["worst_settings"]) for d in sourced}))
         lines += ["", "Plausibility bounds (`models/plausibility.csv`, `simulator/plausibility.py`)"
                   " and their sources. Draws are numbered from 0 in the order of "
-                  f"`simulator.engine.random_draws(n, seed={seed})`; each check's data in "
-                  "`validation.random_bounds` holds the worst draw's full settings.", "",
+                  f"`simulator.engine.random_draws(n, seed={seed})`; every drawn input of each "
+                  f"bound's worst draw is in [`{WORST_DRAWS}`]({WORST_DRAWS}).", "",
                   "| bound | test | source |", "|---|---|---|"]
         lines += [f"| {d['id']} | {_cell(d['bound'])} | {_cell(d['source'])} |" for d in sourced]
     if hindcast is not None:

@@ -2,6 +2,7 @@
 a bound the model breaks fails and names the draw, a bound it holds passes."""
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -280,3 +281,10 @@ def test_the_report_lists_the_bounds_and_their_sources(tmp_path, monkeypatch):
     section = text.split("## 5. Bounds under random policies")[1]
     assert "|rd spending| ≤ 2 × |GDP| in every random draw** — pass" in section
     assert r"| cap | \|rd spending\| ≤ 2 × \|GDP\| | src\|x |" in section
+    # every drawn input of the worst draw, to rerun it
+    text = (tmp_path / validation.WORST_DRAWS).read_text(encoding="utf-8")
+    rows = {r[0]: r[1:] for r in csv.reader(text.splitlines())}
+    data = checks[2].data
+    assert rows["input"] == ["cap"] and rows["draw"] == [str(data["worst_draw"])]
+    assert float(rows["nominal_gdp_growth"][0]) == data["worst_settings"]["nominal_gdp_growth"]
+    assert len(rows) == 2 + len(data["worst_settings"])
