@@ -60,7 +60,7 @@ from typing import Collection, Mapping
 import numpy as np
 
 from . import tables
-from .inputs import InputError, check_text, decode, excerpt, read_text, source_label
+from .inputs import InputError, check_text, csv_reader, excerpt, read_text, source_label
 
 #: The bounds validation checks.
 FILE = tables.MODELS_DIR / "plausibility.csv"
@@ -248,13 +248,8 @@ def loads(text: str | bytes, source: str, variables: Collection[str],
         One line naming ``source``, the row, the field, the value and what is allowed.
     """
     name = source_label(source)
-    text = decode(text, name, error=PlausibilityError)
-    if text.startswith("\ufeff"):  # a byte-order mark, as spreadsheets write it
-        text = text[1:]
-    if not text.strip():
-        raise PlausibilityError(f"{name}: the file is empty; expected a header row "
-                                f"{','.join(COLUMNS)} and at least one bound")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv_reader(text, name, f"a header row {','.join(COLUMNS)} and at least one bound",
+                        error=PlausibilityError)
     bounds: list[Bound] = []
     seen: dict[str, int] = {}
     row = 1
