@@ -52,14 +52,13 @@ zero, so no scale check is possible: it is only checked against −100 to 1,000 
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import tables
-from .inputs import InputError, check_text, decode, excerpt, read_text, source_label
+from .inputs import InputError, check_text, csv_reader, excerpt, read_text, source_label
 
 #: Years an actual may fall in (the data the project knows start in 2015; the outlook ends 2035).
 FIRST_YEAR, LAST_YEAR = 2015, 2035
@@ -196,13 +195,8 @@ def loads(text: str | bytes, source: str = "<actuals>") -> Actuals:
         one line naming ``source``, the row, the field, the value and what is allowed.
     """
     name = source_label(source)
-    text = decode(text, name, error=ActualsError)
-    if text.startswith("\ufeff"):  # a byte-order mark, as spreadsheets write it
-        text = text[1:]
-    if not text.strip():
-        raise ActualsError(f"{name}: the file is empty; expected a header row "
-                           f"{','.join(REQUIRED_COLUMNS)} and at least one row")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv_reader(text, name, f"a header row {','.join(REQUIRED_COLUMNS)} and at least one "
+                        "row", error=ActualsError)
     try:
         header = next(reader)
     except csv.Error as exc:

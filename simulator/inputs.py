@@ -31,6 +31,8 @@ characters escaped (:func:`one_line`); a value is quoted only as a short escaped
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
 import re
@@ -199,6 +201,19 @@ def decode(data: bytes | str, source: str, limit: int = MAX_FILE_BYTES,
         return bytes(data).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(one_line(f"{source}: not UTF-8 text (byte {exc.start})")) from None
+
+
+def csv_reader(data: bytes | str, source: str, expected: str,
+               error: type[Exception] = InputError):
+    """A strict :func:`csv.reader` over the UTF-8 text ``data`` (see :func:`decode`; a
+    byte-order mark, as spreadsheets write it, is dropped), or ``error`` naming ``source`` when
+    the text is empty (``expected`` says what the file should hold)."""
+    text = decode(data, source, error=error)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise error(one_line(f"{source}: the file is empty; expected {expected}"))
+    return csv.reader(io.StringIO(text, newline=""), strict=True)
 
 
 def read_text(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "file",

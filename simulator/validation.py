@@ -24,7 +24,11 @@ structure tests come before behaviour tests:
 5. **Bounds under random policies**: ``n`` random settings of every lever in every plan period,
    every scenario assumption and every uncertain constant (uniform on their ranges, seeded), run
    at once by the ensemble engine; every stock stays non-negative and every share within its
-   bounds (``%`` in [0, 100], fractions in [0, 1]) in every year of every run.
+   bounds (``%`` in [0, 100], fractions in [0, 1]) in every year of every run, and every
+   **plausibility bound** of ``models/plausibility.csv`` holds (:mod:`simulator.plausibility`:
+   R&D/GDP at most the top of Chinese cities, industrial revenue / GDP within its band,
+   year-on-year R&D growth, the budget identity) — one check per bound, failed if any draw
+   breaks it, naming the worst draw and the inputs that drive the breach.
 
 6. **Loop knock-out** (:mod:`simulator.loops`): every loop of ``models/loops.csv`` cut in turn
    (and all together) in the plan scenario, the effect on every indicator in 2025 and 2035; one
@@ -58,6 +62,7 @@ DEFAULT_OUT = REPO / "docs" / "validation"
 INTEGRATION_TOL = 0.01           # relative change of any indicator when the step is halved / RK4
 REPRODUCTION_TOL = 10.0          # % error allowed on a fitted observation
 BOUND_SLACK = 1e-9               # rounding allowance on bounds
+WORST_DRAWS = "plausibility_worst_draws.csv"  # report file: the worst draw of each bound
 
 
 @dataclass
@@ -338,13 +343,22 @@ def behaviour(result: calibration.Result | None = None) -> list[Check]:
 # --------------------------------------------------------------------------------------------
 # 5. Bounds under random policies
 
-def random_bounds(n: int = 10_000, seed: int = 0) -> list[Check]:
+def random_bounds(n: int = 10_000, seed: int = 0, bounds=None) -> list[Check]:
+    """The bounds under ``n`` random policy settings (seeded), from one ensemble run: every stock
+    non-negative, every share within its bounds, and every plausibility bound of ``bounds``
+    (default ``models/plausibility.csv``, :mod:`simulator.plausibility`) — one check each,
+    failed if any draw breaks it, naming the worst draw and what drives it."""
+    from . import plausibility
     from .engine import random_draws
     engine = _engine()
+    if bounds is None:
+        bounds = plausibility.load(engine=engine)
     all_stocks = stocks(engine)
     shares = share_bounds(engine)
     draws = random_draws(n, seed=seed, engine=engine)
-    run = engine.run({**_base(), **draws}, n=n, variables=all_stocks + sorted(shares))
+    needed = (name for b in bounds for name in b.names)
+    saved = list(dict.fromkeys([*all_stocks, *sorted(shares), *needed]))
+    run = engine.run({**_base(), **draws}, n=n, variables=saved)
     neg = {s: float(np.min(run[s])) for s in all_stocks if np.min(run[s]) < -BOUND_SLACK
            or not np.all(np.isfinite(run[s]))}
     out_of = {s: (float(np.min(run[s])), float(np.max(run[s]))) for s, (lo, hi) in shares.items()
@@ -352,7 +366,7 @@ def random_bounds(n: int = 10_000, seed: int = 0) -> list[Check]:
               or not np.all(np.isfinite(run[s]))}
     minima = {s: float(np.min(run[s])) for s in all_stocks}
     ranges = {s: (float(np.min(run[s])), float(np.max(run[s]))) for s in shares}
-    return [
+    checks = [
         Check("bounds", f"every stock non-negative in {n:,} random policy settings", not neg,
               f"{len(all_stocks)} stocks × {len(run.times)} years × {n:,} runs (seed {seed}); "
               + ("lowest value of any stock " + f"{min(minima.values()):.4g}" if not neg else
@@ -364,6 +378,17 @@ def random_bounds(n: int = 10_000, seed: int = 0) -> list[Check]:
               + ("" if not out_of else "; OUT OF BOUNDS: " + ", ".join(out_of)),
               data={"ranges": ranges}),
     ]
+    for o in plausibility.evaluate(bounds, run.times, run.data, draws):
+        checks.append(Check(
+            "bounds", f"{o.bound.describe()} in every random draw", o.passed,
+            plausibility.summary(o),
+            data={"id": o.bound.id, "bound": o.bound.describe(), "source": o.bound.source,
+                  "broken": o.broken, "n": o.n, "lowest": o.lowest,
+                  "highest": o.highest, "worst_draw": o.worst_draw, "worst_time": o.worst_time,
+                  "worst_value": o.worst_value, "worst_excess": o.worst_excess,
+                  "worst_settings": o.settings,
+                  "drivers": [list(d) for d in o.drivers]}))
+    return checks
 
 
 # --------------------------------------------------------------------------------------------
@@ -450,10 +475,11 @@ def loop_section(checks: list[Check], number: int) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # All, and the report
 
-def run_all(n: int = 10_000, seed: int = 0, progress: bool = False) -> list[Check]:
+def run_all(n: int = 10_000, seed: int = 0, progress: bool = False, bounds=None) -> list[Check]:
+    """Every validation check in order; ``bounds`` as in :func:`random_bounds`."""
     steps = [("dimensional consistency", dimensional), ("extreme conditions", extreme_conditions),
              ("integration error", integration_error), ("behaviour reproduction", behaviour),
-             ("random policies", lambda: random_bounds(n, seed)),
+             ("random policies", lambda: random_bounds(n, seed, bounds)),
              ("loop knock-out", loop_checks)]
     bar = None
     if progress:
@@ -603,6 +629,11 @@ def hindcast_section(h) -> list[str]:
     return lines
 
 
+def _cell(text: str) -> str:
+    """``text`` for a Markdown table cell (``|x|`` would end the cell)."""
+    return text.replace("|", "\\|")
+
+
 def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: int = 0,
            hindcast=None) -> Path:
     """Write ``out/report.md`` and its figures; returns the report's path. With ``hindcast`` (a
@@ -692,6 +723,17 @@ def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: 
     for c in checks:
         if c.group == "bounds":
             lines += [f"- **{c.name}** — {'pass' if c.passed else 'FAIL'}: {c.detail}"]
+    sourced = [c.data for c in checks if c.group == "bounds" and "source" in c.data]
+    if sourced:
+        from .plausibility import worst_draws_csv
+        write_atomic(out / WORST_DRAWS, worst_draws_csv(
+            {d["id"]: (d["worst_draw"], d["worst_settings"]) for d in sourced}))
+        lines += ["", "Plausibility bounds (`models/plausibility.csv`, `simulator/plausibility.py`)"
+                  " and their sources. Draws are numbered from 0 in the order of "
+                  f"`simulator.engine.random_draws(n, seed={seed})`; every drawn input of each "
+                  f"bound's worst draw is in [`{WORST_DRAWS}`]({WORST_DRAWS}).", "",
+                  "| bound | test | source |", "|---|---|---|"]
+        lines += [f"| {d['id']} | {_cell(d['bound'])} | {_cell(d['source'])} |" for d in sourced]
     if hindcast is not None:
         lines += hindcast_section(hindcast)
     lines += loop_section(checks, 6 if hindcast is None else 7)
@@ -736,8 +778,10 @@ def load_hindcast_input(args):
 
 
 def validate_cli(args) -> int:
+    from . import plausibility
     given = load_hindcast_input(args)
-    checks = run_all(args.n, args.seed, progress=args.progress)
+    bounds = plausibility.load()  # a bad row is refused before anything runs
+    checks = run_all(args.n, args.seed, progress=args.progress, bounds=bounds)
     scored = None
     if given is not None:
         from . import hindcast

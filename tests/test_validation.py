@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from simulator import loops, validation
+from simulator import loops, plausibility, validation
 
 from helpers import cli
 
@@ -56,7 +56,7 @@ def test_behaviour_reproduction_and_its_failure():
 
 
 def test_random_policies_keep_stocks_and_shares_in_bounds():
-    checks = validation.random_bounds(n=2000, seed=0)
+    checks = validation.random_bounds(n=2000, seed=0)[:2]  # (the plausibility bounds follow)
     assert [c.passed for c in checks] == [True, True], [c.detail for c in checks]
     assert len(checks[0].data["minima"]) == len(validation.stocks()) >= 20
     shares = validation.share_bounds()
@@ -73,16 +73,19 @@ def test_validate_command_writes_a_report_and_exits_zero(tmp_path):
     assert "tests pass" in text and "FAIL" not in text
     for fig in ("behaviour.png", "extreme.png", "integration.png"):
         assert (out / fig).stat().st_size > 10_000
-    # 18 tests, and the loop knock-out's (one, plus one per loop the README calls a driver)
+    # 18 tests, one per plausibility bound, and the loop knock-out's (one, plus one per loop
+    # the README calls a driver)
     loop_tests = 1 + sum(loops.readme_drivers(
         (validation.REPO / "README.md").read_text(encoding="utf-8")).values())
-    assert f"{18 + loop_tests} of {18 + loop_tests} tests pass" in res.stdout
+    total = 18 + len(plausibility.load()) + loop_tests
+    assert f"{total} of {total} tests pass" in res.stdout
     assert "## 6. Loop knock-out" in text
 
 
 def test_validate_exits_one_when_a_test_fails(tmp_path, monkeypatch, capsys):
     failing = validation.Check("bounds", "a failing test", False, "deliberately failing")
-    monkeypatch.setattr(validation, "run_all", lambda n, seed, progress=False: [failing])
+    monkeypatch.setattr(validation, "run_all",
+                        lambda n, seed, progress=False, bounds=None: [failing])
     monkeypatch.setattr(validation, "_figures", lambda checks, out: {
         "extreme": "", "integration": "", "behaviour": ""})
     from simulator.cli import main
