@@ -44,9 +44,10 @@ Model discrepancy (:data:`DISCREPANCY`)
     five-year run, while the observed series moved by 10 % and more from one year to the next
     (trademark registrations rose 42 % and 85 % in 2017–2018; certifications swing with the
     three-year renewal cycle). A relative discrepancy of 0.10 (one standard deviation) is of
-    that size and equal to the largest ``sigma`` of the fitted levels: a fact observed to 5 %
-    then admits model values within ±34 % (3 × sqrt(0.05² + 0.10²)), one observed to 20 %
-    within ±67 %. It is a judgement, stated here and in ``docs/calibration.md``.
+    that size and equal to the ``sigma`` of the noisier fitted facts (trademarks, the 2015
+    levels): a fact observed to 5 % then admits model values within ±34 %
+    (3 × sqrt(0.05² + 0.10²)), one observed to 15 % within ±54 %. It is a judgement, stated
+    here and in ``docs/calibration.md``.
 
 Drawing to a size
     To keep ``n`` draws, the first round draws ``n`` (the very draws ``sample(spec, n, seed)``
@@ -280,29 +281,34 @@ def condition(spec: "UncertaintySpec", n: int, seed: int | None = None, *,
     problem = calibration.Problem(used, [], engine=engine)
     base = history_params(spec)
     root = np.random.SeedSequence(seed)
-    frames, scores = [], []
+    # per round, only what the result needs: the consistent rows, and per draw whether each
+    # fact rules it out and which fact is its largest (not every draw's values)
+    frames, worst_kept, ok_mask, exceed, largest = [], [], [], [], []
     drawn = kept = rounds = 0
     size = n
     while True:
         # round 1 uses the root itself: its draws are sample(spec, n, seed)'s
-        rng_seed = root if rounds == 0 else root.spawn(1)[0]
-        batch = spec.sample(size, rng_seed)
+        batch = spec.sample(size, root if rounds == 0 else root.spawn(1)[0])
         imp = evaluate(problem, base, batch, discrepancy)
-        frames.append(batch)
-        scores.append(imp)
+        worst = imp.max(axis=0)
+        ok = worst <= cut
+        frames.append(batch.loc[ok])
+        worst_kept.append(worst[ok])
+        ok_mask.append(ok)
+        exceed.append(imp > cut)
+        largest.append(np.argmax(imp, axis=0))
         rounds += 1
         drawn += size
-        kept += int((imp.max(axis=0) <= cut).sum())
+        kept += int(ok.sum())
         if kept >= n or drawn >= max_draws:
             break
         size = min(n, max_draws - drawn)
-    allv = pd.concat(frames, ignore_index=True)
-    imp = np.concatenate(scores, axis=1)
-    worst = imp.max(axis=0)
-    ok = np.flatnonzero(worst <= cut)
+    ok_mask = np.concatenate(ok_mask)
+    exceed = np.concatenate(exceed, axis=1)
+    ok = np.flatnonzero(ok_mask)
     if len(ok) < min_kept:
         most = ", ".join(f"{t.id} ({int(c):,})" for t, c in
-                         sorted(zip(used, (imp > cut).sum(axis=1)), key=lambda p: -p[1])[:3])
+                         sorted(zip(used, exceed.sum(axis=1)), key=lambda p: -p[1])[:3])
         raise ConditioningError(
             f"only {len(ok):,} of {drawn:,} draws are consistent with 2015–2020 (implausibility "
             f"≤ {cut:g}, after the cap of {max_draws:,} draws); at least {min_kept:,} needed "
@@ -311,17 +317,15 @@ def condition(spec: "UncertaintySpec", n: int, seed: int | None = None, *,
     ok = ok[:n]
     if len(ok) == n:
         drawn = int(ok[-1]) + 1  # the draws after the n-th consistent one are not used
-    imp = imp[:, :drawn]
-    worst = worst[:drawn]
-    ids = [t.id for t in used]
-    rejected = worst > cut
+    exceed = exceed[:, :drawn]
+    rejected = ~ok_mask[:drawn]
     # a rejected draw's largest implausibility picks its decisive fact (first one on ties)
-    decisive = np.bincount(np.argmax(imp[:, rejected], axis=0), minlength=len(used)) \
-        if rejected.any() else np.zeros(len(used), dtype=int)
-    draws = allv.iloc[ok].reset_index(drop=True)
+    decisive = np.bincount(np.concatenate(largest)[:drawn][rejected], minlength=len(used))
+    ids = [t.id for t in used]
+    draws = pd.concat(frames, ignore_index=True).iloc[:len(ok)]
     draws.index = pd.RangeIndex(len(draws), name="run")
     return Conditioned(
-        draws=draws, implausibility=worst[ok], drawn=drawn,
-        rejections=pd.Series((imp > cut).sum(axis=1), index=ids, name="rejections"),
+        draws=draws, implausibility=np.concatenate(worst_kept)[:len(ok)], drawn=drawn,
+        rejections=pd.Series(exceed.sum(axis=1), index=ids, name="rejections"),
         decisive=pd.Series(decisive, index=ids, name="decisive"), origin=ok, seed=seed,
         cut=float(cut), discrepancy=float(discrepancy), rounds=rounds, requested=n)

@@ -508,8 +508,8 @@ class UncertaintyResult:
         return pd.DataFrame(rows)
 
 
-def ensemble_draws(spec: UncertaintySpec, n: int, seed: int | None = None, *, conditioned: bool = True
-          ) -> tuple[pd.DataFrame, Conditioned | None]:
+def ensemble_draws(spec: UncertaintySpec, n: int, seed: int | None = None, *,
+                   conditioned: bool = True) -> tuple[pd.DataFrame, Conditioned | None]:
     """The ensemble's draws: ``n`` draws consistent with the 2015–2020 observations
     (:func:`simulator.conditioning.condition`, the default), or with ``conditioned=False`` the
     prior's ``sample(spec, n, seed)``. Returns the experiments table and the conditioning
