@@ -20,13 +20,13 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["GUANGYUAN_XLA_CACHE"] = tempfile.mkdtemp(prefix="xla-cache-")  # compile for real
 
+from benchmarks.uncertainty import timed  # noqa: E402  (first call, then warm)
 from simulator import conditioning, load_scenario, uncertainty  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,17 +38,6 @@ VARIANTS = [
     ("cut 2, no discrepancy", {"cut": 2.0, "discrepancy": 0.0}),
     ("fit and check facts (cap 20 n)", {"roles": ("fit", "check")}),
 ]
-
-
-def timed(label: str, fn):
-    start = time.perf_counter()
-    fn()
-    first = time.perf_counter() - start
-    start = time.perf_counter()
-    out = fn()
-    sec = time.perf_counter() - start
-    print(f"{label:64s} {sec:7.3f} s   (first call {first:.2f} s)")
-    return out, sec
 
 
 def figures(plan, spec, n: int) -> None:
