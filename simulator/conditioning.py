@@ -123,7 +123,8 @@ def implausibility(model: np.ndarray, observed: np.ndarray, targets: Sequence[Ca
     """Implausibility of every fact in every run (facts × runs), see the module docstring.
 
     ``model`` and ``observed`` are as :meth:`simulator.calibration.Problem.model_values`
-    returns them, in the order of ``targets``. Not finite where the model value is not.
+    returns them, in the order of ``targets``. ``inf`` where the model value is not finite
+    (a failed run is never kept).
     """
     model = np.asarray(model, dtype=float)
     observed = np.asarray(observed, dtype=float)
@@ -137,7 +138,7 @@ def implausibility(model: np.ndarray, observed: np.ndarray, targets: Sequence[Ca
                 gap = np.minimum(gap, 0.0)
             sd = np.abs(observed[k]) * math.hypot(t.sigma, discrepancy)
             out[k] = np.where(gap == 0, 0.0, np.abs(gap) / sd)
-    out[~np.isfinite(out)] = np.inf  # a failed run (NaN) is implausible, never kept
+    out[~np.isfinite(out)] = np.inf  # a failed run (NaN) is implausible
     return out
 
 
@@ -234,8 +235,7 @@ def evaluate(problem: calibration.Problem, base: Mapping[str, Any], draws: pd.Da
 
 def condition(spec: "UncertaintySpec", n: int, seed: int | None = None, *,
               targets: Sequence[CalTarget] | None = None, roles: Sequence[str] = ROLES,
-              cut: float = CUT,
-              discrepancy: float = DISCREPANCY, max_draws: int | None = None,
+              cut: float = CUT, discrepancy: float = DISCREPANCY, max_draws: int | None = None,
               min_kept: int | None = None, engine=None) -> Conditioned:
     """``n`` draws of ``spec``'s uncertain constants consistent with the 2015–2020 facts.
 
