@@ -129,10 +129,13 @@ def get_uncertainty_spec() -> uncertainty.UncertaintySpec:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def simulate_uncertain(key: ui.ScenarioKey, n: int, seed: int
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Probabilities of the targets and 5–95 % bands of the scenario ``key`` (``n`` draws)."""
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, dict | None]:
+    """Probabilities of the targets and 5–95 % bands of the scenario ``key`` (``n`` draws), and
+    how the draws were conditioned on 2015–2020 (``kept``, ``drawn``, ``cut``; None: prior)."""
     res = uncertainty.run(ui.scenario_from_key(key), n=n, seed=seed, spec=get_uncertainty_spec())
-    return res.probabilities(), res.bands()
+    c = res.conditioning
+    kept = None if c is None else {"kept": c.kept, "drawn": c.drawn, "cut": c.cut}
+    return res.probabilities(), res.bands(), kept
 
 
 @st.cache_resource(show_spinner=False)
@@ -509,8 +512,8 @@ def metrics(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang: str
 
 
 def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
-                    probs: pd.DataFrame | None = None, recal: pd.DataFrame | None = None
-                    ) -> None:
+                    probs: pd.DataFrame | None = None, recal: pd.DataFrame | None = None,
+                    kept: dict | None = None) -> None:
     with st.container(key="scorecard"):
         st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large, probs=probs,
                                                          recal=recal),
@@ -521,6 +524,9 @@ def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
     if probs is not None:
         st.caption(ui.ui("uncertainty_note", lang, n=f"{ui.UNCERTAINTY_N:,}",
                          seed=ui.UNCERTAINTY_SEED))
+        if kept is not None:
+            st.caption(ui.ui("uncertainty_kept", lang, kept=f"{kept['kept']:,}",
+                             drawn=f"{kept['drawn']:,}", cut=f"{kept['cut']:g}"))
 
 
 def chart_captions(lang: str, bands) -> None:
@@ -601,9 +607,10 @@ def page() -> None:
     if obs is not None:  # the latest actual and 完成进度 of every target
         card = ui.with_progress(card, obs, results)
         ref_card = ui.with_progress(ref_card, obs, ref_results)
-    probs = bands = None
+    probs = bands = kept = None
     if ss["_uncertainty"]:
-        probs, bands = simulate_uncertain(current_key, ui.UNCERTAINTY_N, ui.UNCERTAINTY_SEED)
+        probs, bands, kept = simulate_uncertain(current_key, ui.UNCERTAINTY_N,
+                                                ui.UNCERTAINTY_SEED)
 
     st.markdown(APP_CSS + (MEETING_CSS if meeting else ""), unsafe_allow_html=True)
     st.title(ui.ui("app_title", lang))
@@ -622,7 +629,7 @@ def page() -> None:
     metrics(card, ref_card, ui.short_title(reference, lang), lang)
 
     if meeting:
-        scorecard_block(card, lang, large=True, probs=probs, recal=recal_card)
+        scorecard_block(card, lang, large=True, probs=probs, recal=recal_card, kept=kept)
         st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                             columns=3, large=True, colors=colors,
                                             dashed=[ref_label], bands=bands, observed=obs),
@@ -637,7 +644,7 @@ def page() -> None:
     tab = dict(zip(tab_ids, tabs))
     if tab["scorecard"].open:
         with tab["scorecard"]:
-            scorecard_block(card, lang, probs=probs, recal=recal_card)
+            scorecard_block(card, lang, probs=probs, recal=recal_card, kept=kept)
             st.subheader(ui.ui("key_charts", lang))
             st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                                 colors=colors, dashed=[ref_label], bands=bands,

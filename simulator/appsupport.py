@@ -211,6 +211,10 @@ UI_STRINGS: dict[str, dict[str, str]] = {
               "meet the target; the range runs from the 5th to the 95th percentile of the "
               "simulated value. 'Simulated' and 'Result' are still the deterministic run "
               "(constants at the model's values)."},
+    "uncertainty_kept": {
+        "zh": "抽样经2015–2020年观测检验(历史匹配，不合理度≤{cut})：共抽{drawn}次，保留与观测一致的{kept}次。",
+        "en": "The draws are conditioned on the 2015–2020 observations (history matching, "
+              "implausibility ≤ {cut}): {kept} kept of {drawn} drawn."},
     "band_label": {"zh": "5%–95%区间", "en": "5–95 % range"},
     "band_legend": {"zh": "浅色带：当前设置在参数不确定性下的5%–95%区间({n}次抽样)。",
                     "en": "Shaded band: the 5–95 % range of the current settings under parameter "

@@ -300,7 +300,7 @@ def cmd_uncertainty(args) -> int:
     if args.out:
         _check_output(Path(args.out), args)
     res = uncertainty.run(scens, n=args.n, seed=args.seed, spec=spec, progress=args.progress,
-                          dask=args.dask)
+                          dask=args.dask, conditioned=not args.prior)
     probs = res.probabilities()
     if args.format == "csv":
         text = inputs.to_csv(probs)
@@ -320,8 +320,9 @@ def cmd_uncertainty(args) -> int:
                                                   True, True, False], shrink=[1, 0],
                              drop=[8, 5, 7, 9])
                 + f"\n{res.n:,} Latin-hypercube draws of {len(spec.varied)} uncertain constants "
-                f"({spec.source or spec.name}), seed {args.seed}; probability = share of draws "
-                "meeting the target; p05/p50/p95 = quantiles of the simulated value.")
+                f"({spec.source or spec.name}), seed {args.seed}: {res.summary()}; probability "
+                "= share of draws meeting the target; p05/p50/p95 = quantiles of the simulated "
+                "value.")
     _emit(text, args)
     return 0
 
@@ -719,6 +720,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=None, help=f"seed (a whole number from 0 to "
                    f"{MAX_SEED}; default random)")
     p.add_argument("--uncertainty", help="uncertainty YAML file (default models/uncertainty.yaml)")
+    p.add_argument("--prior", action="store_true", help="draw from the prior distributions "
+                   "(default: keep only draws consistent with the 2015-2020 observations)")
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")

@@ -253,7 +253,7 @@ def milestones(scenario: Scenario, goals: Sequence[Target] | Sequence[str] | Non
                probability: float | None = None, n: int = 100, seed: int | None = 0,
                spec: unc.UncertaintySpec | None = None, floors: bool = True,
                observed: Actuals | None = None, candidates: int = 2000, maxiter: int = 60,
-               progress: bool = False) -> Milestones:
+               progress: bool = False, conditioned: bool = True) -> Milestones:
     """The 2030 milestones on the lowest-cost lever path that meets the 2035 goals.
 
     Parameters
@@ -272,8 +272,9 @@ def milestones(scenario: Scenario, goals: Sequence[Target] | Sequence[str] | Non
         Keep the scenario's 2026–2035 levels as lower bounds (default); False: the 2020 levels.
     observed : simulator.actuals.Actuals, optional
         Observed values: the latest level at or before 2025 replaces the simulated 2025 value.
-    candidates, maxiter, progress :
-        Passed to :func:`simulator.solver.solve`.
+    candidates, maxiter, progress, conditioned :
+        Passed to :func:`simulator.solver.solve` (``conditioned``: draws consistent with
+        2015–2020, the default, or the prior's).
     """
     if goals is None or (goals and isinstance(next(iter(goals)), str)):
         goals = select_goals(goals)
@@ -286,11 +287,12 @@ def milestones(scenario: Scenario, goals: Sequence[Target] | Sequence[str] | Non
                          f"after {START_YEAR}")
     res = solver.solve(scenario, goals, probability=probability, spec=spec, n=n, seed=seed,
                        candidates=candidates, maxiter=maxiter, progress=progress,
-                       periods=DECIDED, per_period=True, floors=floors)
+                       periods=DECIDED, per_period=True, floors=floors,
+                       conditioned=conditioned)
     draws = fixed = None
     if probability is not None:
         spec = spec or unc.load_spec()
-        draws = unc.sample(spec, n, seed)
+        draws = unc.ensemble_draws(spec, n, seed, conditioned=conditioned)[0]
         fixed = {d.constant: d.min for d in spec.distributions if not d.varies}
     source = getattr(observed, "source", "") if observed is not None else ""
     common = dict(scenario=scenario, goals=goals, probability=probability, n=n, seed=seed,

@@ -248,7 +248,8 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
           probability: float | None = None, spec: unc.UncertaintySpec | None = None,
           n: int = 100, seed: int | None = 0, candidates: int = 2000, maxiter: int = 60,
           progress: bool = False, periods: Sequence[str] | None = None,
-          per_period: bool = False, floors: bool = False) -> SolveResult:
+          per_period: bool = False, floors: bool = False, conditioned: bool = True
+          ) -> SolveResult:
     """The lowest-cost lever settings that reach ``targets`` (see the module docstring).
 
     Parameters
@@ -272,6 +273,9 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
         One level per lever and decided period (default: one level held over all of them).
     floors : bool
         The scenario's levels are lower bounds (default: the 2020 levels are).
+    conditioned : bool
+        Under uncertainty, draw only constants consistent with the 2015–2020 observations
+        (default, :mod:`simulator.conditioning`); False: the prior's draws.
     """
     from scipy.optimize import minimize
     from scipy.stats import qmc
@@ -316,7 +320,7 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
             raise ValueError(f"probability: value {probability!r} is not allowed; allowed a number "
                              "between 0 and 1 (exclusive)")
         spec = spec or unc.load_spec()
-        prob.draws = unc.sample(spec, n, seed)
+        prob.draws = unc.ensemble_draws(spec, n, seed, conditioned=conditioned)[0]
         prob.fixed = {dd.constant: dd.min for dd in spec.distributions if not dd.varies}
         prob.need = max(1, math.ceil(probability * n - 1e-9))
 

@@ -25,6 +25,10 @@ Sampling is a Latin hypercube (``scipy.stats.qmc.LatinHypercube``) in the unit c
 each distribution's inverse CDF; ``seed`` (any int including 0, or None for fresh entropy) makes
 it reproducible. The draws are made once for the whole ensemble and then evaluated in chunks, so
 a chunked, parallel or Dask evaluation gives results identical to one local pass.
+
+The ensembles of :func:`run` (and of the solver and milestones under a probability) keep by
+default only draws consistent with the 2015–2020 observations: history matching with an
+implausibility cut, :mod:`simulator.conditioning`. ``conditioned=False`` gives the prior's draws.
 """
 from __future__ import annotations
 
@@ -37,7 +41,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import goals, scenario as scenario_mod, tables
+from . import conditioning, goals, scenario as scenario_mod, tables
+from .conditioning import Conditioned
 from .scenario import Scenario, ScenarioError
 from .inputs import check_text, read_bytes
 from .tables import Target
@@ -117,6 +122,15 @@ class UncertaintySpec:
     def varied(self) -> tuple[Distribution, ...]:
         """The distributions that are not fixed (the dimensions of the hypercube)."""
         return tuple(d for d in self.distributions if d.varies)
+
+    @property
+    def fixed(self) -> dict[str, float]:
+        """The fixed constants and their values (shared by every run)."""
+        return {d.constant: d.min for d in self.distributions if not d.varies}
+
+    def sample(self, n: int, seed: int | np.random.SeedSequence | None = None) -> pd.DataFrame:
+        """``n`` Latin-hypercube draws (:func:`sample`)."""
+        return sample(self, n, seed)
 
     def problem(self) -> dict[str, Any]:
         """The varied constants as a SALib problem (uniform over each ``[min, max]``)."""
@@ -239,7 +253,8 @@ def load_spec(path: str | Path = DEFAULT_FILE, engine=None) -> UncertaintySpec:
 # --------------------------------------------------------------------------------------------
 # Sampling
 
-def sample(spec: UncertaintySpec, n: int, seed: int | None = None) -> pd.DataFrame:
+def sample(spec: UncertaintySpec, n: int, seed: int | np.random.SeedSequence | None = None
+           ) -> pd.DataFrame:
     """``n`` Latin-hypercube draws of the varied constants of ``spec``.
 
     Returns
@@ -421,6 +436,9 @@ class UncertaintyResult:
     deterministic : dict scenario → dict variable → ndarray (T,)
         The run with every constant at the model's value.
     seed : int or None
+    targets : tuple of Target
+    conditioning : simulator.conditioning.Conditioned or None
+        How the draws were conditioned on 2015–2020 (None: the prior ensemble).
     """
 
     scenarios: tuple[str, ...]
@@ -430,10 +448,22 @@ class UncertaintyResult:
     deterministic: Mapping[str, Mapping[str, np.ndarray]]
     seed: int | None
     targets: tuple[Target, ...]
+    conditioning: Conditioned | None = None
 
     @property
     def n(self) -> int:
         return len(self.draws)
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether the draws were conditioned on the 2015–2020 observations."""
+        return self.conditioning is not None
+
+    def summary(self) -> str:
+        """One line on the draws: how many were drawn and kept, or that they are the prior's."""
+        if self.conditioning is not None:
+            return self.conditioning.summary()
+        return f"{self.n:,} draws of the prior distributions, not conditioned on 2015–2020"
 
     def bands(self, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
         """Quantile bands of every saved indicator: columns ``scenario, time, variable,
@@ -478,13 +508,30 @@ class UncertaintyResult:
         return pd.DataFrame(rows)
 
 
+def ensemble_draws(spec: UncertaintySpec, n: int, seed: int | None = None, *,
+                   conditioned: bool = True) -> tuple[pd.DataFrame, Conditioned | None]:
+    """The ensemble's draws: ``n`` draws consistent with the 2015–2020 observations
+    (:func:`simulator.conditioning.condition`, the default), or with ``conditioned=False`` the
+    prior's ``sample(spec, n, seed)``. Returns the experiments table and the conditioning
+    (None for the prior). Raises :class:`~simulator.conditioning.ConditioningError` when too
+    few draws are consistent."""
+    if not conditioned:
+        return sample(spec, n, seed), None
+    got = conditioning.condition(spec, n, seed)
+    return got.draws, got
+
+
 def run(scenarios: Scenario | Sequence[Scenario], n: int = 1000, seed: int | None = None,
         spec: UncertaintySpec | None = None, *, targets: Iterable[Target] | None = None,
         variables: Sequence[str] | None = None, chunk: int = CHUNK, progress: bool = False,
-        dask: str | bool | None = None) -> UncertaintyResult:
-    """Run an uncertainty ensemble: ``n`` Latin-hypercube draws of the uncertain constants,
-    evaluated for each scenario with its levers and assumptions shared by every run (the same
-    draws for every scenario: common random numbers, so differences are the scenarios').
+        dask: str | bool | None = None, conditioned: bool = True) -> UncertaintyResult:
+    """Run an uncertainty ensemble: ``n`` draws of the uncertain constants, evaluated for each
+    scenario with its levers and assumptions shared by every run (the same draws for every
+    scenario: common random numbers, so differences are the scenarios').
+
+    By default the draws are the first ``n`` Latin-hypercube draws consistent with the 2015–2020
+    observations (:mod:`simulator.conditioning`; the result's ``conditioning`` says how many
+    were drawn and kept); ``conditioned=False`` uses ``n`` draws of the prior distributions.
 
     Parameters
     ----------
@@ -501,6 +548,8 @@ def run(scenarios: Scenario | Sequence[Scenario], n: int = 1000, seed: int | Non
         Variables to save; default every indicator.
     chunk, progress, dask
         See :func:`evaluate`.
+    conditioned : bool
+        Condition the draws on 2015–2020 (default) or use the prior's.
     """
     from .engine import engine_for
     if isinstance(scenarios, Scenario):
@@ -515,21 +564,22 @@ def run(scenarios: Scenario | Sequence[Scenario], n: int = 1000, seed: int | Non
     if variables is None:
         variables = [i.variable for i in tables.indicators() if i.variable in engine.variables]
     variables = list(dict.fromkeys(list(variables) + [t.indicator for t in targets]))
-    draws = sample(spec, n, seed)
-    fixed = {d.constant: d.min for d in spec.distributions if not d.varies}
+    table, cond = ensemble_draws(spec, n, seed, conditioned=conditioned)
+    fixed = spec.fixed
     data, det = {}, {}
     times = None
     for scen in scenarios:
         base = {**scen.params(), **fixed}
-        times, data[scen.name] = evaluate(base, draws, variables, chunk=chunk, progress=progress,
+        times, data[scen.name] = evaluate(base, table, variables, chunk=chunk, progress=progress,
                                           dask=dask, desc=scen.name)
         single = engine.run(scen.params(), variables=variables)
         det[scen.name] = {k: np.asarray(v, dtype=float) for k, v in single.data.items()}
-    return UncertaintyResult(scenarios=tuple(names), draws=draws, times=times, data=data,
-                             deterministic=det, seed=seed, targets=targets)
+    return UncertaintyResult(scenarios=tuple(names), draws=table, times=times, data=data,
+                             deterministic=det, seed=seed, targets=targets, conditioning=cond)
 
 
 def probability_of_targets(scenario: Scenario, n: int = 1000, seed: int | None = None,
                            spec: UncertaintySpec | None = None, **kwargs) -> pd.DataFrame:
-    """Shortcut: ``run(scenario, n, seed, spec).probabilities()``."""
+    """Shortcut: ``run(scenario, n, seed, spec, **kwargs).probabilities()`` (conditioned on
+    2015–2020 unless ``conditioned=False``)."""
     return run(scenario, n, seed, spec, **kwargs).probabilities()

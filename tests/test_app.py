@@ -474,6 +474,9 @@ def test_uncertainty_switch_adds_probabilities_and_bands(app, model, presets):
     assert scorecard_text(app) == (ui.SCORECARD_CSS + ui.scorecard_html(
         card, "zh", probs=probabilities(base))).strip()
     assert ui.ui("col_probability", "zh") in scorecard_text(app)
+    c = uncertainty.run(base, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED).conditioning
+    assert ui.ui("uncertainty_kept", "zh", kept=f"{c.kept:,}", drawn=f"{c.drawn:,}",
+                 cut=f"{c.cut:g}") in [x.value for x in app.caption]
     chart = app.get("vega_lite_chart")[0].proto.spec
     assert '"area"' in chart and "datum.layer == 'band'" in chart
     # recomputed live on a slider move

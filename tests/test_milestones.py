@@ -115,7 +115,7 @@ def test_probability_path_meets_the_goals_in_the_ensemble(by_p, p):
     res = by_p[p]
     assert res.feasible
     spec = unc.load_spec()
-    draws = unc.sample(spec, N, 0)
+    draws = unc.ensemble_draws(spec, N, 0)[0]  # the draws the solver uses (conditioned)
     fixed = {d.constant: d.min for d in spec.distributions if not d.varies}
     times, data = unc.evaluate({**res.path.params(), **fixed}, draws,
                                [g.indicator for g in res.goals])
