@@ -15,14 +15,13 @@ matches the model again.
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from simulator import calibration, tables, uncertainty  # noqa: E402
+from simulator import calibration, modeldoc, uncertainty  # noqa: E402
 from simulator.engine import engine_for  # noqa: E402
 from simulator.outputs import write_atomic  # noqa: E402
 
@@ -54,13 +53,9 @@ distributions:
 
 
 def _docs() -> dict[str, tuple[str, str]]:
-    """(unit, comment) of every constant, by Python name, from the .mdl text."""
-    text = tables.MODEL_FILE.read_text(encoding="utf-8")
-    out = {}
-    for m in re.finditer(r"(?m)^([^\n=~|*\t{][^=\n]*?) = [^\n]*\n\t~\t([^\n\[]*)[^\n]*\n\t~\t([^\n]*)",
-                         text):
-        out[tables.python_name(m.group(1).strip())] = (m.group(2).strip(), m.group(3).strip())
-    return out
+    """(unit, comment) of every constant, by Python name, as the parameters page shows them."""
+    frame = modeldoc.constants()
+    return {r.python_name: (r.units, r.comment) for r in frame.itertuples()}
 
 
 def _num(x: float) -> str:

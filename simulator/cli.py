@@ -412,14 +412,28 @@ def _milestone_rows(res) -> list[list[str]]:
     return rows
 
 
+def _reachable_goals_example(reach: pd.DataFrame) -> str:
+    """Goals a path could meet: those met at the maxima as they are, the others at a threshold
+    of 90 % of what the maxima reach (rounded down to two significant digits)."""
+    parts = []
+    for r in reach.itertuples():
+        if r.met or not math.isfinite(r.max_value) or r.max_value <= 0:
+            parts.append(r.key if r.met else "")
+            continue
+        value = 0.9 * r.max_value
+        step = 10.0 ** (math.floor(math.log10(value)) - 1)
+        parts.append(f"{r.key}={math.floor(value / step) * step:g}")
+    return " ".join(p for p in parts if p)
+
+
 def milestones_text(res) -> str:
     """A :class:`simulator.milestones.Milestones` as terminal text (at most 100 columns)."""
     scen = res.scenario
     lines = [("✓ " if res.feasible else "✗ ") + res.message]
     if not res.feasible:
         lines.append("No milestones: an all-maximum path is not a plan. Plan for the reachable "
-                     "goals, or a lower threshold, with --goals (e.g. --goals "
-                     "innovation_index@2035 rd_intensity@2035=1.8).")
+                     f"goals, or a lower threshold, with --goals (e.g. --goals "
+                     f"{_reachable_goals_example(res.reach)}).")
         return "\n".join(lines) + "\n"
     mode = (f"with probability ≥ {res.probability:g} over {res.n} draws (seed {res.seed})"
             if res.probability is not None else "in the central run")

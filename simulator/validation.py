@@ -236,6 +236,46 @@ EXTREME: tuple[Extreme, ...] = (
                                and r["science_literacy"][-1] > 0.9 * p["literacy_ceiling"]),
                           f"literacy {r['science_literacy'][0]:.1f} → "
                           f"{r['science_literacy'][-1]:.2f} % (ceiling {p['literacy_ceiling']:g} %)")),
+    Extreme("no R&D: output loses the return on it",
+            {"rd_spending": 0.0},
+            "GDP grows at its trend less the return on the 2020 R&D intensity it no longer has "
+            "(rho x 0.67 % a year), so it ends below the trend by about that much compounded, "
+            "and never above it",
+            ("gdp", "trend_gdp"),
+            lambda r, p: (bool(np.all(r["gdp"] <= r["trend_gdp"] * (1 + 1e-12))
+                               and abs(r["gdp"][-1] / r["trend_gdp"][-1]
+                                       - np.exp(-p["rd_rate_of_return"] * 0.0067 * 15)) < 2e-3),
+                          f"GDP / trend 2035 {r['gdp'][-1] / r['trend_gdp'][-1]:.4f} against "
+                          f"exp(-{p['rd_rate_of_return']:g} x 0.0067 x 15) = "
+                          f"{np.exp(-p['rd_rate_of_return'] * 0.0067 * 15):.4f}")),
+    Extreme("programmes at ten times the S&T budget, budget frozen",
+            {**_lever_params("fiscal_st_growth", 0.0), **_lever_params("industry_rd_programme", 30.0),
+             **_lever_params("talent_introduction", 600.0)},
+            "the budget binds: programmes are funded at a fraction under one, the unfunded rest "
+            "is a shortfall, other S&T spending keeps its protected share, and the budget "
+            "identity holds at every step",
+            ("programme_funding_fraction", "budget_shortfall", "budget_residual",
+             "fiscal_st_spending", "other_st_spending"),
+            lambda r, p: (bool(r["programme_funding_fraction"][-1] < 0.2
+                               and np.all(r["budget_shortfall"][2:] > 0)
+                               and np.all(r["other_st_spending"] >= p["min_other_st_share"]
+                                          * r["fiscal_st_spending"] * (1 - 1e-12))
+                               and np.max(np.abs(r["budget_residual"]))
+                               <= 1e-12 * np.max(r["fiscal_st_spending"])),
+                          f"funded fraction 2035 {r['programme_funding_fraction'][-1]:.3f}, "
+                          f"shortfall 2035 {r['budget_shortfall'][-1]:.1f} 亿元, largest "
+                          f"|residual| {np.max(np.abs(r['budget_residual'])):.1e} 亿元")),
+    Extreme("an R&D workforce that cannot grow, with demand raised by a 200 % super-deduction",
+            {"max_hiring_rate": 0.0, **_lever_params("super_deduction", 200.0)},
+            "hiring only replaces leavers, so the workforce stays at its 2020 size; R&D spending "
+            "never exceeds what it can carry and ends below what funders mean to spend",
+            ("rd_personnel", "rd_spending", "rd_capacity", "desired_rd_spending"),
+            lambda r, p: (bool(np.all(np.abs(r["rd_personnel"] / r["rd_personnel"][0] - 1) < 1e-9)
+                               and np.all(r["rd_spending"] <= r["rd_capacity"] * (1 + 1e-12))
+                               and r["rd_spending"][-1] < 0.95 * r["desired_rd_spending"][-1]),
+                          f"R&D personnel {r['rd_personnel'][0]:.0f} → {r['rd_personnel'][-1]:.0f}"
+                          f" FTE; R&D spending 2035 {r['rd_spending'][-1]:.2f} of "
+                          f"{r['desired_rd_spending'][-1]:.2f} 亿元 desired")),
     Extreme("no technology brokers trained", _lever_params("tech_brokers", 0.0),
             "transfer capacity only erodes, so it falls every year, and contract turnover ends "
             "below where the 2020 policy would take it",

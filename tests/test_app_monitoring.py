@@ -36,7 +36,7 @@ GENERATED = (
     "high_tech_share,2022,17,level,generated,\n"
     "tech_contract_turnover,2023,2,lower_bound,generated,突破2亿元\n"
     "science_literacy,2023,11,upper_bound,generated,\n"
-    "valid_invention_patents,2023,450,level,generated,\n"
+    "valid_invention_patents,2023,200,level,generated,\n"
     "rd_spending_growth,2023,12,level,generated,\n"
     "high_tech_revenue,2022.5,300,level,generated,mid-year\n"
     "innovation_platforms,2018,60,level,generated,\n"
@@ -104,8 +104,8 @@ PROGRESS_CASES = {
     "level": ("tech_smes@2025", 300, 2023, 103, (300 - 103) / (500 - 103) * 100),  # 49.62 %
     "level-exceeded": ("high_tech_enterprises@2025", 70, 2024, 44, (70 - 44) / (60 - 44) * 100),
     "level-moved-away": ("high_tech_share@2025", 17, 2022, 18.3, (17 - 18.3) / (25 - 18.3) * 100),
-    "growth-target": ("valid_invention_patents:cagr@2025", 450, 2023, 360,
-                      ((450 / 360) ** (1 / 3) - 1) * 100 / 5.5 * 100),  # 7.72 %/yr of 5.5
+    "growth-target": ("valid_invention_patents:cagr@2025", 200, 2023, 180,
+                      ((200 / 180) ** (1 / 3) - 1) * 100 / 5.5 * 100),  # 3.57 %/yr of 5.5
     "rate-indicator": ("rd_spending_growth@2025", 12, 2023, math.nan, 12 / 15 * 100),
     "goal-2035": ("rd_intensity@2035", 1.2, 2024, 0.67, (1.2 - 0.67) / (2.5 - 0.67) * 100),
 }
@@ -124,15 +124,15 @@ def test_hand_figures_are_what_the_docs_say():
     assert ui.format_progress(ui.progress_pct(target("high_tech_share@2025"), 17, 2022, 18.3)) \
         == "−19.4%"
     assert ui.format_progress(ui.progress_pct(
-        target("valid_invention_patents:cagr@2025"), 450, 2023, 360)) == "140.4%"
+        target("valid_invention_patents:cagr@2025"), 200, 2023, 180)) == "65.0%"
 
 
 UNDEFINED = {
     "base-equals-target": (dataclasses.replace(ui.target_by_key("tech_smes@2025"), target=103.0),
                            300, 2023, 103),
-    "growth-at-2020": (ui.target_by_key("valid_invention_patents:cagr@2025"), 360, 2020, 360),
-    "growth-before-2020": (ui.target_by_key("valid_invention_patents:cagr@2025"), 300, 2018,
-                           360),
+    "growth-at-2020": (ui.target_by_key("valid_invention_patents:cagr@2025"), 180, 2020, 180),
+    "growth-before-2020": (ui.target_by_key("valid_invention_patents:cagr@2025"), 150, 2018,
+                           180),
     "growth-from-zero": (ui.target_by_key("valid_invention_patents:cagr@2025"), 300, 2023, 0),
     "no-base": (ui.target_by_key("innovation_index@2035"), 50, 2023, math.nan),
 }
@@ -172,7 +172,7 @@ def test_with_progress_picks_the_latest_observation_and_marks_bounds(model, obse
     v2020 = float(results[(results["variable"] == "valid_invention_patents")
                           & (results["time"] == 2020)]["value"].iloc[0])
     assert r["base_2020"] == v2020
-    assert r["progress_pct"] == pytest.approx(((450 / v2020) ** (1 / 3) - 1) * 100 / 5.5 * 100,
+    assert r["progress_pct"] == pytest.approx(((200 / v2020) ** (1 / 3) - 1) * 100 / 5.5 * 100,
                                               rel=TOL)
     # a mid-year level; pre-2020 history (progress negative, time elapsed negative: not clipped)
     assert by.loc["high_tech_revenue@2025", "actual_year"] == 2022.5

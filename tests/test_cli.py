@@ -581,7 +581,7 @@ FIT_CASES = {
     "solve": (["solve", PLAN, "--backend", "numpy"],
               [f"{r['name_zh']} {r['name_en']}" for r in LEVERS] + BOTH_NAMES),
     "milestones": (["milestones", PLAN, "--goals", "innovation_index@2035",
-                    "rd_intensity@2035=1.8", "--backend", "numpy"],
+                    "rd_intensity@2035=1.2", "--backend", "numpy"],
                    ["指标 indicator", "杠杆 lever (单位 unit)"]),
     "hindcast": (["hindcast", "--observed", ACTUALS, "--cutoff", "2018", "--starts", "1"],
                  ["备注 note", "not scored", "共同点 common points"]),

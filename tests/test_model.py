@@ -120,13 +120,13 @@ def test_gdp_is_the_trend_when_the_productivity_loop_is_cut(gy_model):
 
 
 def test_gdp_step_by_hand(gy_model):
-    """One Euler step of GDP: trend growth plus rho x (absorbed R&D / GDP - 0.67 %)."""
+    """One Euler step of GDP: trend growth plus rho x (R&D / GDP - 0.67 %)."""
     plan = load_scenario(REPO / "scenarios" / "plan.yaml")
     dt = 1.0  # one step a year, so consecutive saved values are consecutive steps
-    w = gy_model.run_wide(plan, variables=["gdp", "absorbed_rd", "rd_rate_of_return"], time_step=dt)
+    w = gy_model.run_wide(plan, variables=["gdp", "rd_spending", "rd_rate_of_return"], time_step=dt)
     t0, t1 = 2024.0, 2025.0
     rho = w.loc[t0, "rd_rate_of_return"]
-    bonus = rho * (w.loc[t0, "absorbed_rd"] / w.loc[t0, "gdp"] - 0.0067)
+    bonus = rho * (w.loc[t0, "rd_spending"] / w.loc[t0, "gdp"] - 0.0067)
     assert w.loc[t1, "gdp"] == pytest.approx(w.loc[t0, "gdp"] * (1 + dt * (0.065 + bonus)), rel=1e-12)
 
 

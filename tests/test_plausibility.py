@@ -134,13 +134,13 @@ def test_an_empty_file_is_refused(toy, text, message):
 
 
 def test_a_row_naming_a_variable_the_model_lacks_is_refused_by_load(tmp_path):
-    """The lead adds the budget identity when the model has its variables: until then the row
-    is refused by name (file, row, field, value, what exists)."""
+    """A row naming a variable the model does not have is refused by name (file, row, field,
+    value, what exists)."""
     path = tmp_path / "plausibility.csv"
-    path.write_text(HEADER + "budget_identity,identity,budget residual,fiscal st budget,,1e-9,"
+    path.write_text(HEADER + "budget_identity,identity,budget leak,fiscal st spending,,1e-9,"
                     "Dmnl,definition: sources minus uses\n", encoding="utf-8")
     with pytest.raises(PlausibilityError, match=r"plausibility.csv: row 2: field 'variable': "
-                       r"value 'budget residual' is not a variable of guangyuan_innovation.mdl; "
+                       r"value 'budget leak' is not a variable of guangyuan_innovation.mdl; "
                        r"allowed one of its \d+ variables \((closest: .+|none is close)\)$"):
         plausibility.load(path)
 

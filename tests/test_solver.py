@@ -41,9 +41,9 @@ def test_easy_target_feasible_and_cheap(easy):
     card = easy.scorecard.set_index("key")
     assert card.loc["high_tech_enterprises@2025", "met"]
     assert easy.binding == ("high_tech_enterprises@2025",)
-    # registered tech SMEs are the pool HTEs are certified from, and the campaign that fills it is
-    # the cheap lever: the answer leans on it
-    assert easy.levers["sme_campaign"] > 1
+    # certification answers its own incentive (model 2.0: the register is not the HTEs' pool);
+    # the certification reward is the cheap lever and the answer leans on it
+    assert easy.levers["hte_reward"] > tables.lever("hte_reward").default
     assert easy.cost_per_year == pytest.approx(sum(
         solver.lever_costs()[lev.id].cost_per_unit * (easy.levers[lev.id] - lev.default)
         for lev in tables.levers()))
@@ -51,9 +51,9 @@ def test_easy_target_feasible_and_cheap(easy):
 
 
 def test_answer_is_near_the_cheapest(plan, easy):
-    """Spending 10 % less on the campaign alone misses the target."""
-    less = easy.levers["sme_campaign"] * 0.9 + 0.1 * tables.lever("sme_campaign").default
-    scen = easy.scenario.with_levers(sme_campaign=(less,) + easy.scenario.levers["sme_campaign"][1:])
+    """Spending 10 % less on the reward alone misses the target."""
+    less = easy.levers["hte_reward"] * 0.9 + 0.1 * tables.lever("hte_reward").default
+    scen = easy.scenario.with_levers(hte_reward=(less,) + easy.scenario.levers["hte_reward"][1:])
     from simulator import Model, scorecard
     card = scorecard(Model().run(scen)).set_index("key")
     assert not card.loc["high_tech_enterprises@2025", "met"]
