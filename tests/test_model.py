@@ -84,7 +84,7 @@ def test_innovation_index_2020_equals_hand_calculation(gy_model, runs):
     # Five blocks of capped standard-value scores, equal weights (docs/index-method.md); 2020:
     population = 230.566                      # 万人, 7th census
     fiscal_st_share = 2.25 / 270 * 100        # % (S&T budget 2.25 亿 of 270 亿 expenditure)
-    rd_fte = 6.753667 / 0.0045 / 0.97         # R&D FTE: spending / cost per FTE / utilisation
+    rd_fte = 6.753667 / 0.0045 / 0.98         # R&D FTE: spending / cost per FTE / utilisation
     environment = (8.6 / 15 * 100 + (76 / population) / 1 * 100) / 2
     inputs = (0.67 / 2.5 * 100 + fiscal_st_share / 5 * 100
               + min(100, (rd_fte / population) / 10 * 100)) / 3
