@@ -73,11 +73,12 @@ def test_validate_command_writes_a_report_and_exits_zero(tmp_path):
     assert "tests pass" in text and "FAIL" not in text
     for fig in ("behaviour.png", "extreme.png", "integration.png"):
         assert (out / fig).stat().st_size > 10_000
-    # 18 tests, one per plausibility bound, and the loop knock-out's (one, plus one per loop
-    # the README calls a driver)
+    # dimensional consistency, one per extreme condition, two of integration error, three of
+    # behaviour, two of bounds; one per plausibility bound; and the loop knock-out's (one, plus
+    # one per loop the README calls a driver)
     loop_tests = 1 + sum(loops.readme_drivers(
         (validation.REPO / "README.md").read_text(encoding="utf-8")).values())
-    total = 18 + len(plausibility.load()) + loop_tests
+    total = (1 + len(validation.EXTREME) + 2 + 3 + 2) + len(plausibility.load()) + loop_tests
     assert f"{total} of {total} tests pass" in res.stdout
     assert "## 6. Loop knock-out" in text
 
