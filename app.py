@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from simulator import appsupport as ui
-from simulator import goals, hindcast, milestones, sensitivity, solver, tables, uncertainty
+from simulator import budget, goals, hindcast, milestones, sensitivity, solver, tables, uncertainty
 from simulator.model import Model
 from simulator.scenario import Scenario, ScenarioError
 
@@ -119,6 +119,12 @@ def simulate(key: ui.ScenarioKey) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tidy results and scorecard of the scenario ``key`` (see ``appsupport.scenario_key``)."""
     results = get_model().run(ui.scenario_from_key(key))
     return results, goals.scorecard(results)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def simulate_budget(key: ui.ScenarioKey) -> list[budget.PeriodBudget]:
+    """The public cost of scenario ``key`` against the S&T budget, per plan period."""
+    return budget.of_scenario(ui.scenario_from_key(key), get_model())
 
 
 @st.cache_resource(show_spinner=False)
@@ -392,7 +398,16 @@ def bind(widget_key: str, value) -> str:
 # --------------------------------------------------------------------------------------------
 # Sidebar
 
-def sidebar(lang: str, meeting: bool) -> None:
+def budget_block(sb, periods: list, lang: str) -> None:
+    """The yearly public cost of the current settings against the S&T budget (beside the
+    sliders, so every move shows what it costs)."""
+    sb.subheader(ui.ui("budget", lang), help=ui.ui("budget_help", lang))
+    sb.dataframe(ui.budget_frame(periods, lang), hide_index=True, key="w_budget_table")
+    kind, text = ui.budget_message(periods, lang)
+    (sb.error if kind == "error" else sb.caption)(text)
+
+
+def sidebar(lang: str, meeting: bool, periods: list) -> None:
     sb = st.sidebar
     sb.radio(ui.ui("language", lang), ui.LANGS, format_func=ui.LANG_NAMES.get, horizontal=True,
              key=bind("w_lang", ss["_lang"]), on_change=on_copy, args=("w_lang", "_lang"))
@@ -424,6 +439,7 @@ def sidebar(lang: str, meeting: bool) -> None:
                              seed=ui.UNCERTAINTY_SEED),
                   on_change=on_copy, args=("w_uncertainty", "_uncertainty"))
     advanced = ss["_advanced"]
+    budget_block(sb, periods, lang)
     sb.subheader(ui.ui("levers", lang))
     for n, group in enumerate(ui.action_groups()):
         with sb.expander(group.title(lang), expanded=n == 0):
@@ -570,11 +586,11 @@ def page() -> None:
     if ss["_preset"] not in all_presets():  # its file was removed while the session was open
         ss["_preset"] = next(iter(all_presets()))
     lang, meeting = ss["_lang"], ss["_meeting"]
-    sidebar(lang, meeting)
-
     presets = all_presets()
     base = presets[ss["_preset"]]
     current = ui.build_scenario(ss["_levers"], ss["_assumptions"], base)
+    sidebar(lang, meeting, simulate_budget(ui.scenario_key(current)))
+
     st.query_params.from_dict(ui.encode_query(
         ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
         lang=lang, meeting=meeting, advanced=ss["_advanced"]))

@@ -90,6 +90,28 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                       "en": "Off: one slider sets all three plan periods. On: set each period "
                             "separately."},
     "levers": {"zh": "政策杠杆", "en": "Policy levers"},
+    "budget": {"zh": "财政科技预算(亿元/年，规划期平均)",
+               "en": "Fiscal S&T budget (100 million yuan a year, period average)"},
+    "budget_period": {"zh": "规划期", "en": "period"},
+    "budget_budget": {"zh": "科技预算", "en": "S&T budget"},
+    "budget_requested": {"zh": "杠杆支出", "en": "lever outlays"},
+    "budget_funded": {"zh": "到位率", "en": "funded"},
+    "budget_other": {"zh": "其他来源", "en": "other sources"},
+    "budget_help": {"zh": "当前设定每年的公共支出与财政科技支出对比，由模型逐年计算：13项杠杆的支出计入科技预算，"
+                          "知识产权类4项计入知识产权管理预算，加计扣除计为减免的地方税收(其他来源)。"
+                          "项目超出预算时按同一比例压缩执行，缺口即未到位的资金。",
+                    "en": "The yearly public cost of the current settings against fiscal S&T "
+                          "spending, computed by the model year by year: 13 levers are charged to "
+                          "the S&T budget, the 4 IP levers to the IP administration budget, the "
+                          "super-deduction as local tax forgone (other sources). When programmes "
+                          "ask for more than the budget allows they are all scaled down by the "
+                          "same share; the shortfall is the money that is not there."},
+    "budget_over": {"zh": "超出科技预算：{periods}每年平均缺口 {gap} 亿元，项目按 {funded} 执行。"
+                          "提高“财政科技支出年均增速”或减少项目。",
+                    "en": "Over the S&T budget: {periods} short by {gap} (100 million yuan) a year "
+                          "on average; programmes run at {funded}. Raise the growth of fiscal S&T "
+                          "spending or cut programmes."},
+    "budget_ok": {"zh": "科技预算足以支付当前设定。", "en": "The S&T budget covers the current settings."},
     "assumptions": {"zh": "情景假设(非政策杠杆)", "en": "Scenario assumptions (not policy levers)"},
     "differs_by_period": {"zh": "分期设定：{values}。拖动滑块将把三个规划期设为同一值。",
                           "en": "Set by period: {values}. Moving the slider sets all three "
@@ -2215,3 +2237,32 @@ def milestones_csv(res: Any) -> bytes:
     (UTF-8 with BOM, formulas quoted), the same columns as ``milestones --format csv``."""
     from . import milestones as milestones_mod
     return inputs.to_csv(milestones_mod.to_frame(res)).encode("utf-8-sig")
+
+
+# --------------------------------------------------------------------------------------------
+# The budget beside the sliders
+
+def budget_frame(periods: Sequence[Any], lang: str) -> pd.DataFrame:
+    """The per-period budget summary (:func:`simulator.budget.summarise`) as a small table in
+    ``lang``: period, S&T budget, lever outlays, funded share, other sources (亿元 a year)."""
+    return pd.DataFrame({
+        ui("budget_period", lang): [p.period.replace("-", "–") for p in periods],
+        ui("budget_budget", lang): [f"{p.budget:.2f}" for p in periods],
+        ui("budget_requested", lang): [f"{p.requested:.2f}" for p in periods],
+        ui("budget_funded", lang): [f"{100 * p.funded:.0f}%" for p in periods],
+        ui("budget_other", lang): [f"{p.ip_outlays + p.tax_forgone:.2f}" for p in periods],
+    })
+
+
+def budget_message(periods: Sequence[Any], lang: str) -> tuple[str, str]:
+    """(``"error"`` or ``"ok"``, the sentence): over budget in which periods, by how much."""
+    over = [p for p in periods if p.over_budget]
+    if not over:
+        return "ok", ui("budget_ok", lang)
+    sep = "、" if lang == "zh" else ", "
+    gap = sum(p.shortfall for p in over) / len(over)
+    funded = min(p.funded for p in over)
+    return "error", ui("budget_over", lang,
+                       periods=sep.join(p.period.replace("-", "–") for p in over),
+                       gap=f"{gap:.2f}", funded=f"{100 * funded:.0f}%")
+

@@ -1,0 +1,100 @@
+"""The budget beside the sliders: the per-period summary equals the model's own budget variables
+averaged by hand, over-budget settings are said plainly in the page's language, and the app shows
+it next to the levers (AppTest)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from simulator import Model, appsupport as ui, budget, scenario, tables
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "app.py"
+PLAN = REPO / "scenarios" / "plan.yaml"
+TIMEOUT = 60
+
+#: The plan's programmes with a budget that stops growing: the S&T budget cannot pay them.
+UNAFFORDABLE = {"fiscal_st_growth": 0.0, "industry_rd_programme": 3.0, "talent_introduction": 60.0}
+
+
+@pytest.fixture(scope="module")
+def plan_wide():
+    return Model().run_wide(scenario.load(PLAN), variables=list(budget.VARIABLES))
+
+
+def test_period_averages_by_hand(plan_wide):
+    periods = budget.summarise(plan_wide)
+    assert [p.period for p in periods] == list(tables.PERIODS)
+    for p, (first, last) in zip(periods, [(2021, 2025), (2026, 2030), (2031, 2035)]):
+        years = plan_wide.loc[float(first):float(last)]
+        assert len(years) == 5
+        assert p.budget == pytest.approx(years["fiscal_st_spending"].sum() / 5, rel=1e-12)
+        assert p.requested == pytest.approx(years["requested_st_outlays"].sum() / 5, rel=1e-12)
+        assert p.funded == pytest.approx(years["funded_st_outlays"].sum()
+                                         / years["requested_st_outlays"].sum(), rel=1e-12)
+        assert p.public_cost == pytest.approx(p.requested + p.ip_outlays + p.tax_forgone,
+                                              rel=1e-12)
+        assert not p.over_budget           # the plan raises its S&T budget enough
+
+
+def test_unaffordable_settings_are_over_budget():
+    scen = scenario.load(PLAN).with_levers(**UNAFFORDABLE)
+    wide = Model().run_wide(scen, variables=list(budget.VARIABLES))
+    periods = budget.summarise(wide)
+    assert all(p.over_budget for p in periods)
+    late = wide.loc[2026.0:]
+    expected = np.minimum(1, (1 - 0.3) * late["fiscal_st_spending"] / late["requested_st_outlays"])
+    np.testing.assert_allclose(late["programme_funding_fraction"], expected, rtol=1e-12)
+    assert periods[-1].funded < 0.6 and periods[-1].shortfall > 1.0
+
+
+def test_summary_refuses_a_run_without_the_budget_variables(plan_wide):
+    with pytest.raises(KeyError, match="budget_shortfall"):
+        budget.summarise(plan_wide.drop(columns=["budget_shortfall"]))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_table_and_message_in_the_page_language(plan_wide, lang):
+    periods = budget.summarise(plan_wide)
+    frame = ui.budget_frame(periods, lang)
+    assert list(frame.columns) == [ui.ui(k, lang) for k in ("budget_period", "budget_budget",
+                                                             "budget_requested", "budget_funded",
+                                                             "budget_other")]
+    assert list(frame.iloc[:, 0]) == ["2021–2025", "2026–2030", "2031–2035"]
+    assert frame.iloc[0, 1] == f"{periods[0].budget:.2f}"
+    assert ui.budget_message(periods, lang) == ("ok", ui.ui("budget_ok", lang))
+    over = budget.summarise(Model().run_wide(scenario.load(PLAN).with_levers(**UNAFFORDABLE),
+                                             variables=list(budget.VARIABLES)))
+    kind, text = ui.budget_message(over, lang)
+    assert kind == "error"
+    short = [p for p in over if p.over_budget]
+    assert short and all(p.period.replace("-", "–") in text for p in short)
+    gap = sum(p.shortfall for p in short) / len(short)
+    assert f"{gap:.2f}" in text and f"{100 * min(p.funded for p in short):.0f}%" in text
+
+
+def _budget_table(at: AppTest):
+    assert at.sidebar.subheader[0].value == ui.ui("budget", "zh")
+    assert len(at.sidebar.dataframe) == 1          # the budget table is the sidebar's only table
+    return at.sidebar.dataframe[0].value
+
+
+def test_app_shows_the_budget_beside_the_sliders_and_follows_a_move():
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    shown = _budget_table(at)
+    preset = ui.load_presets(REPO / "scenarios")[at.session_state["_preset"]]
+    expected = ui.budget_frame(budget.of_scenario(preset), "zh")
+    assert shown.equals(expected)
+    assert not at.sidebar.error
+    for lever_id, value in UNAFFORDABLE.items():
+        at.slider(key=f"w_{lever_id}").set_value(value)
+        at.run()
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert len(errors) == 1 and errors[0].startswith("超出科技预算")
+    assert not _budget_table(at).equals(expected)
