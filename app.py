@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from simulator import appsupport as ui
-from simulator import budget, goals, hindcast, milestones, sensitivity, solver, tables, uncertainty
+from simulator import budget, drivers, goals, hindcast, milestones, sensitivity, solver, tables, uncertainty
 from simulator.model import Model
 from simulator.scenario import Scenario, ScenarioError
 
@@ -125,6 +125,12 @@ def simulate(key: ui.ScenarioKey) -> tuple[pd.DataFrame, pd.DataFrame]:
 def simulate_budget(key: ui.ScenarioKey) -> list[budget.PeriodBudget]:
     """The public cost of scenario ``key`` against the S&T budget, per plan period."""
     return budget.of_scenario(ui.scenario_from_key(key), get_model())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def lever_drivers(key: ui.ScenarioKey, target_key: str) -> pd.DataFrame:
+    """The effect of +10 % on each lever on one target (``simulator.drivers``)."""
+    return drivers.lever_effects(ui.scenario_from_key(key), ui.target_by_key(target_key))
 
 
 @st.cache_resource(show_spinner=False)
@@ -382,6 +388,12 @@ def on_load_saved(index: int) -> None:
 
 
 @guarded
+@guarded
+def on_drive(lever_id: str, values: tuple) -> None:
+    """Move one lever as the drivers table proposes (all three plan periods)."""
+    ss["_levers"] = {**ss["_levers"], lever_id: tuple(ui.clean_value(v) for v in values)}
+
+
 def on_apply_solution() -> None:
     """Write the solver's answer into the lever settings (the state the sliders read)."""
     result = ss["_solve"][1]
@@ -661,6 +673,7 @@ def page() -> None:
     if tab["scorecard"].open:
         with tab["scorecard"]:
             scorecard_block(card, lang, probs=probs, recal=recal_card, kept=kept)
+            drivers_view(current_key, card, lang)
             st.subheader(ui.ui("key_charts", lang))
             st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                                 colors=colors, dashed=[ref_label], bands=bands,
@@ -691,6 +704,27 @@ def page() -> None:
             if recal_card is not None:
                 cards[recal_label] = ui.with_progress(recal_card, obs, series[recal_label])
             export_view(current, base, reference, series, cards, colors, ref_label, lang)
+
+
+def drivers_view(current_key, card, lang: str) -> None:
+    """Pick a target; the levers that move it, largest effect first, each helpful one with a
+    button that applies its move."""
+    st.subheader(ui.ui("drivers", lang), help=ui.ui("drivers_help", lang))
+    keys = [t.key for t in tables.targets()]
+    missed = ui.missed_targets(card)
+    chosen = ss.get("_driver_target") or (missed[0] if missed else keys[0])
+    st.selectbox(ui.ui("drivers_target", lang), keys, format_func=lambda k: ui.target_label(k, lang),
+                 key=bind("w_driver_target", chosen), on_change=on_copy,
+                 args=("w_driver_target", "_driver_target"))
+    target = ui.target_by_key(ss["w_driver_target"])
+    frame = lever_drivers(current_key, target.key)
+    st.dataframe(ui.drivers_frame(frame, target, lang), hide_index=True, key="w_drivers_table")
+    for row in ui.helpful_drivers(frame).to_dict("records"):
+        cols = st.columns([3, 1])
+        cols[0].markdown(ui.md_text(ui.driver_sentence(row, target, lang)))
+        cols[1].button(ui.ui("drivers_apply", lang, lever=ui.label(tables.lever(row["lever"]), lang)),
+                       key=f"w_drive_{row['lever']}", on_click=on_drive,
+                       args=(row["lever"], tuple(row["after"])))
 
 
 def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs=None) -> None:

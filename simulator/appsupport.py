@@ -112,6 +112,29 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                           "on average; programmes run at {funded}. Raise the growth of fiscal S&T "
                           "spending or cut programmes."},
     "budget_ok": {"zh": "科技预算足以支付当前设定。", "en": "The S&T budget covers the current settings."},
+    "drivers": {"zh": "推动目标的杠杆", "en": "What moves a target"},
+    "drivers_help": {"zh": "每个杠杆在三个规划期都提高10%(取值为0时提高量程的10%，不超过上限)后，"
+                           "该目标的模拟值变化多少；按影响大小排序。只看当前设定附近的局部效果："
+                           "告诉你先动哪个杠杆，不告诉你动多少(见“怎样才能达成”)。",
+                     "en": "How much the target's simulated value changes when each lever is "
+                           "raised by 10 % in all three plan periods (by 10 % of its range where "
+                           "it is 0, never past its maximum), largest effect first. A local "
+                           "reading around the current settings: which lever to move first, not "
+                           "how far (see “What would it take”)."},
+    "drivers_target": {"zh": "目标", "en": "target"},
+    "drivers_lever": {"zh": "杠杆", "en": "lever"},
+    "drivers_move": {"zh": "提高10%", "en": "+10 %"},
+    "drivers_effect": {"zh": "对目标的影响", "en": "effect on the target"},
+    "drivers_cost": {"zh": "每年增加成本(万元)", "en": "extra cost (10k yuan a year)"},
+    "drivers_direction": {"zh": "方向", "en": "direction"},
+    "drivers_helps": {"zh": "有助达成", "en": "helps"},
+    "drivers_hurts": {"zh": "不利", "en": "hurts"},
+    "drivers_none": {"zh": "无影响", "en": "no effect"},
+    "drivers_at_max": {"zh": "已达上限", "en": "at its maximum"},
+    "drivers_apply": {"zh": "采用：{lever} 提高10%", "en": "Apply: {lever} +10 %"},
+    "drivers_sentence": {"zh": "{lever}提高10%({before}→{after} {unit}) → {indicator}{year}年 {effect}",
+                         "en": "{lever} +10 % ({before} → {after} {unit}) → {indicator} in {year}: "
+                               "{effect}"},
     "assumptions": {"zh": "情景假设(非政策杠杆)", "en": "Scenario assumptions (not policy levers)"},
     "differs_by_period": {"zh": "分期设定：{values}。拖动滑块将把三个规划期设为同一值。",
                           "en": "Set by period: {values}. Moving the slider sets all three "
@@ -2265,4 +2288,58 @@ def budget_message(periods: Sequence[Any], lang: str) -> tuple[str, str]:
     return "error", ui("budget_over", lang,
                        periods=sep.join(p.period.replace("-", "–") for p in over),
                        gap=f"{gap:.2f}", funded=f"{100 * funded:.0f}%")
+
+
+# --------------------------------------------------------------------------------------------
+# What moves a target (simulator.drivers)
+
+def _period_values(values: Sequence[float]) -> str:
+    """One value when the three periods agree, else the three joined by " / "."""
+    vals = [plain_number(round(v, 6)) for v in values]
+    return vals[0] if len(set(vals)) == 1 else " / ".join(vals)
+
+
+def driver_effect_text(effect: float, target: tables.Target, lang: str) -> str:
+    """A signed effect in the target's unit, with enough digits to be non-zero where it is."""
+    if effect == 0 or not np.isfinite(effect):
+        return ui("drivers_none", lang)
+    digits = max(2, 2 - int(np.floor(np.log10(abs(effect)))))
+    return f"{effect:+.{min(digits, 6)}f} {target_unit(target, lang)}"
+
+
+def drivers_frame(frame: pd.DataFrame, target: tables.Target, lang: str) -> pd.DataFrame:
+    """:func:`simulator.drivers.lever_effects` as the table the page shows, in ``lang``."""
+    levers = {lev.id: lev for lev in tables.levers()}
+    direction = []
+    for r in frame.itertuples():
+        if r.at_maximum:
+            direction.append(ui("drivers_at_max", lang))
+        elif r.effect == 0:
+            direction.append(ui("drivers_none", lang))
+        else:
+            direction.append(ui("drivers_helps" if r.helps else "drivers_hurts", lang))
+    return pd.DataFrame({
+        ui("drivers_lever", lang): [label(levers[i], lang) for i in frame["lever"]],
+        ui("drivers_move", lang): [f"{_period_values(b)} → {_period_values(a)} "
+                                   f"{unit(levers[i], lang)}"
+                                   for i, b, a in zip(frame["lever"], frame["before"],
+                                                      frame["after"])],
+        ui("drivers_effect", lang): [driver_effect_text(e, target, lang) for e in frame["effect"]],
+        ui("drivers_direction", lang): direction,
+        ui("drivers_cost", lang): [f"{c:+,.0f}" for c in frame["cost_per_year"]],
+    })
+
+
+def driver_sentence(row: Mapping[str, Any], target: tables.Target, lang: str) -> str:
+    """"+10 % on this lever → +x on this indicator in 2025", for one row of the effects."""
+    lev = tables.lever(row["lever"])
+    return ui("drivers_sentence", lang, lever=label(lev, lang),
+              before=_period_values(row["before"]), after=_period_values(row["after"]),
+              unit=unit(lev, lang), indicator=label(target, lang), year=target.year,
+              effect=driver_effect_text(row["effect"], target, lang))
+
+
+def helpful_drivers(frame: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """The ``top`` levers whose move helps the target most (not at their maximum)."""
+    return frame[frame["helps"] & ~frame["at_maximum"]].head(top)
 

@@ -412,7 +412,7 @@ def test_milestones_view_computes_the_draft_2030_table_on_demand(model, observed
     at = upload(start({"lang": "en"}), "generated.csv", GENERATED)
     at.session_state["w_tab"] = ui.ui("tab_milestones", "en")
     at = rerun(at)
-    assert at.session_state["_ms"] is None and not at.dataframe  # nothing runs until asked
+    assert at.session_state["_ms"] is None and not at.main.dataframe  # nothing runs until asked
     at.multiselect(key="w_ms_goals").set_value(["innovation_index@2035"])
     at.button(key="w_ms_run").click()
     at = rerun(at)
@@ -424,7 +424,7 @@ def test_milestones_view_computes_the_draft_2030_table_on_demand(model, observed
     run = model.run(res.path)
     index_2035 = run[(run["variable"] == "innovation_index") & (run["time"] == 2035)]["value"]
     assert float(index_2035.iloc[0]) >= 70
-    shown = at.dataframe[0].value
+    shown = at.main.dataframe[0].value
     assert shown.equals(ui.milestones_display(res, "en"))
     assert len(shown) == len(tables.indicators())
     # the 2025 value is the latest uploaded actual up to 2025 where there is one

@@ -1,0 +1,104 @@
+"""What moves a target (simulator.drivers and the app's drivers panel): each lever's effect equals a
+separate run of the scenario with that lever moved, the ranking and the direction are right, the
+cost is the cost table's, and the app's buttons apply the move."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from simulator import Model, appsupport as ui, drivers, goals, load_scenario, solver, tables
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "app.py"
+PLAN = load_scenario(REPO / "scenarios" / "plan.yaml")
+TARGETS = {t.key: t for t in tables.targets()}
+
+
+@pytest.mark.parametrize("values,expected", [
+    ((30.0, 30.0, 30.0), (33.0, 33.0, 33.0)),
+    ((0.0, 10.0, 95.0), (10.0, 11.0, 100.0)),      # 0: +10 % of the range; capped at the maximum
+], ids=["plain", "zero-and-cap"])
+def test_move_by_hand(values, expected):
+    lev = tables.lever("hte_reward")                 # range 0-100
+    mv = drivers.move(lev, values)
+    assert mv.after == pytest.approx(expected)
+    assert not mv.at_maximum
+    assert drivers.move(lev, (100.0, 100.0, 100.0)).at_maximum
+
+
+@pytest.fixture(scope="module")
+def effects():
+    return {key: drivers.lever_effects(PLAN, TARGETS[key])
+            for key in ("high_tech_enterprises@2025", "valid_invention_patents:cagr@2025",
+                        "innovation_index@2035")}
+
+
+def _measure(scenario, target) -> float:
+    card = goals.scorecard(Model().run(scenario), [target]).iloc[0]
+    return float(card["value"])
+
+
+@pytest.mark.parametrize("key", ["high_tech_enterprises@2025", "valid_invention_patents:cagr@2025",
+                                 "innovation_index@2035"], ids=str)
+def test_effects_equal_separate_runs(effects, key):
+    frame = effects[key]
+    target = TARGETS[key]
+    base = _measure(PLAN, target)
+    assert frame["value"].iloc[0] == pytest.approx(base, rel=1e-9)
+    for row in frame.head(3).itertuples():
+        moved = _measure(PLAN.with_levers(**{row.lever: row.after}), target)
+        assert row.moved_value == pytest.approx(moved, rel=1e-9, abs=1e-12)
+        assert row.effect == pytest.approx(moved - base, rel=1e-6, abs=1e-12)
+
+
+def test_ranked_by_size_with_direction_and_cost(effects):
+    frame = effects["high_tech_enterprises@2025"]
+    assert len(frame) == len(tables.levers())
+    sizes = frame["effect"].abs().to_numpy()
+    assert (np.diff(sizes) <= 1e-15).all()
+    assert (frame["helps"] == (frame["effect"] > 0)).all()      # a "≥" target: up helps
+    costs = solver.lever_costs()
+    for row in frame.itertuples():
+        assert row.cost_per_year == pytest.approx(
+            costs[row.lever].cost_per_unit * np.mean(np.subtract(row.after, row.before)))
+    # certification answers its own reward first (model 2.0: not the registration campaign)
+    assert frame["lever"].iloc[0] == "hte_reward"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_table_and_sentence_in_the_page_language(effects, lang):
+    target = TARGETS["high_tech_enterprises@2025"]
+    frame = effects["high_tech_enterprises@2025"]
+    shown = ui.drivers_frame(frame, target, lang)
+    assert list(shown.columns) == [ui.ui(k, lang) for k in (
+        "drivers_lever", "drivers_move", "drivers_effect", "drivers_direction", "drivers_cost")]
+    assert shown.iloc[0, 0] == ui.label(tables.lever("hte_reward"), lang)
+    assert shown.iloc[0, 1].startswith("30 → 33 ")
+    row = frame.iloc[0].to_dict()
+    sentence = ui.driver_sentence(row, target, lang)
+    assert ui.label(target, lang) in sentence and "2025" in sentence
+    assert ui.driver_effect_text(row["effect"], target, lang) in sentence
+    assert ui.driver_effect_text(0.0, target, lang) == ui.ui("drivers_none", lang)
+
+
+def test_app_panel_picks_a_missed_target_and_applies_a_move():
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception
+    current = ui.build_scenario(at.session_state["_levers"], at.session_state["_assumptions"],
+                                ui.load_presets(REPO / "scenarios")[at.session_state["_preset"]])
+    card = goals.scorecard(Model().run(current))
+    assert at.selectbox(key="w_driver_target").value == ui.missed_targets(card)[0]
+    at.selectbox(key="w_driver_target").set_value("high_tech_enterprises@2025").run()
+    assert not at.exception
+    frame = drivers.lever_effects(current, TARGETS["high_tech_enterprises@2025"])
+    first = ui.helpful_drivers(frame).iloc[0]
+    before = at.session_state["_levers"][first["lever"]]
+    at.button(key=f"w_drive_{first['lever']}").click().run()
+    assert not at.exception
+    after = at.session_state["_levers"][first["lever"]]
+    assert tuple(after) == pytest.approx(tuple(first["after"])) and tuple(after) != tuple(before)
+    assert at.slider(key=f"w_{first['lever']}").value == pytest.approx(first["after"][0])
