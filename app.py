@@ -539,13 +539,25 @@ def metrics(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang: str
                    delta=f"{s['late_met'] - r['late_met']:+d} {vs}")
 
 
+def changed_since_last_move(current_key, card: pd.DataFrame) -> set[str]:
+    """The targets whose value moved with the last change of settings: kept until the next one
+    (a rerun without a move, such as opening a tab, keeps the highlight)."""
+    last = ss.get("_last_card")
+    if last is None or last[0] != current_key:
+        ss["_changed"] = ui.changed_targets(last[1] if last else None, card)
+        ss["_last_card"] = (current_key, ui.card_values(card))
+    return ss.get("_changed", set())
+
+
 def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
                     probs: pd.DataFrame | None = None, recal: pd.DataFrame | None = None,
-                    kept: dict | None = None) -> None:
+                    kept: dict | None = None, changed: set[str] = frozenset()) -> None:
     with st.container(key="scorecard"):
         st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large, probs=probs,
-                                                         recal=recal),
+                                                         recal=recal, changed=changed),
                     unsafe_allow_html=True)
+    if changed:
+        st.caption(ui.ui("changed_note", lang, n=len(changed)))
     st.caption(ui.ui("doubling_note", lang))
     if "progress_pct" in card.columns:
         st.caption(ui.ui("progress_help", lang))
@@ -656,8 +668,10 @@ def page() -> None:
     st.markdown(f"#### {ui.md_text(cur_label)}")  # the title of an uploaded file
     metrics(card, ref_card, ui.short_title(reference, lang), lang)
 
+    changed = changed_since_last_move(current_key, card)
     if meeting:
-        scorecard_block(card, lang, large=True, probs=probs, recal=recal_card, kept=kept)
+        scorecard_block(card, lang, large=True, probs=probs, recal=recal_card, kept=kept,
+                        changed=changed)
         st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
                                             columns=3, large=True, colors=colors,
                                             dashed=[ref_label], bands=bands, observed=obs),
@@ -672,7 +686,8 @@ def page() -> None:
     tab = dict(zip(tab_ids, tabs))
     if tab["scorecard"].open:
         with tab["scorecard"]:
-            scorecard_block(card, lang, probs=probs, recal=recal_card, kept=kept)
+            scorecard_block(card, lang, probs=probs, recal=recal_card, kept=kept,
+                            changed=changed)
             drivers_view(current_key, card, lang)
             st.subheader(ui.ui("key_charts", lang))
             st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),

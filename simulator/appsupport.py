@@ -112,6 +112,9 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                           "on average; programmes run at {funded}. Raise the growth of fiscal S&T "
                           "spending or cut programmes."},
     "budget_ok": {"zh": "科技预算足以支付当前设定。", "en": "The S&T budget covers the current settings."},
+    "changed_row": {"zh": "上次调整后数值有变化", "en": "changed with the last move"},
+    "changed_note": {"zh": "◆ 黄色底纹：上次调整设定后数值发生变化的目标({n}项)。",
+                     "en": "◆ Yellow rows: targets whose value changed with the last move ({n})."},
     "drivers": {"zh": "推动目标的杠杆", "en": "What moves a target"},
     "drivers_help": {"zh": "每个杠杆在三个规划期都提高10%(取值为0时提高量程的10%，不超过上限)后，"
                            "该目标的模拟值变化多少；按影响大小排序。只看当前设定附近的局部效果："
@@ -1085,6 +1088,8 @@ table.gy-card tr.no td.val {color: #b3261e; font-weight: 700;}
 table.gy-card tr.ok td.val {color: #1e7b34; font-weight: 700;}
 table.gy-card td.star {color: #b8860b; font-weight: 700; width: 1.2em; text-align: center;}
 table.gy-card tr.sep td {border-top: 2px solid #444;}
+table.gy-card tr.changed td {background: #fff3c4;}
+table.gy-card tr.changed td.star::after {content: " ◆"; color: #8a6d00;}
 table.gy-card.large {font-size: 1.3rem;}
 table.gy-card.large td, table.gy-card.large th {padding: .28em .5em;}
 </style>
@@ -1093,13 +1098,15 @@ table.gy-card.large td, table.gy-card.large th {padding: .28em .5em;}
 
 def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
                    probs: pd.DataFrame | None = None,
-                   recal: pd.DataFrame | None = None) -> str:
+                   recal: pd.DataFrame | None = None, changed: Iterable[str] = ()) -> str:
     """The scorecard of one scenario as an HTML table (escape-safe), for ``st.markdown``.
 
     Met and missed are told by a symbol and a word as well as by colour; the four doubling
     indicators carry a ★; 2035 goals are set apart by a rule. With ``probs`` (the uncertainty
     ensemble's ``probabilities()``) two columns follow the result: the probability of meeting
-    each target and the 5–95 % range of its simulated value. With ``recal`` (the recalibrated
+    each target and the 5–95 % range of its simulated value. Rows whose key is in ``changed``
+    (:func:`changed_targets`: their value moved with the last change of settings) are
+    highlighted and say so on hover. With ``recal`` (the recalibrated
     run's scorecard) its simulated value follows, marked ✓/✗; when ``card`` carries actuals
     (:func:`with_progress`), the latest actual, 完成进度 and time elapsed follow, their
     definition in the header's ``title`` (hover help).
@@ -1124,9 +1131,12 @@ def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
             + f'>{html.escape(text)}</th>' for text, cls in head]
     out.append("</tr></thead><tbody>")
     previous_year = None
+    changed = set(changed)
+    changed_title = html.escape(ui("changed_row", lang))
     for _, r in disp.iterrows():
         status = "ok" if r["met"] else "no"
         classes = [status] + (["sep"] if previous_year and r["year"] != previous_year else [])
+        classes += ["changed"] if r["key"] in changed else []
         previous_year = r["year"]
         cells = [
             ("star", "★" if r["doubling"] else ""), ("", r["indicator"]), ("", r["year"]),
@@ -1142,11 +1152,35 @@ def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
             cells += [("num actual", r["actual"]), ("num progress", r["progress"]),
                       ("num", r["time_progress"])]
         cells += [("num", r["margin"]), ("num", r["first_met"]), ("", r["unit"])]
-        out.append(f'<tr class="{" ".join(classes)}" data-key="{html.escape(r["key"])}">'
+        title = f' title="{changed_title}"' if r["key"] in changed else ""
+        out.append(f'<tr class="{" ".join(classes)}" data-key="{html.escape(r["key"])}"{title}>'
                    + "".join(f'<td class="{c}">{html.escape(str(v))}</td>' for c, v in cells)
                    + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+#: A target's value counts as changed when it moves by more than this, relative to its size.
+CHANGE_RTOL = 1e-9
+
+
+def card_values(card: pd.DataFrame) -> dict[str, float]:
+    """Target key → simulated value of a scorecard (what :func:`changed_targets` compares)."""
+    return {k: float(v) for k, v in zip(card["key"], card["value"])}
+
+
+def changed_targets(before: Mapping[str, float] | None, card: pd.DataFrame) -> set[str]:
+    """Keys of the targets whose simulated value differs from ``before`` (none without one)."""
+    if not before:
+        return set()
+    out = set()
+    for key, value in card_values(card).items():
+        old = before.get(key)
+        if old is None or np.isnan(old) != np.isnan(value):
+            out.add(key)
+        elif not np.isnan(value) and abs(value - old) > CHANGE_RTOL * max(abs(old), abs(value), 1e-12):
+            out.add(key)
+    return out
 
 
 def compare_html(cards: Mapping[str, pd.DataFrame], lang: str) -> str:

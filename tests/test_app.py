@@ -5,6 +5,7 @@ never with numbers written here.
 """
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -53,12 +54,25 @@ def app() -> AppTest:
     return start()
 
 
-def scorecard_text(at: AppTest) -> str:
-    """The HTML of the scorecard the app shows (exactly one)."""
+def scorecard_html_shown(at: AppTest) -> str:
+    """The HTML of the scorecard the app shows (exactly one), as it is."""
     found = [m.value for m in at.markdown if 'class="gy-card' in m.value
              and "data-key=" in m.value]
     assert len(found) == 1
     return found[0].strip()
+
+
+def highlighted(at: AppTest) -> set[str]:
+    """Keys of the rows the scorecard highlights as changed with the last move."""
+    return set(re.findall(r'<tr class="[^"]*\bchanged\b[^"]*" data-key="([^"]+)"',
+                          scorecard_html_shown(at)))
+
+
+def scorecard_text(at: AppTest) -> str:
+    """The scorecard the app shows without the last-move highlight (tested on its own in
+    ``test_rows_changed_by_a_move_are_highlighted``), to compare with a plain scorecard."""
+    text = re.sub(r'<tr class="([^"]*?) changed"', r'<tr class="\1"', scorecard_html_shown(at))
+    return re.sub(r'(data-key="[^"]*") title="[^"]*">', r"\1>", text)
 
 
 def expected_scorecard(model: Model, scn: scenario.Scenario, lang: str = "zh",
@@ -608,3 +622,24 @@ def test_sensitivity_tab_ranks_levers_and_constants(app, presets):
     rerun(app)
     assert app.dataframe[0].value.equals(
         ui.sensitivity_display(ui.sensitivity_frame(res.table, other, "zh"), "zh"))
+
+
+def test_rows_changed_by_a_move_are_highlighted(model, presets):
+    """No highlight on arrival; after a move, exactly the targets whose value moved (computed
+    here from two independent runs), until the next move; a rerun without a move keeps it."""
+    at = start()
+    assert highlighted(at) == set()
+    base = presets[ui.DEFAULT_PRESET]
+    at.slider(key="w_hte_reward").set_value(60.0)
+    rerun(at)
+    moved = base.with_levers(hte_reward=60.0)
+    before, after = goals.scorecard(model.run(base)), goals.scorecard(model.run(moved))
+    expected = {k for k, a, b in zip(after["key"], after["value"], before["value"])
+                if not (a == b or (a != a and b != b))}
+    assert expected and expected != set(after["key"])           # some rows move, not all
+    assert highlighted(at) == expected
+    assert ui.ui("changed_note", "zh", n=len(expected)) in [c.value for c in at.caption]
+    at.radio(key="w_lang").set_value("en")                      # not a move: the highlight stays
+    rerun(at)
+    assert highlighted(at) == expected
+

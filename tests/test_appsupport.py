@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import appsupport as ui, goals, scenario, tables
+from simulator import Model, appsupport as ui, goals, scenario, tables
 from simulator.scenario import ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -733,3 +733,17 @@ def test_sensitivity_frame_labels_and_chart(presets, lang):
     assert list(disp[ui.ui("col_input", lang)]) == list(frame["label"])
     with pytest.raises(KeyError):
         ui.sensitivity_frame(res.table, "nothing@2025", lang)
+
+
+def test_changed_targets_by_hand():
+    card = pd.DataFrame({"key": ["a@2025", "b@2025", "c@2025", "d@2035"],
+                         "value": [1.0, 2.0, float("nan"), 5.0]})
+    assert ui.changed_targets(None, card) == set()
+    same = {"a@2025": 1.0, "b@2025": 2.0, "c@2025": float("nan"), "d@2035": 5.0}
+    assert ui.changed_targets(same, card) == set()
+    before = {"a@2025": 1.0 + 1e-12, "b@2025": 2.1, "c@2025": 3.0}   # d@2035 new
+    assert ui.changed_targets(before, card) == {"b@2025", "c@2025", "d@2035"}
+    html_text = ui.scorecard_html(goals.scorecard(Model().run(scenario.default())), "en",
+                                  changed={"tech_smes@2025"})
+    assert html_text.count(' changed"') == 1
+    assert 'data-key="tech_smes@2025" title="changed with the last move"' in html_text
