@@ -786,6 +786,7 @@ def solve_view(current_key, card, lang: str) -> None:
     chosen = st.multiselect(
         ui.ui("solve_targets", lang), options, format_func=labels.get,
         key=bind("w_solve_targets", ss.get("_solve_targets", ui.missed_targets(card))),
+        placeholder=ui.ui("choose_targets", lang),
         on_change=on_copy, args=("w_solve_targets", "_solve_targets"))
     probability = probability_widgets("solve", lang)
     if not chosen:
@@ -822,6 +823,7 @@ def milestones_view(current_key, obs, lang: str) -> None:
     labels = {k: ui.target_label(k, lang) for k in options}
     chosen = st.multiselect(ui.ui("ms_goals", lang), options, format_func=labels.get,
                             key=bind("w_ms_goals", ss.get("_ms_goals", options)),
+                            placeholder=ui.ui("choose_targets", lang),
                             on_change=on_copy, args=("w_ms_goals", "_ms_goals"))
     probability = probability_widgets("ms", lang)
     request = (current_key, tuple(chosen), obs, probability)

@@ -112,6 +112,7 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                           "on average; programmes run at {funded}. Raise the growth of fiscal S&T "
                           "spending or cut programmes."},
     "budget_ok": {"zh": "科技预算足以支付当前设定。", "en": "The S&T budget covers the current settings."},
+    "choose_targets": {"zh": "请选择目标", "en": "Choose targets"},
     "changed_row": {"zh": "上次调整后数值有变化", "en": "changed with the last move"},
     "changed_note": {"zh": "◆ 黄色底纹：上次调整设定后数值发生变化的目标({n}项)。",
                      "en": "◆ Yellow rows: targets whose value changed with the last move ({n})."},

@@ -643,3 +643,13 @@ def test_rows_changed_by_a_move_are_highlighted(model, presets):
     rerun(at)
     assert highlighted(at) == expected
 
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_empty_pickers_say_so_in_the_page_language(lang):
+    """Streamlit's own "Choose an option" would be English on the Chinese page."""
+    at = start({"lang": lang})
+    for tab, key in (("tab_solve", "w_solve_targets"), ("tab_milestones", "w_ms_goals")):
+        at.session_state["w_tab"] = ui.ui(tab, lang)
+        rerun(at)
+        assert at.multiselect(key=key).placeholder == ui.ui("choose_targets", lang)
