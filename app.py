@@ -274,6 +274,15 @@ def on_copy(widget_key: str, state_key: str) -> None:
 
 
 @guarded
+def on_language() -> None:
+    """Switch the page's language and keep the open tab open (its label changes with it)."""
+    old, new = ss["_lang"], ss["w_lang"]
+    ss["_lang"] = new
+    if ss.get("w_tab"):
+        ss["w_tab"] = ui.translate_tab(ss["w_tab"], old, new, TAB_IDS)
+
+
+@guarded
 def on_preset() -> None:
     ss["_preset"] = ss["w_preset"]
     apply_scenario(all_presets()[ss["_preset"]])
@@ -422,7 +431,7 @@ def budget_block(sb, periods: list, lang: str) -> None:
 def sidebar(lang: str, meeting: bool, periods: list) -> None:
     sb = st.sidebar
     sb.radio(ui.ui("language", lang), ui.LANGS, format_func=ui.LANG_NAMES.get, horizontal=True,
-             key=bind("w_lang", ss["_lang"]), on_change=on_copy, args=("w_lang", "_lang"))
+             key=bind("w_lang", ss["_lang"]), on_change=on_language)
     sb.toggle(ui.ui("meeting_mode", lang), key=bind("w_meeting", ss["_meeting"]),
               on_change=on_copy, args=("w_meeting", "_meeting"))
     labels = {k: preset_label(k, lang) for k in all_presets()}  # format_func: no state access
@@ -601,6 +610,10 @@ def crashed() -> None:
               on_click=ss.clear)
 
 
+#: The page's tabs, in order (their labels are ``ui.ui("tab_<id>", lang)``).
+TAB_IDS = ("scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones", "export")
+
+
 def page() -> None:
     if "_levers" not in ss:
         init_session()
@@ -680,10 +693,8 @@ def page() -> None:
         return
 
     st.caption(ui.ui("app_caption", lang))
-    tab_ids = ["scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones",
-               "export"]
-    tabs = st.tabs([ui.ui(f"tab_{t}", lang) for t in tab_ids], key="w_tab", on_change="rerun")
-    tab = dict(zip(tab_ids, tabs))
+    tabs = st.tabs([ui.ui(f"tab_{t}", lang) for t in TAB_IDS], key="w_tab", on_change="rerun")
+    tab = dict(zip(TAB_IDS, tabs))
     if tab["scorecard"].open:
         with tab["scorecard"]:
             scorecard_block(card, lang, probs=probs, recal=recal_card, kept=kept,

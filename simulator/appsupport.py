@@ -654,14 +654,27 @@ def arabic_sections(text: str) -> str:
                      for part in text.replace("，", "、").split("、"))
 
 
+#: The plan's section numerals in order (三、创新主体培育行动 … 九、创新生态优化行动).
+SECTION_ORDER = "一二三四五六七八九十"
+
+
+def _section_rank(section: str) -> tuple[int, str]:
+    """Where a plan section (``三``, ``九、十``) comes in the plan; unknown ones last."""
+    first = section.strip()[:1]
+    return (SECTION_ORDER.index(first) if first and first in SECTION_ORDER
+            else len(SECTION_ORDER), section)
+
+
 def action_groups() -> list[ActionGroup]:
-    """The levers grouped by the plan's actions, in the order of ``models/levers.csv``."""
+    """The levers grouped by the plan's actions, in the plan's order of sections (三, 四, 五 …);
+    within a group, in the order of ``models/levers.csv``."""
     groups: dict[str, list[tables.Lever]] = {}
     for lev in tables.levers():
         groups.setdefault(lev.action_zh, []).append(lev)
+    ordered = sorted(groups.values(), key=lambda items: _section_rank(items[0].plan_section))
     return [ActionGroup(section=items[0].plan_section, name_zh=items[0].action_zh,
                         name_en=items[0].action_en, levers=tuple(items))
-            for items in groups.values()]
+            for items in ordered]
 
 
 def target_unit(target: tables.Target, lang: str) -> str:
@@ -2377,4 +2390,13 @@ def driver_sentence(row: Mapping[str, Any], target: tables.Target, lang: str) ->
 def helpful_drivers(frame: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     """The ``top`` levers whose move helps the target most (not at their maximum)."""
     return frame[frame["helps"] & ~frame["at_maximum"]].head(top)
+
+
+def translate_tab(label: str, old: str, new: str, tab_ids: Sequence[str]) -> str:
+    """The label in language ``new`` of the tab labelled ``label`` in ``old`` (unchanged when it
+    is no tab's label), so that switching the language keeps the open tab open."""
+    for tab_id in tab_ids:
+        if label == ui(f"tab_{tab_id}", old):
+            return ui(f"tab_{tab_id}", new)
+    return label
 

@@ -653,3 +653,21 @@ def test_empty_pickers_say_so_in_the_page_language(lang):
         at.session_state["w_tab"] = ui.ui(tab, lang)
         rerun(at)
         assert at.multiselect(key=key).placeholder == ui.ui("choose_targets", lang)
+
+
+def test_switching_the_language_keeps_the_open_tab():
+    at = start()
+    at.session_state["w_tab"] = ui.ui("tab_compare", "zh")
+    rerun(at)
+    at.radio(key="w_lang").set_value("en")
+    rerun(at)
+    assert at.session_state["w_tab"] == ui.ui("tab_compare", "en")
+    assert at.session_state["_lang"] == "en"
+    assert at.title[0].value == ui.ui("app_title", "en")
+
+
+def test_lever_groups_follow_the_plan_s_sections(app):
+    """三、四、五、六、七、八、九 in the sidebar, as in the plan (not the order of levers.csv)."""
+    titles = [e.label for e in app.sidebar.expander if e.label != ui.ui("assumptions", "zh")]
+    assert titles == [g.title("zh") for g in ui.action_groups()]
+    assert [g.section[0] for g in ui.action_groups()] == list("三四五六七八九")

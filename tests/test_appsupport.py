@@ -53,10 +53,17 @@ def test_ui_formats_and_falls_back_to_chinese():
     assert ui.ui("tab_scorecard", "xx") == ui.UI_STRINGS["tab_scorecard"]["zh"]
 
 
-def test_action_groups_hold_every_lever_once_in_table_order():
+def test_action_groups_hold_every_lever_once_in_the_plan_s_order():
+    """Groups in the order of the plan's sections (三 … 九、十), levers within a group in the order
+    of models/levers.csv."""
     groups = ui.action_groups()
     flat = [lev.id for g in groups for lev in g.levers]
-    assert flat == [lev.id for lev in LEVERS]
+    assert sorted(flat) == sorted(lev.id for lev in LEVERS) and len(flat) == len(set(flat))
+    assert [g.section for g in groups] == ["三", "四", "五", "六", "七", "八", "九、十"]
+    table_order = [lev.id for lev in LEVERS]
+    for g in groups:
+        ids = [lev.id for lev in g.levers]
+        assert ids == sorted(ids, key=table_order.index)
     assert len(groups) == len({lev.action_zh for lev in LEVERS}) == 7
     for g in groups:
         assert {lev.action_zh for lev in g.levers} == {g.name_zh}
