@@ -501,8 +501,7 @@ def lever_widgets(lev: tables.Lever, lang: str, advanced: bool) -> None:
         st.slider(label, key=bind(f"w_{lev.id}", float(values[0])), on_change=on_lever,
                   args=(lev.id, None), **common)
         if len(set(values)) > 1:
-            st.caption(ui.ui("differs_by_period", lang,
-                             values=" / ".join(ui.plain_number(v) for v in values)))
+            st.caption(ui.ui("differs_by_period", lang, values=ui.period_values(values)))
         return
     st.markdown(f"**{ui.label(lev, lang)}** :gray[{ui.unit(lev, lang)}]", help=common["help"])
     for k, period in enumerate(tables.PERIODS):

@@ -16,17 +16,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from simulator import engine as eng, scenario, tables, uncertainty  # noqa: E402
+from simulator import Model, scenario, tables, uncertainty  # noqa: E402
 
 PLAN = REPO / "scenarios" / "plan.yaml"
 AMBITIOUS = REPO / "scenarios" / "ambitious.yaml"
 
 
-def run(scen, variables, **params):
-    e = eng.engine_for()
-    res = e.run({**scen.params(), **params}, variables=variables)
-    years = np.round(res.times, 9)
-    return {v: dict(zip(years, np.asarray(res[v]).ravel())) for v in variables}
+def run(scen, variables):
+    """Year-end values of ``variables`` in a run of ``scen``: variable → {year: value}."""
+    return Model().run_wide(scen, variables=variables).to_dict()
 
 
 def main() -> int:

@@ -2341,9 +2341,10 @@ def budget_message(periods: Sequence[Any], lang: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------------------------
 # What moves a target (simulator.drivers)
 
-def _period_values(values: Sequence[float]) -> str:
-    """One value when the three periods agree, else the three joined by " / "."""
-    vals = [plain_number(round(v, 6)) for v in values]
+def period_values(values: Sequence[float]) -> str:
+    """A lever's values per plan period as text: one value when the periods agree, else all of
+    them joined by " / " ("50 / 60 / 60"), without float noise."""
+    vals = [plain_number(clean_value(v)) for v in values]
     return vals[0] if len(set(vals)) == 1 else " / ".join(vals)
 
 
@@ -2368,7 +2369,7 @@ def drivers_frame(frame: pd.DataFrame, target: tables.Target, lang: str) -> pd.D
             direction.append(ui("drivers_helps" if r.helps else "drivers_hurts", lang))
     return pd.DataFrame({
         ui("drivers_lever", lang): [label(levers[i], lang) for i in frame["lever"]],
-        ui("drivers_move", lang): [f"{_period_values(b)} → {_period_values(a)} "
+        ui("drivers_move", lang): [f"{period_values(b)} → {period_values(a)} "
                                    f"{unit(levers[i], lang)}"
                                    for i, b, a in zip(frame["lever"], frame["before"],
                                                       frame["after"])],
@@ -2382,7 +2383,7 @@ def driver_sentence(row: Mapping[str, Any], target: tables.Target, lang: str) ->
     """"+10 % on this lever → +x on this indicator in 2025", for one row of the effects."""
     lev = tables.lever(row["lever"])
     return ui("drivers_sentence", lang, lever=label(lev, lang),
-              before=_period_values(row["before"]), after=_period_values(row["after"]),
+              before=period_values(row["before"]), after=period_values(row["after"]),
               unit=unit(lev, lang), indicator=label(target, lang), year=target.year,
               effect=driver_effect_text(row["effect"], target, lang))
 
