@@ -2343,8 +2343,9 @@ def budget_message(periods: Sequence[Any], lang: str) -> tuple[str, str]:
 
 def period_values(values: Sequence[float]) -> str:
     """A lever's values per plan period as text: one value when the periods agree, else all of
-    them joined by " / " ("50 / 60 / 60"), without float noise."""
-    vals = [plain_number(clean_value(v)) for v in values]
+    them joined by " / " ("50 / 60 / 60"); :func:`plain_number`'s 12 digits drop float noise
+    (33.000000000000004 → 33)."""
+    vals = [plain_number(v) for v in values]
     return vals[0] if len(set(vals)) == 1 else " / ".join(vals)
 
 
