@@ -1,8 +1,9 @@
 """广元市“十四五”科技创新和知识产权规划 — the planners' app: ``streamlit run app.py``.
 
 Thin by design: widgets → validated Scenario → cached model run → scorecard and charts. Labels,
-units and help texts come from the model's tables; formatting, charts, the link's query string
-and exports are pure functions in :mod:`simulator.appsupport` (tested on their own).
+units and help texts come from the model's tables; words, scenarios, the link's query string,
+scorecards, charts and exports are pure functions in the package :mod:`simulator.app` (tested on
+their own; ``docs/architecture.md`` says which module holds what).
 
 State: each session keeps its settings under ``_``-prefixed keys of ``st.session_state`` (never
 a widget's key, so nothing is lost when a widget is not drawn, e.g. in meeting mode). Widgets
@@ -12,11 +13,11 @@ sessions by the scenario's numbers (``st.cache_data``); the model object is shar
 mutable model state.
 
 Hardening: every text that came from a visitor (an upload, the link, a text box) is escaped
-with ``ui.md_text`` wherever Markdown renders it; an unexpected exception in the page or a
+with ``untrusted.md_text`` wherever Markdown renders it; an unexpected exception in the page or a
 callback is logged with its traceback on the server's stderr and the visitor sees one short
-bilingual message (``ui.CRASH_MESSAGE``), never a traceback; Streamlit's clear-cache message
+bilingual message (``i18n.CRASH_MESSAGE``), never a traceback; Streamlit's clear-cache message
 clears only the sending session's state, not the caches other sessions share
-(``ui.keep_shared_caches``; docs/app.md, "Serving it").
+(``hooks.keep_shared_caches``; docs/app.md, "Serving it").
 """
 from __future__ import annotations
 
@@ -30,10 +31,30 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from simulator import appsupport as ui
-from simulator import budget, drivers, goals, hindcast, milestones, sensitivity, solver, tables, uncertainty
+from simulator.analysis import (
+    budget,
+    drivers,
+    hindcast,
+    milestones,
+    sensitivity,
+    solver,
+    uncertainty,
+)
+from simulator.app import (
+    analyses,
+    charts,
+    exports,
+    hooks,
+    i18n,
+    links,
+    monitoring,
+    scorecards,
+    session,
+    untrusted,
+)
 from simulator.model import Model
-from simulator.scenario import Scenario, ScenarioError
+from simulator.plan import goals, tables
+from simulator.plan.scenario import Scenario, ScenarioError
 
 ss = st.session_state
 
@@ -62,7 +83,7 @@ def _keep_shared_caches() -> None:
     session's state, not the caches every session shares (once per process; logged if the
     installed Streamlit has no such handler)."""
     from streamlit.runtime.app_session import AppSession
-    ui.keep_shared_caches(AppSession, LOG)
+    hooks.keep_shared_caches(AppSession, LOG)
 
 
 _keep_shared_caches()
@@ -72,8 +93,9 @@ def _serialise_script_compiles() -> None:
     """Streamlit's compile of this script and the engine's code generation (in the warm-up
     thread) never parse Python at the same time (CPython 3.11, python/cpython#106905)."""
     from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from simulator.engine import AST_LOCK
-    if not ui.serialise_script_compiles(ScriptCache, AST_LOCK):
+
+    from simulator.sd.engine import AST_LOCK
+    if not hooks.serialise_script_compiles(ScriptCache, AST_LOCK):
         LOG.warning("Streamlit has no ScriptCache.get_bytecode: the app script's compile is not "
                     "serialised with the engine's code generation")
 
@@ -104,9 +126,9 @@ def get_model() -> Model:
 
 
 @st.cache_resource(show_spinner=False, ttl=60)
-def find_presets() -> ui.Presets:
+def find_presets() -> session.Presets:
     """The scenario files of ``scenarios/``, validated (looked at again after a minute)."""
-    return ui.find_presets()
+    return session.find_presets()
 
 
 def get_presets() -> dict[str, Scenario]:
@@ -115,22 +137,22 @@ def get_presets() -> dict[str, Scenario]:
 
 
 @st.cache_data(max_entries=2048, show_spinner=False)
-def simulate(key: ui.ScenarioKey) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tidy results and scorecard of the scenario ``key`` (see ``appsupport.scenario_key``)."""
-    results = get_model().run(ui.scenario_from_key(key))
+def simulate(key: session.ScenarioKey) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy results and scorecard of the scenario ``key`` (see ``simulator.app.session.scenario_key``)."""
+    results = get_model().run(session.scenario_from_key(key))
     return results, goals.scorecard(results)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def simulate_budget(key: ui.ScenarioKey) -> list[budget.PeriodBudget]:
+def simulate_budget(key: session.ScenarioKey) -> list[budget.PeriodBudget]:
     """The public cost of scenario ``key`` against the S&T budget, per plan period."""
-    return budget.of_scenario(ui.scenario_from_key(key), get_model())
+    return budget.of_scenario(session.scenario_from_key(key), get_model())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def lever_drivers(key: ui.ScenarioKey, target_key: str) -> pd.DataFrame:
-    """The effect of +10 % on each lever on one target (``simulator.drivers``)."""
-    return drivers.lever_effects(ui.scenario_from_key(key), ui.target_by_key(target_key))
+def lever_drivers(key: session.ScenarioKey, target_key: str) -> pd.DataFrame:
+    """The effect of +10 % on each lever on one target (``simulator.analysis.drivers``)."""
+    return drivers.lever_effects(session.scenario_from_key(key), analyses.target_by_key(target_key))
 
 
 @st.cache_resource(show_spinner=False)
@@ -140,11 +162,11 @@ def get_uncertainty_spec() -> uncertainty.UncertaintySpec:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def simulate_uncertain(key: ui.ScenarioKey, n: int, seed: int
+def simulate_uncertain(key: session.ScenarioKey, n: int, seed: int
                        ) -> tuple[pd.DataFrame, pd.DataFrame, dict | None]:
     """Probabilities of the targets and 5–95 % bands of the scenario ``key`` (``n`` draws), and
     how the draws were conditioned on 2015–2020 (``kept``, ``drawn``, ``cut``; None: prior)."""
-    res = uncertainty.run(ui.scenario_from_key(key), n=n, seed=seed, spec=get_uncertainty_spec())
+    res = uncertainty.run(session.scenario_from_key(key), n=n, seed=seed, spec=get_uncertainty_spec())
     c = res.conditioning
     kept = None if c is None else {"kept": c.kept, "drawn": c.drawn, "cut": c.cut}
     return res.probabilities(), res.bands(), kept
@@ -154,17 +176,17 @@ def simulate_uncertain(key: ui.ScenarioKey, n: int, seed: int
 def warm_up_ensembles() -> threading.Thread:
     """Once per server process, in a background thread: settle which engine backend ``auto`` picks
     on this machine (the same choice every ensemble of this process then uses; measured once per
-    machine and cached, ~10 s the first time, :mod:`simulator.backends`) and, if it is XLA,
+    machine and cached, ~10 s the first time, :mod:`simulator.sd.backends`) and, if it is XLA,
     compile the program behind the uncertainty switch (a few seconds, or under one with XLA's
     disk cache), so that turning the switch on costs what later moves cost."""
-    from simulator.engine import _choose_backend
-    from simulator.scenario import default
+    from simulator.plan.scenario import default
+    from simulator.sd.engine import _choose_backend
     spec, scenario = get_uncertainty_spec(), default("warm-up")
 
     def work() -> None:
         try:  # the same kind of call as simulate_uncertain(): same varied constants, same n
             if _choose_backend(None, "euler") == "xla":
-                uncertainty.run(scenario, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED,
+                uncertainty.run(scenario, n=analyses.UNCERTAINTY_N, seed=analyses.UNCERTAINTY_SEED,
                                 spec=spec)
         except Exception:  # the switch itself will run it again and show the error
             LOG.exception("warming up the uncertainty ensemble failed")
@@ -175,19 +197,19 @@ def warm_up_ensembles() -> threading.Thread:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def solve(key: ui.ScenarioKey, targets: tuple[str, ...], probability: float | None
+def solve(key: session.ScenarioKey, targets: tuple[str, ...], probability: float | None
           ) -> solver.SolveResult:
     """The solver's cheapest settings for ``targets`` from the scenario ``key``."""
-    scn = ui.scenario_from_key(("app", *key[1:]))  # a short name: the solver appends to it
-    return solver.solve(scn, list(targets), probability=probability, n=ui.SOLVE_N,
-                        seed=ui.SOLVE_SEED, spec=get_uncertainty_spec())
+    scn = session.scenario_from_key(("app", *key[1:]))  # a short name: the solver appends to it
+    return solver.solve(scn, list(targets), probability=probability, n=analyses.SOLVE_N,
+                        seed=analyses.SOLVE_SEED, spec=get_uncertainty_spec())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def sensitivity_table(key: ui.ScenarioKey) -> tuple[pd.DataFrame, int]:
+def sensitivity_table(key: session.ScenarioKey) -> tuple[pd.DataFrame, int]:
     """Morris screen of every target for the scenario ``key``: its table and runs used."""
-    res = sensitivity.morris(ui.scenario_from_key(key), n=ui.SENSITIVITY_TRAJECTORIES,
-                             seed=ui.SENSITIVITY_SEED, spec=get_uncertainty_spec())
+    res = sensitivity.morris(session.scenario_from_key(key), n=analyses.SENSITIVITY_TRAJECTORIES,
+                             seed=analyses.SENSITIVITY_SEED, spec=get_uncertainty_spec())
     return res.table, res.runs
 
 
@@ -196,30 +218,30 @@ def recalibration(digest: str, _observed) -> hindcast.Recalibration:
     """The model's constants refitted to the project's data plus the actuals ``_observed``
     (identified by ``digest``, the hash of their figures: one fit per file), compared after 2020
     with the plan as enacted (``scenarios/plan.yaml``: the policy the actuals happened under)
-    and fitted with ``ui.RECAL_STARTS`` starts. Raises ``hindcast.HindcastError`` (one line) when
+    and fitted with ``monitoring.RECAL_STARTS`` starts. Raises ``hindcast.HindcastError`` (one line) when
     the file adds nothing to fit. Shared read-only by the sessions."""
-    return hindcast.recalibrate(_observed, starts=ui.RECAL_STARTS)
+    return hindcast.recalibrate(_observed, starts=monitoring.RECAL_STARTS)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def simulate_recalibrated(key: ui.ScenarioKey, digest: str, _observed
+def simulate_recalibrated(key: session.ScenarioKey, digest: str, _observed
                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tidy results and scorecard of the scenario ``key`` run with the recalibrated constants
     of the actuals ``digest``."""
     rec = recalibration(digest, _observed)
-    results = get_model().run(ui.scenario_from_key(key), params=rec.parameters)
+    results = get_model().run(session.scenario_from_key(key), params=rec.parameters)
     return results, goals.scorecard(results)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def compute_milestones(key: ui.ScenarioKey, goal_keys: tuple[str, ...], observed,
+def compute_milestones(key: session.ScenarioKey, goal_keys: tuple[str, ...], observed,
                        probability: float | None = None) -> milestones.Milestones:
     """The 2030 milestones of the scenario ``key`` for the 2035 goals ``goal_keys`` (with the
     session's actuals ``observed`` as 2025 values, or None), in the central run or with
     ``probability`` over the solver's ensemble (``SOLVE_N`` draws, seed ``SOLVE_SEED``)."""
-    scn = ui.scenario_from_key(("current", *key[1:]))  # a short name: the path appends to it
+    scn = session.scenario_from_key(("current", *key[1:]))  # a short name: the path appends to it
     return milestones.milestones(scn, list(goal_keys), observed=observed,
-                                 probability=probability, n=ui.SOLVE_N, seed=ui.SOLVE_SEED,
+                                 probability=probability, n=analyses.SOLVE_N, seed=analyses.SOLVE_SEED,
                                  spec=get_uncertainty_spec())
 
 
@@ -229,7 +251,7 @@ def compute_milestones(key: ui.ScenarioKey, goal_keys: tuple[str, ...], observed
 def init_session() -> None:
     """First run of a session: settings from the link's query string (errors reported)."""
     presets = get_presets()
-    link = ui.decode_query(st.query_params.to_dict(), presets)
+    link = links.decode_query(st.query_params.to_dict(), presets)
     ss["_preset"] = link.preset
     ss["_levers"] = dict(link.levers)
     ss["_assumptions"] = dict(link.assumptions)
@@ -245,7 +267,7 @@ def init_session() -> None:
     ss["_uncertainty"] = False
     ss["_solve"] = None        # (ScenarioKey, SolveResult) of the last solver run
     ss["_solve_msg"] = None
-    ss["_actuals"] = None      # simulator.actuals.Actuals: this session only, never in the link
+    ss["_actuals"] = None      # simulator.plan.actuals.Actuals: this session only, never in the link
     ss["_actuals_msg"] = None  # (kind, text)
     ss["_ms"] = None           # (request, Milestones) of the last milestones computation
     ss["_recal"] = False       # the "recalibrated" toggle
@@ -262,8 +284,8 @@ def apply_scenario(scn: Scenario) -> None:
 
 def preset_label(key: str, lang: str) -> str:
     scn = all_presets()[key]
-    text = f"{ui.short_title(scn, lang)} ({scn.name})"
-    return f"{ui.ui('uploaded_prefix', lang)}: {text}" if key.startswith("upload:") else text
+    text = f"{session.short_title(scn, lang)} ({scn.name})"
+    return f"{i18n.ui('uploaded_prefix', lang)}: {text}" if key.startswith("upload:") else text
 
 
 # Callbacks: they run before the script, so the page is drawn from the updated state.
@@ -279,7 +301,7 @@ def on_language() -> None:
     old, new = ss["_lang"], ss["w_lang"]
     ss["_lang"] = new
     if ss.get("w_tab"):
-        ss["w_tab"] = ui.translate_tab(ss["w_tab"], old, new, TAB_IDS)
+        ss["w_tab"] = i18n.translate_tab(ss["w_tab"], old, new, TAB_IDS)
 
 
 @guarded
@@ -297,7 +319,7 @@ def on_reset() -> None:
 @guarded
 def on_lever(lever_id: str, period: int | None) -> None:
     key = f"w_{lever_id}" if period is None else f"w_{lever_id}_{period}"
-    value = ui.clean_value(ss[key])
+    value = i18n.clean_value(ss[key])
     values = list(ss["_levers"][lever_id])
     if period is None:
         values = [value] * len(tables.PERIODS)
@@ -308,7 +330,7 @@ def on_lever(lever_id: str, period: int | None) -> None:
 
 @guarded
 def on_assumption(assumption_id: str) -> None:
-    value = ui.clean_value(ss[f"w_{assumption_id}"])
+    value = i18n.clean_value(ss[f"w_{assumption_id}"])
     ss["_assumptions"] = {**ss["_assumptions"], assumption_id: value}
 
 
@@ -319,7 +341,7 @@ def read_uploaded(file, reader) -> tuple:
         return reader(file.getvalue(), file.name, ss["_lang"])
     except Exception:
         LOG.exception("reading an uploaded file failed (%s)", reader.__name__)
-        return None, ui.ui("upload_failed", ss["_lang"])
+        return None, i18n.ui("upload_failed", ss["_lang"])
 
 
 @guarded
@@ -334,12 +356,12 @@ def on_upload() -> None:
     if file is None:
         ss["_upload_msg"] = None
         return
-    scn, problem = read_uploaded(file, ui.read_upload)
+    scn, problem = read_uploaded(file, untrusted.read_upload)
     if scn is None:
         ss["_upload_msg"] = ("error", problem)
         return
     key = f"upload:{scn.name}"
-    ss["_uploaded"] = ui.keep_latest({**ss["_uploaded"], key: scn}, key, ui.MAX_UPLOADED)
+    ss["_uploaded"] = session.keep_latest({**ss["_uploaded"], key: scn}, key, session.MAX_UPLOADED)
     ss["_preset"] = key
     apply_scenario(scn)
     ss["_upload_msg"] = ("ok", scn.name)
@@ -354,7 +376,7 @@ def on_upload_actuals() -> None:
     if file is None:  # the file was removed from the uploader (its ⊗): the actuals go too
         on_clear_actuals()
         return
-    obs, problem = read_uploaded(file, ui.read_actuals_upload)
+    obs, problem = read_uploaded(file, monitoring.read_actuals_upload)
     if obs is None:
         ss["_actuals_msg"] = ("error", problem)
         return
@@ -369,20 +391,20 @@ def on_clear_actuals() -> None:
 
 
 @guarded
-def on_save(key: ui.ScenarioKey) -> None:
+def on_save(key: session.ScenarioKey) -> None:
     name = ss.get("w_save_name", "").strip()
     try:
-        name = ui.validate_label(name)
+        name = session.validate_label(name)
     except ScenarioError as exc:
         ss["_save_msg"] = ("error", str(exc).replace("name: field 'name': ", ""))
         return
     if any(lab == name for lab, _ in ss["_saved"]):
-        ss["_save_msg"] = ("error", ui.ui("save_duplicate", ss["_lang"], name=name))
-    elif len(ss["_saved"]) >= ui.MAX_SAVED:
-        ss["_save_msg"] = ("error", ui.ui("save_full", ss["_lang"], n=ui.MAX_SAVED))
+        ss["_save_msg"] = ("error", i18n.ui("save_duplicate", ss["_lang"], name=name))
+    elif len(ss["_saved"]) >= session.MAX_SAVED:
+        ss["_save_msg"] = ("error", i18n.ui("save_full", ss["_lang"], n=session.MAX_SAVED))
     else:
         ss["_saved"] = [*ss["_saved"], (name, (name, *key[1:]))]
-        ss["_save_msg"] = ("ok", ui.ui("saved_ok", ss["_lang"], name=name))
+        ss["_save_msg"] = ("ok", i18n.ui("saved_ok", ss["_lang"], name=name))
 
 
 @guarded
@@ -393,20 +415,20 @@ def on_delete_saved(index: int) -> None:
 
 @guarded
 def on_load_saved(index: int) -> None:
-    apply_scenario(ui.scenario_from_key(ss["_saved"][index][1]))
+    apply_scenario(session.scenario_from_key(ss["_saved"][index][1]))
 
 
 @guarded
 @guarded
 def on_drive(lever_id: str, values: tuple) -> None:
     """Move one lever as the drivers table proposes (all three plan periods)."""
-    ss["_levers"] = {**ss["_levers"], lever_id: tuple(ui.clean_value(v) for v in values)}
+    ss["_levers"] = {**ss["_levers"], lever_id: tuple(i18n.clean_value(v) for v in values)}
 
 
 def on_apply_solution() -> None:
     """Write the solver's answer into the lever settings (the state the sliders read)."""
     result = ss["_solve"][1]
-    ss["_levers"] = ui.solution_levers(result, ss["_levers"])
+    ss["_levers"] = analyses.solution_levers(result, ss["_levers"])
     ss["_solve_msg"] = "applied"
 
 
@@ -422,88 +444,88 @@ def bind(widget_key: str, value) -> str:
 def budget_block(sb, periods: list, lang: str) -> None:
     """The yearly public cost of the current settings against the S&T budget (beside the
     sliders, so every move shows what it costs)."""
-    sb.subheader(ui.ui("budget", lang), help=ui.ui("budget_help", lang))
-    sb.dataframe(ui.budget_frame(periods, lang), hide_index=True, key="w_budget_table")
-    kind, text = ui.budget_message(periods, lang)
+    sb.subheader(i18n.ui("budget", lang), help=i18n.ui("budget_help", lang))
+    sb.dataframe(analyses.budget_frame(periods, lang), hide_index=True, key="w_budget_table")
+    kind, text = analyses.budget_message(periods, lang)
     (sb.error if kind == "error" else sb.caption)(text)
 
 
 def sidebar(lang: str, meeting: bool, periods: list) -> None:
     sb = st.sidebar
-    sb.radio(ui.ui("language", lang), ui.LANGS, format_func=ui.LANG_NAMES.get, horizontal=True,
+    sb.radio(i18n.ui("language", lang), i18n.LANGS, format_func=i18n.LANG_NAMES.get, horizontal=True,
              key=bind("w_lang", ss["_lang"]), on_change=on_language)
-    sb.toggle(ui.ui("meeting_mode", lang), key=bind("w_meeting", ss["_meeting"]),
+    sb.toggle(i18n.ui("meeting_mode", lang), key=bind("w_meeting", ss["_meeting"]),
               on_change=on_copy, args=("w_meeting", "_meeting"))
     labels = {k: preset_label(k, lang) for k in all_presets()}  # format_func: no state access
-    sb.selectbox(ui.ui("preset", lang), list(labels), key=bind("w_preset", ss["_preset"]),
-                 format_func=labels.get, help=ui.ui("preset_help", lang), on_change=on_preset)
+    sb.selectbox(i18n.ui("preset", lang), list(labels), key=bind("w_preset", ss["_preset"]),
+                 format_func=labels.get, help=i18n.ui("preset_help", lang), on_change=on_preset)
     if not meeting:
-        sb.file_uploader(ui.ui("upload", lang), type=["yaml", "yml"], key="w_upload",
-                         help=ui.ui("upload_help", lang), on_change=on_upload)
+        sb.file_uploader(i18n.ui("upload", lang), type=["yaml", "yml"], key="w_upload",
+                         help=i18n.ui("upload_help", lang), on_change=on_upload)
         msg = ss["_upload_msg"]
         if msg and msg[0] == "error":
-            sb.error(f"{ui.ui('upload_bad', lang)}\n\n{ui.md_text(msg[1])}")
+            sb.error(f"{i18n.ui('upload_bad', lang)}\n\n{untrusted.md_text(msg[1])}")
         elif msg:
-            sb.success(ui.md_text(ui.ui("upload_ok", lang, name=msg[1])))
+            sb.success(untrusted.md_text(i18n.ui("upload_ok", lang, name=msg[1])))
     if not meeting:
         actuals_widgets(sb, lang)
     for problem in find_presets().invalid:
-        sb.warning(f"{ui.ui('preset_invalid', lang)}\n\n{ui.md_text(problem)}")
-    sb.button(ui.ui("reset", lang), key="w_reset", on_click=on_reset, width="stretch")
+        sb.warning(f"{i18n.ui('preset_invalid', lang)}\n\n{untrusted.md_text(problem)}")
+    sb.button(i18n.ui("reset", lang), key="w_reset", on_click=on_reset, width="stretch")
     if not meeting:
-        sb.toggle(ui.ui("advanced", lang), key=bind("w_advanced", ss["_advanced"]),
-                  help=ui.ui("advanced_help", lang), on_change=on_copy,
+        sb.toggle(i18n.ui("advanced", lang), key=bind("w_advanced", ss["_advanced"]),
+                  help=i18n.ui("advanced_help", lang), on_change=on_copy,
                   args=("w_advanced", "_advanced"))
     if not meeting:
-        sb.toggle(ui.ui("uncertainty", lang), key=bind("w_uncertainty", ss["_uncertainty"]),
-                  help=ui.ui("uncertainty_help", lang, n=f"{ui.UNCERTAINTY_N:,}",
-                             seed=ui.UNCERTAINTY_SEED),
+        sb.toggle(i18n.ui("uncertainty", lang), key=bind("w_uncertainty", ss["_uncertainty"]),
+                  help=i18n.ui("uncertainty_help", lang, n=f"{analyses.UNCERTAINTY_N:,}",
+                             seed=analyses.UNCERTAINTY_SEED),
                   on_change=on_copy, args=("w_uncertainty", "_uncertainty"))
     advanced = ss["_advanced"]
     budget_block(sb, periods, lang)
-    sb.subheader(ui.ui("levers", lang))
-    for n, group in enumerate(ui.action_groups()):
+    sb.subheader(i18n.ui("levers", lang))
+    for n, group in enumerate(i18n.action_groups()):
         with sb.expander(group.title(lang), expanded=n == 0):
             for lev in group.levers:
                 lever_widgets(lev, lang, advanced)
-    with sb.expander(ui.ui("assumptions", lang)):
+    with sb.expander(i18n.ui("assumptions", lang)):
         for ass in tables.assumptions():
             value = ss["_assumptions"][ass.id]
-            st.slider(f"{ui.label(ass, lang)} · {ui.unit(ass, lang)}", float(ass.min),
+            st.slider(f"{i18n.label(ass, lang)} · {i18n.unit(ass, lang)}", float(ass.min),
                       float(ass.max), step=float(ass.step),
-                      format=ui.slider_format(ass, [value]),
-                      help=ui.assumption_help(ass, lang), key=bind(f"w_{ass.id}", value),
+                      format=i18n.slider_format(ass, [value]),
+                      help=i18n.assumption_help(ass, lang), key=bind(f"w_{ass.id}", value),
                       on_change=on_assumption, args=(ass.id,))
 
 
 def actuals_widgets(sb, lang: str) -> None:
     """The upload of actuals, its message, the note that they stay in the session."""
-    sb.file_uploader(ui.ui("upload_actuals", lang), type=["csv"], key="w_actuals",
-                     help=ui.ui("upload_actuals_help", lang), on_change=on_upload_actuals)
-    sb.caption(ui.actuals_private_note())
+    sb.file_uploader(i18n.ui("upload_actuals", lang), type=["csv"], key="w_actuals",
+                     help=i18n.ui("upload_actuals_help", lang), on_change=on_upload_actuals)
+    sb.caption(monitoring.actuals_private_note())
     msg = ss["_actuals_msg"]
     if msg and msg[0] == "error":
-        sb.error(f"{ui.ui('actuals_bad', lang)}\n\n{ui.md_text(msg[1])}")
+        sb.error(f"{i18n.ui('actuals_bad', lang)}\n\n{untrusted.md_text(msg[1])}")
     if ss["_actuals"] is not None:  # (a refused file leaves the actuals loaded before)
-        sb.success(ui.md_text(ui.actuals_summary(ss["_actuals"], lang)))
+        sb.success(untrusted.md_text(monitoring.actuals_summary(ss["_actuals"], lang)))
     if ss["_actuals"] is not None:
-        sb.toggle(ui.ui("recalibrated", lang), key=bind("w_recal", ss["_recal"]),
-                  help=ui.ui("recalibrated_help", lang, starts=ui.RECAL_STARTS),
+        sb.toggle(i18n.ui("recalibrated", lang), key=bind("w_recal", ss["_recal"]),
+                  help=i18n.ui("recalibrated_help", lang, starts=monitoring.RECAL_STARTS),
                   on_change=on_copy, args=("w_recal", "_recal"))
 
 
 def lever_widgets(lev: tables.Lever, lang: str, advanced: bool) -> None:
     values = ss["_levers"][lev.id]
-    label = f"{ui.label(lev, lang)} · {ui.unit(lev, lang)}"
+    label = f"{i18n.label(lev, lang)} · {i18n.unit(lev, lang)}"
     common = dict(min_value=float(lev.min), max_value=float(lev.max), step=float(lev.step),
-                  format=ui.slider_format(lev, values), help=ui.lever_help(lev, lang))
+                  format=i18n.slider_format(lev, values), help=i18n.lever_help(lev, lang))
     if not advanced:
         st.slider(label, key=bind(f"w_{lev.id}", float(values[0])), on_change=on_lever,
                   args=(lev.id, None), **common)
         if len(set(values)) > 1:
-            st.caption(ui.ui("differs_by_period", lang, values=ui.period_values(values)))
+            st.caption(i18n.ui("differs_by_period", lang, values=analyses.period_values(values)))
         return
-    st.markdown(f"**{ui.label(lev, lang)}** :gray[{ui.unit(lev, lang)}]", help=common["help"])
+    st.markdown(f"**{i18n.label(lev, lang)}** :gray[{i18n.unit(lev, lang)}]", help=common["help"])
     for k, period in enumerate(tables.PERIODS):
         st.slider(period.replace("-", "–"), key=bind(f"w_{lev.id}_{k}", float(values[k])),
                   on_change=on_lever, args=(lev.id, k), **common)
@@ -536,14 +558,14 @@ APP_CSS = """
 
 
 def metrics(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang: str) -> None:
-    s, r = ui.summary(card), ui.summary(ref_card)
-    vs = ui.ui("vs_reference", lang, name=ref_name)
+    s, r = scorecards.summary(card), scorecards.summary(ref_card)
+    vs = i18n.ui("vs_reference", lang, name=ref_name)
     cols = st.columns(3)
-    cols[0].metric(ui.ui("targets_met", lang), f"{s['met']} / {s['total']}",
+    cols[0].metric(i18n.ui("targets_met", lang), f"{s['met']} / {s['total']}",
                    delta=f"{s['met'] - r['met']:+d} {vs}", delta_color="normal")
-    cols[1].metric(ui.ui("doubling_met", lang), f"{s['doubling_met']} / {s['doubling_total']}",
+    cols[1].metric(i18n.ui("doubling_met", lang), f"{s['doubling_met']} / {s['doubling_total']}",
                    delta=f"{s['doubling_met'] - r['doubling_met']:+d} {vs}")
-    cols[2].metric(ui.ui("goals_2035_met", lang), f"{s['late_met']} / {s['late_total']}",
+    cols[2].metric(i18n.ui("goals_2035_met", lang), f"{s['late_met']} / {s['late_total']}",
                    delta=f"{s['late_met'] - r['late_met']:+d} {vs}")
 
 
@@ -552,8 +574,8 @@ def changed_since_last_move(current_key, card: pd.DataFrame) -> set[str]:
     (a rerun without a move, such as opening a tab, keeps the highlight)."""
     last = ss.get("_last_card")
     if last is None or last[0] != current_key:
-        ss["_changed"] = ui.changed_targets(last[1] if last else None, card)
-        ss["_last_card"] = (current_key, ui.card_values(card))
+        ss["_changed"] = scorecards.changed_targets(last[1] if last else None, card)
+        ss["_last_card"] = (current_key, scorecards.card_values(card))
     return ss.get("_changed", set())
 
 
@@ -561,33 +583,33 @@ def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
                     probs: pd.DataFrame | None = None, recal: pd.DataFrame | None = None,
                     kept: dict | None = None, changed: set[str] = frozenset()) -> None:
     with st.container(key="scorecard"):
-        st.markdown(ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large, probs=probs,
+        st.markdown(scorecards.SCORECARD_CSS + scorecards.scorecard_html(card, lang, large=large, probs=probs,
                                                          recal=recal, changed=changed),
                     unsafe_allow_html=True)
     if changed:
-        st.caption(ui.ui("changed_note", lang, n=len(changed)))
-    st.caption(ui.ui("doubling_note", lang))
+        st.caption(i18n.ui("changed_note", lang, n=len(changed)))
+    st.caption(i18n.ui("doubling_note", lang))
     if "progress_pct" in card.columns:
-        st.caption(ui.ui("progress_help", lang))
+        st.caption(i18n.ui("progress_help", lang))
     if probs is not None:
-        st.caption(ui.ui("uncertainty_note", lang, n=f"{ui.UNCERTAINTY_N:,}",
-                         seed=ui.UNCERTAINTY_SEED))
+        st.caption(i18n.ui("uncertainty_note", lang, n=f"{analyses.UNCERTAINTY_N:,}",
+                         seed=analyses.UNCERTAINTY_SEED))
         if kept is not None:
-            st.caption(ui.ui("uncertainty_kept", lang, kept=f"{kept['kept']:,}",
+            st.caption(i18n.ui("uncertainty_kept", lang, kept=f"{kept['kept']:,}",
                              drawn=f"{kept['drawn']:,}", cut=f"{kept['cut']:g}"))
 
 
 def chart_captions(lang: str, bands) -> None:
-    st.caption(ui.ui("target_legend", lang))
+    st.caption(i18n.ui("target_legend", lang))
     if bands is not None:
-        st.caption(ui.ui("band_legend", lang, n=f"{ui.UNCERTAINTY_N:,}"))
+        st.caption(i18n.ui("band_legend", lang, n=f"{analyses.UNCERTAINTY_N:,}"))
 
 
 def main() -> None:
     """Draw the page; the server time of the run is kept in ``_render_ms`` (benchmarks read it).
 
     An unexpected exception (here or in a callback, see :func:`guarded`) is logged with its
-    traceback and the visitor sees ``ui.CRASH_MESSAGE`` and a button that starts the session
+    traceback and the visitor sees ``i18n.CRASH_MESSAGE`` and a button that starts the session
     afresh; Streamlit's own control flow (``st.rerun``, ``st.stop``) is not an ``Exception``
     and passes through.
     """
@@ -604,12 +626,12 @@ def main() -> None:
 
 def crashed() -> None:
     """The short message after the page failed, and a way to start the session afresh."""
-    st.error(ui.CRASH_MESSAGE)
-    st.button(ui.ui("restart", ss.get("_lang", ui.DEFAULT_LANG)), key="w_restart",
+    st.error(i18n.CRASH_MESSAGE)
+    st.button(i18n.ui("restart", ss.get("_lang", i18n.DEFAULT_LANG)), key="w_restart",
               on_click=ss.clear)
 
 
-#: The page's tabs, in order (their labels are ``ui.ui("tab_<id>", lang)``).
+#: The page's tabs, in order (their labels are ``i18n.ui("tab_<id>", lang)``).
 TAB_IDS = ("scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones", "export")
 
 
@@ -624,89 +646,89 @@ def page() -> None:
     lang, meeting = ss["_lang"], ss["_meeting"]
     presets = all_presets()
     base = presets[ss["_preset"]]
-    current = ui.build_scenario(ss["_levers"], ss["_assumptions"], base)
-    sidebar(lang, meeting, simulate_budget(ui.scenario_key(current)))
+    current = session.build_scenario(ss["_levers"], ss["_assumptions"], base)
+    sidebar(lang, meeting, simulate_budget(session.scenario_key(current)))
 
-    st.query_params.from_dict(ui.encode_query(
+    st.query_params.from_dict(links.encode_query(
         ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
         lang=lang, meeting=meeting, advanced=ss["_advanced"]))
 
-    current_key = ui.scenario_key(current)
+    current_key = session.scenario_key(current)
     results, card = simulate(current_key)
-    reference_name = ss.get("_reference", ui.REFERENCE_PRESET)
+    reference_name = ss.get("_reference", session.REFERENCE_PRESET)
     reference = get_presets().get(reference_name) or next(iter(get_presets().values()))
-    ref_results, ref_card = simulate(ui.scenario_key(reference))
-    cur_label = f"{ui.ui('current', lang)} · {ui.short_title(base, lang)}"
-    if ui.is_modified(ss["_levers"], ss["_assumptions"], base):
-        cur_label += f" ({ui.ui('modified', lang)})"
-    ref_label = f"{ui.ui('reference', lang)} · {ui.short_title(reference, lang)}"
+    ref_results, ref_card = simulate(session.scenario_key(reference))
+    cur_label = f"{i18n.ui('current', lang)} · {session.short_title(base, lang)}"
+    if session.is_modified(ss["_levers"], ss["_assumptions"], base):
+        cur_label += f" ({i18n.ui('modified', lang)})"
+    ref_label = f"{i18n.ui('reference', lang)} · {session.short_title(reference, lang)}"
     series = {cur_label: results, ref_label: ref_results}
-    colors = [ui.CURRENT_COLOR, ui.REFERENCE_COLOR]
+    colors = [charts.CURRENT_COLOR, charts.REFERENCE_COLOR]
     obs = ss["_actuals"]
     recal_card = recal_label = None
     recal_problem = ""
     if obs is not None and ss["_recal"]:  # both projections: default and recalibrated
-        digest = ui.actuals_digest(obs)
+        digest = monitoring.actuals_digest(obs)
         try:
-            with st.spinner(ui.ui("recalibrating", lang)):
+            with st.spinner(i18n.ui("recalibrating", lang)):
                 recal_results, recal_card = simulate_recalibrated(current_key, digest, obs)
         except hindcast.HindcastError as exc:  # the file adds nothing to fit: say so, go on
             recal_problem = str(exc)
         else:
-            recal_label = f"{cur_label} · {ui.ui('recal_label', lang)}"
+            recal_label = f"{cur_label} · {i18n.ui('recal_label', lang)}"
             series[recal_label] = recal_results
-            colors.append(ui.RECAL_COLOR)
+            colors.append(monitoring.RECAL_COLOR)
     if obs is not None:  # the latest actual and 完成进度 of every target
-        card = ui.with_progress(card, obs, results)
-        ref_card = ui.with_progress(ref_card, obs, ref_results)
+        card = monitoring.with_progress(card, obs, results)
+        ref_card = monitoring.with_progress(ref_card, obs, ref_results)
     probs = bands = kept = None
     if ss["_uncertainty"]:
-        probs, bands, kept = simulate_uncertain(current_key, ui.UNCERTAINTY_N,
-                                                ui.UNCERTAINTY_SEED)
+        probs, bands, kept = simulate_uncertain(current_key, analyses.UNCERTAINTY_N,
+                                                analyses.UNCERTAINTY_SEED)
 
     st.markdown(APP_CSS + (MEETING_CSS if meeting else ""), unsafe_allow_html=True)
-    st.title(ui.ui("app_title", lang))
+    st.title(i18n.ui("app_title", lang))
     if ss.pop("_crashed", False):  # a callback failed (logged); the page itself still works
-        st.error(ui.CRASH_MESSAGE)
+        st.error(i18n.CRASH_MESSAGE)
     if ss["_url_errors"]:
         with st.container(key="url_errors"):
-            st.warning(ui.link_errors_markdown(ss["_url_errors"], lang))
-            st.button(ui.ui("dismiss", lang), key="w_dismiss",
+            st.warning(untrusted.link_errors_markdown(ss["_url_errors"], lang))
+            st.button(i18n.ui("dismiss", lang), key="w_dismiss",
                       on_click=lambda: ss.update(_url_errors=[]))
     if recal_problem:
-        st.warning(f"{ui.ui('recal_failed', lang)}\n\n{ui.md_text(recal_problem)}")
+        st.warning(f"{i18n.ui('recal_failed', lang)}\n\n{untrusted.md_text(recal_problem)}")
     elif recal_card is not None:
-        st.caption(ui.md_text(recalibration(ui.actuals_digest(obs), obs).summary()))
-    st.markdown(f"#### {ui.md_text(cur_label)}")  # the title of an uploaded file
-    metrics(card, ref_card, ui.short_title(reference, lang), lang)
+        st.caption(untrusted.md_text(recalibration(monitoring.actuals_digest(obs), obs).summary()))
+    st.markdown(f"#### {untrusted.md_text(cur_label)}")  # the title of an uploaded file
+    metrics(card, ref_card, session.short_title(reference, lang), lang)
 
     changed = changed_since_last_move(current_key, card)
     if meeting:
         scorecard_block(card, lang, large=True, probs=probs, recal=recal_card, kept=kept,
                         changed=changed)
-        st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
+        st.altair_chart(charts.trajectory_chart(series, lang, indicator_ids=charts.key_indicator_ids(),
                                             columns=3, large=True, colors=colors,
                                             dashed=[ref_label], bands=bands, observed=obs),
                         width="content")
         chart_captions(lang, bands)
         return
 
-    st.caption(ui.ui("app_caption", lang))
-    tabs = st.tabs([ui.ui(f"tab_{t}", lang) for t in TAB_IDS], key="w_tab", on_change="rerun")
+    st.caption(i18n.ui("app_caption", lang))
+    tabs = st.tabs([i18n.ui(f"tab_{t}", lang) for t in TAB_IDS], key="w_tab", on_change="rerun")
     tab = dict(zip(TAB_IDS, tabs))
     if tab["scorecard"].open:
         with tab["scorecard"]:
             scorecard_block(card, lang, probs=probs, recal=recal_card, kept=kept,
                             changed=changed)
             drivers_view(current_key, card, lang)
-            st.subheader(ui.ui("key_charts", lang))
-            st.altair_chart(ui.trajectory_chart(series, lang, indicator_ids=ui.key_indicator_ids(),
+            st.subheader(i18n.ui("key_charts", lang))
+            st.altair_chart(charts.trajectory_chart(series, lang, indicator_ids=charts.key_indicator_ids(),
                                                 colors=colors, dashed=[ref_label], bands=bands,
                                                 observed=obs),
                             width="content")
             chart_captions(lang, bands)
             if obs is not None:
-                with st.expander(ui.ui("actuals_table", lang)):
+                with st.expander(i18n.ui("actuals_table", lang)):
                     st.dataframe(obs.to_frame(), hide_index=True, key="w_actuals_table")
     if tab["trajectories"].open:
         with tab["trajectories"]:
@@ -727,46 +749,46 @@ def page() -> None:
         with tab["export"]:
             cards = {cur_label: card, ref_label: ref_card}
             if recal_card is not None:
-                cards[recal_label] = ui.with_progress(recal_card, obs, series[recal_label])
+                cards[recal_label] = monitoring.with_progress(recal_card, obs, series[recal_label])
             export_view(current, base, reference, series, cards, colors, ref_label, lang)
 
 
 def drivers_view(current_key, card, lang: str) -> None:
     """Pick a target; the levers that move it, largest effect first, each helpful one with a
     button that applies its move."""
-    st.subheader(ui.ui("drivers", lang), help=ui.ui("drivers_help", lang))
+    st.subheader(i18n.ui("drivers", lang), help=i18n.ui("drivers_help", lang))
     keys = [t.key for t in tables.targets()]
-    missed = ui.missed_targets(card)
+    missed = analyses.missed_targets(card)
     chosen = ss.get("_driver_target") or (missed[0] if missed else keys[0])
-    st.selectbox(ui.ui("drivers_target", lang), keys, format_func=lambda k: ui.target_label(k, lang),
+    st.selectbox(i18n.ui("drivers_target", lang), keys, format_func=lambda k: analyses.target_label(k, lang),
                  key=bind("w_driver_target", chosen), on_change=on_copy,
                  args=("w_driver_target", "_driver_target"))
-    target = ui.target_by_key(ss["w_driver_target"])
+    target = analyses.target_by_key(ss["w_driver_target"])
     frame = lever_drivers(current_key, target.key)
-    st.dataframe(ui.drivers_frame(frame, target, lang), hide_index=True, key="w_drivers_table")
-    for row in ui.helpful_drivers(frame).to_dict("records"):
+    st.dataframe(analyses.drivers_frame(frame, target, lang), hide_index=True, key="w_drivers_table")
+    for row in analyses.helpful_drivers(frame).to_dict("records"):
         cols = st.columns([3, 1])
-        cols[0].markdown(ui.md_text(ui.driver_sentence(row, target, lang)))
-        cols[1].button(ui.ui("drivers_apply", lang, lever=ui.label(tables.lever(row["lever"]), lang)),
+        cols[0].markdown(untrusted.md_text(analyses.driver_sentence(row, target, lang)))
+        cols[1].button(i18n.ui("drivers_apply", lang, lever=i18n.label(tables.lever(row["lever"]), lang)),
                        key=f"w_drive_{row['lever']}", on_click=on_drive,
                        args=(row["lever"], tuple(row["after"])))
 
 
 def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs=None) -> None:
     presets = get_presets()
-    st.selectbox(ui.ui("reference", lang), list(presets),
-                 key=bind("w_reference", ss.get("_reference", ui.REFERENCE_PRESET)),
-                 format_func=lambda k: f"{ui.short_title(presets[k], lang)} ({k})",
+    st.selectbox(i18n.ui("reference", lang), list(presets),
+                 key=bind("w_reference", ss.get("_reference", session.REFERENCE_PRESET)),
+                 format_func=lambda k: f"{session.short_title(presets[k], lang)} ({k})",
                  on_change=on_copy, args=("w_reference", "_reference"))
-    st.altair_chart(ui.trajectory_chart(series, lang, colors=colors, dashed=[ref_label],
+    st.altair_chart(charts.trajectory_chart(series, lang, colors=colors, dashed=[ref_label],
                                         bands=bands, observed=obs),
                     width="content")
     chart_captions(lang, bands)
-    st.subheader(ui.ui("detail", lang))
+    st.subheader(i18n.ui("detail", lang))
     inds = list(tables.indicators())
-    chosen = st.selectbox(ui.ui("col_indicator", lang), [i.id for i in inds], key="w_detail",
-                          format_func=lambda k: ui.label(tables.indicator(k), lang))
-    st.altair_chart(ui.detail_chart(series, chosen, lang, colors=colors, dashed=[ref_label],
+    chosen = st.selectbox(i18n.ui("col_indicator", lang), [i.id for i in inds], key="w_detail",
+                          format_func=lambda k: i18n.label(tables.indicator(k), lang))
+    st.altair_chart(charts.detail_chart(series, chosen, lang, colors=colors, dashed=[ref_label],
                                     bands=bands, observed=obs),
                     width="stretch")
 
@@ -774,94 +796,94 @@ def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs
 def probability_widgets(prefix: str, lang: str) -> float | None:
     """The "require a probability" toggle and its slider (widgets ``w_{prefix}_prob``,
     ``w_{prefix}_p``, state ``_{prefix}_prob``, ``_{prefix}_p``): the probability, or None."""
-    lo, hi, step = ui.SOLVE_P_RANGE
+    lo, hi, step = analyses.SOLVE_P_RANGE
     c1, c2 = st.columns([1, 2])
-    c1.toggle(ui.ui("solve_probability", lang),
+    c1.toggle(i18n.ui("solve_probability", lang),
               key=bind(f"w_{prefix}_prob", ss.get(f"_{prefix}_prob", False)),
-              help=ui.ui("solve_probability_help", lang, n=ui.SOLVE_N),
+              help=i18n.ui("solve_probability_help", lang, n=analyses.SOLVE_N),
               on_change=on_copy, args=(f"w_{prefix}_prob", f"_{prefix}_prob"))
     if not ss.get(f"_{prefix}_prob"):
         return None
-    probability = c2.slider(ui.ui("solve_p", lang), lo, hi, step=step, format="%.2f",
-                            key=bind(f"w_{prefix}_p", ss.get(f"_{prefix}_p", ui.SOLVE_P_DEFAULT)),
+    probability = c2.slider(i18n.ui("solve_p", lang), lo, hi, step=step, format="%.2f",
+                            key=bind(f"w_{prefix}_p", ss.get(f"_{prefix}_p", analyses.SOLVE_P_DEFAULT)),
                             on_change=on_copy, args=(f"w_{prefix}_p", f"_{prefix}_p"))
     return round(float(probability), 4)
 
 
 def solve_view(current_key, card, lang: str) -> None:
     """What would it take: the solver's cheapest settings for chosen targets, applied on demand."""
-    st.caption(ui.ui("solve_intro", lang))
+    st.caption(i18n.ui("solve_intro", lang))
     options = [t.key for t in tables.targets()]
-    labels = {k: ui.target_label(k, lang) for k in options}
+    labels = {k: analyses.target_label(k, lang) for k in options}
     chosen = st.multiselect(
-        ui.ui("solve_targets", lang), options, format_func=labels.get,
-        key=bind("w_solve_targets", ss.get("_solve_targets", ui.missed_targets(card))),
-        placeholder=ui.ui("choose_targets", lang),
+        i18n.ui("solve_targets", lang), options, format_func=labels.get,
+        key=bind("w_solve_targets", ss.get("_solve_targets", analyses.missed_targets(card))),
+        placeholder=i18n.ui("choose_targets", lang),
         on_change=on_copy, args=("w_solve_targets", "_solve_targets"))
     probability = probability_widgets("solve", lang)
     if not chosen:
-        st.info(ui.ui("solve_none", lang))
-    if st.button(ui.ui("solve_run", lang), key="w_solve_run", type="primary",
+        st.info(i18n.ui("solve_none", lang))
+    if st.button(i18n.ui("solve_run", lang), key="w_solve_run", type="primary",
                  disabled=not chosen):
-        with st.spinner(ui.ui("solve_running", lang)):
+        with st.spinner(i18n.ui("solve_running", lang)):
             result = solve(current_key, tuple(chosen), probability)
         ss["_solve"] = (current_key, result)
         ss["_solve_msg"] = None
     if not ss["_solve"]:
         return
     key, result = ss["_solve"]
-    ok, text = ui.solve_summary(result, lang)
+    ok, text = analyses.solve_summary(result, lang)
     with st.container(key="solve_result"):
         (st.success if ok else st.error)(text)
-        st.caption(ui.ui("solve_for", lang, name=ui.md_text(key[0]),
-                         targets="、".join(ui.target_label(k, lang) for k in result.margins["key"])
-                         if lang == "zh" else "; ".join(ui.target_label(k, lang)
+        st.caption(i18n.ui("solve_for", lang, name=untrusted.md_text(key[0]),
+                         targets="、".join(analyses.target_label(k, lang) for k in result.margins["key"])
+                         if lang == "zh" else "; ".join(analyses.target_label(k, lang)
                                                         for k in result.margins["key"])))
-        st.dataframe(ui.solve_table(result, lang), hide_index=True, key="w_solve_table")
-        st.markdown(ui.solve_cost_text(result, lang))
-        st.button(ui.ui("solve_apply", lang), key="w_solve_apply", on_click=on_apply_solution,
-                  help=ui.ui("solve_apply_help", lang, periods=ui.periods_text(result.periods)))
+        st.dataframe(analyses.solve_table(result, lang), hide_index=True, key="w_solve_table")
+        st.markdown(analyses.solve_cost_text(result, lang))
+        st.button(i18n.ui("solve_apply", lang), key="w_solve_apply", on_click=on_apply_solution,
+                  help=i18n.ui("solve_apply_help", lang, periods=analyses.periods_text(result.periods)))
         if ss["_solve_msg"] == "applied":
-            st.success(ui.ui("solve_applied", lang))
+            st.success(i18n.ui("solve_applied", lang))
 
 
 def milestones_view(current_key, obs, lang: str) -> None:
     """十五五 目标测算: the draft 2030 target table and the lever path it rests on, computed on
     demand (tens of seconds: behind a button, with a spinner; cached by settings and actuals)."""
-    st.caption(ui.ui("ms_intro", lang))
+    st.caption(i18n.ui("ms_intro", lang))
     options = [t.key for t in tables.targets() if t.year == milestones.GOAL_YEAR]
-    labels = {k: ui.target_label(k, lang) for k in options}
-    chosen = st.multiselect(ui.ui("ms_goals", lang), options, format_func=labels.get,
+    labels = {k: analyses.target_label(k, lang) for k in options}
+    chosen = st.multiselect(i18n.ui("ms_goals", lang), options, format_func=labels.get,
                             key=bind("w_ms_goals", ss.get("_ms_goals", options)),
-                            placeholder=ui.ui("choose_targets", lang),
+                            placeholder=i18n.ui("choose_targets", lang),
                             on_change=on_copy, args=("w_ms_goals", "_ms_goals"))
     probability = probability_widgets("ms", lang)
     request = (current_key, tuple(chosen), obs, probability)
     if not chosen:
-        st.info(ui.ui("ms_none", lang))
-    if st.button(ui.ui("ms_run", lang), key="w_ms_run", type="primary", disabled=not chosen):
-        with st.spinner(ui.ui("ms_running", lang)):
+        st.info(i18n.ui("ms_none", lang))
+    if st.button(i18n.ui("ms_run", lang), key="w_ms_run", type="primary", disabled=not chosen):
+        with st.spinner(i18n.ui("ms_running", lang)):
             ss["_ms"] = (request, compute_milestones(*request))
     if not ss["_ms"]:
         return
     asked, res = ss["_ms"]
     with st.container(key="milestones_result"):
         if asked != request:
-            st.info(ui.ui("ms_stale", lang))
-        (st.success if res.feasible else st.warning)(ui.md_text(res.message))
-        st.caption(ui.ui("ms_for", lang, name=ui.md_text(ui.short_title(
-            ui.scenario_from_key(asked[0]), lang)), goals="; ".join(labels.get(k, k)
+            st.info(i18n.ui("ms_stale", lang))
+        (st.success if res.feasible else st.warning)(untrusted.md_text(res.message))
+        st.caption(i18n.ui("ms_for", lang, name=untrusted.md_text(session.short_title(
+            session.scenario_from_key(asked[0]), lang)), goals="; ".join(labels.get(k, k)
                                                                   for k in asked[1])))
         if res.feasible:
-            st.subheader(ui.ui("ms_table", lang))
-            st.dataframe(ui.milestones_display(res, lang), hide_index=True, key="w_ms_table")
-            st.subheader(ui.ui("ms_levers", lang))
+            st.subheader(i18n.ui("ms_table", lang))
+            st.dataframe(analyses.milestones_display(res, lang), hide_index=True, key="w_ms_table")
+            st.subheader(i18n.ui("ms_levers", lang))
             if len(res.levers):
-                st.dataframe(ui.milestones_levers_display(res, lang), hide_index=True,
+                st.dataframe(analyses.milestones_levers_display(res, lang), hide_index=True,
                              key="w_ms_levers")
             else:
-                st.info(ui.ui("ms_levers_none", lang))
-        st.download_button(ui.ui("ms_export", lang), ui.milestones_csv(res),
+                st.info(i18n.ui("ms_levers_none", lang))
+        st.download_button(i18n.ui("ms_export", lang), analyses.milestones_csv(res),
                            file_name="milestones-2030.csv", mime="text/csv", key="w_dl_ms",
                            on_click="ignore")
 
@@ -869,83 +891,83 @@ def milestones_view(current_key, obs, lang: str) -> None:
 def sensitivity_view(current_key, card, lang: str) -> None:
     """Sensitivity: the Morris ranking of levers and uncertain constants for one target."""
     options = [t.key for t in tables.targets()]
-    labels = {k: ui.target_label(k, lang) for k in options}
-    default = (ui.missed_targets(card) or options)[0]
-    target = st.selectbox(ui.ui("sens_target", lang), options, format_func=labels.get,
+    labels = {k: analyses.target_label(k, lang) for k in options}
+    default = (analyses.missed_targets(card) or options)[0]
+    target = st.selectbox(i18n.ui("sens_target", lang), options, format_func=labels.get,
                           key=bind("w_sens_target", ss.get("_sens_target", default)),
                           on_change=on_copy, args=("w_sens_target", "_sens_target"))
-    with st.spinner(ui.ui("sens_running", lang)):
+    with st.spinner(i18n.ui("sens_running", lang)):
         table, runs = sensitivity_table(current_key)
-    frame = ui.sensitivity_frame(table, target, lang)
-    st.caption(ui.ui("sens_intro", lang, trajectories=ui.SENSITIVITY_TRAJECTORIES, runs=f"{runs:,}",
-                     seed=ui.SENSITIVITY_SEED))
-    st.altair_chart(ui.sensitivity_chart(frame, lang, labels[target]), width="stretch")
-    st.dataframe(ui.sensitivity_display(frame, lang), hide_index=True, key="w_sens_table")
+    frame = analyses.sensitivity_frame(table, target, lang)
+    st.caption(i18n.ui("sens_intro", lang, trajectories=analyses.SENSITIVITY_TRAJECTORIES, runs=f"{runs:,}",
+                     seed=analyses.SENSITIVITY_SEED))
+    st.altair_chart(analyses.sensitivity_chart(frame, lang, labels[target]), width="stretch")
+    st.dataframe(analyses.sensitivity_display(frame, lang), hide_index=True, key="w_sens_table")
 
 
 def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
     c1, c2 = st.columns([3, 2])
-    c1.text_input(ui.ui("save_name", lang), key="w_save_name", max_chars=64)
-    c2.button(ui.ui("save", lang), key="w_save", on_click=on_save, args=(current_key,),
+    c1.text_input(i18n.ui("save_name", lang), key="w_save_name", max_chars=64)
+    c2.button(i18n.ui("save", lang), key="w_save", on_click=on_save, args=(current_key,),
               width="stretch")
     msg = ss["_save_msg"]
     if msg:  # may quote the name typed
-        (st.error if msg[0] == "error" else st.success)(ui.md_text(msg[1]))
+        (st.error if msg[0] == "error" else st.success)(untrusted.md_text(msg[1]))
     saved = ss["_saved"]
     if not saved:
-        st.info(ui.ui("nothing_saved", lang))
+        st.info(i18n.ui("nothing_saved", lang))
         return
-    st.markdown(f"**{ui.ui('saved_list', lang)}**")
+    st.markdown(f"**{i18n.ui('saved_list', lang)}**")
     for i, (name, _key) in enumerate(saved):
         a, b, c = st.columns([6, 1, 1])
-        a.markdown(f"{i + 1}\\. {ui.md_text(name)}")
-        b.button(ui.ui("load", lang), key=f"w_load_{i}", on_click=on_load_saved, args=(i,))
-        c.button(ui.ui("delete", lang), key=f"w_delete_{i}", on_click=on_delete_saved,
+        a.markdown(f"{i + 1}\\. {untrusted.md_text(name)}")
+        b.button(i18n.ui("load", lang), key=f"w_load_{i}", on_click=on_load_saved, args=(i,))
+        c.button(i18n.ui("delete", lang), key=f"w_delete_{i}", on_click=on_delete_saved,
                  args=(i,))
     runs = {name: simulate(key) for name, key in saved}
     label = cur_label if cur_label not in runs else f"{cur_label} *"
     runs[label] = (results, card)
-    st.subheader(ui.ui("compare_scorecards", lang))
+    st.subheader(i18n.ui("compare_scorecards", lang))
     with st.container(key="compare_scorecards"):
-        st.markdown(ui.SCORECARD_CSS + ui.compare_html({k: v[1] for k, v in runs.items()}, lang),
+        st.markdown(scorecards.SCORECARD_CSS + scorecards.compare_html({k: v[1] for k, v in runs.items()}, lang),
                     unsafe_allow_html=True)
-    st.subheader(ui.ui("compare_trajectories", lang))
-    st.altair_chart(ui.trajectory_chart({k: v[0] for k, v in runs.items()}, lang),
+    st.subheader(i18n.ui("compare_trajectories", lang))
+    st.altair_chart(charts.trajectory_chart({k: v[0] for k, v in runs.items()}, lang),
                     width="content")
-    st.caption(ui.ui("target_legend", lang))
+    st.caption(i18n.ui("target_legend", lang))
 
 
 def export_view(current: Scenario, base: Scenario, reference: Scenario, series, cards,
                 colors, ref_label: str, lang: str) -> None:
-    st.caption(ui.ui("export_note", lang))
+    st.caption(i18n.ui("export_note", lang))
     c1, c2 = st.columns(2)
-    c1.download_button(ui.ui("export_scenario", lang), current.to_yaml().encode("utf-8"),
+    c1.download_button(i18n.ui("export_scenario", lang), current.to_yaml().encode("utf-8"),
                        file_name=f"{current.name}.yaml", mime="application/x-yaml",
                        key="w_dl_yaml", on_click="ignore", width="stretch")
-    c1.download_button(ui.ui("export_results_csv", lang), ui.results_csv(series),
+    c1.download_button(i18n.ui("export_results_csv", lang), exports.results_csv(series),
                        file_name=f"{current.name}-results.csv", mime="text/csv",
                        key="w_dl_csv", on_click="ignore", width="stretch")
-    c1.download_button(ui.ui("export_scorecard_csv", lang), ui.scorecard_csv(cards.values()),
+    c1.download_button(i18n.ui("export_scorecard_csv", lang), exports.scorecard_csv(cards.values()),
                        file_name=f"{current.name}-scorecard.csv", mime="text/csv",
                        key="w_dl_card", on_click="ignore", width="stretch")
     labels = list(series)
     scenarios = {labels[0]: current, labels[1]: reference}
     c2.download_button(
-        ui.ui("export_excel", lang), ui.deferred(ui.results_excel, scenarios, series, cards),
+        i18n.ui("export_excel", lang), exports.deferred(exports.results_excel, scenarios, series, cards),
         file_name=f"{current.name}.xlsx", key="w_dl_xlsx", on_click="ignore", width="stretch",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    fallback = {labels[0]: f"{ui.ui('current', 'en')} · {ui.short_title(base, 'en')}",
-                labels[1]: f"{ui.ui('reference', 'en')} · {ui.short_title(reference, 'en')}",
+    fallback = {labels[0]: f"{i18n.ui('current', 'en')} · {session.short_title(base, 'en')}",
+                labels[1]: f"{i18n.ui('reference', 'en')} · {session.short_title(reference, 'en')}",
                 current.title_zh or current.name: current.title_en or current.name}
     c2.download_button(
-        ui.ui("export_figures", lang),
-        ui.deferred(ui.figure_pack, series, cards[labels[0]], lang,
+        i18n.ui("export_figures", lang),
+        exports.deferred(exports.figure_pack, series, cards[labels[0]], lang,
                     title=(current.title_en if lang == "en" else current.title_zh) or current.name,
                     colors=colors, dashed=[ref_label], fallback_labels=fallback),
         file_name=f"{current.name}-figures.zip", mime="application/zip", key="w_dl_figs",
         on_click="ignore", width="stretch")
-    st.subheader(ui.ui("share", lang))
-    st.caption(ui.ui("share_help", lang))
+    st.subheader(i18n.ui("share", lang))
+    st.caption(i18n.ui("share_help", lang))
     query = urlencode(st.query_params.to_dict(), safe=",")
     base_url = (st.context.url or "").split("?")[0]
     st.code(f"{base_url}?{query}" if query else base_url or "/", language=None)

@@ -33,7 +33,9 @@ sys.path.insert(0, str(REPO))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from simulator import Model, appsupport as ui, goals, tables  # noqa: E402
+from simulator import Model
+from simulator.app import charts, i18n, session
+from simulator.plan import goals, tables  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -64,7 +66,7 @@ def bench_view(query: dict[str, str], tab: str | None, n: int, seed: int,
         at.toggle(key="w_uncertainty").set_value(True)
         at.run()
     if tab:
-        at.session_state["w_tab"] = ui.ui(f"tab_{tab}", "zh")
+        at.session_state["w_tab"] = i18n.ui(f"tab_{tab}", "zh")
         at.run()
     lever = tables.lever("sme_campaign")
     rng = np.random.default_rng(seed)
@@ -94,7 +96,7 @@ def bench_view(query: dict[str, str], tab: str | None, n: int, seed: int,
 def parts(n: int) -> list[str]:
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as convert
 
-    presets = ui.load_presets()
+    presets = session.load_presets()
     model = Model()
     plan, base = presets["plan"], presets["baseline"]
     ref = model.run(base)
@@ -106,10 +108,10 @@ def parts(n: int) -> list[str]:
         t1 = time.perf_counter()
         goals.scorecard(res)
         t2 = time.perf_counter()
-        convert(ui.trajectory_chart({"a": res, "b": ref}, "zh", dashed=["b"]))
+        convert(charts.trajectory_chart({"a": res, "b": ref}, "zh", dashed=["b"]))
         t3 = time.perf_counter()
-        convert(ui.trajectory_chart({"a": res, "b": ref}, "zh", dashed=["b"],
-                                    indicator_ids=ui.key_indicator_ids()))
+        convert(charts.trajectory_chart({"a": res, "b": ref}, "zh", dashed=["b"],
+                                    indicator_ids=charts.key_indicator_ids()))
         t4 = time.perf_counter()
         run_ms.append((t1 - t0) * 1000)
         card_ms.append((t2 - t1) * 1000)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator import calibration  # noqa: E402
+from simulator.analysis import calibration  # noqa: E402
 
 
 def main() -> None:

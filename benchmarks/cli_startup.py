@@ -7,7 +7,7 @@ Times, as wall-clock medians of ``--repeat`` new processes each (default 7):
 * ``python -m simulator --help``;
 * ``python -m simulator goals scenarios/plan.yaml`` and ``run scenarios/plan.yaml --out FILE``
   with a warm engine cache (``$GUANGYUAN_CACHE``: the model's metadata, its generated code and
-  PySD's names, see :mod:`simulator.engine`);
+  PySD's names, see :mod:`simulator.sd.engine`);
 * the same ``goals`` with a cold cache (an empty cache directory for every process: PySD parses
   the ``.mdl`` and the engine generates its code).
 

@@ -4,7 +4,7 @@
 
 Measures, in one process, an uncertainty ensemble of ``n`` draws of ``scenarios/plan.yaml`` with
 the probabilities of its targets, once from the prior (``conditioned=False``) and once
-conditioned on 2015–2020 (the default: history matching, :mod:`simulator.conditioning`), and
+conditioned on 2015–2020 (the default: history matching, :mod:`simulator.analysis.conditioning`), and
 prints the ratio. Each is run twice: first as this process's first call of its kind (engine
 code generation and, on XLA, compilation, reported in brackets), then warm; the ratio and the
 RESULT line use the warm figures. The XLA compilation cache is a fresh, empty one.
@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["GUANGYUAN_XLA_CACHE"] = tempfile.mkdtemp(prefix="xla-cache-")  # compile for real
 
 from benchmarks.uncertainty import timed  # noqa: E402  (first call, then warm)
-from simulator import conditioning, load_scenario, uncertainty  # noqa: E402
+from simulator import load_scenario
+from simulator.analysis import conditioning, uncertainty  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 #: (label, keyword arguments of conditioning.condition) of the figures' variants.
@@ -72,7 +73,7 @@ def main() -> None:
                         help="only the timings, not the probabilities of the variants")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from simulator.engine import _choose_backend, set_default_backend
+    from simulator.sd.engine import _choose_backend, set_default_backend
     set_default_backend(args.backend)
     plan = load_scenario(REPO / "scenarios" / "plan.yaml")
     spec = uncertainty.load_spec()

@@ -15,7 +15,7 @@ and xla (the same code compiled by JAX). Each backend's first call — generatin
 xla tracing and compiling it with an empty compilation cache made for this run — is reported
 separately; the timed repeats reuse it, as every later call in a process does. Importing JAX in a
 fresh interpreter, which a command pays once, is timed too. Which is faster depends on the CPU,
-so the last lines say what ``auto`` picks here (:mod:`simulator.backends`, its cached
+so the last lines say what ``auto`` picks here (:mod:`simulator.sd.backends`, its cached
 measurement) for a long-lived process and for one-off commands; the RESULT line reports the
 backend ``auto`` picks for a long-lived process.
 """
@@ -24,21 +24,23 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import tempfile
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 import warnings
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # an empty XLA compilation cache, so that the first call below measures a real compile
 os.environ["GUANGYUAN_XLA_CACHE"] = tempfile.mkdtemp(prefix="xla-cache-")
 
-from simulator import Model, backends, load_scenario  # noqa: E402
-from simulator.engine import _choose_backend, engine_for, random_draws as draws  # noqa: E402
+from simulator import Model, load_scenario
+from simulator.model import engine_for
+from simulator.model import random_draws as draws
+from simulator.sd import backends  # noqa: E402
+from simulator.sd.engine import _choose_backend  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

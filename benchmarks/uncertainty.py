@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["GUANGYUAN_XLA_CACHE"] = tempfile.mkdtemp(prefix="xla-cache-")  # compile for real
 
-from simulator import load_scenario, sensitivity, solver, uncertainty  # noqa: E402
+from simulator import load_scenario
+from simulator.analysis import sensitivity, solver, uncertainty  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,11 +46,11 @@ def main() -> None:
                         help="the engine's backend (default: the engine's default)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from simulator.engine import set_default_backend
+    from simulator.sd.engine import set_default_backend
     set_default_backend(args.backend)
     plan = load_scenario(REPO / "scenarios" / "plan.yaml")
     spec = uncertainty.load_spec()
-    from simulator.engine import _choose_backend
+    from simulator.sd.engine import _choose_backend
     print(f"engine backend: {_choose_backend(None, 'euler')}")
     res, t_unc = timed("uncertainty: 10,000 LHS runs + probabilities of 16 targets",
                        lambda: uncertainty.run(plan, n=10_000, seed=0, spec=spec).probabilities())

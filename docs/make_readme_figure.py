@@ -13,17 +13,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from simulator import Model, appsupport, load_scenario, scorecard  # noqa: E402
+from simulator import Model, load_scenario, scorecard
+from simulator.app import exports, session  # noqa: E402
 
 
 def main() -> Path:
     model = Model()
     scenarios = [load_scenario(REPO / "scenarios" / f"{n}.yaml")
                  for n in ("plan", "ambitious", "baseline")]
-    series = {appsupport.short_title(s, "zh"): model.run(s) for s in scenarios}
+    series = {session.short_title(s, "zh"): model.run(s) for s in scenarios}
     first = next(iter(series.values()))
-    pack = appsupport.figure_pack(series, scorecard(first), "zh", title="情景比较",
-                                  dashed=[appsupport.short_title(scenarios[-1], "zh")])
+    pack = exports.figure_pack(series, scorecard(first), "zh", title="情景比较",
+                               dashed=[session.short_title(scenarios[-1], "zh")])
     out = REPO / "docs" / "img" / "trajectories.png"
     with zipfile.ZipFile(io.BytesIO(pack)) as zf:
         out.write_bytes(zf.read("2-key-indicators.png"))

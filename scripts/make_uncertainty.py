@@ -21,9 +21,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from simulator import calibration, modeldoc, uncertainty  # noqa: E402
-from simulator.engine import engine_for  # noqa: E402
-from simulator.outputs import write_atomic  # noqa: E402
+from simulator.analysis import calibration, uncertainty
+from simulator.base.outputs import write_atomic  # noqa: E402
+from simulator.model import engine_for  # noqa: E402
+from simulator.present import modeldoc  # noqa: E402
 
 OUT = REPO / "models" / "uncertainty.yaml"
 COMMENT_CHARS = 160  # a comment longer than this is cut and points to the .mdl
@@ -42,7 +43,7 @@ HEADER = """\
 # Each entry's comment repeats the .mdl's unit and source. Edit freely: dist may be
 # triangular (min, mode, max), uniform (min, max) or fixed (value); min and max must stay within
 # the .mdl range; a constant left out keeps the model's value.
-# Written by scripts/make_uncertainty.py; validated strictly by simulator/uncertainty.py
+# Written by scripts/make_uncertainty.py; validated strictly by simulator/analysis/uncertainty.py
 # (python -m simulator uncertainty --uncertainty FILE).
 name: model-ranges
 description: >-

@@ -16,7 +16,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from simulator import Model, scenario, tables, uncertainty  # noqa: E402
+from simulator import Model
+from simulator.analysis import uncertainty
+from simulator.plan import scenario, tables  # noqa: E402
 
 PLAN = REPO / "scenarios" / "plan.yaml"
 AMBITIOUS = REPO / "scenarios" / "ambitious.yaml"

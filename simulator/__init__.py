@@ -18,15 +18,22 @@ import sys
 # does not import numpy and pandas.
 _LAZY = {
     "Model": ("model", "Model"), "tidy": ("model", "tidy"), "wide": ("model", "wide"),
-    "compare": ("goals", "compare"), "scorecard": ("goals", "scorecard"),
-    "Scenario": ("scenario", "Scenario"), "ScenarioError": ("scenario", "ScenarioError"),
-    "load_scenario": ("scenario", "load"), "loads_scenario": ("scenario", "loads"),
-    "goals": ("goals", None), "scenario": ("scenario", None), "tables": ("tables", None),
+    "engine_for": ("model", "engine_for"), "random_draws": ("model", "random_draws"),
+    "compare": ("plan.goals", "compare"), "scorecard": ("plan.goals", "scorecard"),
+    "Scenario": ("plan.scenario", "Scenario"),
+    "ScenarioError": ("plan.scenario", "ScenarioError"),
+    "load_scenario": ("plan.scenario", "load"), "loads_scenario": ("plan.scenario", "loads"),
+    # modules the README and the notebooks import from here (their homes: docs/architecture.md)
+    **{name: (f"plan.{name}", None) for name in ("actuals", "goals", "scenario", "tables")},
+    **{name: (f"analysis.{name}", None) for name in (
+        "calibration", "conditioning", "hindcast", "loops", "milestones", "sensitivity",
+        "solver", "uncertainty", "validation")},
+    "units": ("sd.units", None),
 }
 
 
 def __getattr__(name: str):
-    if name not in _LAZY:  # a submodule, as ``simulator.model`` was after ``import simulator``
+    if name not in _LAZY:  # a subpackage or module, as ``simulator.model`` after ``import simulator``
         if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is None:
             raise AttributeError(f"module 'simulator' has no attribute {name!r}")
     module, attr = _LAZY.get(name, (name, None))
@@ -43,6 +50,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Model", "Scenario", "ScenarioError", "compare", "goals", "load_scenario", "loads_scenario",
-    "scenario", "scorecard", "tables", "tidy", "wide",
+    "Model", "Scenario", "ScenarioError", "compare", "engine_for", "load_scenario",
+    "loads_scenario", "random_draws", "scorecard", "tidy", "wide",
+    "actuals", "calibration", "conditioning", "goals", "hindcast", "loops", "milestones",
+    "scenario", "sensitivity", "solver", "tables", "uncertainty", "units", "validation",
 ]

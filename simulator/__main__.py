@@ -16,7 +16,7 @@ def _exit_now(code: int) -> None:
 
 
 try:
-    from .cli import EXIT_INTERRUPTED, main
+    from simulator.cli import EXIT_INTERRUPTED, main
 except KeyboardInterrupt:  # Ctrl-C while the command line was still being imported
     print("interrupted", file=sys.stderr)
     _exit_now(130)

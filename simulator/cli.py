@@ -20,12 +20,23 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from . import inputs, outputs, scenario, tables, terminal
-from .terminal import (  # noqa: F401  (also imported from here by tests)
-    TABLE_WIDTH, _SYMBOL, _decimals, _target_decimals, compare_markdown, compare_table, display_width, format_against,
-    format_number, format_table, scorecard_table, wrap)
+from simulator.base import inputs, outputs
+from simulator.base import text as termtext
+from simulator.base.text import TABLE_WIDTH, format_against, format_number, format_table, wrap
+from simulator.plan import scenario, tables
+from simulator.present.terminal import (
+    _SYMBOL,
+    _target_decimals,
+    compare_markdown,
+    compare_table,
+    scorecard_table,
+    solve_report,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -52,7 +63,7 @@ class UserError(Exception):
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (:func:`simulator.outputs.write_atomic`); a failure
+    """Write ``text`` to ``path`` atomically (:func:`simulator.base.outputs.write_atomic`); a failure
     to write (disk full, permission) is a :class:`UserError`."""
     outputs.write_atomic(path, text, error=UserError, label=f"--out {path}")
 
@@ -121,7 +132,7 @@ def _load_all(paths: Sequence[str]) -> list[scenario.Scenario]:
 
 
 def _model():
-    from .model import Model  # imported late: validation errors need no PySD import
+    from simulator.model import Model  # imported late: validation errors need no PySD import
     return Model()
 
 
@@ -133,7 +144,8 @@ def _recalibration_inputs(args):
         if given:
             raise UserError(f"{', '.join(given)}: allowed only with --recalibrate-with FILE")
         return None
-    from . import actuals, hindcast
+    from simulator.analysis import hindcast
+    from simulator.plan import actuals
     if args.starts is not None:
         _positive("starts", args.starts, 1)
     observed = actuals.load(args.recalibrate_with)
@@ -147,7 +159,7 @@ def _scenario_results(scen, args, recal) -> pd.DataFrame:
     under the scenario name ``NAME-recalibrated``; the fit is summarised on standard error."""
     if recal is None:
         return _model().run(scen)
-    from . import hindcast
+    from simulator.analysis import hindcast
     observed, enacted = recal
     rec = hindcast.recalibrate(observed, enacted, seed=0 if args.seed is None else args.seed,
                                starts=args.starts or hindcast.DEFAULT_STARTS)
@@ -191,7 +203,7 @@ def _emit(text: str, args) -> None:
 
 
 def cmd_goals(args) -> int:
-    from . import goals
+    from simulator.plan import goals
     scen, = _load_all([args.scenario])
     recal = _recalibration_inputs(args)
     if args.out:
@@ -215,7 +227,7 @@ def cmd_goals(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from . import goals
+    from simulator.plan import goals
     scens = _load_all(args.scenarios)
     if args.out:
         _check_output(Path(args.out), args)
@@ -231,7 +243,7 @@ def cmd_compare(args) -> int:
 
 
 def _uncertainty_spec(path: str | None):
-    from . import uncertainty
+    from simulator.analysis import uncertainty
     return uncertainty.load_spec(path) if path else uncertainty.load_spec()
 
 
@@ -293,7 +305,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_uncertainty(args) -> int:
-    from . import uncertainty
+    from simulator.analysis import uncertainty
     scens = _load_all(args.scenarios)
     spec = _uncertainty_spec(args.uncertainty)
     _runs("n", args.n, args.n, scenarios=len(scens))
@@ -328,7 +340,7 @@ def cmd_uncertainty(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from . import sensitivity
+    from simulator.analysis import sensitivity
     scen, = _load_all([args.scenario])
     spec = _uncertainty_spec(args.uncertainty)
     n = args.n if args.n is not None else (512 if args.method == "sobol" else 20)
@@ -374,7 +386,7 @@ def _probability_spec(args):
 
 
 def cmd_solve(args) -> int:
-    from . import solver
+    from simulator.analysis import solver
     scen, = _load_all([args.scenario])
     spec = _probability_spec(args)
     try:
@@ -386,7 +398,7 @@ def cmd_solve(args) -> int:
         _check_output(Path(args.out), args)
     res = solver.solve(scen, chosen, probability=args.probability, spec=spec, n=args.n,
                        seed=args.seed, progress=args.progress)
-    text = solver.report(res)
+    text = solve_report(res)
     if args.format == "json":
         text = json.dumps(res.to_dict(), ensure_ascii=False, indent=2)
     _emit(text, args)
@@ -427,7 +439,7 @@ def _reachable_goals_example(reach: pd.DataFrame) -> str:
 
 
 def milestones_text(res) -> str:
-    """A :class:`simulator.milestones.Milestones` as terminal text (at most 100 columns)."""
+    """A :class:`simulator.analysis.milestones.Milestones` as terminal text (at most 100 columns)."""
     scen = res.scenario
     lines = [("✓ " if res.feasible else "✗ ") + res.message]
     if not res.feasible:
@@ -483,7 +495,7 @@ def milestones_text(res) -> str:
 
 
 def cmd_milestones(args) -> int:
-    from . import milestones
+    from simulator.analysis import milestones
     scen, = _load_all([args.scenario])
     spec = _probability_spec(args)
     try:
@@ -493,7 +505,7 @@ def cmd_milestones(args) -> int:
     _runs("n", args.n, args.n, lo=10)
     observed = None
     if args.observed:
-        from . import actuals
+        from simulator.plan import actuals
         observed = actuals.load(args.observed)  # ActualsError: an InputError, one line, exit 2
     if args.out:
         _check_output(Path(args.out), args)
@@ -511,7 +523,7 @@ def cmd_milestones(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from . import calibration
+    from simulator.analysis import calibration
     _positive("starts", args.starts, 1)
     out = Path(args.out) if args.out else calibration.CALIBRATION_FILE
     committed = None
@@ -550,7 +562,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from . import validation
+    from simulator.analysis import validation
     _runs("n", args.n, args.n)
     if args.out:
         out = Path(args.out)
@@ -565,7 +577,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_hindcast(args) -> int:
-    from . import actuals, hindcast
+    from simulator.analysis import hindcast
+    from simulator.plan import actuals
     cutoff = hindcast.check_cutoff(args.cutoff)
     _positive("starts", args.starts, 1)
     observed = actuals.load(args.observed)
@@ -595,7 +608,7 @@ def cmd_hindcast(args) -> int:
 
 
 def cmd_loops(args) -> int:
-    from . import loops
+    from simulator.analysis import loops
     defaults = (Path(args.scenario).resolve() == Path(LOOPS_SCENARIO)
                 and Path(args.loops).resolve() == Path(LOOPS_FILE))
     if args.write_readme and (not defaults or args.out):
@@ -641,8 +654,8 @@ def cmd_loops(args) -> int:
 def _command_use(args) -> tuple[int, int]:
     """(engine calls, runs per call) a command makes, estimated from its arguments, so that the
     backend ``auto`` can weigh XLA's one-off compile against what it would save on this machine
-    (:mod:`simulator.backends`). An estimate decides only speed, never a result."""
-    from .uncertainty import CHUNK
+    (:mod:`simulator.sd.backends`). An estimate decides only speed, never a result."""
+    from simulator.analysis.uncertainty import CHUNK
 
     def chunked(calls: int, runs: int) -> tuple[int, int]:
         runs = max(runs, 1)
@@ -874,7 +887,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _set_backend(args) -> None:
     """The engine backend for this command: --backend, else $GUANGYUAN_ENGINE_BACKEND, else
     ``auto`` for the command's estimated use (:func:`_command_use`)."""
-    from . import engine
+    from simulator.sd import engine
     if not hasattr(args, "backend"):
         return
     env = os.environ.get("GUANGYUAN_ENGINE_BACKEND")
@@ -911,20 +924,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     _plain_output_errors()
     try:
         args = build_parser().parse_args(argv)
-        from . import engine  # (after parsing: ``--help`` needs no numpy nor pandas)
-        previous = engine._process_backend, engine._process_use, terminal._table_width
+        from simulator.sd import engine  # (after parsing: ``--help`` needs no numpy nor pandas)
+        previous = engine._process_backend, engine._process_use, termtext._table_width
         if getattr(args, "progress", False) is None:
             args.progress = sys.stderr.isatty()
         try:
             _set_backend(args)
             # a table written to --out keeps every column: a file is not a terminal
             to_file = getattr(args, "format", None) == "table" and getattr(args, "out", None)
-            terminal._table_width = (None if getattr(args, "wide", False) or to_file
+            termtext._table_width = (None if getattr(args, "wide", False) or to_file
                                      else TABLE_WIDTH)
             return args.func(args)
         finally:  # main() called in a longer process (tests, a notebook) leaves it as it was
             engine.set_default_backend(*previous[:2])
-            terminal._table_width = previous[2]
+            termtext._table_width = previous[2]
     except (inputs.InputError, UserError) as exc:
         _say(f"error: {exc}")
         return EXIT_USER_ERROR

@@ -1,19 +1,13 @@
-"""Load the Vensim model and run scenarios on it (numpy engine by default, PySD as reference).
+"""The model runner: a scenario becomes the Vensim model's parameters, the engine runs them,
+and the results come back as tidy tables of the plan's indicators.
 
-The ``.mdl`` file is the single source of truth. It is translated to Python by PySD only when its
-content (or the PySD version) changes; the translation is a build artefact kept in
-``models/.build/<name>-<hash>/`` and written atomically, so concurrent processes never see a
-half-written file. Every run loads a fresh PySD model object from that file, so no parameter,
-time step or state leaks from one run into the next, and two threads never share one object.
+The ``.mdl`` file is the single source of truth. The engine (:mod:`simulator.sd.engine`) runs it
+by default; PySD's translation (:mod:`simulator.sd.translate`) is the reference, loaded fresh for
+every run so that no parameter, time step or state leaks from one run into the next.
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import shutil
-import tempfile
-import threading
 import warnings
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -21,97 +15,44 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import inputs, tables
-from .scenario import Scenario
+from simulator.base import inputs
+from simulator.plan import tables
+from simulator.plan.scenario import Scenario
+from simulator.sd import engine as sd_engine
+from simulator.sd.translate import _quiet_pysd, doc_limits, load_translated, translated_file
 
 #: Columns of a tidy results table.
 RESULT_COLUMNS = ["scenario", "time", "variable", "value", "unit"]
 
-_translate_lock = threading.Lock()
+
+def engine_for(mdl_file: str | Path = tables.MODEL_FILE, *, fallback: bool = True):
+    """The engine of the Guangyuan model (or of ``mdl_file``), parsed once per process: a run
+    saves every indicator of ``models/indicators.csv`` unless told otherwise. See
+    :func:`simulator.sd.engine.engine_for` for ``fallback``."""
+    return sd_engine.engine_for(mdl_file, fallback=fallback,
+                                default_variables=[i.variable for i in tables.indicators()])
 
 
-def _quiet_pysd():
-    """Silence the two dependency deprecations PySD 3.14 triggers on every run.
-
-    PySD calls ``DataFrame.set_index(inplace=True)`` (deprecated in pandas 3.1) and imports a
-    deprecated chardet module. Neither changes results; everything else still warns.
-    """
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.filterwarnings("ignore", message=".*inplace keyword in DataFrame.set_index.*")
-    warnings.filterwarnings("ignore", message="chardet.universaldetector is deprecated")
-    return ctx
-
-
-def _pysd():
-    ctx = _quiet_pysd()
-    try:
-        import pysd
-    finally:
-        ctx.__exit__(None, None, None)
-    return pysd
+def random_draws(n: int, seed: int | None = None, engine=None
+                 ) -> dict[str, np.ndarray]:
+    """``n`` uniform random parameter sets over every range the model knows: each lever in each
+    plan period, each scenario assumption and each uncertain constant (a constant with a
+    [min, max] range in the .mdl). Seeded with ``np.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    engine = engine or engine_for()
+    params = {k: rng.uniform(lo, hi, n) for k, (lo, hi) in engine.limits.items()
+              if k not in inputs.CONTROL}
+    for lev in tables.levers():
+        for period in tables.PERIODS:
+            params[lev.period_param(period)] = rng.uniform(lev.min, lev.max, n)
+    for ass in tables.assumptions():
+        params[ass.param] = rng.uniform(ass.min, ass.max, n)
+    return params
 
 
-def load_translated(py_file: str | Path):
-    """A fresh PySD model object from an already translated file (PySD's own deprecation
-    warnings silenced, see :func:`_quiet_pysd`)."""
-    ctx = _quiet_pysd()
-    try:
-        return _pysd().load(str(py_file))
-    finally:
-        ctx.__exit__(None, None, None)
 
-
-def doc_limits(doc: pd.DataFrame) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
-    """The limits a PySD model's ``doc`` gives from the Vensim units fields: the lower limit of
-    every variable that declares one, and ``(min, max)`` of those that declare both."""
-    lower: dict[str, float] = {}
-    both: dict[str, tuple[float, float]] = {}
-    for name, lim in zip(doc["Py Name"], doc["Limits"]):
-        if isinstance(lim, tuple) and lim and lim[0] is not None and not np.isnan(lim[0]):
-            lower[name] = float(lim[0])
-            if len(lim) > 1 and lim[1] is not None and not np.isnan(lim[1]):
-                both[name] = (float(lim[0]), float(lim[1]))
-    return lower, both
-
-
-def translated_file(mdl_file: str | Path = tables.MODEL_FILE,
-                    build_root: str | Path | None = None) -> Path:
-    """Path of the PySD translation of ``mdl_file``, translating it first if needed.
-
-    The translation is keyed on the SHA-256 of the ``.mdl`` and the PySD version, so an edited
-    model is translated again and an unchanged one never is.
-    """
-    pysd = _pysd()
-    mdl_file = Path(mdl_file).resolve()
-    build_root = Path(build_root) if build_root else mdl_file.parent / ".build"
-    digest = hashlib.sha256(mdl_file.read_bytes() + pysd.__version__.encode()).hexdigest()[:16]
-    final_dir = build_root / f"{mdl_file.stem}-{digest}"
-    target = final_dir / f"{mdl_file.stem}.py"
-    if target.exists():
-        return target
-    with _translate_lock:
-        if target.exists():
-            return target
-        build_root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=build_root))
-        try:
-            shutil.copy2(mdl_file, tmp / mdl_file.name)
-            ctx = _quiet_pysd()
-            try:
-                warnings.simplefilter("error", UserWarning)  # a translation warning is a model bug
-                pysd.read_vensim(str(tmp / mdl_file.name), initialize=False)
-            finally:
-                ctx.__exit__(None, None, None)
-            try:
-                os.rename(tmp, final_dir)
-            except OSError:
-                if not target.exists():  # lost a race to another process: theirs is identical
-                    raise
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    return target
+# "auto" picks the faster backend measured on this model, with every range varied.
+sd_engine.set_reference_workload(engine_for, random_draws)
 
 
 class Model:
@@ -123,7 +64,7 @@ class Model:
         The Vensim model; defaults to ``models/guangyuan_innovation.mdl``.
     backend : {"engine", "pysd"}
         ``"engine"`` (default) runs numpy code generated from PySD's abstract model
-        (:mod:`simulator.engine`, about 40x faster for one run); ``"pysd"`` runs the PySD
+        (:mod:`simulator.sd.engine`; ``benchmarks/ensemble.py`` measures it); ``"pysd"`` runs the PySD
         translation, the reference the tests compare the engine against. Both give the same
         results to rounding.
 
@@ -142,7 +83,7 @@ class Model:
         self.mdl_file = Path(mdl_file)
         self.backend = backend
         if backend == "engine":
-            from .engine import EngineError, EngineFallbackWarning, engine_for, fallback_notice
+            from simulator.sd.engine import EngineError, EngineFallbackWarning, fallback_notice
             try:
                 self.engine = engine_for(self.mdl_file, fallback=False)
             except EngineError as err:  # an edited model the engine refuses still runs
@@ -206,13 +147,13 @@ class Model:
 
         Raises
         ------
-        simulator.inputs.InputError
+        simulator.base.inputs.InputError
             (a ValueError) for a parameter that is not a finite number, a negative value of a
             constant whose documented range starts at 0, or run settings that cannot run: a
             step or SAVEPER not above 0, FINAL TIME not after INITIAL TIME, or more than
-            :data:`simulator.inputs.MAX_STEPS` steps (:func:`simulator.inputs.check_run_settings`).
+            :data:`simulator.base.inputs.MAX_STEPS` steps (:func:`simulator.base.inputs.check_run_settings`).
         """
-        from .engine import EngineError, EngineFallbackWarning, fallback_notice
+        from simulator.sd.engine import EngineError, EngineFallbackWarning, fallback_notice
         all_params = scenario.params()
         if params:
             unknown = sorted(set(params) - self.python_names)

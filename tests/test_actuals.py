@@ -1,4 +1,4 @@
-"""Files of actuals (simulator/actuals.py): the format, strict validation, one-line errors.
+"""Files of actuals (simulator/plan/actuals.py): the format, strict validation, one-line errors.
 
 Every bad file gets its own test: the message is one line and names the file, the row, the
 field, the value and what is allowed. Values here are generated for the tests (round numbers),
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import actuals, tables
-from simulator.actuals import ActualsError
+from simulator.plan import actuals, tables
+from simulator.plan.actuals import ActualsError
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "data" / "examples" / "actuals_2015_2020.csv"

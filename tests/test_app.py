@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator import Model, appsupport as ui, goals, scenario, sensitivity, solver, tables
-from simulator import uncertainty
+from simulator import Model
+from simulator.analysis import sensitivity, solver, uncertainty
+from simulator.app import analyses, i18n, links, scorecards, session, untrusted
+from simulator.plan import goals, scenario, tables
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -37,7 +39,7 @@ def warm_up_finished():
 
 @pytest.fixture(scope="module")
 def presets():
-    return ui.load_presets(SCENARIOS)
+    return session.load_presets(SCENARIOS)
 
 
 def start(query: dict[str, str] | None = None) -> AppTest:
@@ -78,7 +80,7 @@ def scorecard_text(at: AppTest) -> str:
 def expected_scorecard(model: Model, scn: scenario.Scenario, lang: str = "zh",
                        large: bool = False) -> str:
     card = goals.scorecard(model.run(scn))
-    return (ui.SCORECARD_CSS + ui.scorecard_html(card, lang, large=large)).strip()
+    return (scorecards.SCORECARD_CSS + scorecards.scorecard_html(card, lang, large=large)).strip()
 
 
 def rerun(at: AppTest) -> AppTest:
@@ -91,17 +93,17 @@ def rerun(at: AppTest) -> AppTest:
 # Start-up
 
 def test_app_starts_and_shows_the_default_preset(app, model, presets):
-    assert app.title[0].value == ui.ui("app_title", "zh")
-    assert scorecard_text(app) == expected_scorecard(model, presets[ui.DEFAULT_PRESET])
-    assert app.session_state["_preset"] == ui.DEFAULT_PRESET
+    assert app.title[0].value == i18n.ui("app_title", "zh")
+    assert scorecard_text(app) == expected_scorecard(model, presets[session.DEFAULT_PRESET])
+    assert app.session_state["_preset"] == session.DEFAULT_PRESET
     assert app.query_params == {}  # nothing differs from the defaults
     assert not app.warning and not app.error
 
 
 def test_metrics_count_targets_met(app, model, presets):
-    card = goals.scorecard(model.run(presets[ui.DEFAULT_PRESET]))
-    ref = goals.scorecard(model.run(presets[ui.REFERENCE_PRESET]))
-    s, r = ui.summary(card), ui.summary(ref)
+    card = goals.scorecard(model.run(presets[session.DEFAULT_PRESET]))
+    ref = goals.scorecard(model.run(presets[session.REFERENCE_PRESET]))
+    s, r = scorecards.summary(card), scorecards.summary(ref)
     values = [m.value for m in app.metric]
     assert values[0] == f"{s['met']} / {s['total']}"
     assert values[1] == f"{s['doubling_met']} / {s['doubling_total']}"
@@ -117,7 +119,7 @@ def test_every_lever_has_a_slider_from_the_table(app, lever):
     assert lever.name_zh in slider.label and lever.unit_zh in slider.label
     assert (slider.min, slider.max, slider.step) == (lever.min, lever.max, lever.step)
     assert lever.plan_clause in slider.help
-    assert slider.value == ui.load_presets(SCENARIOS)[ui.DEFAULT_PRESET].levers[lever.id][0]
+    assert slider.value == session.load_presets(SCENARIOS)[session.DEFAULT_PRESET].levers[lever.id][0]
 
 
 @pytest.mark.parametrize("item", ASSUMPTIONS, ids=[a.id for a in ASSUMPTIONS])
@@ -129,9 +131,9 @@ def test_every_assumption_has_a_slider(app, item):
 
 def test_sliders_are_grouped_by_the_plan_actions(app):
     titles = [e.label for e in app.sidebar.expander]
-    for group in ui.action_groups():
+    for group in i18n.action_groups():
         assert group.title("zh") in titles
-    assert ui.ui("assumptions", "zh") in titles
+    assert i18n.ui("assumptions", "zh") in titles
     assert len(app.slider) == len(LEVERS) + len(ASSUMPTIONS)
 
 
@@ -143,15 +145,15 @@ def _moved(lever: tables.Lever, current: float) -> float:
 def test_moving_a_lever_reruns_the_model(app, model, presets, lever):
     """The scorecard shown after a slider move is the model's for the moved scenario."""
     before = scorecard_text(app)
-    base = presets[ui.DEFAULT_PRESET]
+    base = presets[session.DEFAULT_PRESET]
     value = _moved(lever, base.levers[lever.id][0])
     app.slider(key=f"w_{lever.id}").set_value(value)
     rerun(app)
     expected = base.with_levers(**{lever.id: value})
     assert app.session_state["_levers"][lever.id] == (value,) * 3
     assert scorecard_text(app) == expected_scorecard(model, expected)
-    assert app.query_params == {lever.id: ui.plain_number(value)}
-    assert any(ui.ui("modified", "zh") in m.value for m in app.markdown)
+    assert app.query_params == {lever.id: i18n.plain_number(value)}
+    assert any(i18n.ui("modified", "zh") in m.value for m in app.markdown)
     if goals.scorecard(model.run(expected))["value"].round(6).tolist() != goals.scorecard(
             model.run(base))["value"].round(6).tolist():
         assert scorecard_text(app) != before
@@ -169,13 +171,13 @@ def test_strong_levers_change_the_scorecard(app, lever_id, value):
 
 @pytest.mark.parametrize("item", ASSUMPTIONS, ids=[a.id for a in ASSUMPTIONS])
 def test_moving_an_assumption_reruns_the_model(app, model, presets, item):
-    base = presets[ui.DEFAULT_PRESET]
+    base = presets[session.DEFAULT_PRESET]
     value = item.max if base.assumptions[item.id] != item.max else item.min
     app.slider(key=f"w_{item.id}").set_value(value)
     rerun(app)
     expected = base.with_assumptions(**{item.id: value})
     assert scorecard_text(app) == expected_scorecard(model, expected)
-    assert app.query_params == {item.id: ui.plain_number(value)}
+    assert app.query_params == {item.id: i18n.plain_number(value)}
 
 
 def test_advanced_mode_sets_one_period(app, model, presets):
@@ -187,12 +189,12 @@ def test_advanced_mode_sets_one_period(app, model, presets):
         assert labels == [p.replace("-", "–") for p in tables.PERIODS]
     app.slider(key="w_sme_campaign_1").set_value(15.0)
     rerun(app)
-    base = presets[ui.DEFAULT_PRESET]
+    base = presets[session.DEFAULT_PRESET]
     first, _, third = base.levers["sme_campaign"]
     assert app.session_state["_levers"]["sme_campaign"] == (first, 15.0, third)
     expected = base.with_levers(sme_campaign=(first, 15.0, third))
     assert scorecard_text(app) == expected_scorecard(model, expected)
-    assert app.query_params["sme_campaign"] == f"{ui.plain_number(first)},15,{ui.plain_number(third)}"
+    assert app.query_params["sme_campaign"] == f"{i18n.plain_number(first)},15,{i18n.plain_number(third)}"
     assert app.query_params["mode"] == "advanced"
 
 
@@ -201,7 +203,7 @@ def test_simple_mode_shows_and_then_unifies_per_period_values(model, presets):
     values = presets["ambitious"].levers["hte_reward"]
     assert len(set(values)) > 1
     captions = [c.value for c in at.caption]
-    assert any(" / ".join(ui.plain_number(v) for v in values) in c for c in captions)
+    assert any(" / ".join(i18n.plain_number(v) for v in values) in c for c in captions)
     at.slider(key="w_hte_reward").set_value(25.0)
     rerun(at)
     assert at.session_state["_levers"]["hte_reward"] == (25.0,) * 3
@@ -217,7 +219,7 @@ def test_preset_picker(app, model, presets, name):
     app.selectbox(key="w_preset").set_value(name)
     rerun(app)
     assert scorecard_text(app) == expected_scorecard(model, presets[name])
-    expected_query = {} if name == ui.DEFAULT_PRESET else {"preset": name}
+    expected_query = {} if name == session.DEFAULT_PRESET else {"preset": name}
     assert app.query_params == expected_query
 
 
@@ -238,18 +240,18 @@ def test_reset_returns_to_the_preset(app, model, presets):
 def test_language_switch(app, model, presets):
     app.radio(key="w_lang").set_value("en")
     rerun(app)
-    assert app.title[0].value == ui.ui("app_title", "en")
-    assert scorecard_text(app) == expected_scorecard(model, presets[ui.DEFAULT_PRESET], "en")
+    assert app.title[0].value == i18n.ui("app_title", "en")
+    assert scorecard_text(app) == expected_scorecard(model, presets[session.DEFAULT_PRESET], "en")
     for lever in LEVERS:
         slider = app.slider(key=f"w_{lever.id}")
         assert lever.name_en in slider.label and lever.unit_en in slider.label
-    assert [t.label for t in app.tabs] == [ui.ui(f"tab_{k}", "en") for k in
+    assert [t.label for t in app.tabs] == [i18n.ui(f"tab_{k}", "en") for k in
                                            ("scorecard", "trajectories", "compare", "solve",
                                             "sensitivity", "milestones", "export")]
     assert app.query_params == {"lang": "en"}
     app.radio(key="w_lang").set_value("zh")
     rerun(app)
-    assert scorecard_text(app) == expected_scorecard(model, presets[ui.DEFAULT_PRESET], "zh")
+    assert scorecard_text(app) == expected_scorecard(model, presets[session.DEFAULT_PRESET], "zh")
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,9 +264,9 @@ def test_upload_a_good_scenario(app, model):
     scn = scenario.loads(text, source="ambitious.yaml")
     assert app.session_state["_preset"] == "upload:ambitious"
     assert scorecard_text(app) == expected_scorecard(model, scn)
-    assert any(ui.ui("upload_ok", "zh", name="ambitious") in s.value for s in app.success)
+    assert any(i18n.ui("upload_ok", "zh", name="ambitious") in s.value for s in app.success)
     # the link cannot name an uploaded file: it lists the differences from the default preset
-    state = ui.decode_query(app.query_params, ui.load_presets(SCENARIOS))
+    state = links.decode_query(app.query_params, session.load_presets(SCENARIOS))
     assert state.levers == dict(scn.levers) and state.errors == ()
 
 
@@ -289,9 +291,9 @@ def test_a_bad_upload_is_rejected_and_nothing_else_changes(app, case):
     app.file_uploader(key="w_upload").upload(f"{case}.yaml", content, "application/x-yaml")
     rerun(app)
     errors = [e.value for e in app.sidebar.error]
-    expected = ui.read_upload(content, f"{case}.yaml", "zh")[1]
+    expected = untrusted.read_upload(content, f"{case}.yaml", "zh")[1]
     assert message in expected and f"{case}.yaml" in expected
-    assert errors == [f"{ui.ui('upload_bad', 'zh')}\n\n{ui.md_text(expected)}"]  # escaped
+    assert errors == [f"{i18n.ui('upload_bad', 'zh')}\n\n{untrusted.md_text(expected)}"]  # escaped
     if case != "oversized":  # the size is checked by the app, in the page's language
         with pytest.raises(scenario.ScenarioError) as exc:
             scenario.loads(content, source=f"{case}.yaml")
@@ -331,12 +333,12 @@ def test_query_string_round_trip(model, presets):
 def test_invalid_link_values_are_reported_not_fatal(model, presets):
     query = {"hte_reward": "lots", "sme_campaign": "500", "tech_loans": "6", "zzz": "1"}
     at = start(query)
-    errors = ui.decode_query(query, presets).errors
+    errors = links.decode_query(query, presets).errors
     text = "\n".join(errors)
     assert "hte_reward" in text and "sme_campaign" in text and "zzz" in text
     assert "tech_loans" not in text
-    assert [w.value for w in at.warning] == [ui.link_errors_markdown(errors, "zh")]
-    expected = presets[ui.DEFAULT_PRESET].with_levers(tech_loans=6.0)
+    assert [w.value for w in at.warning] == [untrusted.link_errors_markdown(errors, "zh")]
+    expected = presets[session.DEFAULT_PRESET].with_levers(tech_loans=6.0)
     assert scorecard_text(at) == expected_scorecard(model, expected)
     assert dict(at.query_params) == {"tech_loans": "6"}  # the link now holds valid values only
     at.button(key="w_dismiss").click()
@@ -348,19 +350,19 @@ def test_invalid_link_values_are_reported_not_fatal(model, presets):
 # Views: trajectories, compare, export, meeting mode
 
 def select_tab(at: AppTest, key: str) -> AppTest:
-    at.session_state["w_tab"] = ui.ui(f"tab_{key}", at.session_state["_lang"])
+    at.session_state["w_tab"] = i18n.ui(f"tab_{key}", at.session_state["_lang"])
     return rerun(at)
 
 
 def test_trajectories_tab_draws_every_indicator(app):
     select_tab(app, "trajectories")
-    charts = app.get("vega_lite_chart")
-    assert len(charts) == 2  # all indicators (one faceted chart) and the detail chart
+    vega = app.get("vega_lite_chart")
+    assert len(vega) == 2  # all indicators (one faceted chart) and the detail chart
     app.selectbox(key="w_reference").set_value("ambitious")
     rerun(app)
     assert app.session_state["_reference"] == "ambitious"
-    name = ui.short_title(ui.load_presets(SCENARIOS)["ambitious"], "zh")
-    assert app.metric[0].delta.endswith(ui.ui("vs_reference", "zh", name=name))
+    name = session.short_title(session.load_presets(SCENARIOS)["ambitious"], "zh")
+    assert app.metric[0].delta.endswith(i18n.ui("vs_reference", "zh", name=name))
 
 
 def test_compare_saves_up_to_four_scenarios(app, model, presets):
@@ -375,22 +377,22 @@ def test_compare_saves_up_to_four_scenarios(app, model, presets):
     assert [name for name, _ in app.session_state["_saved"]] == [f"方案{k}" for k in range(4)]
     table = next(m.value for m in app.markdown if "gy-card" in m.value and "方案0" in m.value)
     for k, value in enumerate([2.0, 6.0, 10.0, 14.0]):
-        card = goals.scorecard(model.run(presets[ui.DEFAULT_PRESET].with_levers(
+        card = goals.scorecard(model.run(presets[session.DEFAULT_PRESET].with_levers(
             sme_campaign=value)))
-        assert f"<b>{ui.summary(card)['met']}/{len(card)}</b>" in table
+        assert f"<b>{scorecards.summary(card)['met']}/{len(card)}</b>" in table
         assert f">方案{k}</th>" in table
     app.text_input(key="w_save_name").set_value("方案4")
     rerun(app)
     app.button(key="w_save").click()
     rerun(app)
-    assert ui.ui("save_full", "zh", n=4) in [e.value for e in app.error]
+    assert i18n.ui("save_full", "zh", n=4) in [e.value for e in app.error]
     app.button(key="w_delete_0").click()
     rerun(app)
     app.text_input(key="w_save_name").set_value("方案1")
     rerun(app)
     app.button(key="w_save").click()
     rerun(app)
-    assert ui.ui("save_duplicate", "zh", name="方案1") in [e.value for e in app.error]
+    assert i18n.ui("save_duplicate", "zh", name="方案1") in [e.value for e in app.error]
     app.button(key="w_load_0").click()  # 方案1 back into the sliders
     rerun(app)
     assert app.session_state["_levers"]["sme_campaign"] == (6.0,) * 3
@@ -406,7 +408,7 @@ def test_export_tab_offers_every_download_and_the_link(app):
 
 def test_meeting_mode_shows_scorecard_and_key_charts(model, presets):
     at = start({"view": "meeting"})
-    assert scorecard_text(at) == expected_scorecard(model, presets[ui.DEFAULT_PRESET],
+    assert scorecard_text(at) == expected_scorecard(model, presets[session.DEFAULT_PRESET],
                                                     large=True)
     assert not at.tabs and not at.get("file_uploader")
     assert len(at.get("vega_lite_chart")) == 1
@@ -414,7 +416,7 @@ def test_meeting_mode_shows_scorecard_and_key_charts(model, presets):
     at.slider(key="w_sme_campaign").set_value(20.0)
     rerun(at)
     assert scorecard_text(at) == expected_scorecard(
-        model, presets[ui.DEFAULT_PRESET].with_levers(sme_campaign=20.0), large=True)
+        model, presets[session.DEFAULT_PRESET].with_levers(sme_campaign=20.0), large=True)
     at.toggle(key="w_meeting").set_value(False)
     rerun(at)
     assert at.tabs and "view" not in at.query_params
@@ -467,7 +469,7 @@ def test_two_sessions_rerunning_at_once_each_see_their_own_results(model, preset
         assert not at.exception
         final = base_value + 1.5
         assert at.session_state["_levers"]["sme_campaign"] == (final,) * 3
-        expected = presets[ui.DEFAULT_PRESET].with_levers(sme_campaign=final)
+        expected = presets[session.DEFAULT_PRESET].with_levers(sme_campaign=final)
         assert scorecard_text(at) == expected_scorecard(model, expected)
     assert scorecard_text(sessions["low"][0]) != scorecard_text(sessions["high"][0])
 
@@ -476,20 +478,20 @@ def test_two_sessions_rerunning_at_once_each_see_their_own_results(model, preset
 # Uncertainty switch, "what would it take", sensitivity
 
 def probabilities(scn: scenario.Scenario):
-    return uncertainty.run(scn, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED).probabilities()
+    return uncertainty.run(scn, n=analyses.UNCERTAINTY_N, seed=analyses.UNCERTAINTY_SEED).probabilities()
 
 
 def test_uncertainty_switch_adds_probabilities_and_bands(app, model, presets):
-    base = presets[ui.DEFAULT_PRESET]
-    assert ui.ui("col_probability", "zh") not in scorecard_text(app)  # off by default
+    base = presets[session.DEFAULT_PRESET]
+    assert i18n.ui("col_probability", "zh") not in scorecard_text(app)  # off by default
     app.toggle(key="w_uncertainty").set_value(True)
     rerun(app)
     card = goals.scorecard(model.run(base))
-    assert scorecard_text(app) == (ui.SCORECARD_CSS + ui.scorecard_html(
+    assert scorecard_text(app) == (scorecards.SCORECARD_CSS + scorecards.scorecard_html(
         card, "zh", probs=probabilities(base))).strip()
-    assert ui.ui("col_probability", "zh") in scorecard_text(app)
-    c = uncertainty.run(base, n=ui.UNCERTAINTY_N, seed=ui.UNCERTAINTY_SEED).conditioning
-    assert ui.ui("uncertainty_kept", "zh", kept=f"{c.kept:,}", drawn=f"{c.drawn:,}",
+    assert i18n.ui("col_probability", "zh") in scorecard_text(app)
+    c = uncertainty.run(base, n=analyses.UNCERTAINTY_N, seed=analyses.UNCERTAINTY_SEED).conditioning
+    assert i18n.ui("uncertainty_kept", "zh", kept=f"{c.kept:,}", drawn=f"{c.drawn:,}",
                  cut=f"{c.cut:g}") in [x.value for x in app.caption]
     chart = app.get("vega_lite_chart")[0].proto.spec
     assert '"area"' in chart and "datum.layer == 'band'" in chart
@@ -497,7 +499,7 @@ def test_uncertainty_switch_adds_probabilities_and_bands(app, model, presets):
     app.slider(key="w_sme_campaign").set_value(20.0)
     rerun(app)
     moved = base.with_levers(sme_campaign=20.0)
-    assert scorecard_text(app) == (ui.SCORECARD_CSS + ui.scorecard_html(
+    assert scorecard_text(app) == (scorecards.SCORECARD_CSS + scorecards.scorecard_html(
         goals.scorecard(model.run(moved)), "zh", probs=probabilities(moved))).strip()
     app.toggle(key="w_uncertainty").set_value(False)
     rerun(app)
@@ -509,7 +511,8 @@ def test_first_page_compiles_the_uncertainty_ensemble_in_the_background(monkeypa
     """A new server process starts one background run of the uncertainty switch's ensemble (same
     n and seed, so the same kind of call) on the first page, and it succeeds."""
     import streamlit as st
-    from simulator.engine import _choose_backend
+
+    from simulator.sd.engine import _choose_backend
     if _choose_backend(None, "euler") != "xla":
         pytest.skip("numpy backend: there is nothing to compile")
     finished, calls = threading.Event(), []
@@ -531,7 +534,7 @@ def test_first_page_compiles_the_uncertainty_ensemble_in_the_background(monkeypa
     st.cache_resource.clear()  # as in a fresh server process
     start()
     assert finished.wait(TIMEOUT)
-    assert calls == [("ensemble-warm-up", ui.UNCERTAINTY_N, ui.UNCERTAINTY_SEED, None)]
+    assert calls == [("ensemble-warm-up", analyses.UNCERTAINTY_N, analyses.UNCERTAINTY_SEED, None)]
 
 
 def test_meeting_mode_has_no_uncertainty_switch_but_keeps_it_on(model, presets):
@@ -542,37 +545,37 @@ def test_meeting_mode_has_no_uncertainty_switch_but_keeps_it_on(model, presets):
     rerun(at)
     at.toggle(key="w_meeting").set_value(True)
     rerun(at)
-    base = presets[ui.DEFAULT_PRESET]
+    base = presets[session.DEFAULT_PRESET]
     assert not at.tabs and not [t for t in at.toggle if t.key == "w_uncertainty"]
-    assert scorecard_text(at) == (ui.SCORECARD_CSS + ui.scorecard_html(
+    assert scorecard_text(at) == (scorecards.SCORECARD_CSS + scorecards.scorecard_html(
         goals.scorecard(model.run(base)), "zh", large=True, probs=probabilities(base))).strip()
 
 
 def test_solver_panel_reaches_an_easy_target_and_applies_it(app, model, presets):
-    base = presets[ui.DEFAULT_PRESET]
+    base = presets[session.DEFAULT_PRESET]
     card = goals.scorecard(model.run(base))
     select_tab(app, "solve")
-    assert app.multiselect(key="w_solve_targets").value == ui.missed_targets(card)
+    assert app.multiselect(key="w_solve_targets").value == analyses.missed_targets(card)
     key = "high_tech_enterprises@2025"
     app.multiselect(key="w_solve_targets").set_value([key])
     rerun(app)
     app.button(key="w_solve_run").click()
     rerun(app)
-    expected = solver.solve(base.with_levers(), [key], seed=ui.SOLVE_SEED)
+    expected = solver.solve(base.with_levers(), [key], seed=analyses.SOLVE_SEED)
     assert expected.feasible
-    ok, text = ui.solve_summary(expected, "zh")
+    ok, text = analyses.solve_summary(expected, "zh")
     assert [s.value for s in app.success] == [text]
     shown = app.dataframe[0].value
-    assert shown.equals(ui.solve_table(expected, "zh"))
+    assert shown.equals(analyses.solve_table(expected, "zh"))
     before = dict(app.session_state["_levers"])
     app.button(key="w_solve_apply").click()
     rerun(app)
     levers = app.session_state["_levers"]
-    assert levers == ui.solution_levers(expected, before) and levers != before
+    assert levers == analyses.solution_levers(expected, before) and levers != before
     assert app.slider(key="w_sme_campaign").value == levers["sme_campaign"][0]
     applied = base.with_levers(**levers)
     applied_card = goals.scorecard(model.run(applied))
-    assert app.metric[0].value == f"{ui.summary(applied_card)['met']} / {len(applied_card)}"
+    assert app.metric[0].value == f"{scorecards.summary(applied_card)['met']} / {len(applied_card)}"
     select_tab(app, "scorecard")
     assert scorecard_text(app) == expected_scorecard(model, applied)
     assert scorecard_text(app) != expected_scorecard(model, base)
@@ -582,7 +585,7 @@ def test_solver_panel_reaches_an_easy_target_and_applies_it(app, model, presets)
 
 def test_solver_panel_says_when_targets_cannot_be_reached(app, presets):
     everything = [t.key for t in tables.targets() if t.year == 2025]
-    expected = solver.solve(presets[ui.DEFAULT_PRESET], everything, seed=ui.SOLVE_SEED)
+    expected = solver.solve(presets[session.DEFAULT_PRESET], everything, seed=analyses.SOLVE_SEED)
     assert not expected.feasible  # what the CLI reports for all 2025 targets
     select_tab(app, "solve")
     app.multiselect(key="w_solve_targets").set_value(everything)
@@ -590,8 +593,8 @@ def test_solver_panel_says_when_targets_cannot_be_reached(app, presets):
     app.button(key="w_solve_run").click()
     rerun(app)
     errors = [e.value for e in app.error]
-    assert errors == [ui.solve_summary(expected, "zh")[1]]
-    assert "无法达成" in errors[0] and ui.target_label(expected.binding[0], "zh") in errors[0]
+    assert errors == [analyses.solve_summary(expected, "zh")[1]]
+    assert "无法达成" in errors[0] and analyses.target_label(expected.binding[0], "zh") in errors[0]
     assert len(app.dataframe[0].value) == len(LEVERS)
 
 
@@ -604,24 +607,24 @@ def test_solver_panel_in_english(app):
     app.button(key="w_solve_run").click()
     rerun(app)
     assert app.success[0].value.startswith("Reachable")
-    assert ui.ui("col_lever", "en") in app.dataframe[0].value.columns
+    assert i18n.ui("col_lever", "en") in app.dataframe[0].value.columns
 
 
 def test_sensitivity_tab_ranks_levers_and_constants(app, presets):
     select_tab(app, "sensitivity")
     target = app.selectbox(key="w_sens_target").value
-    res = sensitivity.morris(presets[ui.DEFAULT_PRESET], n=ui.SENSITIVITY_TRAJECTORIES,
-                             seed=ui.SENSITIVITY_SEED)
-    frame = ui.sensitivity_frame(res.table, target, "zh")
+    res = sensitivity.morris(presets[session.DEFAULT_PRESET], n=analyses.SENSITIVITY_TRAJECTORIES,
+                             seed=analyses.SENSITIVITY_SEED)
+    frame = analyses.sensitivity_frame(res.table, target, "zh")
     shown = app.dataframe[0].value
-    assert shown.equals(ui.sensitivity_display(frame, "zh"))
-    assert list(frame["input"]) == list(res.ranking(target)["input"].head(ui.SENSITIVITY_TOP))
+    assert shown.equals(analyses.sensitivity_display(frame, "zh"))
+    assert list(frame["input"]) == list(res.ranking(target)["input"].head(analyses.SENSITIVITY_TOP))
     assert len(app.get("vega_lite_chart")) == 1
     other = tables.targets()[-1].key
     app.selectbox(key="w_sens_target").set_value(other)
     rerun(app)
     assert app.dataframe[0].value.equals(
-        ui.sensitivity_display(ui.sensitivity_frame(res.table, other, "zh"), "zh"))
+        analyses.sensitivity_display(analyses.sensitivity_frame(res.table, other, "zh"), "zh"))
 
 
 def test_rows_changed_by_a_move_are_highlighted(model, presets):
@@ -629,7 +632,7 @@ def test_rows_changed_by_a_move_are_highlighted(model, presets):
     here from two independent runs), until the next move; a rerun without a move keeps it."""
     at = start()
     assert highlighted(at) == set()
-    base = presets[ui.DEFAULT_PRESET]
+    base = presets[session.DEFAULT_PRESET]
     at.slider(key="w_hte_reward").set_value(60.0)
     rerun(at)
     moved = base.with_levers(hte_reward=60.0)
@@ -638,7 +641,7 @@ def test_rows_changed_by_a_move_are_highlighted(model, presets):
                 if not (a == b or (a != a and b != b))}
     assert expected and expected != set(after["key"])           # some rows move, not all
     assert highlighted(at) == expected
-    assert ui.ui("changed_note", "zh", n=len(expected)) in [c.value for c in at.caption]
+    assert i18n.ui("changed_note", "zh", n=len(expected)) in [c.value for c in at.caption]
     at.radio(key="w_lang").set_value("en")                      # not a move: the highlight stays
     rerun(at)
     assert highlighted(at) == expected
@@ -650,24 +653,24 @@ def test_empty_pickers_say_so_in_the_page_language(lang):
     """Streamlit's own "Choose an option" would be English on the Chinese page."""
     at = start({"lang": lang})
     for tab, key in (("tab_solve", "w_solve_targets"), ("tab_milestones", "w_ms_goals")):
-        at.session_state["w_tab"] = ui.ui(tab, lang)
+        at.session_state["w_tab"] = i18n.ui(tab, lang)
         rerun(at)
-        assert at.multiselect(key=key).placeholder == ui.ui("choose_targets", lang)
+        assert at.multiselect(key=key).placeholder == i18n.ui("choose_targets", lang)
 
 
 def test_switching_the_language_keeps_the_open_tab():
     at = start()
-    at.session_state["w_tab"] = ui.ui("tab_compare", "zh")
+    at.session_state["w_tab"] = i18n.ui("tab_compare", "zh")
     rerun(at)
     at.radio(key="w_lang").set_value("en")
     rerun(at)
-    assert at.session_state["w_tab"] == ui.ui("tab_compare", "en")
+    assert at.session_state["w_tab"] == i18n.ui("tab_compare", "en")
     assert at.session_state["_lang"] == "en"
-    assert at.title[0].value == ui.ui("app_title", "en")
+    assert at.title[0].value == i18n.ui("app_title", "en")
 
 
 def test_lever_groups_follow_the_plan_s_sections(app):
     """三、四、五、六、七、八、九 in the sidebar, as in the plan (not the order of levers.csv)."""
-    titles = [e.label for e in app.sidebar.expander if e.label != ui.ui("assumptions", "zh")]
-    assert titles == [g.title("zh") for g in ui.action_groups()]
-    assert [g.section[0] for g in ui.action_groups()] == list("三四五六七八九")
+    titles = [e.label for e in app.sidebar.expander if e.label != i18n.ui("assumptions", "zh")]
+    assert titles == [g.title("zh") for g in i18n.action_groups()]
+    assert [g.section[0] for g in i18n.action_groups()] == list("三四五六七八九")

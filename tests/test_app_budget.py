@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator import Model, appsupport as ui, budget, scenario, tables
+from simulator import Model
+from simulator.analysis import budget
+from simulator.app import analyses, i18n, session
+from simulator.plan import scenario, tables
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -59,16 +62,16 @@ def test_summary_refuses_a_run_without_the_budget_variables(plan_wide):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_table_and_message_in_the_page_language(plan_wide, lang):
     periods = budget.summarise(plan_wide)
-    frame = ui.budget_frame(periods, lang)
-    assert list(frame.columns) == [ui.ui(k, lang) for k in ("budget_period", "budget_budget",
+    frame = analyses.budget_frame(periods, lang)
+    assert list(frame.columns) == [i18n.ui(k, lang) for k in ("budget_period", "budget_budget",
                                                              "budget_requested", "budget_funded",
                                                              "budget_other")]
     assert list(frame.iloc[:, 0]) == ["2021–2025", "2026–2030", "2031–2035"]
     assert frame.iloc[0, 1] == f"{periods[0].budget:.2f}"
-    assert ui.budget_message(periods, lang) == ("ok", ui.ui("budget_ok", lang))
+    assert analyses.budget_message(periods, lang) == ("ok", i18n.ui("budget_ok", lang))
     over = budget.summarise(Model().run_wide(scenario.load(PLAN).with_levers(**UNAFFORDABLE),
                                              variables=list(budget.VARIABLES)))
-    kind, text = ui.budget_message(over, lang)
+    kind, text = analyses.budget_message(over, lang)
     assert kind == "error"
     short = [p for p in over if p.over_budget]
     assert short and all(p.period.replace("-", "–") in text for p in short)
@@ -77,7 +80,7 @@ def test_table_and_message_in_the_page_language(plan_wide, lang):
 
 
 def _budget_table(at: AppTest):
-    assert at.sidebar.subheader[0].value == ui.ui("budget", "zh")
+    assert at.sidebar.subheader[0].value == i18n.ui("budget", "zh")
     assert len(at.sidebar.dataframe) == 1          # the budget table is the sidebar's only table
     return at.sidebar.dataframe[0].value
 
@@ -87,8 +90,8 @@ def test_app_shows_the_budget_beside_the_sliders_and_follows_a_move():
     at.run()
     assert not at.exception
     shown = _budget_table(at)
-    preset = ui.load_presets(REPO / "scenarios")[at.session_state["_preset"]]
-    expected = ui.budget_frame(budget.of_scenario(preset), "zh")
+    preset = session.load_presets(REPO / "scenarios")[at.session_state["_preset"]]
+    expected = analyses.budget_frame(budget.of_scenario(preset), "zh")
     assert shown.equals(expected)
     assert not at.sidebar.error
     for lever_id, value in UNAFFORDABLE.items():

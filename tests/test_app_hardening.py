@@ -3,13 +3,14 @@ send — links, uploads, names — ends in the page they expect or one short mes
 markup, a traceback or a broken session; the server's defaults are safe.
 
 AppTest drives the real page for a handful of examples each; the Hypothesis properties go
-through the ``appsupport`` functions the page calls (``decode_query``, ``read_upload``,
+through the :mod:`simulator.app` functions the page calls (``decode_query``, ``read_upload``,
 ``md_text``), which is where the work is and fast enough for hundreds of examples.
 """
 from __future__ import annotations
 
 import logging
 import re
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10 (README: 3.10+)
@@ -24,9 +25,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
 
-from simulator import appsupport as ui, inputs, scenario
-from test_app import (APP, REPO, SCENARIOS, TIMEOUT, expected_scorecard, rerun, scorecard_text,
-                      start, warm_up_finished)  # noqa: F401 (an autouse fixture)
+from simulator.app import hooks, i18n, links, scorecards, session, untrusted
+from simulator.base import inputs
+from simulator.plan import scenario, tables
+
+from test_app import (
+    APP,
+    REPO,
+    SCENARIOS,
+    TIMEOUT,
+    expected_scorecard,
+    rerun,
+    scorecard_text,
+    start,  # noqa: F401 (an autouse fixture)
+    warm_up_finished,
+)
 
 CONFIG = REPO / ".streamlit" / "config.toml"
 #: Longest one-line message the app may show for a refused input (inputs.MAX_MESSAGE_CHARS and
@@ -108,7 +121,7 @@ def test_streamlit_upload_limit_is_the_smallest_whole_number_above_the_apps():
     "[ref]: https://evil.example",
 ], ids=["link", "image", "html", "autolinks", "inline", "blocks", "reference"])
 def test_md_text_leaves_no_markup(text):
-    out = ui.md_text(text)
+    out = untrusted.md_text(text)
     assert_inert(out)
     assert "\n" not in out
     # taking the escapes and zero-width spaces out gives back the text (on one line)
@@ -119,7 +132,7 @@ def test_md_text_leaves_no_markup(text):
 @given(hs.text(max_size=300))
 @settings(max_examples=300, deadline=DEADLINE)
 def test_md_text_property(text):
-    out = ui.md_text(text, limit=200)
+    out = untrusted.md_text(text, limit=200)
     assert_inert(out)
     assert out.replace("\u200b", "").isprintable()
     assert re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", out).replace("\u200b", "") == \
@@ -128,7 +141,7 @@ def test_md_text_property(text):
 
 
 def test_html_text_escapes_and_keeps_one_line():
-    assert ui.html_text('<b a="1">\n\ud83d') == "&lt;b a=&quot;1&quot;&gt;\\n\\ud83d"
+    assert untrusted.html_text('<b a="1">\n\ud83d') == "&lt;b a=&quot;1&quot;&gt;\\n\\ud83d"
 
 
 LINK_ATTACKS = {
@@ -143,11 +156,11 @@ LINK_ATTACKS = {
 def test_a_link_cannot_put_markup_into_the_warning(case):
     query = LINK_ATTACKS[case]
     at = start(query)
-    errors = ui.decode_query(query, ui.load_presets(SCENARIOS)).errors
+    errors = links.decode_query(query, session.load_presets(SCENARIOS)).errors
     (warning,) = [w.value for w in at.warning]
-    assert warning == ui.link_errors_markdown(errors, "zh") and len(errors) == 1
+    assert warning == untrusted.link_errors_markdown(errors, "zh") and len(errors) == 1
     heading, blank, bullet = warning.split("\n")
-    assert (heading, blank) == (ui.ui("url_errors", "zh"), "") and bullet.startswith("- ")
+    assert (heading, blank) == (i18n.ui("url_errors", "zh"), "") and bullet.startswith("- ")
     assert_inert(bullet[2:])
     for text in rendered_texts(at):  # and nothing else on the page quotes it unescaped
         rest = _ESCAPED.sub("", text)
@@ -159,24 +172,24 @@ def test_many_bad_link_parameters_give_a_short_warning():
     at = start(query)
     (warning,) = [w.value for w in at.warning]
     assert warning.count("\n- ") == 8 + 1  # eight listed, then how many more
-    assert ui.ui("url_errors_more", "zh", n=42) in warning
+    assert i18n.ui("url_errors_more", "zh", n=42) in warning
     assert len(warning) < 10 * 200
 
 
 def test_a_link_with_very_many_parameters_is_read_in_bounded_time_and_space():
     params = {f"k{i}": "1" for i in range(100_000)}
-    state = ui.decode_query(params, ui.load_presets(SCENARIOS))
-    assert len(state.errors) == ui.MAX_LINK_PARAMS + 1
-    assert state.errors[0] == (f"{ui.LINK_SOURCE}: 100,000 parameters; at most "
-                               f"{ui.MAX_LINK_PARAMS} are read (the first ones)")
+    state = links.decode_query(params, session.load_presets(SCENARIOS))
+    assert len(state.errors) == links.MAX_LINK_PARAMS + 1
+    assert state.errors[0] == (f"{links.LINK_SOURCE}: 100,000 parameters; at most "
+                               f"{links.MAX_LINK_PARAMS} are read (the first ones)")
 
 
 def test_link_numbers_are_plain_decimals():
-    presets = ui.load_presets(SCENARIOS)
+    presets = session.load_presets(SCENARIOS)
     for raw in ("1_0", "nan", "inf", "１２", "0x1E", "1:30"):
-        state = ui.decode_query({"hte_reward": raw}, presets)
+        state = links.decode_query({"hte_reward": raw}, presets)
         assert len(state.errors) == 1 and "is not a number" in state.errors[0], raw
-    state = ui.decode_query({"hte_reward": "3e1", "tech_loans": " 2.5 ,3,.5"}, presets)
+    state = links.decode_query({"hte_reward": "3e1", "tech_loans": " 2.5 ,3,.5"}, presets)
     assert state.errors == ()
     assert state.levers["hte_reward"] == (30.0,) * 3
     assert state.levers["tech_loans"] == (2.5, 3.0, 0.5)
@@ -200,12 +213,12 @@ def test_an_uploaded_name_and_title_are_shown_as_text(case):
     assert shown  # the success line and the heading quote it
     for value in shown:
         assert_inert(value.removeprefix("#### "))
-    assert ui.md_text(ui.ui("upload_ok", "zh", name=payload)) in [s.value for s in at.success]
+    assert untrusted.md_text(i18n.ui("upload_ok", "zh", name=payload)) in [s.value for s in at.success]
 
 
 def test_saved_scenario_names_are_shown_as_text():
     at = start()
-    at.session_state["w_tab"] = ui.ui("tab_compare", "zh")
+    at.session_state["w_tab"] = i18n.ui("tab_compare", "zh")
     rerun(at)
     payload = "[a](https://evil.example)"
     at.text_input(key="w_save_name").input(payload)
@@ -249,11 +262,11 @@ def test_a_hostile_upload_gets_one_short_message_and_the_next_upload_works(case,
     at = upload(at, f"{case}.yaml", BAD_TEXT_UPLOADS[case])
     (error,) = [e.value for e in at.sidebar.error]
     head, message = error.split("\n\n", 1)
-    assert head == ui.ui("upload_bad", "zh")
+    assert head == i18n.ui("upload_bad", "zh")
     assert "\n" not in message and len(message) < 2 * MESSAGE_BUDGET
     assert f"{case}.yaml" in message.replace("\\", "")
     assert "Traceback" not in error and str(REPO) not in error
-    assert scorecard_text(at) == before and at.session_state["_preset"] == ui.DEFAULT_PRESET
+    assert scorecard_text(at) == before and at.session_state["_preset"] == session.DEFAULT_PRESET
     # the session still works: the next (valid) upload is read, without a reload
     good = (SCENARIOS / "ambitious.yaml").read_bytes()
     at = upload(at, "ambitious.yaml", good)
@@ -262,7 +275,7 @@ def test_a_hostile_upload_gets_one_short_message_and_the_next_upload_works(case,
 
 
 def test_a_session_keeps_only_the_latest_uploads():
-    assert ui.MAX_UPLOADED == 8
+    assert session.MAX_UPLOADED == 8
     at = start()
     for i in range(10):
         at = upload(at, f"u{i}.yaml", f"name: u{i}\n".encode())
@@ -270,13 +283,13 @@ def test_a_session_keeps_only_the_latest_uploads():
     assert list(at.session_state["_uploaded"]) == [f"upload:u{i}"
                                                    for i in (2, 4, 5, 6, 7, 8, 9, 3)]
     assert at.session_state["_preset"] == "upload:u3"
-    assert ui.keep_latest({"a": 1, "b": 2, "c": 3}, "a", 2) == {"c": 3, "a": 1}
+    assert session.keep_latest({"a": 1, "b": 2, "c": 3}, "a", 2) == {"c": 3, "a": 1}
 
 
 def test_the_alias_bomb_is_refused_without_growing_memory():
     tracemalloc.start()
     try:
-        scn, message = ui.read_upload(ALIAS_BOMB, "bomb.yaml", "en")
+        scn, message = untrusted.read_upload(ALIAS_BOMB, "bomb.yaml", "en")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -293,16 +306,16 @@ def test_an_oversized_upload_gets_the_apps_own_message(size, lang):
     assert len(content) == size
     at = upload(at, "big.yaml", content)
     (error,) = [e.value for e in at.sidebar.error]
-    expected = ui.ui("upload_too_big", lang, source="big.yaml", size=f"{size:,}",
+    expected = i18n.ui("upload_too_big", lang, source="big.yaml", size=f"{size:,}",
                      limit=f"{scenario.MAX_FILE_BYTES:,}")
-    assert error == f"{ui.ui('upload_bad', lang)}\n\n{ui.md_text(expected)}"
+    assert error == f"{i18n.ui('upload_bad', lang)}\n\n{untrusted.md_text(expected)}"
 
 
 def test_uploader_label_and_help_follow_the_language():
     at = start({"lang": "en"})
     uploader = at.sidebar.get("file_uploader")[0]
-    assert uploader.proto.label == ui.ui("upload", "en")
-    assert uploader.proto.help == ui.ui("upload_help", "en")
+    assert uploader.proto.label == i18n.ui("upload", "en")
+    assert uploader.proto.help == i18n.ui("upload_help", "en")
 
 
 def test_an_unexpected_error_while_reading_an_upload_keeps_the_session(monkeypatch, caplog):
@@ -311,11 +324,11 @@ def test_an_unexpected_error_while_reading_an_upload_keeps_the_session(monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("/srv/secret/path went wrong")
 
-    monkeypatch.setattr(ui, "read_upload", broken)
+    monkeypatch.setattr(untrusted, "read_upload", broken)
     with caplog.at_level(logging.ERROR, logger="guangyuan.app"):
         at = upload(at, "x.yaml", b"name: x\n")
     (error,) = [e.value for e in at.sidebar.error]
-    assert ui.md_text(ui.ui("upload_failed", "zh")) in error and "secret" not in error
+    assert untrusted.md_text(i18n.ui("upload_failed", "zh")) in error and "secret" not in error
     assert any(r.exc_info and "secret" in str(r.exc_info[1]) for r in caplog.records)
     monkeypatch.undo()
     at = upload(at, "ambitious.yaml", (SCENARIOS / "ambitious.yaml").read_bytes())
@@ -333,22 +346,22 @@ def test_an_exception_in_the_page_shows_a_short_message_and_is_logged(monkeypatc
     def broken(card):
         raise RuntimeError(f"boom in {REPO}/secret.py")
 
-    monkeypatch.setattr(ui, "summary", broken)  # called by the page on every run
+    monkeypatch.setattr(scorecards, "summary", broken)  # called by the page on every run
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     with caplog.at_level(logging.ERROR, logger="guangyuan.app"):
         at.run()
     assert not at.exception
-    assert [e.value for e in at.error] == [ui.CRASH_MESSAGE]
+    assert [e.value for e in at.error] == [i18n.CRASH_MESSAGE]
     text = _all_text(at)
     assert "Traceback" not in text and "boom" not in text and str(REPO) not in text
-    assert "/" not in ui.CRASH_MESSAGE and len(ui.CRASH_MESSAGE) < 200
+    assert "/" not in i18n.CRASH_MESSAGE and len(i18n.CRASH_MESSAGE) < 200
     logged = [r for r in caplog.records if r.name == "guangyuan.app" and r.exc_info]
     assert logged and "boom" in str(logged[0].exc_info[1])
     # the visitor can start again once the fault is gone
     monkeypatch.undo()
     at.button(key="w_restart").click()
     rerun(at)
-    assert not at.error and at.session_state["_preset"] == ui.DEFAULT_PRESET
+    assert not at.error and at.session_state["_preset"] == session.DEFAULT_PRESET
 
 
 def test_an_exception_in_a_callback_shows_a_short_message_and_the_page_works(monkeypatch,
@@ -359,11 +372,11 @@ def test_an_exception_in_a_callback_shows_a_short_message_and_the_page_works(mon
     def broken(value):
         raise RuntimeError(f"boom in {REPO}/secret.py")
 
-    monkeypatch.setattr(ui, "clean_value", broken)  # the slider callback's first step
+    monkeypatch.setattr(i18n, "clean_value", broken)  # the slider callback's first step
     at.slider(key="w_hte_reward").set_value(45.0)
     with caplog.at_level(logging.ERROR, logger="guangyuan.app"):
         rerun(at)
-    assert [e.value for e in at.error] == [ui.CRASH_MESSAGE]
+    assert [e.value for e in at.error] == [i18n.CRASH_MESSAGE]
     assert "boom" not in _all_text(at) and scorecard_text(at) == before
     assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)
     monkeypatch.undo()
@@ -382,7 +395,7 @@ def test_the_scripts_compile_waits_for_the_engines_parsing(tmp_path):
 
     from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 
-    from simulator.engine import AST_LOCK
+    from simulator.sd.engine import AST_LOCK
     start()
     assert getattr(ScriptCache.get_bytecode, "holds_ast_lock", False)
     script = tmp_path / "s.py"
@@ -408,11 +421,11 @@ def test_serialise_script_compiles_wraps_once_and_tolerates_a_future_streamlit()
             return path
 
     lock = threading.RLock()
-    assert ui.serialise_script_compiles(Cache, lock)
+    assert hooks.serialise_script_compiles(Cache, lock)
     wrapped = Cache.get_bytecode
-    assert ui.serialise_script_compiles(Cache, lock) and Cache.get_bytecode is wrapped
+    assert hooks.serialise_script_compiles(Cache, lock) and Cache.get_bytecode is wrapped
     assert Cache().get_bytecode("p") == "p"
-    assert not ui.serialise_script_compiles(type("NoMethod", (), {}), lock)
+    assert not hooks.serialise_script_compiles(type("NoMethod", (), {}), lock)
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,8 +435,8 @@ def test_clear_cache_message_clears_only_the_senders_session():
     from streamlit.runtime.app_session import AppSession
 
     log = logging.getLogger("test.clear_cache")
-    assert ui.keep_shared_caches(AppSession, log)  # the installed Streamlit has the handler
-    assert ui.keep_shared_caches(AppSession, log)  # and a second call changes nothing
+    assert hooks.keep_shared_caches(AppSession, log)  # the installed Streamlit has the handler
+    assert hooks.keep_shared_caches(AppSession, log)  # and a second call changes nothing
     calls = []
 
     @st.cache_data
@@ -448,7 +461,7 @@ def test_keep_shared_caches_says_when_streamlit_has_no_such_handler(caplog):
         pass
 
     with caplog.at_level(logging.WARNING, logger="test.clear_cache"):
-        assert not ui.keep_shared_caches(Other, logging.getLogger("test.clear_cache"))
+        assert not hooks.keep_shared_caches(Other, logging.getLogger("test.clear_cache"))
     assert "shared caches" in caplog.text
 
 
@@ -461,7 +474,7 @@ def test_the_page_is_the_same_after_the_shared_caches_are_cleared(model):
     st.cache_resource.clear()
     again = start({"hte_reward": "45"})
     assert scorecard_text(again) == before
-    expected = ui.load_presets(SCENARIOS)[ui.DEFAULT_PRESET].with_levers(hte_reward=45.0)
+    expected = session.load_presets(SCENARIOS)[session.DEFAULT_PRESET].with_levers(hte_reward=45.0)
     assert before == expected_scorecard(model, expected)
     rerun(at)  # an open session after the clearing
     assert scorecard_text(at) == before
@@ -470,9 +483,9 @@ def test_the_page_is_the_same_after_the_shared_caches_are_cleared(model):
 # --------------------------------------------------------------------------------------------
 # Properties: every link and every upload ends in a result or one short message
 
-PRESETS = ui.load_presets(SCENARIOS)
-_IDS = [lev.id for lev in ui.tables.levers()] + [a.id for a in ui.tables.assumptions()]
-_keys = hs.one_of(hs.sampled_from(_IDS + list(ui.RESERVED_QUERY_KEYS)), hs.text(max_size=80))
+PRESETS = session.load_presets(SCENARIOS)
+_IDS = [lev.id for lev in tables.levers()] + [a.id for a in tables.assumptions()]
+_keys = hs.one_of(hs.sampled_from(_IDS + list(links.RESERVED_QUERY_KEYS)), hs.text(max_size=80))
 _values = hs.one_of(
     hs.text(max_size=80),
     hs.lists(hs.floats(allow_nan=True, allow_infinity=True).map(repr), min_size=1,
@@ -485,14 +498,14 @@ _values = hs.one_of(
 @settings(max_examples=300, deadline=DEADLINE,
           suppress_health_check=[HealthCheck.too_slow])
 def test_any_link_ends_in_settings_or_short_messages(params):
-    state = ui.decode_query(params, PRESETS)
-    assert state.preset in PRESETS and state.lang in ui.LANGS
+    state = links.decode_query(params, PRESETS)
+    assert state.preset in PRESETS and state.lang in i18n.LANGS
     scenario.from_dict({"name": "x", "levers": {k: list(v) for k, v in state.levers.items()},
                         "assumptions": state.assumptions})  # what it sets is valid
     assert len(state.errors) <= len(params)
     for error in state.errors:
         assert error.isprintable() and len(error) <= MESSAGE_BUDGET, error
-    ui.link_errors_markdown(state.errors, "en").encode("utf-8")
+    untrusted.link_errors_markdown(state.errors, "en").encode("utf-8")
 
 
 def _yaml_values():
@@ -511,10 +524,10 @@ _documents = hs.dictionaries(_field_names, hs.one_of(
 
 
 def _check_upload(data: bytes) -> None:
-    scn, message = ui.read_upload(data, "fuzz.yaml", "en")
+    scn, message = untrusted.read_upload(data, "fuzz.yaml", "en")
     if scn is None:
         assert message and message.isprintable() and len(message) <= MESSAGE_BUDGET, message
-        ui.md_text(message).encode("utf-8")
+        untrusted.md_text(message).encode("utf-8")
     else:
         assert message == ""
         scn.to_yaml().encode("utf-8")  # valid text all the way to the export

@@ -19,8 +19,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator import actuals, appsupport as ui, goals, hindcast, tables
-from simulator.cli import _decimals, format_against
+from simulator.analysis import hindcast
+from simulator.app import analyses, charts, exports, i18n, monitoring, session, untrusted
+from simulator.base.text import format_against
+from simulator.plan import actuals, goals, tables
+from simulator.present.terminal import _decimals
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -58,7 +61,7 @@ def observed() -> actuals.Actuals:
 
 
 def target(key: str) -> tables.Target:
-    return ui.target_by_key(key)
+    return analyses.target_by_key(key)
 
 
 def rerun(at: AppTest) -> AppTest:
@@ -114,43 +117,43 @@ PROGRESS_CASES = {
 @pytest.mark.parametrize("case", list(PROGRESS_CASES), ids=list(PROGRESS_CASES))
 def test_progress_matches_the_hand_calculation(case):
     key, value, year, base, expected = PROGRESS_CASES[case]
-    assert ui.progress_pct(target(key), value, year, base) == pytest.approx(expected, rel=TOL)
+    assert monitoring.progress_pct(target(key), value, year, base) == pytest.approx(expected, rel=TOL)
 
 
 def test_hand_figures_are_what_the_docs_say():
     """The worked examples of docs/app.md, to one decimal."""
-    assert ui.format_progress(ui.progress_pct(target("tech_smes@2025"), 300, 2023, 103)) \
+    assert monitoring.format_progress(monitoring.progress_pct(target("tech_smes@2025"), 300, 2023, 103)) \
         == "49.6%"
-    assert ui.format_progress(ui.progress_pct(target("high_tech_share@2025"), 17, 2022, 18.3)) \
+    assert monitoring.format_progress(monitoring.progress_pct(target("high_tech_share@2025"), 17, 2022, 18.3)) \
         == "−19.4%"
-    assert ui.format_progress(ui.progress_pct(
+    assert monitoring.format_progress(monitoring.progress_pct(
         target("valid_invention_patents:cagr@2025"), 200, 2023, 180)) == "65.0%"
 
 
 UNDEFINED = {
-    "base-equals-target": (dataclasses.replace(ui.target_by_key("tech_smes@2025"), target=103.0),
+    "base-equals-target": (dataclasses.replace(analyses.target_by_key("tech_smes@2025"), target=103.0),
                            300, 2023, 103),
-    "growth-at-2020": (ui.target_by_key("valid_invention_patents:cagr@2025"), 180, 2020, 180),
-    "growth-before-2020": (ui.target_by_key("valid_invention_patents:cagr@2025"), 150, 2018,
+    "growth-at-2020": (analyses.target_by_key("valid_invention_patents:cagr@2025"), 180, 2020, 180),
+    "growth-before-2020": (analyses.target_by_key("valid_invention_patents:cagr@2025"), 150, 2018,
                            180),
-    "growth-from-zero": (ui.target_by_key("valid_invention_patents:cagr@2025"), 300, 2023, 0),
-    "no-base": (ui.target_by_key("innovation_index@2035"), 50, 2023, math.nan),
+    "growth-from-zero": (analyses.target_by_key("valid_invention_patents:cagr@2025"), 300, 2023, 0),
+    "no-base": (analyses.target_by_key("innovation_index@2035"), 50, 2023, math.nan),
 }
 
 
 @pytest.mark.parametrize("case", list(UNDEFINED), ids=list(UNDEFINED))
 def test_undefined_progress_is_nan_and_shown_as_a_dash(case):
     tgt, value, year, base = UNDEFINED[case]
-    pct = ui.progress_pct(tgt, value, year, base)
+    pct = monitoring.progress_pct(tgt, value, year, base)
     assert math.isnan(pct)
-    assert ui.format_progress(pct) == "—"
+    assert monitoring.format_progress(pct) == "—"
 
 
 def test_with_progress_picks_the_latest_observation_and_marks_bounds(model, observed):
-    results = model.run(ui.load_presets()["plan"])
-    card = ui.with_progress(goals.scorecard(results), observed, results)
+    results = model.run(session.load_presets()["plan"])
+    card = monitoring.with_progress(goals.scorecard(results), observed, results)
     by = card.set_index("key")
-    assert list(card.columns[-len(ui.PROGRESS_COLUMNS):]) == ui.PROGRESS_COLUMNS
+    assert list(card.columns[-len(monitoring.PROGRESS_COLUMNS):]) == monitoring.PROGRESS_COLUMNS
     r = by.loc["tech_smes@2025"]
     assert (r["actual_value"], r["actual_year"], r["actual_kind"]) == (300, 2023, "level")
     assert r["progress_pct"] == pytest.approx((300 - 103) / (500 - 103) * 100, rel=TOL)
@@ -188,8 +191,8 @@ def test_with_progress_picks_the_latest_observation_and_marks_bounds(model, obse
 def test_an_observation_after_the_target_year_is_not_used_for_it(model):
     obs = actuals.loads(b"indicator,year,value\nrd_intensity,2023,0.9\nrd_intensity,2030,1.8\n",
                         source="gen.csv")
-    results = model.run(ui.load_presets()["plan"])
-    by = ui.with_progress(goals.scorecard(results), obs, results).set_index("key")
+    results = model.run(session.load_presets()["plan"])
+    by = monitoring.with_progress(goals.scorecard(results), obs, results).set_index("key")
     assert by.loc["rd_intensity@2025", "actual_year"] == 2023
     assert by.loc["rd_intensity@2035", "actual_year"] == 2030
     assert by.loc["rd_intensity@2035", "progress_pct"] == pytest.approx(
@@ -199,7 +202,7 @@ def test_an_observation_after_the_target_year_is_not_used_for_it(model):
 def test_a_level_wins_over_a_bound_of_the_same_year():
     obs = actuals.loads(b"indicator,year,value,kind\ntech_smes,2023,250,lower_bound\n"
                         b"tech_smes,2023,280,level\ntech_smes,2022,260,level\n", source="g.csv")
-    found = ui.latest_observation(obs, "tech_smes", 2025)
+    found = monitoring.latest_observation(obs, "tech_smes", 2025)
     assert (found.year, found.kind, found.value) == (2023, "level", 280)
 
 
@@ -215,20 +218,20 @@ FORMATS = {
 @pytest.mark.parametrize("case", list(FORMATS), ids=list(FORMATS))
 def test_progress_format(case):
     args, expected = FORMATS[case]
-    assert ui.format_progress(*args) == expected
+    assert monitoring.format_progress(*args) == expected
 
 
 def test_scorecard_exports_carry_the_new_columns(model, observed):
-    results = model.run(ui.load_presets()["plan"])
-    card = ui.with_progress(goals.scorecard(results), observed, results)
-    frame = pd.read_csv(io.BytesIO(ui.scorecard_csv([card])), encoding="utf-8-sig")
-    for column in ui.PROGRESS_COLUMNS:
+    results = model.run(session.load_presets()["plan"])
+    card = monitoring.with_progress(goals.scorecard(results), observed, results)
+    frame = pd.read_csv(io.BytesIO(exports.scorecard_csv([card])), encoding="utf-8-sig")
+    for column in monitoring.PROGRESS_COLUMNS:
         assert column in frame.columns
     row = frame.set_index("key").loc["tech_smes@2025"]
     # (the CSV holds 10 significant digits)
     assert row["progress_pct"] == pytest.approx((300 - 103) / (500 - 103) * 100, rel=1e-9)
-    book = pd.read_excel(io.BytesIO(ui.results_excel(
-        {"plan": ui.load_presets()["plan"]}, {"plan": results}, {"plan": card})),
+    book = pd.read_excel(io.BytesIO(exports.results_excel(
+        {"plan": session.load_presets()["plan"]}, {"plan": results}, {"plan": card})),
         sheet_name="scorecard", engine="openpyxl")
     assert book.set_index("key").loc["tech_smes@2025", "actual_year"] == 2023
 
@@ -237,40 +240,40 @@ def test_scorecard_exports_carry_the_new_columns(model, observed):
 # Charts
 
 def test_chart_frame_has_every_observation_of_a_drawn_indicator(model, observed):
-    results = model.run(ui.load_presets()["plan"])
-    frame = ui.chart_frame({"plan": results}, "en", bands=None, observed=observed)
+    results = model.run(session.load_presets()["plan"])
+    frame = charts.chart_frame({"plan": results}, "en", bands=None, observed=observed)
     points = frame[frame["layer"] == "actual"]
     assert len(points) == len(observed)
     kinds = dict(zip(zip(points["time"], points["value"]), points["observed"]))
-    assert kinds[(2023.0, 300.0)] == ui.ui("actual_level", "en")
-    assert kinds[(2023.0, 2.0)] == ui.ui("actual_lower_bound", "en")
-    assert kinds[(2023.0, 11.0)] == ui.ui("actual_upper_bound", "en")
+    assert kinds[(2023.0, 300.0)] == i18n.ui("actual_level", "en")
+    assert kinds[(2023.0, 2.0)] == i18n.ui("actual_lower_bound", "en")
+    assert kinds[(2023.0, 11.0)] == i18n.ui("actual_upper_bound", "en")
     assert set(frame.loc[frame["layer"] != "actual", "observed"]) == {""}
 
 
-@pytest.mark.parametrize("lang", ui.LANGS, ids=list(ui.LANGS))
+@pytest.mark.parametrize("lang", i18n.LANGS, ids=list(i18n.LANGS))
 def test_chart_spec_draws_levels_and_bounds_with_distinct_markers(model, observed, lang):
-    results = model.run(ui.load_presets()["plan"])
-    chart = ui.trajectory_chart({"plan": results}, lang, observed=observed)
-    spec = ui.validate_spec(chart)
+    results = model.run(session.load_presets()["plan"])
+    chart = charts.trajectory_chart({"plan": results}, lang, observed=observed)
+    spec = charts.validate_spec(chart)
     layer = [la for la in spec["spec"]["layer"]
              if la.get("transform", [{}])[0].get("filter") == "datum.layer == 'actual'"]
     assert len(layer) == 1
     shape = layer[0]["encoding"]["shape"]
-    assert shape["scale"]["domain"] == [ui.actual_kind_label(k, lang) for k in ui.ACTUAL_SHAPES]
+    assert shape["scale"]["domain"] == [charts.actual_kind_label(k, lang) for k in monitoring.ACTUAL_SHAPES]
     assert shape["scale"]["range"] == ["circle", "triangle-up", "triangle-down"]
     # history before 2020 widens the time axis back to it
     x = layer[0]["encoding"]["x"]
     assert x["scale"]["domain"] == [2018, 2035]
-    detail = ui.validate_spec(ui.detail_chart({"plan": results}, "tech_smes", lang,
+    detail = charts.validate_spec(charts.detail_chart({"plan": results}, "tech_smes", lang,
                                               observed=observed))
     assert any(la.get("encoding", {}).get("shape") for la in detail["layer"])
     assert "(" in detail["layer"][0]["encoding"]["y"]["title"]  # the unit on the axis
 
 
 def test_no_actual_layer_without_actuals(model):
-    results = model.run(ui.load_presets()["plan"])
-    spec = json.dumps(ui.validate_spec(ui.trajectory_chart({"plan": results}, "zh")))
+    results = model.run(session.load_presets()["plan"])
+    spec = json.dumps(charts.validate_spec(charts.trajectory_chart({"plan": results}, "zh")))
     assert "datum.layer == 'actual'" not in spec and "triangle" not in spec
 
 
@@ -281,7 +284,7 @@ def test_uploaded_actuals_show_in_the_scorecard_with_hand_checked_progress(obser
     at = upload(start(), "generated.csv", GENERATED)
     assert at.session_state["_actuals"] == observed
     assert [s.value for s in at.sidebar.success] == [
-        ui.md_text(ui.actuals_summary(observed, "zh"))]
+        untrusted.md_text(monitoring.actuals_summary(observed, "zh"))]
     html_text = scorecard_text(at)
     cells = row_cells(html_text, "tech_smes@2025")
     assert cells == {"actual": "300 (2023)", "progress": "49.6%", "time": "60%"}  # 197/397
@@ -293,16 +296,16 @@ def test_uploaded_actuals_show_in_the_scorecard_with_hand_checked_progress(obser
     assert cells == {"actual": "12.0 (2023)", "progress": "80.0%", "time": "60%"}  # 12/15
     cells = row_cells(html_text, "innovation_index@2035")
     assert cells == {"actual": "—", "progress": "—", "time": "—"}
-    assert ui.html_text(ui.ui("progress_help", "zh")) in html_text  # the column's help
-    assert ui.ui("progress_help", "zh") in [c.value for c in at.caption]
+    assert untrusted.html_text(i18n.ui("progress_help", "zh")) in html_text  # the column's help
+    assert i18n.ui("progress_help", "zh") in [c.value for c in at.caption]
 
 
 def test_the_page_says_actuals_stay_out_of_the_link_in_both_languages():
     at = start({"lang": "en"})
     notes = [c.value for c in at.sidebar.caption]
-    assert ui.actuals_private_note() in notes
-    assert ui.UI_STRINGS["actuals_private"]["zh"] in ui.actuals_private_note()
-    assert ui.UI_STRINGS["actuals_private"]["en"] in ui.actuals_private_note()
+    assert monitoring.actuals_private_note() in notes
+    assert i18n.UI_STRINGS["actuals_private"]["zh"] in monitoring.actuals_private_note()
+    assert i18n.UI_STRINGS["actuals_private"]["en"] in monitoring.actuals_private_note()
 
 
 def test_the_link_never_contains_actuals(observed):
@@ -310,7 +313,7 @@ def test_the_link_never_contains_actuals(observed):
     link_before = dict(at.query_params)
     at = upload(at, "generated.csv", GENERATED)
     assert dict(at.query_params) == link_before
-    at.session_state["w_tab"] = ui.ui("tab_export", "zh")
+    at.session_state["w_tab"] = i18n.ui("tab_export", "zh")
     at = rerun(at)
     link = at.code[0].value
     text = json.dumps(dict(at.query_params)) + link
@@ -340,7 +343,7 @@ def test_a_bad_actuals_file_gets_one_message_and_nothing_else_changes(case, obse
     with pytest.raises(actuals.ActualsError) as exc:
         actuals.loads(BAD_ACTUALS[case], source=f"{case}.csv")
     errors = [e.value for e in at.sidebar.error]
-    assert errors == [f"{ui.ui('actuals_bad', 'zh')}\n\n{ui.md_text(str(exc.value))}"]
+    assert errors == [f"{i18n.ui('actuals_bad', 'zh')}\n\n{untrusted.md_text(str(exc.value))}"]
     assert "https://" not in errors[0]  # escaped: no link can form
     assert at.session_state["_actuals"] is None
     assert scorecard_text(at) == card_before and dict(at.query_params) == link_before
@@ -352,20 +355,20 @@ def test_a_bad_actuals_file_gets_one_message_and_nothing_else_changes(case, obse
 def test_an_unexpected_failure_reading_actuals_is_logged_not_shown(monkeypatch, caplog):
     def broken(data, filename, lang):
         raise RuntimeError("/work/secret/path bug")
-    monkeypatch.setattr(ui, "read_actuals_upload", broken)
+    monkeypatch.setattr(monitoring, "read_actuals_upload", broken)
     at = upload(start(), "generated.csv", GENERATED)
     assert [e.value for e in at.sidebar.error] == [
-        f"{ui.ui('actuals_bad', 'zh')}\n\n{ui.md_text(ui.ui('upload_failed', 'zh'))}"]
+        f"{i18n.ui('actuals_bad', 'zh')}\n\n{untrusted.md_text(i18n.ui('upload_failed', 'zh'))}"]
     assert "secret" in caplog.text and at.session_state["_actuals"] is None
 
 
 def test_an_oversized_actuals_file_gets_the_apps_own_message():
     content = b"indicator,year,value\n" + b"#" * 1_000_001
     at = upload(start({"lang": "en"}), "big.csv", content)
-    expected = ui.ui("upload_too_big", "en", source="big.csv", size=f"{len(content):,}",
+    expected = i18n.ui("upload_too_big", "en", source="big.csv", size=f"{len(content):,}",
                      limit="1,000,000")
     assert [e.value for e in at.sidebar.error] == [
-        f"{ui.ui('actuals_bad', 'en')}\n\n{ui.md_text(expected)}"]
+        f"{i18n.ui('actuals_bad', 'en')}\n\n{untrusted.md_text(expected)}"]
 
 
 def test_a_refused_file_keeps_the_actuals_loaded_before_and_they_can_be_removed(observed):
@@ -385,8 +388,8 @@ def test_the_charts_of_the_page_draw_the_actual_points():
     spec = at.get("vega_lite_chart")[0].proto.spec
     assert "datum.layer == 'actual'" in spec
     for kind in ("actual_level", "actual_lower_bound", "actual_upper_bound"):
-        assert json.dumps(ui.ui(kind, "en")) in spec  # the legend, in the page's language
-    at.session_state["w_tab"] = ui.ui("tab_trajectories", "en")
+        assert json.dumps(i18n.ui(kind, "en")) in spec  # the legend, in the page's language
+    at.session_state["w_tab"] = i18n.ui("tab_trajectories", "en")
     at = rerun(at)
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
     assert len(specs) == 2 and "datum.layer == 'actual'" in specs[0]
@@ -410,7 +413,7 @@ def test_meeting_mode_keeps_the_actuals_of_the_session():
 
 def test_milestones_view_computes_the_draft_2030_table_on_demand(model, observed):
     at = upload(start({"lang": "en"}), "generated.csv", GENERATED)
-    at.session_state["w_tab"] = ui.ui("tab_milestones", "en")
+    at.session_state["w_tab"] = i18n.ui("tab_milestones", "en")
     at = rerun(at)
     assert at.session_state["_ms"] is None and not at.main.dataframe  # nothing runs until asked
     at.multiselect(key="w_ms_goals").set_value(["innovation_index@2035"])
@@ -419,27 +422,27 @@ def test_milestones_view_computes_the_draft_2030_table_on_demand(model, observed
     request, res = at.session_state["_ms"]
     assert request[1] == ("innovation_index@2035",) and request[2] == observed
     assert res.feasible
-    assert [s.value for s in at.main.success] == [ui.md_text(res.message)]
+    assert [s.value for s in at.main.success] == [untrusted.md_text(res.message)]
     # the path it rests on meets the goal when run again
     run = model.run(res.path)
     index_2035 = run[(run["variable"] == "innovation_index") & (run["time"] == 2035)]["value"]
     assert float(index_2035.iloc[0]) >= 70
     shown = at.main.dataframe[0].value
-    assert shown.equals(ui.milestones_display(res, "en"))
+    assert shown.equals(analyses.milestones_display(res, "en"))
     assert len(shown) == len(tables.indicators())
     # the 2025 value is the latest uploaded actual up to 2025 where there is one
-    row = shown.set_index(ui.ui("col_indicator", "en")).loc[
-        ui.label(tables.indicator("tech_smes"), "en")]
-    assert row[ui.ui("ms_col_2025", "en")] == "300"
-    assert row[ui.ui("ms_col_source", "en")] == ui.ui("ms_src_actual", "en", year="2023")
-    csv = pd.read_csv(io.BytesIO(ui.milestones_csv(res)), encoding="utf-8-sig")
+    row = shown.set_index(i18n.ui("col_indicator", "en")).loc[
+        i18n.label(tables.indicator("tech_smes"), "en")]
+    assert row[i18n.ui("ms_col_2025", "en")] == "300"
+    assert row[i18n.ui("ms_col_source", "en")] == i18n.ui("ms_src_actual", "en", year="2023")
+    csv = pd.read_csv(io.BytesIO(analyses.milestones_csv(res)), encoding="utf-8-sig")
     assert set(csv["row"]) <= {"indicator", "lever"} and "milestone_2030" in csv.columns
-    assert at.get("download_button")[0].proto.label == ui.ui("ms_export", "en")
+    assert at.get("download_button")[0].proto.label == i18n.ui("ms_export", "en")
     # settings changed afterwards: the result stays, marked as for earlier settings
     at.session_state["_levers"] = {**at.session_state["_levers"],
                                    "sme_campaign": (0.0, 0.0, 0.0)}
     at = rerun(at)
-    assert ui.ui("ms_stale", "en") in [i.value for i in at.info]
+    assert i18n.ui("ms_stale", "en") in [i.value for i in at.info]
 
 
 def test_recalibrated_toggle_shows_both_projections_and_fits_once_per_file(model, observed):
@@ -448,9 +451,9 @@ def test_recalibrated_toggle_shows_both_projections_and_fits_once_per_file(model
     at.toggle(key="w_recal").set_value(True)
     at = rerun(at)
     # the same fit the command line makes (process-wide cache: the app's fit is this one)
-    rec = hindcast.recalibrate(observed, starts=ui.RECAL_STARTS)
+    rec = hindcast.recalibrate(observed, starts=monitoring.RECAL_STARTS)
     fits = len(hindcast._recalibrations)
-    plan = ui.load_presets()["plan"]
+    plan = session.load_presets()["plan"]
     card = goals.scorecard(model.run(plan, params=rec.parameters)).set_index("key")
     html_text = scorecard_text(at)
     for key in ("tech_smes@2025", "rd_intensity@2035"):
@@ -460,9 +463,9 @@ def test_recalibrated_toggle_shows_both_projections_and_fits_once_per_file(model
         row = re.search(rf'data-key="{re.escape(key)}">(.*?)</tr>', html_text).group(1)
         assert re.search(r'<td class="num recal (ok|no)">(.*?)</td>', row).group(2) == expected
     assert row_cells(html_text, "tech_smes@2025")["progress"] == "49.6%"  # still the actuals'
-    assert ui.md_text(rec.summary()) in [c.value for c in at.caption]
+    assert untrusted.md_text(rec.summary()) in [c.value for c in at.caption]
     spec = at.get("vega_lite_chart")[0].proto.spec
-    assert ui.RECAL_COLOR in spec and ui.CURRENT_COLOR in spec  # two projections, two colours
+    assert monitoring.RECAL_COLOR in spec and charts.CURRENT_COLOR in spec  # two projections, two colours
     # off and on again, and a lever moved: no new fit
     at.toggle(key="w_recal").set_value(False)
     at = rerun(at)
@@ -482,15 +485,15 @@ def test_recalibration_refused_for_a_file_with_nothing_to_fit_keeps_the_page():
     at = rerun(at)
     with pytest.raises(hindcast.HindcastError) as exc:
         hindcast.recalibrate(actuals.loads(content, source="growth-only.csv"),
-                             starts=ui.RECAL_STARTS)
+                             starts=monitoring.RECAL_STARTS)
     assert [w.value for w in at.warning] == [
-        f"{ui.ui('recal_failed', 'en')}\n\n{ui.md_text(str(exc.value))}"]
+        f"{i18n.ui('recal_failed', 'en')}\n\n{untrusted.md_text(str(exc.value))}"]
     assert "num recal" not in scorecard_text(at) and "num progress" in scorecard_text(at)
 
 
 def test_milestones_with_a_probability_use_the_ensemble():
     at = start({"lang": "en"})
-    at.session_state["w_tab"] = ui.ui("tab_milestones", "en")
+    at.session_state["w_tab"] = i18n.ui("tab_milestones", "en")
     at = rerun(at)
     at.multiselect(key="w_ms_goals").set_value(["innovation_index@2035"])
     at.toggle(key="w_ms_prob").set_value(True)
@@ -500,5 +503,5 @@ def test_milestones_with_a_probability_use_the_ensemble():
     at = rerun(at)
     request, res = at.session_state["_ms"]
     assert request[3] == 0.8 and request[2] is None  # no actuals in this session
-    assert (res.probability, res.n, res.seed) == (0.8, ui.SOLVE_N, ui.SOLVE_SEED)
-    assert res.feasible and [s.value for s in at.main.success] == [ui.md_text(res.message)]
+    assert (res.probability, res.n, res.seed) == (0.8, analyses.SOLVE_N, analyses.SOLVE_SEED)
+    assert res.feasible and [s.value for s in at.main.success] == [untrusted.md_text(res.message)]

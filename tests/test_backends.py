@@ -1,4 +1,4 @@
-"""Choosing the engine's vector backend per machine (simulator.backends), and results that do not
+"""Choosing the engine's vector backend per machine (simulator.sd.backends), and results that do not
 depend on the choice beyond stated tolerances."""
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import yaml
 
-from simulator import backends, calibration as cal, engine as engine_module
-from simulator import scenario, uncertainty as unc
-from simulator.engine import engine_for, random_draws
+from simulator.analysis import calibration as cal
+from simulator.analysis import uncertainty as unc
+from simulator.model import engine_for, random_draws
+from simulator.plan import scenario
+from simulator.sd import backends
+from simulator.sd import engine as engine_module
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -261,5 +264,5 @@ def test_calibration_on_either_backend_reproduces_the_committed_file(backend):
 
 
 def test_a_long_lived_process_is_judged_at_the_apps_ensemble_size():
-    from simulator import appsupport
-    assert backends.TYPICAL_RUNS == appsupport.UNCERTAINTY_N
+    from simulator.app import analyses
+    assert backends.TYPICAL_RUNS == analyses.UNCERTAINTY_N

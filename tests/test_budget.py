@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator import scenario, solver, tables
-from simulator.engine import engine_for
+from simulator.analysis import solver
+from simulator.model import engine_for
+from simulator.plan import scenario, tables
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = REPO / "scenarios" / "plan.yaml"

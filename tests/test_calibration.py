@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from simulator import calibration as cal
-from simulator.engine import engine_for
+from simulator.analysis import calibration as cal
+from simulator.model import engine_for
 
 from helpers import cli
 

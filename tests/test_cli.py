@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import cli
 from simulator import cli as cli_module
+from simulator.base import text as textfmt
+
+from helpers import cli
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "models"
@@ -551,7 +553,8 @@ def test_main_in_process_returns_130_on_ctrl_c(monkeypatch, capsys):
 
 
 def test_markdown_shows_scenario_names_as_text():
-    from simulator import Model, goals, load_scenario
+    from simulator import Model, load_scenario
+    from simulator.plan import goals
     card = goals.scorecard(Model().run(load_scenario(PLAN)))
     card["scenario"] = "[x](http://e.x)|a_b"
     header = cli_module.compare_markdown(card).splitlines()[0]
@@ -627,7 +630,7 @@ def fit_outputs(tmp_path_factory) -> dict[str, tuple[str, str]]:
 @pytest.mark.parametrize("name", FIT_CASES, ids=FIT_CASES.keys())
 def test_every_table_line_fits_100_columns_by_default(fit_outputs, name):
     text, _ = fit_outputs[name]
-    too_wide = [ln for ln in text.splitlines() if cli_module.display_width(ln) > 100]
+    too_wide = [ln for ln in text.splitlines() if textfmt.display_width(ln) > 100]
     assert too_wide == []
     assert text.strip()
 
@@ -669,14 +672,14 @@ def test_format_table_cuts_drops_and_folds():
     header = ["名称 name", "值 value", "单位 unit", "说明 note"]
     rows = [["研发经费投入强度 R&D spending as a share of GDP", "1.05", "%",
              "a long explanation " * 6]]
-    text = cli_module.format_table(header, rows, right=[False, True, False, False],
+    text = textfmt.format_table(header, rows, right=[False, True, False, False],
                                    shrink=[0], fold=[3], drop=[2], width=60)
     lines = text.splitlines()
-    assert max(cli_module.display_width(ln) for ln in lines) <= 60
+    assert max(textfmt.display_width(ln) for ln in lines) <= 60
     assert lines[0].startswith("名称") and lines[1].startswith("name")  # header on two lines
     assert "…" in lines[3] and "1.05" in lines[3]
     assert sum("explanation" in ln for ln in lines) == 6  # folded onto more lines, not cut
-    full = cli_module.format_table(header, rows, width=None)
+    full = textfmt.format_table(header, rows, width=None)
     assert rows[0][0] in full and rows[0][3].strip() in full and len(full.splitlines()) == 3
 
 
@@ -689,7 +692,7 @@ class _Terminal(io.StringIO):
     (True, [], True), (True, ["--no-progress"], False), (False, [], False),
     (False, ["--progress"], True)], ids=["tty", "tty-no-progress", "pipe", "pipe-progress"])
 def test_progress_defaults_to_whether_stderr_is_a_terminal(monkeypatch, tty, flag, expected):
-    from simulator import uncertainty
+    from simulator.analysis import uncertainty
     seen = []
 
     def run(*args, progress=None, **kwargs):

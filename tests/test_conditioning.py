@@ -10,9 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import calibration, conditioning as cd, load_scenario, uncertainty as unc
-from simulator.engine import engine_for
-from simulator.scenario import default
+from simulator import load_scenario
+from simulator.analysis import calibration
+from simulator.analysis import conditioning as cd
+from simulator.analysis import uncertainty as unc
+from simulator.model import engine_for
+from simulator.plan.scenario import default
 
 from helpers import cli
 

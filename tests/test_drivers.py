@@ -1,4 +1,4 @@
-"""What moves a target (simulator.drivers and the app's drivers panel): each lever's effect equals a
+"""What moves a target (simulator.analysis.drivers and the app's drivers panel): each lever's effect equals a
 separate run of the scenario with that lever moved, the ranking and the direction are right, the
 cost is the cost table's, and the app's buttons apply the move."""
 from __future__ import annotations
@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator import Model, appsupport as ui, drivers, goals, load_scenario, solver, tables
+from simulator import Model, load_scenario
+from simulator.analysis import drivers, solver
+from simulator.app import analyses, i18n, session
+from simulator.plan import goals, tables
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -72,30 +75,30 @@ def test_ranked_by_size_with_direction_and_cost(effects):
 def test_table_and_sentence_in_the_page_language(effects, lang):
     target = TARGETS["high_tech_enterprises@2025"]
     frame = effects["high_tech_enterprises@2025"]
-    shown = ui.drivers_frame(frame, target, lang)
-    assert list(shown.columns) == [ui.ui(k, lang) for k in (
+    shown = analyses.drivers_frame(frame, target, lang)
+    assert list(shown.columns) == [i18n.ui(k, lang) for k in (
         "drivers_lever", "drivers_move", "drivers_effect", "drivers_direction", "drivers_cost")]
-    assert shown.iloc[0, 0] == ui.label(tables.lever("hte_reward"), lang)
+    assert shown.iloc[0, 0] == i18n.label(tables.lever("hte_reward"), lang)
     assert shown.iloc[0, 1].startswith("30 → 33 ")
     row = frame.iloc[0].to_dict()
-    sentence = ui.driver_sentence(row, target, lang)
-    assert ui.label(target, lang) in sentence and "2025" in sentence
-    assert ui.driver_effect_text(row["effect"], target, lang) in sentence
-    assert ui.driver_effect_text(0.0, target, lang) == ui.ui("drivers_none", lang)
+    sentence = analyses.driver_sentence(row, target, lang)
+    assert i18n.label(target, lang) in sentence and "2025" in sentence
+    assert analyses.driver_effect_text(row["effect"], target, lang) in sentence
+    assert analyses.driver_effect_text(0.0, target, lang) == i18n.ui("drivers_none", lang)
 
 
 def test_app_panel_picks_a_missed_target_and_applies_a_move():
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     assert not at.exception
-    current = ui.build_scenario(at.session_state["_levers"], at.session_state["_assumptions"],
-                                ui.load_presets(REPO / "scenarios")[at.session_state["_preset"]])
+    current = session.build_scenario(at.session_state["_levers"], at.session_state["_assumptions"],
+                                session.load_presets(REPO / "scenarios")[at.session_state["_preset"]])
     card = goals.scorecard(Model().run(current))
-    assert at.selectbox(key="w_driver_target").value == ui.missed_targets(card)[0]
+    assert at.selectbox(key="w_driver_target").value == analyses.missed_targets(card)[0]
     at.selectbox(key="w_driver_target").set_value("high_tech_enterprises@2025").run()
     assert not at.exception
     frame = drivers.lever_effects(current, TARGETS["high_tech_enterprises@2025"])
-    first = ui.helpful_drivers(frame).iloc[0]
+    first = analyses.helpful_drivers(frame).iloc[0]
     before = at.session_state["_levers"][first["lever"]]
     at.button(key=f"w_drive_{first['lever']}").click().run()
     assert not at.exception

@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import load_scenario, tables
-from simulator.engine import Engine, EngineError, engine_for, random_draws
-from simulator.model import _pysd, translated_file
+from simulator import load_scenario
+from simulator.model import engine_for, random_draws
+from simulator.plan import tables
+from simulator.sd.engine import Engine, EngineError
+from simulator.sd.translate import _pysd, translated_file
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -299,7 +301,7 @@ def test_a_product_of_powers_that_overflows_is_the_plain_product(backend, tmp_pa
 
     At b = 6, k = 400 the second power is subnormal (6.5e-312): numpy keeps it (inf * 6.5e-312
     = inf); XLA flushes subnormal numbers to zero (inf * 0 = nan), as documented in
-    simulator/xla.py, and the expected values say so."""
+    simulator/sd/xla.py, and the expected values say so."""
     mdl = tmp_path / "overflow.mdl"
     mdl.write_text("{UTF-8}\nk = 400\n\t~\tDmnl\n\t~\t|\n"
                    "x = (Time + 1) ^ k * (Time + 1) ^ (-k)\n\t~\tDmnl\n\t~\t|\n" + MDL_TAIL,
@@ -320,7 +322,7 @@ def test_a_product_of_powers_that_overflows_is_the_plain_product(backend, tmp_pa
 # --- choosing the backend -----------------------------------------------------------------------
 
 def test_backend_is_chosen_by_argument_then_environment(monkeypatch):
-    from simulator import engine as engine_module
+    from simulator.sd import engine as engine_module
     monkeypatch.delenv("GUANGYUAN_ENGINE_BACKEND", raising=False)
     # auto: the backend measured faster on this machine (tests/test_backends.py)
     assert engine_module._choose_backend(None, "euler") in ("numpy", "xla")
@@ -342,7 +344,7 @@ def test_backend_is_chosen_by_argument_then_environment(monkeypatch):
 def test_xla_runs_padded_to_a_few_sizes_keep_every_run():
     """N is rounded up to a compiled size with copies of the last run; the copies are dropped
     and every real run keeps its own result."""
-    from simulator.xla import padded_runs
+    from simulator.sd.xla import padded_runs
     assert [padded_runs(n) for n in (1, 2, 3, 1000, 1024, 1025, 10_000)] == \
         [1, 2, 4, 1024, 1024, 2048, 10_240]
     draws = random_draws(5, seed=3)
@@ -358,8 +360,8 @@ def test_xla_runs_padded_to_a_few_sizes_keep_every_run():
 def test_schedule_saves_where_pysd_saves():
     """The steps and saves both backends follow: PySD's rule, including a TIME STEP that does not
     divide SAVEPER (saves where the two coincide) and a final time off the step grid."""
-    from simulator.engine import schedule
-    from simulator.xla import slots
+    from simulator.sd.schedule import schedule
+    from simulator.sd.xla import slots
     plan = schedule(2020.0, 2035.0, 0.0625, 1.0)
     assert len(plan.steps) == 240 and plan.last == 2035.0
     assert list(np.flatnonzero(plan.save_at)) == [16 * k for k in range(16)]

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator import engine as eng
-from simulator import tables
-from simulator.engine import Engine, EngineFallbackWarning, PySDRunner, engine_for
+from simulator.model import engine_for
+from simulator.plan import tables
+from simulator.sd import engine as eng
+from simulator.sd import translate
+from simulator.sd.engine import Engine, EngineFallbackWarning, PySDRunner
 
 REPO = Path(__file__).resolve().parents[1]
 PLAN = REPO / "scenarios" / "plan.yaml"
@@ -180,9 +182,9 @@ def test_corrupt_python_names_file_is_ignored(cache, tmp_path, monkeypatch):
     cache.mkdir()
     (cache / "python-names.json").write_text('{"key": "x", "names": {"A": "1 bad"}}')
     monkeypatch.setattr(tables, "_names", None)
-    assert tables._known_names() == {}
-    tables.python_name.cache_clear()
-    assert tables.python_name("Knowledge Stock") == "knowledge_stock"
+    assert translate._known_names() == {}
+    translate.python_name.cache_clear()
+    assert translate.python_name("Knowledge Stock") == "knowledge_stock"
 
 
 def test_an_unwritable_cache_directory_still_runs(tmp_path, monkeypatch, builds):

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.engine import Engine, EngineError, EngineFallbackWarning, PySDRunner, engine_for
-from simulator.model import _pysd, translated_file
+from simulator.model import engine_for
+from simulator.sd.engine import Engine, EngineError, EngineFallbackWarning, PySDRunner
+from simulator.sd.translate import _pysd, translated_file
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "models" / "corpus"

@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import load_scenario, tables
-from simulator.engine import (MAX_STEPS, Engine, EngineError, EngineFallbackWarning, PySDRunner,
-                              engine_for)
-from simulator.model import Model, _pysd, translated_file
+from simulator import load_scenario
+from simulator.model import Model, engine_for
+from simulator.plan import tables
+from simulator.sd import translate
+from simulator.sd.engine import MAX_STEPS, Engine, EngineError, EngineFallbackWarning, PySDRunner
+from simulator.sd.translate import _pysd, translated_file
 
 HERE = Path(__file__).resolve().parent
 GUARDS = HERE / "models" / "guards"
@@ -178,8 +180,8 @@ def test_the_shipped_model_keeps_xla(monkeypatch):
     meets a comparison, so powers still go through shared logarithms. So XLA is allowed: an
     explicit request is honoured, and ``auto`` leaves the choice to the speed measured on the
     machine (which one that picks depends on the CPU and the load, so it is stubbed here)."""
-    from simulator import backends
-    from simulator.engine import _choose_backend
+    from simulator.sd import backends
+    from simulator.sd.engine import _choose_backend
     assert engine_for()._xla_inexact is None
     assert "_logpos" in engine_for().source(vector=True)
     assert _choose_backend("xla", "euler", engine_for()._xla_inexact) == "xla"
@@ -291,10 +293,10 @@ def test_two_names_with_one_python_name_are_an_error_naming_both(first, second, 
 
 
 def test_tables_python_name_is_pysds():
-    assert tables.python_name("Ä euro") == "a_euro"
-    assert tables.python_name('"€ euro"') == "nvs_euro"
-    assert tables.python_name("input") == "input_1"
-    assert tables.python_name("hte reward 2021 2025") == "hte_reward_2021_2025"
+    assert translate.python_name("Ä euro") == "a_euro"
+    assert translate.python_name('"€ euro"') == "nvs_euro"
+    assert translate.python_name("input") == "input_1"
+    assert translate.python_name("hte reward 2021 2025") == "hte_reward_2021_2025"
 
 
 # --- run settings and constants ------------------------------------------------------------------

@@ -26,8 +26,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator import inputs, scenario, tables
-from simulator.scenario import Scenario, ScenarioError
+from simulator.base import inputs
+from simulator.plan import scenario, tables
+from simulator.plan.scenario import Scenario, ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import goals, tables
-from simulator.tables import Target
+from simulator.plan import goals, tables
+from simulator.plan.tables import Target
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS_CSV = REPO / "models" / "targets.csv"

@@ -1,7 +1,7 @@
-"""Hindcast (simulator/hindcast.py, ``python -m simulator hindcast``): out-of-sample scores.
+"""Hindcast (simulator/analysis/hindcast.py, ``python -m simulator hindcast``): out-of-sample scores.
 
 The slow part is the calibration to the data up to the cutoff. It runs once per test process
-with **4 starts** instead of the command's default 16 (:func:`simulator.hindcast.calibrate_up_to`
+with **4 starts** instead of the command's default 16 (:func:`simulator.analysis.hindcast.calibrate_up_to`
 keeps it for the process; the command-line tests in this process pass ``--starts 4`` and reuse
 it). At cutoff 2018 the data identify one constant, which 4 starts find as 16 do.
 
@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator import actuals, calibration, hindcast, scenario, tables
-from simulator.hindcast import HindcastError
+from simulator.analysis import calibration, hindcast
+from simulator.analysis.hindcast import HindcastError
+from simulator.base import text as textfmt
+from simulator.plan import actuals, scenario, tables
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "data" / "examples" / "actuals_2015_2020.csv"
@@ -278,7 +280,7 @@ def test_cli_table_and_csv(tmp_path, capsys, example):
     table = capsys.readouterr().out
     assert "回测 hindcast: calibrated with data ≤ 2018, scenario 'plan'" in table
     assert "合计 pooled" in table and "备案科技型中小企业数" in table
-    assert max(cli.display_width(line) for line in table.splitlines()) <= 100
+    assert max(textfmt.display_width(line) for line in table.splitlines()) <= 100
     assert cli.main(argv + ["--wide"]) == 0  # every column, names in full (issue 15)
     table = capsys.readouterr().out
     assert "合计 pooled" in table and "备案科技型中小企业数 tech_smes" in table
@@ -315,7 +317,7 @@ def test_cli_refusals_are_one_line_exit_2(tmp_path, capsys, argv, needle):
 # The validation report's hindcast section (validate --observed FILE [--cutoff YEAR])
 
 def test_the_validation_report_section(example):
-    from simulator import validation
+    from simulator.analysis import validation
     lines = validation.hindcast_section(example)
     text = "\n".join(lines)
     assert "## 6. Hindcast against actuals (cutoff 2018)" in text

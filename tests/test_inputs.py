@@ -1,4 +1,4 @@
-"""The input layer (``simulator/inputs.py``): budgets on bytes, YAML nodes, nesting, aliases and
+"""The input layer (``simulator/base/inputs.py``): budgets on bytes, YAML nodes, nesting, aliases and
 string length; YAML 1.2 core scalars; text checks; short escaped messages; CSV escaping.
 
 Each hostile input of issue 11 (section 2) is reproduced here and must end in one short line.
@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulator import inputs, scenario, tables, uncertainty
-from simulator.inputs import InputError
-from simulator.scenario import ScenarioError
+from simulator.analysis import uncertainty
+from simulator.base import inputs
+from simulator.base.inputs import InputError
+from simulator.plan import scenario, tables
+from simulator.plan.scenario import ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Loop knock-out (simulator/loops.py): the strict loop table, the effects it computes (checked on
+"""Loop knock-out (simulator/analysis/loops.py): the strict loop table, the effects it computes (checked on
 a toy model against an Euler integration written here), the driver rule, its Markdown, the
 ``loops`` command and the validation checks that keep the README honest."""
 from __future__ import annotations
@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulator.analysis import loops, validation
+from simulator.model import engine_for
+
 from helpers import cli
-from simulator import loops, validation
-from simulator.engine import engine_for
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = Path(__file__).resolve().parent / "models" / "loops_toy.mdl"
@@ -337,7 +338,7 @@ def test_loops_command_markdown_is_the_readme_table(tmp_path, plan_knockout):
 
 
 def test_loops_command_table_fits_100_columns(tmp_path):
-    from simulator.terminal import display_width
+    from simulator.base.text import display_width
     done = cli("loops", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert max(display_width(line) for line in done.stdout.splitlines()) <= 100

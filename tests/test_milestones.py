@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator import Model, goals, load_scenario, milestones as ms, tables
-from simulator import uncertainty as unc
-from simulator.cli import display_width
+from simulator import Model, load_scenario
+from simulator.analysis import milestones as ms
+from simulator.analysis import uncertainty as unc
+from simulator.base.text import display_width
+from simulator.plan import goals, tables
 
 from helpers import cli
 

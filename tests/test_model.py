@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import Model, load_scenario, scenario, tables
-from simulator.engine import engine_for
-from simulator.model import translated_file
+from simulator import Model, load_scenario
+from simulator.model import engine_for
+from simulator.plan import scenario, tables
+from simulator.sd.translate import translated_file
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))

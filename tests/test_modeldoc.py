@@ -1,10 +1,10 @@
 """docs/parameters.md is the model's current constants table."""
-from simulator import modeldoc
+from simulator.present import modeldoc
 
 
 def test_parameters_page_is_current():
     assert modeldoc.DOC_FILE.read_text(encoding="utf-8") == modeldoc.markdown(), \
-        "run: python -m simulator.modeldoc"
+        "run: python -m simulator.present.modeldoc"
 
 
 def test_every_documented_constant_has_units_and_a_comment():

@@ -1,4 +1,4 @@
-"""simulator.outputs: files are written whole or not at all."""
+"""simulator.base.outputs: files are written whole or not at all."""
 import os
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from simulator import outputs  # noqa: E402
+from simulator.base import outputs  # noqa: E402
 
 
 def test_write_atomic_writes_text_and_bytes(tmp_path):

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator import plausibility, validation
-from simulator.plausibility import Bound, PlausibilityError
+from simulator.analysis import plausibility, validation
+from simulator.analysis.plausibility import Bound, PlausibilityError
 
 TOY = Path(__file__).resolve().parent / "models" / "plausibility_toy.mdl"
 HEADER = "id,kind,variable,denominator,lower,upper,unit,source\n"
@@ -17,7 +17,7 @@ HEADER = "id,kind,variable,denominator,lower,upper,unit,source\n"
 
 @pytest.fixture(scope="module")
 def toy():
-    from simulator.engine import engine_for
+    from simulator.model import engine_for
     return engine_for(TOY)
 
 

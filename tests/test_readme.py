@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from simulator import Model, load_scenario, scorecard
-from simulator.cli import compare_markdown
+from simulator.present.terminal import compare_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Recalibration on new data (``calibrate(actuals=...)``, :func:`simulator.hindcast.recalibrate`,
+"""Recalibration on new data (``calibrate(actuals=...)``, :func:`simulator.analysis.hindcast.recalibrate`,
 ``run``/``goals --recalibrate-with``).
 
 The project ships no figure from after 2020, so the actuals here are **generated**: the plan's run
@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator import actuals, calibration, cli, hindcast, scenario
-from simulator.hindcast import HindcastError
+from simulator import cli
+from simulator.analysis import calibration, hindcast
+from simulator.analysis.hindcast import HindcastError
 from simulator.model import Model
+from simulator.plan import actuals, scenario
 
 REPO = Path(__file__).resolve().parents[1]
 PLAN = REPO / "scenarios" / "plan.yaml"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator import calibration, scenario, tables
-from simulator.scenario import MAX_FILE_BYTES, ScenarioError
+from simulator.analysis import calibration
+from simulator.plan import scenario, tables
+from simulator.plan.scenario import MAX_FILE_BYTES, ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "models"
@@ -25,7 +26,7 @@ PERIODS = ("2021-2025", "2026-2030", "2031-2035")
 
 
 def _csv_rows(name: str) -> list[dict[str, str]]:
-    """A metadata table read directly (not through ``simulator.tables``)."""
+    """A metadata table read directly (not through ``simulator.plan.tables``)."""
     with open(MODELS_DIR / name, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 

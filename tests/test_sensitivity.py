@@ -9,7 +9,9 @@ import pytest
 
 matplotlib.use("Agg")
 
-from simulator import load_scenario, sensitivity as sens, tables  # noqa: E402
+from simulator import load_scenario
+from simulator.analysis import sensitivity as sens
+from simulator.plan import tables  # noqa: E402
 
 from helpers import cli
 

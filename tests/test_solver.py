@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator import load_scenario, solver, tables
+from simulator import load_scenario
+from simulator.analysis import solver
+from simulator.plan import tables
 
 from helpers import cli
 

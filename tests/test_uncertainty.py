@@ -7,8 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator import calibration, goals, load_scenario, tables, uncertainty as unc
-from simulator.engine import engine_for
+from simulator import load_scenario
+from simulator.analysis import calibration
+from simulator.analysis import uncertainty as unc
+from simulator.model import engine_for
+from simulator.plan import goals, tables
 
 from helpers import cli
 
@@ -236,7 +239,8 @@ def test_cli_bad_backend_variable_is_refused(tmp_path, monkeypatch):
 
 
 def test_cli_main_leaves_the_process_backend_as_it_was():
-    from simulator import cli as cli_module, engine
+    from simulator import cli as cli_module
+    from simulator.sd import engine
     before = engine._process_backend
     assert cli_module.main(["uncertainty", str(PLAN), "--n", "0"]) == 2  # refused, nothing run
     assert engine._process_backend == before
@@ -272,7 +276,7 @@ def test_cli_errors(tmp_path, args, needle):
 def test_dask_local_cluster_identical(plan, spec, backend):
     """Workers compute on the client's backend (a worker process has its own default)."""
     pytest.importorskip("dask.distributed")
-    from simulator import engine
+    from simulator.sd import engine
     engine.set_default_backend(backend)
     try:
         local = unc.run(plan, n=60, seed=0, spec=spec, chunk=20)

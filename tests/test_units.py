@@ -1,4 +1,4 @@
-"""Dimensional consistency of the model's equations (simulator/units.py)."""
+"""Dimensional consistency of the model's equations (simulator/sd/units.py)."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import tables, units
+from simulator.plan import tables
+from simulator.sd import units
 
 HERE = Path(__file__).resolve().parent
 WRONG_MODEL = HERE / "models" / "invalid" / "units_errors.mdl"
@@ -27,7 +28,7 @@ def _equation_count(mdl_file: Path) -> int:
 
 @pytest.fixture(scope="module")
 def report() -> units.UnitReport:
-    return units.run()
+    return units.run(tables.MODEL_FILE)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_project_model_has_only_the_known_problems(report):
 
 
 def test_every_equation_of_the_project_model_is_checked(report):
-    assert report.checked == _equation_count(tables.MODEL_FILE) == units.checked_count()
+    assert report.checked == _equation_count(tables.MODEL_FILE) == units.checked_count(tables.MODEL_FILE)
     assert report.checked > 300
 
 

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from simulator import loops, plausibility, validation
+from simulator.analysis import loops, plausibility, validation
 
 from helpers import cli
 
@@ -46,7 +46,7 @@ def test_integration_error_is_small_and_the_check_can_fail(monkeypatch):
 def test_behaviour_reproduction_and_its_failure():
     checks = validation.behaviour()
     assert [c.passed for c in checks] == [True, True, True], [c.detail for c in checks]
-    from simulator import calibration
+    from simulator.analysis import calibration
     data = calibration.read()
     off = [dict(t) for t in data["targets"]]
     k = next(i for i, t in enumerate(off) if t["role"] == "fit")

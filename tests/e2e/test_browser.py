@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import socket
 import struct
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10 (README: 3.10+)
@@ -24,7 +25,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from simulator import appsupport as ui, scenario, tables
+from simulator.app import i18n, monitoring, untrusted
+from simulator.plan import scenario, tables
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +68,7 @@ def test_slider_move_updates_scorecard(server, page):
     assert after != before
     page.wait_for_function("() => window.location.search.includes('sme_campaign=')",
                            timeout=WAIT_MS)
-    assert f"sme_campaign={ui.plain_number(lever.max)}" in page.url
+    assert f"sme_campaign={i18n.plain_number(lever.max)}" in page.url
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-app.png"))
 
@@ -82,7 +84,7 @@ def test_slider_move_updates_scorecard(server, page):
 def test_downloaded_yaml_loads_again(server, page, tmp_path):
     page.goto(f"{server}/?preset=ambitious&tech_loans=2.5")
     page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
-    page.get_by_role("tab", name=ui.ui("tab_export", "zh")).click()
+    page.get_by_role("tab", name=i18n.ui("tab_export", "zh")).click()
     button = page.locator(".st-key-w_dl_yaml button")
     button.wait_for(timeout=WAIT_MS)
     with page.expect_download(timeout=WAIT_MS) as info:
@@ -172,7 +174,7 @@ def test_a_hostile_link_shows_text_and_makes_no_link_image_or_request(server, pa
     assert not [u for u in hrefs + srcs if _hostile(u)]
     assert requests and not [u for u in requests if _hostile(u)]
     text = shown(warning.inner_text())
-    assert shown(ui.ui("url_errors", "zh")) in text
+    assert shown(i18n.ui("url_errors", "zh")) in text
     assert f"'{key}'" in text  # the key is shown literally, as text
     assert_no_leak(page)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -209,11 +211,11 @@ def test_hostile_uploads_get_one_message_and_the_next_upload_works(server, page,
     page.goto(f"{server}/{query}")
     page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
     before = scorecard_rows(page)
-    heading = shown(ui.ui("upload_bad", lang))
+    heading = shown(i18n.ui("upload_bad", lang))
 
     # the alias bomb: one short message naming the alias; the scorecard stays as it was
     upload(page, "bomb.yaml", ALIAS_BOMB)
-    _, problem = ui.read_upload(ALIAS_BOMB, "bomb.yaml", lang)
+    _, problem = untrusted.read_upload(ALIAS_BOMB, "bomb.yaml", lang)
     text = wait_for_text(page, SIDEBAR_ERROR, shown(problem))
     assert text == f"{heading} {shown(problem)}" and "alias *a0" in text
     assert page.locator("[data-testid='stAlertContentError']").count() == 1
@@ -222,7 +224,7 @@ def test_hostile_uploads_get_one_message_and_the_next_upload_works(server, page,
 
     # over 1 MB: the app's own message in the page's language, not Streamlit's small "!"
     upload(page, "big.yaml", b"name: big\n" + b"#" * (BIG_BYTES - 10))
-    too_big = ui.ui("upload_too_big", lang, source="big.yaml", size=f"{BIG_BYTES:,}",
+    too_big = i18n.ui("upload_too_big", lang, source="big.yaml", size=f"{BIG_BYTES:,}",
                     limit=f"{scenario.MAX_FILE_BYTES:,}")
     text = wait_for_text(page, SIDEBAR_ERROR, shown(too_big))
     assert text == f"{heading} {shown(too_big)}"
@@ -240,7 +242,7 @@ def test_hostile_uploads_get_one_message_and_the_next_upload_works(server, page,
     good = (REPO / "scenarios" / "ambitious.yaml").read_bytes()
     upload(page, "ambitious.yaml", good)
     name = scenario.loads(good).name
-    wait_for_text(page, SIDEBAR_SUCCESS, shown(ui.ui("upload_ok", lang, name=name)))
+    wait_for_text(page, SIDEBAR_SUCCESS, shown(i18n.ui("upload_ok", lang, name=name)))
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     other = page.context.new_page()
     other.goto(f"{server}/?preset=ambitious{'&lang=en' if lang == 'en' else ''}")
@@ -296,14 +298,14 @@ def test_uploaded_actuals_add_the_progress_column_and_stay_out_of_the_link(serve
     page.goto(server)
     page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
     link_before = page.url
-    assert shown(ui.actuals_private_note()) in shown(
+    assert shown(monitoring.actuals_private_note()) in shown(
         page.locator("[data-testid='stSidebar']").inner_text())
     page.locator(".st-key-w_actuals input[type='file']").set_input_files(
         files=[{"name": "generated.csv", "mimeType": "text/csv", "buffer": GENERATED_ACTUALS}])
     page.wait_for_selector(f"{SCORECARD} th.progress", timeout=WAIT_MS)
     header = page.locator(f"{SCORECARD} th.progress")
-    assert header.inner_text().strip() == ui.ui("col_progress", "zh")
-    assert header.get_attribute("title") == ui.ui("progress_help", "zh")  # the column's help
+    assert header.inner_text().strip() == i18n.ui("col_progress", "zh")
+    assert header.get_attribute("title") == i18n.ui("progress_help", "zh")  # the column's help
     row = page.locator(f"{SCORECARD} tr[data-key='tech_smes@2025']")
     # (300 − 103) / (500 − 103) = 49.6 %, three years of five
     assert row.locator("td.actual").inner_text() == "300 (2023)"

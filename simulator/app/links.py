@@ -1,0 +1,159 @@
+"""The link: lever and assumption settings in the page's query string, encoded and decoded
+(every value checked; what cannot be read is reported, never guessed).
+
+Nothing here imports Streamlit: every function can be tested on its own.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from simulator.app.i18n import DEFAULT_LANG, LANGS, plain_number
+from simulator.app.session import DEFAULT_PRESET, _same
+from simulator.base import inputs
+from simulator.plan import scenario as scenario_mod
+from simulator.plan import tables
+from simulator.plan.scenario import Scenario, ScenarioError
+
+#: Query-string keys that are not levers or assumptions.
+RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode")
+#: At most this many lever and assumption parameters of a link are read (there are fewer
+#: levers and assumptions than that; the rest is reported in one line).
+MAX_LINK_PARAMS = 100
+#: Source name used in error messages about the link's query string.
+LINK_SOURCE = "link"
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What a link's query string sets: the preset, settings, language and view.
+
+    ``errors`` holds one line for every parameter that was invalid and ignored.
+    """
+
+    preset: str
+    levers: dict[str, tuple[float, float, float]]
+    assumptions: dict[str, float]
+    lang: str = DEFAULT_LANG
+    meeting: bool = False
+    advanced: bool = False
+    errors: tuple[str, ...] = ()
+
+
+def _encode_values(values: Sequence[float]) -> str:
+    values = tuple(values)
+    if all(_same((v,), (values[0],)) for v in values):
+        return plain_number(values[0])
+    return ",".join(plain_number(v) for v in values)
+
+
+def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str, float], *,
+                 preset: str, presets: Mapping[str, Scenario], lang: str = DEFAULT_LANG,
+                 meeting: bool = False, advanced: bool = False) -> dict[str, str]:
+    """The query string (as a dict) that reopens these settings.
+
+    Only what differs from the defaults is written: the preset unless it is
+    ``DEFAULT_PRESET``, the language unless Chinese, and each lever or assumption whose value
+    differs from the preset's (one number, or three separated by commas for the three plan
+    periods). A preset that is not a shipped file (an uploaded scenario) cannot be named in a
+    link, so its settings are written as differences from ``DEFAULT_PRESET``.
+    """
+    if preset not in presets:
+        preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
+    base = presets[preset]
+    out: dict[str, str] = {}
+    if preset != DEFAULT_PRESET:
+        out["preset"] = preset
+    if lang != DEFAULT_LANG:
+        out["lang"] = lang
+    if meeting:
+        out["view"] = "meeting"
+    if advanced:
+        out["mode"] = "advanced"
+    for lev in tables.levers():
+        if not _same(tuple(levers[lev.id]), base.levers[lev.id]):
+            out[lev.id] = _encode_values(levers[lev.id])
+    for ass in tables.assumptions():
+        if not _same((assumptions[ass.id],), (base.assumptions[ass.id],)):
+            out[ass.id] = plain_number(assumptions[ass.id])
+    return out
+
+
+def _last(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return str(value[-1]) if value else ""
+    return str(value)
+
+
+#: A number in a link: plain decimal or exponent notation, ASCII digits only (``float`` alone
+#: would also take ``1_0``, ``nan``, ``inf`` and full-width digits).
+_LINK_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> LinkState:
+    """Read a link's query string (as from ``st.query_params.to_dict()``).
+
+    Never raises for bad input: every invalid parameter (unknown key, unknown preset or
+    language, a value that is not a number or out of range, as the scenario validation
+    defines it) is skipped and reported in ``errors`` (one line each, quoting at most a short
+    escaped excerpt of the key or value); the rest is applied. A repeated key
+    counts with its last value, as in ``st.query_params``.
+    """
+    errors: list[str] = []
+    default_preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
+    preset = _last(params.get("preset", default_preset))
+    if preset not in presets:
+        errors.append(f"{LINK_SOURCE}: field 'preset': value {inputs.excerpt(preset)} is "
+                      "unknown; allowed " + ", ".join(presets))
+        preset = default_preset
+    lang = _last(params.get("lang", DEFAULT_LANG))
+    if lang not in LANGS:
+        errors.append(f"{LINK_SOURCE}: field 'lang': value {inputs.excerpt(lang)} is unknown; "
+                      "allowed " + ", ".join(LANGS))
+        lang = DEFAULT_LANG
+    view = _last(params.get("view", ""))
+    if view not in ("", "meeting"):
+        errors.append(f"{LINK_SOURCE}: field 'view': value {inputs.excerpt(view)} is unknown; "
+                      "allowed meeting")
+    mode = _last(params.get("mode", "simple"))
+    if mode not in ("simple", "advanced"):
+        errors.append(f"{LINK_SOURCE}: field 'mode': value {inputs.excerpt(mode)} is unknown; "
+                      "allowed simple, advanced")
+    data = presets[preset].to_dict()
+    lever_ids = {lev.id for lev in tables.levers()}
+    assumption_ids = {a.id for a in tables.assumptions()}
+    keys = [key for key in params if key not in RESERVED_QUERY_KEYS]
+    if len(keys) > MAX_LINK_PARAMS:  # a link holds at most one per lever and assumption
+        errors.append(f"{LINK_SOURCE}: {len(keys):,} parameters; at most {MAX_LINK_PARAMS} are "
+                      "read (the first ones)")
+        keys = keys[:MAX_LINK_PARAMS]
+    for key in keys:
+        raw = _last(params[key]).strip()
+        if key not in lever_ids and key not in assumption_ids:
+            errors.append(f"{LINK_SOURCE}: field {inputs.excerpt(key)}: unknown parameter; "
+                          "allowed a lever or assumption id, " + ", ".join(RESERVED_QUERY_KEYS))
+            continue
+        section = "levers" if key in lever_ids else "assumptions"
+        parts = raw.split(",")
+        numbers = ([float(part) for part in parts]
+                   if all(_LINK_NUMBER.fullmatch(part.strip()) for part in parts) else [])
+        allowed_counts = (1, len(tables.PERIODS)) if section == "levers" else (1,)
+        if len(numbers) not in allowed_counts:
+            what = ("a number, or one per plan period separated by commas"
+                    if section == "levers" else "a number")
+            errors.append(f"{LINK_SOURCE}: field '{section}.{key}': value {inputs.excerpt(raw)} "
+                          f"is not {what}")
+            continue
+        candidate = {**data, section: {**data[section],
+                                       key: numbers[0] if len(numbers) == 1 else numbers}}
+        try:
+            scenario_mod.from_dict(candidate, source=LINK_SOURCE)
+        except ScenarioError as exc:
+            errors.append(str(exc))
+            continue
+        data = candidate
+    scn = scenario_mod.from_dict(data, source=LINK_SOURCE)
+    return LinkState(preset=preset, levers=dict(scn.levers), assumptions=dict(scn.assumptions),
+                     lang=lang, meeting=view == "meeting", advanced=mode == "advanced",
+                     errors=tuple(errors))

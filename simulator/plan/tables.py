@@ -1,0 +1,230 @@
+"""The model's metadata tables: levers, scenario assumptions, indicators and targets.
+
+The tables live as CSV files in ``models/`` beside the Vensim model; they are the one place
+where labels, units, ranges and plan clauses are written down. Everything that shows a lever,
+an indicator or a target (command line, app, notebooks) reads them through this module.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from simulator.base.inputs import read_text
+from simulator.sd.translate import python_name
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MODEL_FILE = MODELS_DIR / "guangyuan_innovation.mdl"
+
+#: The three plan periods a lever can be set for, as written in scenario files.
+PERIODS: tuple[str, ...] = ("2021-2025", "2026-2030", "2031-2035")
+#: Suffixes of the per-period Vensim constants, in the order of ``PERIODS``.
+PERIOD_SUFFIXES: tuple[str, ...] = ("2021 2025", "2026 2030", "2031 2035")
+
+COMPARISONS = (">=", ">", "<=", "<")
+TARGET_KINDS = ("level", "cagr")
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A policy lever, settable separately for each plan period.
+
+    Attributes are read from ``models/levers.csv``. ``default`` is the 2020 level, which is
+    also the value of every period in a scenario that does not set the lever.
+    """
+
+    id: str
+    vensim_name: str
+    name_zh: str
+    name_en: str
+    unit: str
+    unit_zh: str
+    unit_en: str
+    default: float
+    min: float
+    max: float
+    step: float
+    action_zh: str
+    action_en: str
+    plan_section: str
+    plan_clause: str
+    effect: str
+    effect_zh: str
+    default_source: str
+
+    def period_param(self, period: str) -> str:
+        """The PySD parameter name of this lever in ``period`` (one of ``PERIODS``)."""
+        suffix = PERIOD_SUFFIXES[PERIODS.index(period)]
+        return python_name(f"{self.vensim_name} {suffix}")
+
+    @property
+    def effective_variable(self) -> str:
+        """The PySD name of the lever's value in effect (after the implementation delay)."""
+        return python_name(self.vensim_name)
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A scenario assumption (external condition, not a policy lever), one value per scenario."""
+
+    id: str
+    vensim_name: str
+    name_zh: str
+    name_en: str
+    unit: str
+    unit_zh: str
+    unit_en: str
+    default: float
+    min: float
+    max: float
+    step: float
+    source: str
+
+    @property
+    def param(self) -> str:
+        return python_name(self.vensim_name)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A plan indicator produced by the model, under its stable id."""
+
+    id: str
+    vensim_name: str
+    name_zh: str
+    name_en: str
+    unit: str
+    unit_zh: str
+    unit_en: str
+    value_2020: float | None
+    defined_from: int
+    decimals: int
+    plan_clause: str
+    definition: str
+
+    @property
+    def variable(self) -> str:
+        return python_name(self.vensim_name)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal of the plan: ``indicator`` compared with ``target`` in ``year``.
+
+    ``kind`` is ``"level"`` (the indicator's value) or ``"cagr"`` (its average annual growth
+    from 2020 to ``year``, in % per year).
+    """
+
+    indicator: str
+    year: int
+    comparison: str
+    target: float
+    kind: str
+    unit: str
+    unit_en: str
+    name_zh: str
+    name_en: str
+    doubling: bool
+    plan_clause: str
+    plan_wording: str
+
+    @property
+    def key(self) -> str:
+        """A unique name of the target, e.g. ``tech_contract_turnover@2025`` or ``…:cagr@2025``."""
+        kind = "" if self.kind == "level" else f":{self.kind}"
+        return f"{self.indicator}{kind}@{self.year}"
+
+
+def read_csv(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a CSV table of the project, read through the input layer's bounded reader
+    (a regular file of at most :data:`simulator.base.inputs.MAX_FILE_BYTES`, UTF-8)."""
+    return list(csv.DictReader(io.StringIO(read_text(path, what="CSV table"), newline="")))
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    return read_csv(MODELS_DIR / name)
+
+
+def _float_or_none(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+@lru_cache(maxsize=None)
+def levers() -> tuple[Lever, ...]:
+    """All policy levers, in table order."""
+    return tuple(
+        Lever(
+            id=r["id"], vensim_name=r["vensim_name"], name_zh=r["name_zh"], name_en=r["name_en"],
+            unit=r["unit"], unit_zh=r["unit_zh"], unit_en=r["unit_en"],
+            default=float(r["default"]), min=float(r["min"]), max=float(r["max"]),
+            step=float(r["step"]), action_zh=r["action_zh"], action_en=r["action_en"],
+            plan_section=r["plan_section"], plan_clause=r["plan_clause"], effect=r["effect"],
+            effect_zh=r["effect_zh"], default_source=r["default_source"],
+        )
+        for r in _rows("levers.csv")
+    )
+
+
+@lru_cache(maxsize=None)
+def assumptions() -> tuple[Assumption, ...]:
+    """All scenario assumptions, in table order."""
+    return tuple(
+        Assumption(
+            id=r["id"], vensim_name=r["vensim_name"], name_zh=r["name_zh"], name_en=r["name_en"],
+            unit=r["unit"], unit_zh=r["unit_zh"], unit_en=r["unit_en"],
+            default=float(r["default"]), min=float(r["min"]), max=float(r["max"]),
+            step=float(r["step"]), source=r["source"],
+        )
+        for r in _rows("assumptions.csv")
+    )
+
+
+@lru_cache(maxsize=None)
+def indicators() -> tuple[Indicator, ...]:
+    """All indicators, in table order (Table 1 first)."""
+    return tuple(
+        Indicator(
+            id=r["id"], vensim_name=r["vensim_name"], name_zh=r["name_zh"], name_en=r["name_en"],
+            unit=r["unit"], unit_zh=r["unit_zh"], unit_en=r["unit_en"],
+            value_2020=_float_or_none(r["value_2020"]), defined_from=int(r["defined_from"]),
+            decimals=int(r["decimals"]), plan_clause=r["plan_clause"], definition=r["definition"],
+        )
+        for r in _rows("indicators.csv")
+    )
+
+
+@lru_cache(maxsize=None)
+def targets() -> tuple[Target, ...]:
+    """All targets of the plan (Table 1 for 2025, the 2035 goals and quantified text goals)."""
+    out = []
+    for r in _rows("targets.csv"):
+        if r["comparison"] not in COMPARISONS or r["kind"] not in TARGET_KINDS:
+            raise ValueError(f"models/targets.csv: bad comparison or kind in row {r}")
+        out.append(Target(
+            indicator=r["indicator"], year=int(r["year"]), comparison=r["comparison"],
+            target=float(r["target"]), kind=r["kind"], unit=r["unit"], unit_en=r["unit_en"],
+            name_zh=r["name_zh"],
+            name_en=r["name_en"], doubling=r["doubling"].strip().lower() == "true",
+            plan_clause=r["plan_clause"], plan_wording=r["plan_wording"],
+        ))
+    return tuple(out)
+
+
+def lever(lever_id: str) -> Lever:
+    """The lever with id ``lever_id`` (KeyError naming the known ids if there is none)."""
+    for item in levers():
+        if item.id == lever_id:
+            return item
+    raise KeyError(f"unknown lever {lever_id!r}; known: {', '.join(x.id for x in levers())}")
+
+
+def indicator(indicator_id: str) -> Indicator:
+    """The indicator with id ``indicator_id``."""
+    for item in indicators():
+        if item.id == indicator_id:
+            return item
+    raise KeyError(f"unknown indicator {indicator_id!r}; known: {', '.join(x.id for x in indicators())}")
+
+

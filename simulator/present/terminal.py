@@ -1,0 +1,136 @@
+"""Terminal presentation shared by the command line and the analyses: CJK-aware widths, tables
+that fit the terminal, and the scorecard and comparison tables (text and Markdown)."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from simulator.base.text import format_against, format_number, format_table
+from simulator.plan import tables
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulator.analysis.solver import SolveResult
+
+
+_SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
+
+def _decimals(row) -> int:
+    if row["kind"] == "cagr":
+        return 1
+    return max(tables.indicator(row["indicator"]).decimals, _target_decimals(row["target"]))
+
+
+def _target_decimals(value: float) -> int:
+    text = f"{value:g}"
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def scorecard_table(card: pd.DataFrame) -> str:
+    """A scorecard (one scenario) as a terminal table with Chinese and English names."""
+    import pandas as pd
+    header = ["", "指标 indicator", "年份", "目标 target", "模拟 value", "达成 met",
+              "差距 margin", "首次达成 first met", "单位 unit"]
+    rows = []
+    for _, r in card.iterrows():
+        dec = _decimals(r)
+        rows.append([
+            "*" if r["doubling"] else "",
+            f"{r['name_zh']} {r['name_en']}",
+            str(r["year"]),
+            f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}",
+            format_against(r["value"], r["target"], dec),
+            "✓ 达成" if r["met"] else "✗ 未达成",
+            ("+" if r["margin"] >= 0 else "") + format_against(r["margin"], 0.0, dec),
+            "—" if pd.isna(r["first_year_met"]) else str(r["first_year_met"]),
+            r["unit"],
+        ])
+    met = int(card["met"].sum())
+    footer = (f"达成 {met}/{len(card)} 项目标 (met {met} of {len(card)} targets). "
+              "* 四个倍增指标 (the four doubling indicators).")
+    return format_table(header, rows, right=[False, False, False, True, True, False, True,
+                                             False, False], shrink=[1], drop=[7, 6]) \
+        + "\n" + footer
+
+
+def compare_table(card: pd.DataFrame) -> str:
+    """Several scenarios' scorecards side by side."""
+    scenarios = list(dict.fromkeys(card["scenario"]))
+    header = ["", "指标 indicator", "年份", "目标 target", *scenarios, "单位 unit"]
+    rows = []
+    first = card[card["scenario"] == scenarios[0]].reset_index(drop=True)
+    parts = {s: card[card["scenario"] == s].reset_index(drop=True) for s in scenarios}
+    for i, r in first.iterrows():
+        dec = _decimals(r)
+        cells = []
+        for s in scenarios:
+            p = parts[s].iloc[i]
+            cells.append(f"{format_against(p['value'], p['target'], dec)} {'✓' if p['met'] else '✗'}")
+        rows.append(["*" if r["doubling"] else "", f"{r['name_zh']} {r['name_en']}",
+                     str(r["year"]), f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}",
+                     *cells, r["unit"]])
+    counts = ", ".join(f"{s}: {int(parts[s]['met'].sum())}/{len(parts[s])}" for s in scenarios)
+    return (format_table(header, rows, right=[False, False, False, True]
+                         + [True] * len(scenarios) + [False], shrink=[1],
+                         drop=[len(header) - 1, 3])
+            + f"\n达成目标数 targets met — {counts}. ✓ 达成 met, ✗ 未达成 missed, * 四个倍增指标.")
+
+
+def compare_markdown(card: pd.DataFrame) -> str:
+    """Several scenarios' scorecards as a Markdown table (for reports and the README)."""
+    scenarios = list(dict.fromkeys(card["scenario"]))
+    parts = {s: card[card["scenario"] == s].reset_index(drop=True) for s in scenarios}
+    first = parts[scenarios[0]]
+    names = [re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", s) for s in scenarios]  # as text
+    lines = ["| 指标 indicator | 年份 year | 目标 target | " + " | ".join(names) + " |",
+             "|---|---|---|" + "---|" * len(scenarios)]
+    for i, r in first.iterrows():
+        dec = _decimals(r)
+        unit = "" if r["unit"] in ("件", "家", "分") else f" {r['unit']}"
+        cells = [f"{format_against(parts[s].iloc[i]['value'], r['target'], dec)} "
+                 f"{'✓' if parts[s].iloc[i]['met'] else '✗'}" for s in scenarios]
+        star = "*" if r["doubling"] else ""
+        lines.append(f"| {r['name_zh']}{star} {r['name_en']} | {r['year']} | "
+                     f"{_SYMBOL[r['comparison']]} {format_number(r['target'], dec)}{unit} | "
+                     + " | ".join(cells) + " |")
+    counts = " | ".join(f"{int(parts[s]['met'].sum())}/{len(parts[s])}" for s in scenarios)
+    lines.append(f"| 达成目标数 targets met | | | {counts} |")
+    return "\n".join(lines) + "\n"
+
+
+def solve_report(res: SolveResult) -> str:
+    """The answer as terminal text: status, settings, cost, margins and the scorecard."""
+    import numpy as np
+
+    from simulator.analysis.solver import lever_costs
+    lines = [("✓ " if res.feasible else "✗ ") + res.message, ""]
+    costs = lever_costs()
+    rows = []
+    for lev in tables.levers():
+        v = res.levers[lev.id]
+        levels = v if isinstance(v, tuple) else (v,)  # per period, or one level held
+        c = costs[lev.id].cost_per_unit * (float(np.mean(levels)) - lev.default)
+        rows.append([f"{lev.name_zh} {lev.name_en}", f"{lev.default:g}",
+                     " / ".join(f"{x:.4g}" for x in levels), f"{c:,.0f}", lev.unit_zh])
+    lines.append(format_table(["杠杆 lever", "2020", f"设定 setting {res.periods[0][:4]}–"
+                               f"{res.periods[-1][-4:]}", "成本 cost 万元/年", "单位 unit"],
+                              rows, right=[False, True, True, True, False], shrink=[0]))
+    lines.append(f"成本 cost: {res.cost_per_year:,.0f} 万元/年 × {res.years} 年 = "
+                 f"{res.cost_total:,.0f} 万元 (models/lever_costs.csv; spending above the 2020 "
+                 "levels)")
+    lines.append("")
+    mrows = [[r["key"], f"{r['margin'] * 100:+.1f} %", "binding" if r["binding"] else ""]
+             for _, r in res.margins.iterrows()]
+    hdr = ["目标 target", "margin (of target)" + (" at the required quantile"
+                                                   if res.probability is not None else ""), ""]
+    if res.probabilities is not None:
+        for row, p in zip(mrows, res.probabilities["probability"]):
+            row.insert(2, f"{p * 100:.0f} %")
+        hdr.insert(2, "probability")
+    lines.append(format_table(hdr, mrows, shrink=[0]))
+    lines.append("")
+    lines.append("确定性记分卡 deterministic scorecard of the settings:")
+    lines.append(scorecard_table(res.scorecard))
+    return "\n".join(lines) + "\n"
