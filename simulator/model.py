@@ -95,6 +95,7 @@ class Model:
                 self.time_step = self.engine.constants["time_step"]
                 self.initial_time = self.engine.constants["initial_time"]
                 self.final_time = self.engine.constants["final_time"]
+                self.saveper = self.engine.constants["saveper"]
                 lower, both = self.engine.lower_limits, self.engine.limits
         if backend == "pysd":
             self.py_file = translated_file(self.mdl_file)
@@ -103,6 +104,7 @@ class Model:
             self.time_step: float = float(probe.components.time_step())
             self.initial_time: float = float(probe.components.initial_time())
             self.final_time: float = float(probe.components.final_time())
+            self.saveper: float = float(probe.components.saveper())
             lower, both = doc_limits(probe.doc)
         # documented ranges, for refusing a negative value where the range starts at 0 or more
         # (a lower limit alone, ``[0,?]``, counts too)
@@ -151,7 +153,8 @@ class Model:
             (a ValueError) for a parameter that is not a finite number, a negative value of a
             constant whose documented range starts at 0, or run settings that cannot run: a
             step or SAVEPER not above 0, FINAL TIME not after INITIAL TIME, or more than
-            :data:`simulator.base.inputs.MAX_STEPS` steps (:func:`simulator.base.inputs.check_run_settings`).
+            :data:`simulator.base.inputs.MAX_STEPS` steps
+            (:func:`simulator.base.inputs.check_params`).
         """
         from simulator.sd.engine import EngineError, EngineFallbackWarning, fallback_notice
         all_params = scenario.params()
@@ -159,9 +162,9 @@ class Model:
             unknown = sorted(set(params) - self.python_names)
             if unknown:
                 raise KeyError(f"unknown model variables {unknown}; use PySD Python names")
-        all_params.update(inputs.check_run_settings(
+        all_params.update(inputs.check_params(
             params, time_step, initial_time=self.initial_time, final_time=self.final_time,
-            default_time_step=self.time_step, limits=self._limits))
+            default_time_step=self.time_step, default_saveper=self.saveper, limits=self._limits))
         if variables is None:
             columns = {i.variable: i.id for i in tables.indicators()}
         else:

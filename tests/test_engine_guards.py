@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 
 from simulator import load_scenario
+from simulator.base.inputs import MAX_STEPS
 from simulator.model import Model, engine_for
 from simulator.plan import tables
 from simulator.sd import translate
-from simulator.sd.engine import MAX_STEPS, Engine, EngineError, EngineFallbackWarning, PySDRunner
+from simulator.sd.engine import Engine, EngineError, EngineFallbackWarning, PySDRunner
 from simulator.sd.translate import _pysd, translated_file
 
 HERE = Path(__file__).resolve().parent

@@ -407,7 +407,7 @@ def test_to_csv_escapes_text_but_not_numbers():
 # Run settings of the Python API
 
 SETTINGS = dict(initial_time=2020.0, final_time=2035.0, default_time_step=0.0625,
-                limits={"knowledge_depreciation_rate": (0.1, 0.3), "drift": (-1.0, 1.0)})
+                default_saveper=1.0, limits={"knowledge_depreciation_rate": (0.1, 0.3), "drift": (-1.0, 1.0)})
 BAD_RUNS = {
     "step-zero": ({}, 0, "time_step: value 0 is not allowed"),
     "step-negative": ({}, -0.5, "time_step: value -0.5 is not allowed"),
@@ -417,8 +417,10 @@ BAD_RUNS = {
     "step-tiny": ({}, 1e-9, "makes 15,000,000,000 steps; allowed at most 1,000,000"),
     "param-step-zero": ({"time_step": 0}, None, "time_step: value 0 is not allowed"),
     "final-time-huge": ({"final_time": 1e308}, None, "allowed at most 1,000,000"),
-    "final-before-initial": ({"final_time": 2000}, None, "final_time 2000 is not after"),
-    "saveper-zero": ({"saveper": 0}, None, "params['saveper']: value 0 is not allowed"),
+    "final-before-initial": ({"final_time": 2000}, None,
+                             "final_time: value 2000 is not allowed; allowed a time after"),
+    "saveper-zero": ({"saveper": 0}, None, "saveper: value 0 is not allowed; allowed at least"),
+    "saveper-below-step": ({"saveper": 0.01}, None, "saveper: value 0.01 is not allowed"),
     "constant-nan": ({"knowledge_depreciation_rate": float("nan")}, None, "value nan"),
     "constant-inf": ({"knowledge_depreciation_rate": float("inf")}, None, "value inf"),
     "constant-negative": ({"knowledge_depreciation_rate": -0.1}, None,
@@ -430,14 +432,14 @@ BAD_RUNS = {
 @pytest.mark.parametrize("params,step,needle", BAD_RUNS.values(), ids=BAD_RUNS.keys())
 def test_run_settings_that_cannot_run_are_refused_by_name(params, step, needle):
     with pytest.raises(InputError) as excinfo:
-        inputs.check_run_settings(params, step, **SETTINGS)
+        inputs.check_params(params, step, **SETTINGS)
     assert needle in _one_line(str(excinfo.value))
 
 
 def test_run_settings_that_can_run_are_returned_as_floats():
     import numpy as np
-    out = inputs.check_run_settings({"knowledge_depreciation_rate": np.float32(0.2), "drift": -0.5,
-                                     "final_time": 2030, "saveper": 0.5}, 1 / 32, **SETTINGS)
+    out = inputs.check_params({"knowledge_depreciation_rate": np.float32(0.2), "drift": -0.5,
+                               "final_time": 2030, "saveper": 0.5}, 1 / 32, **SETTINGS)
     assert out == {"knowledge_depreciation_rate": pytest.approx(0.2, rel=1e-6), "drift": -0.5,
                    "final_time": 2030.0, "saveper": 0.5}
     assert all(type(v) is float for v in out.values())

@@ -510,10 +510,71 @@ def _real(name: str, value: Any, error: type[Exception]) -> float:
     return number
 
 
-def check_run_settings(params: Mapping[str, Any] | None, time_step: Any = None, *,
-                       initial_time: float, final_time: float, default_time_step: float,
-                       limits: Mapping[str, tuple[float, float]] | None = None,
-                       error: type[Exception] = InputError) -> dict[str, float]:
+#: The most integration steps one call may compute over all its runs (10,000 runs of a model
+#: of 240 steps are 2.4 million steps × runs); per run, :data:`MAX_STEPS`.
+MAX_STEP_RUNS = 1_000_000_000
+
+
+def check_run_settings(initial_time: Any, final_time: Any, time_step: Any, saveper: Any,
+                       runs: int = 1, *, error: type[Exception] = InputError) -> int:
+    """Refuse run settings that cannot give a run; return the number of integration steps.
+
+    The one check of run settings: the engine calls it before every run and
+    :func:`check_params` for the Python API's parameters.
+
+    Parameters
+    ----------
+    initial_time, final_time, time_step, saveper : number
+        The run's control values (the model's own where not replaced).
+    runs : int
+        Runs computed in one call.
+    error : exception class
+        Raised with the message (default :class:`InputError`).
+
+    Raises
+    ------
+    error
+        One line naming the setting, its value and what is allowed: not a finite number;
+        TIME STEP not above 0 or longer than the simulated period; FINAL TIME not after
+        INITIAL TIME; SAVEPER below TIME STEP (Vensim's own advice; PySD would save only where
+        the two coincide); more than :data:`MAX_STEPS` steps per run or :data:`MAX_STEP_RUNS`
+        over all runs.
+    """
+    values = {"initial_time": initial_time, "final_time": final_time, "time_step": time_step,
+              "saveper": saveper}
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
+                value, "__float__"):
+            raise error(one_line(f"{name}: value {excerpt(value)} is not a number"))
+        if not math.isfinite(float(value)):
+            raise error(f"{name}: value {value} is not allowed; allowed a finite number")
+    initial_time, final_time, time_step, saveper = (float(v) for v in values.values())
+    if not time_step > 0:
+        raise error(f"time_step: value {time_step:g} is not allowed; allowed a number > 0")
+    if not final_time > initial_time:
+        raise error(f"final_time: value {final_time:g} is not allowed; allowed a time after "
+                    f"initial_time {initial_time:g}")
+    if time_step > final_time - initial_time:
+        raise error(f"time_step: value {time_step:g} is not allowed; allowed a number > 0 and "
+                    f"at most the simulated period {final_time - initial_time:g}")
+    if not saveper >= time_step:
+        raise error(f"saveper: value {saveper:g} is not allowed; allowed at least time_step "
+                    f"{time_step:g}")
+    ratio = (final_time - initial_time) / time_step
+    if not ratio <= MAX_STEPS:
+        raise error(f"time_step {time_step:g} from {initial_time:g} to {final_time:g} makes "
+                    f"{ratio:,.0f} steps; allowed at most {MAX_STEPS:,}")
+    steps = math.ceil(ratio)
+    if steps * max(runs, 1) > MAX_STEP_RUNS:
+        raise error(f"n: {runs:,} runs of {steps:,} steps are {steps * runs:,} steps × runs; "
+                    f"allowed at most {MAX_STEP_RUNS:,} in one call")
+    return steps
+
+
+def check_params(params: Mapping[str, Any] | None, time_step: Any = None, *,
+                 initial_time: float, final_time: float, default_time_step: float,
+                 default_saveper: float, limits: Mapping[str, tuple[float, float]] | None = None,
+                 error: type[Exception] = InputError) -> dict[str, float]:
     """Run parameters given through the Python API, checked before a run.
 
     Parameters
@@ -522,7 +583,7 @@ def check_run_settings(params: Mapping[str, Any] | None, time_step: Any = None, 
         Values that replace the model's (constants, control variables).
     time_step : number, optional
         The integration step asked for, if not the model's.
-    initial_time, final_time, default_time_step : float
+    initial_time, final_time, default_time_step, default_saveper : float
         The model's own control values (used where ``params`` does not set them).
     limits : mapping of name to (min, max), optional
         Documented ranges of constants (the ``.mdl`` units field); a constant whose range starts
@@ -537,28 +598,15 @@ def check_run_settings(params: Mapping[str, Any] | None, time_step: Any = None, 
     ------
     error
         One line naming the parameter: not a finite real number (NaN, infinity, text, bool);
-        ``time_step`` or ``saveper`` not positive; ``final_time`` not after ``initial_time``;
-        more than :data:`MAX_STEPS` steps; a negative value where the range forbids one.
+        run settings :func:`check_run_settings` refuses; a negative value where the range
+        forbids one.
     """
     out = {str(k): _real(f"params[{excerpt(k)}]", v, error) for k, v in (params or {}).items()}
-    start = out.get("initial_time", initial_time)
-    stop = out.get("final_time", final_time)
     step = out.get("time_step", default_time_step)
-    if not stop > start:
-        raise error(one_line(f"params: final_time {stop:g} is not after initial_time {start:g}"))
     if time_step is not None:
         step = _real("time_step", time_step, error)
-    if not 0 < step <= max(stop - start, 0):
-        raise error(one_line(f"time_step: value {step:g} is not allowed; allowed a number of "
-                             f"years > 0 and at most the simulated period (the model's own is "
-                             f"{default_time_step:g})"))
-    if "saveper" in out and out["saveper"] <= 0:
-        raise error(one_line(f"params['saveper']: value {out['saveper']:g} is not allowed; "
-                             "allowed a number of years > 0"))
-    if (stop - start) / step > MAX_STEPS:
-        raise error(one_line(f"time_step {step:g} from {start:g} to {stop:g} makes "
-                             f"{(stop - start) / step:,.0f} steps; allowed at most {MAX_STEPS:,} "
-                             "(a larger time_step or a shorter period)"))
+    check_run_settings(out.get("initial_time", initial_time), out.get("final_time", final_time),
+                       step, out.get("saveper", default_saveper), error=error)
     for name, value in out.items():
         lo, hi = (limits or {}).get(name, (None, None))
         if lo is not None and lo >= 0 > value:

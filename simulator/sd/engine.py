@@ -37,7 +37,7 @@ Around the equations the engine follows PySD too: it saves at the steps PySD sav
 (:func:`simulator.sd.schedule.schedule`, also for a SAVEPER off the TIME STEP grid and for ``SAVEPER = TIME STEP``),
 names every variable as PySD's namespace manager does (two Vensim names with one Python name are
 an EngineError naming both), and refuses run settings and constants that cannot give a run
-(:func:`check_run_settings`, :func:`check_param`). :func:`engine_for` and
+(:func:`simulator.base.inputs.check_run_settings`, :func:`check_param`). :func:`engine_for` and
 :class:`simulator.model.Model` run a refused model on PySD instead (:class:`PySDRunner`, with an
 :class:`EngineFallbackWarning`), so an edited model always runs: they write the model's code
 once before any run, so a refusal found only there (a DELAY N feeding a stock) falls back too,
@@ -96,7 +96,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from simulator.base.inputs import MAX_STEPS, InputError, excerpt, one_line
+from simulator.base.inputs import InputError, check_run_settings, excerpt, one_line
 from simulator.sd import translate
 from simulator.sd.schedule import SMALL_VENSIM, schedule
 
@@ -1337,47 +1337,6 @@ _GLOBALS = {
 # --------------------------------------------------------------------------------------------
 # Time: run settings and the steps that are saved
 
-#: The most integration steps one call may compute over all its runs (the shipped model takes
-#: 240 steps; 10,000 runs are 2.4 million steps × runs). Per run, :data:`MAX_STEPS` (the input
-#: layer's cap, :mod:`simulator.base.inputs`).
-MAX_STEP_RUNS = 1_000_000_000
-
-
-def check_run_settings(initial_time: float, final_time: float, time_step: float,
-                       saveper: float, runs: int = 1) -> int:
-    """Refuse run settings that cannot give a run (:class:`simulator.base.inputs.InputError`, a
-    ValueError, naming the setting, its value and what is allowed); return the number of
-    integration steps.
-
-    TIME STEP and SAVEPER must be finite and positive, SAVEPER at least TIME STEP (Vensim's own
-    advice; PySD would save only where the two coincide), FINAL TIME after INITIAL TIME, and
-    the steps at most :data:`MAX_STEPS` per run and :data:`MAX_STEP_RUNS` over all runs."""
-    values = {"initial_time": initial_time, "final_time": final_time, "time_step": time_step,
-              "saveper": saveper}
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-            raise InputError(one_line(f"{name}: value {excerpt(value)} is not a number"))
-        if not math.isfinite(value):
-            raise InputError(f"{name}: value {value} is not allowed; allowed a finite number")
-    if not time_step > 0:
-        raise InputError(f"time_step: value {time_step:g} is not allowed; allowed a number > 0")
-    if not final_time > initial_time:
-        raise InputError(f"final_time: value {final_time:g} is not allowed; allowed a time after "
-                         f"initial_time {initial_time:g}")
-    if not saveper >= time_step:
-        raise InputError(f"saveper: value {saveper:g} is not allowed; allowed at least time_step "
-                         f"{time_step:g}")
-    ratio = (final_time - initial_time) / time_step
-    if not ratio <= MAX_STEPS:
-        raise InputError(f"time_step {time_step:g} from {initial_time:g} to {final_time:g} makes "
-                         f"{ratio:,.0f} steps; allowed at most {MAX_STEPS:,}")
-    steps = math.ceil(ratio)
-    if steps * max(runs, 1) > MAX_STEP_RUNS:
-        raise InputError(f"n: {runs:,} runs of {steps:,} steps are {steps * runs:,} steps × runs; "
-                         f"allowed at most {MAX_STEP_RUNS:,} in one call")
-    return steps
-
-
 # --------------------------------------------------------------------------------------------
 # The engine
 
@@ -1712,7 +1671,7 @@ class Engine:
         simulator.base.inputs.InputError
             (a ValueError) Run settings that cannot give a run, or a parameter that is not a
             finite number or is negative where the model declares a lower limit of 0 or more
-            (:func:`check_run_settings`, :func:`check_param`).
+            (:func:`simulator.base.inputs.check_run_settings`, :func:`check_param`).
         EngineError
             Something the engine cannot compute exactly, named with its variable. What does
             not depend on the run is found before any run, by :func:`engine_for`, which runs
