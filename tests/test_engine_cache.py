@@ -181,7 +181,7 @@ def test_a_stale_or_corrupt_cache_file_is_rebuilt(cache, builds, tmp_path, corru
 def test_corrupt_python_names_file_is_ignored(cache, tmp_path, monkeypatch):
     cache.mkdir()
     (cache / "python-names.json").write_text('{"key": "x", "names": {"A": "1 bad"}}')
-    monkeypatch.setattr(tables, "_names", None)
+    monkeypatch.setattr(translate, "_names", None)
     assert translate._known_names() == {}
     translate.python_name.cache_clear()
     assert translate.python_name("Knowledge Stock") == "knowledge_stock"
