@@ -11,14 +11,14 @@ The data (``data/``)
 
 What the model is compared with
     The model starts in 2020 from the plan's baselines, so it has no simulated history. What its
-    constants decide is its *momentum*: how fast each quantity moves when the policies of 2020 are
-    held. The calibration run is :func:`simulator.plan.scenario.default` (every lever at its 2020
-    level, default assumptions) over 2020-2025, and the model-implied value of a quantity in a
-    year ``t <= 2020`` is its 2020 value carried back at the model's average growth over those
-    five years: ``v(2020) * (v(2025) / v(2020)) ** ((t - 2020) / 5)``. Fitting asks that the
-    model, left to itself, continue the average pace of the five years before the plan. Five years (not one) so
-    that delays and smoothing (patent examination, policy adjustment) play out as they did in the
-    five-year statements the data come from.
+    constants decide is its *momentum*: how fast each quantity moves when the policies of 2020
+    are held. The calibration run is :func:`simulator.plan.scenario.default` (every lever at its
+    2020 level, default assumptions) over 2020-2025, and the model-implied value of a quantity
+    in a year ``t <= 2020`` is its 2020 value carried back at the model's average growth over
+    those five years: ``v(2020) * (v(2025) / v(2020)) ** ((t - 2020) / 5)``. Fitting asks that
+    the model, left to itself, continue the average pace of the five years before the plan. Five
+    years (not one) so that delays and smoothing (patent examination, policy adjustment) play
+    out as they did in the five-year statements the data come from.
 
 Derived observations (``derivation``)
     A statement about growth over the 13th FYP becomes an observed 2015 level relative to the

@@ -2,26 +2,27 @@
 
 The uncertain constants of ``models/uncertainty.yaml`` are drawn from their prior distributions
 (:func:`simulator.analysis.uncertainty.sample`). Many draws make the model contradict what was
-observed before the plan; this module keeps only the draws that do not. The method is history matching
-(Craig, Goldstein, Seheult & Smith 1997; Vernon, Goldstein & Bower 2010, *Bayesian Analysis*
-5(4); Andrianakis et al. 2015, *PLoS Comput. Biol.* 11(1)), evaluated directly on the model
-(the vectorised engine is cheap enough that no emulator is needed).
+observed before the plan; this module keeps only the draws that do not. The method is history
+matching (Craig, Goldstein, Seheult & Smith 1997; Vernon, Goldstein & Bower 2010, *Bayesian
+Analysis* 5(4); Andrianakis et al. 2015, *PLoS Comput. Biol.* 11(1)), evaluated directly on the
+model (the vectorised engine is cheap enough that no emulator is needed).
 
 What a draw is compared with
     The calibration's facts (``data/calibration_targets.csv``,
-    :mod:`simulator.analysis.calibration`) of the roles :data:`ROLES`, by default ``fit`` only, every one dated 2020 or earlier. ``anchor``
-    facts are the model's initial values (met by construction), ``excluded`` ones are not
-    comparable, and each ``check`` fact carries a documented reason why the calibration run is
-    the wrong comparison for it (a filing boom or policy changes the run holds constant, another
-    definition, a census revision): conditioning on one would reject draws for the model's
-    structure, not for their constants (``roles=("fit", "check")`` does it anyway, and with the
-    model of this writing keeps no draw, docs/calibration.md). A fact dated after 2020 is refused
-    (:class:`ConditioningError`): the project judges the model by how it forecasts the years it
-    does not hold. The model value of a fact is the calibration's: the calibration run (every
-    lever at its 2020 level, default assumptions, calibrated constants of
-    ``models/calibration.yaml``, the draw's uncertain constants) carried back from 2020 at its
-    2020–2025 average growth (:meth:`simulator.analysis.calibration.Problem.model_values`, one
-    vectorised engine run for all draws).
+    :mod:`simulator.analysis.calibration`) of the roles :data:`ROLES`, by default ``fit`` only,
+    every one dated 2020 or earlier. ``anchor`` facts are the model's initial values (met by
+    construction), ``excluded`` ones are not comparable, and each ``check`` fact carries a
+    documented reason why the calibration run is the wrong comparison for it (a filing boom or
+    policy changes the run holds constant, another definition, a census revision): conditioning
+    on one would reject draws for the model's structure, not for their constants
+    (``roles=("fit", "check")`` does it anyway, and with the model of this writing keeps no
+    draw, docs/calibration.md). A fact dated after 2020 is refused (:class:`ConditioningError`):
+    the project judges the model by how it forecasts the years it does not hold. The model value
+    of a fact is the calibration's: the calibration run (every lever at its 2020 level, default
+    assumptions, calibrated constants of ``models/calibration.yaml``, the draw's uncertain
+    constants) carried back from 2020 at its 2020–2025 average growth
+    (:meth:`simulator.analysis.calibration.Problem.model_values`, one vectorised engine run for
+    all draws).
 
 Implausibility
     For fact *j* with observation ``z_j`` and model value ``f_j``::

@@ -1,12 +1,12 @@
 """The ensemble engine: N parameter sets of a Vensim model run at once as numpy arrays.
 
 Route: **numpy code generated from PySD's abstract model.** The ``.mdl`` is parsed by PySD's
-public translator (``VensimFile(...).parse()`` → ``get_abstract_model()``), the same stage PySD's
-own Python builder starts from. This module is a second builder: it walks the abstract syntax of every
-equation and writes one Python function that integrates the whole model, either on Python floats
-(one run, no per-call overhead) or on numpy arrays with a run dimension (N runs in one pass).
-Nothing is copied by hand from the model: editing the ``.mdl`` changes the engine's results with no
-code change.
+public translator (``VensimFile(...).parse()`` → ``get_abstract_model()``), the same stage
+PySD's own Python builder starts from. This module is a second builder: it walks the abstract
+syntax of every equation and writes one Python function that integrates the whole model, either
+on Python floats (one run, no per-call overhead) or on numpy arrays with a run dimension (N runs
+in one pass). Nothing is copied by hand from the model: editing the ``.mdl`` changes the
+engine's results with no code change.
 
 Why not the other measured route (driving PySD's translated functions with array-valued constants,
 design/pysd-facts.md)? It relies on PySD's private runtime (cache internals, ``float()`` calls that
@@ -35,13 +35,14 @@ ELSE condition meets a value XLA may round differently in the last bit (:func:`_
 
 Around the equations the engine follows PySD too: it saves at the steps PySD saves
 (:func:`simulator.sd.schedule.schedule`, also for a SAVEPER off the TIME STEP grid and for
-``SAVEPER = TIME STEP``), names every variable as PySD's namespace manager does (two Vensim names with one Python name are
-an EngineError naming both), and refuses run settings and constants that cannot give a run
-(:func:`simulator.base.inputs.check_run_settings`, :func:`check_param`). :func:`engine_for` and
-:class:`simulator.model.Model` run a refused model on PySD instead (:class:`PySDRunner`, with an
-:class:`EngineFallbackWarning`), so an edited model always runs: they write the model's code
-once before any run, so a refusal found only there (a DELAY N feeding a stock) falls back too,
-and ``Model`` runs a single run the engine refuses for its parameters on PySD.
+``SAVEPER = TIME STEP``), names every variable as PySD's namespace manager does (two Vensim
+names with one Python name are an EngineError naming both), and refuses run settings and
+constants that cannot give a run (:func:`simulator.base.inputs.check_run_settings`,
+:func:`check_param`). :func:`engine_for` and :class:`simulator.model.Model` run a refused model
+on PySD instead (:class:`PySDRunner`, with an :class:`EngineFallbackWarning`), so an edited
+model always runs: they write the model's code once before any run, so a refusal found only
+there (a DELAY N feeding a stock) falls back too, and ``Model`` runs a single run the engine
+refuses for its parameters on PySD.
 
 A second integrator, classic fourth-order Runge-Kutta (``method="rk4"``), is available for
 integration-error checks; Euler is the default and the one equal to PySD.
@@ -1296,10 +1297,11 @@ def _keep_freed_memory() -> None:
     Every step of a vector run allocates and frees a few hundred arrays of N numbers. With
     glibc's defaults the top of the heap is returned to the system whenever more than 128 KiB is
     free there, and taken back on the next allocation, page by page: a page fault for every page
-    of every step's arrays (``benchmarks/ensemble.py`` shows what that costs). Raising the trim threshold (and the size above
-    which blocks are mapped on their own, which setting the first one would otherwise freeze at
-    128 KiB) removes them. Done once per process; memory use is unchanged except that up to the
-    threshold of freed memory stays with the process. Nothing happens elsewhere than on glibc."""
+    of every step's arrays (``benchmarks/ensemble.py`` shows what that costs). Raising the trim
+    threshold (and the size above which blocks are mapped on their own, which setting the first
+    one would otherwise freeze at 128 KiB) removes them. Done once per process; memory use is
+    unchanged except that up to the threshold of freed memory stays with the process. Nothing
+    happens elsewhere than on glibc."""
     global _malloc_tuned
     if _malloc_tuned:
         return
@@ -2062,8 +2064,8 @@ class PySDRunner:
     """A model the engine refuses, run by PySD behind :meth:`Engine.run`'s interface.
 
     Each run is a fresh PySD run of the translated model
-    (:func:`simulator.sd.translate.translated_file`); an ensemble of N runs is N of them in a loop. Euler only, as PySD integrates. ``reason`` is
-    the engine's refusal."""
+    (:func:`simulator.sd.translate.translated_file`); an ensemble of N runs is N of them in a
+    loop. Euler only, as PySD integrates. ``reason`` is the engine's refusal."""
 
     def __init__(self, mdl_file: str | Path, reason: EngineError,
                  default_variables: Sequence[str] | None = None):
