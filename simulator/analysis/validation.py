@@ -522,8 +522,10 @@ def loop_section(checks: list[Check], number: int) -> list[str]:
 # All, and the report
 
 def run_all(n: int = 10_000, seed: int = 0, progress: bool = False, bounds=None) -> list[Check]:
-    """Every validation check in order: structure, extreme conditions, integration error,
-    behaviour reproduction, bounds under random policies, loop knock-out.
+    """Run every validation check, in order.
+
+    The groups: structure, extreme conditions, integration error, behaviour reproduction,
+    bounds under random policies, loop knock-out.
 
     Parameters
     ----------
