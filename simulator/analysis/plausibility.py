@@ -2,8 +2,9 @@
 
 Validation runs the model for ``n`` random settings of every lever, assumption and uncertain
 constant (:func:`simulator.analysis.validation.random_bounds`); every bound of
-``models/plausibility.csv`` must then hold at every saved time of every draw. A bound that one draw breaks fails the check,
-and the check names that draw, its settings and the inputs that drive the breach.
+``models/plausibility.csv`` must then hold at every saved time of every draw. A bound that one
+draw breaks fails the check, and the check names that draw, its settings and the inputs that
+drive the breach.
 
 File format
 -----------

@@ -329,8 +329,9 @@ def morris(scenario: Scenario, inputs: str | Sequence[str] | Sequence[Input] = "
     Examples
     --------
     >>> from simulator import load_scenario, sensitivity
-    >>> res = sensitivity.morris(load_scenario("scenarios/plan.yaml"), n=20, seed=0)  # doctest: +SKIP
-    >>> res.ranking("tech_smes@2025")                                                # doctest: +SKIP
+    >>> plan = load_scenario("scenarios/plan.yaml")              # doctest: +SKIP
+    >>> res = sensitivity.morris(plan, n=20, seed=0)              # doctest: +SKIP
+    >>> res.ranking("tech_smes@2025")                             # doctest: +SKIP
     """
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample

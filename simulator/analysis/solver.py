@@ -4,8 +4,9 @@ Problem
 -------
 Decision: one level per lever (every lever of ``models/levers.csv``), held over the plan periods
 up to the last chosen target year (2025 → 2021–2025; 2030 or 2035 → every period up to it);
-later periods keep the scenario's levels, and so do its assumptions. Bounds: from the lever's 2020 level (cutting below it saves
-nothing under the cost model) to its maximum in ``models/levers.csv``.
+later periods keep the scenario's levels, and so do its assumptions. Bounds: from the lever's
+2020 level (cutting below it saves nothing under the cost model) to its maximum in
+``models/levers.csv``.
 
 Cost: ``models/lever_costs.csv`` gives 万元 per lever unit per year; a setting costs
 ``Σ cost_per_unit × (level − 2020 level)`` per year, and that times the years it is held in
