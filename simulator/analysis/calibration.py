@@ -124,12 +124,12 @@ SIGNIFICANT = 6                  # digits written to the parameter file
 STAT_DIGITS = 4                  # digits of the fit statistics, singular values and errors (%)
 CORR_DIGITS = 3                  # digits of correlations and sensitivities
 #: Relative tolerance of ``--check`` on each result, beyond one unit in the last digit written.
-#: Measured (seed 0, 16 starts, unrounded): numpy vs XLA on one CPU, and numpy's AVX-512 vs AVX2
-#: vs SSE kernels and XLA's AVX-512 vs SSE4.2 code (NPY_DISABLE_CPU_FEATURES,
-#: XLA_FLAGS=--xla_cpu_max_isa) differ by at most 2.5e-8 relative (a few last bits through
-#: ~240 Euler steps and an optimiser stopping at xtol 1e-8) while the evaluation counts differ;
-#: 1e-6 leaves a 40-fold margin for other CPUs and libraries and is no coarser than the sixth
-#: significant digit the file keeps, so any change a reader of the file could see fails the check.
+#: Set from measurement across backends and SIMD levels (NPY_DISABLE_CPU_FEATURES,
+#: XLA_FLAGS=--xla_cpu_max_isa; the figures: docs/calibration.md, "The parameter file and its
+#: use"): they differ in a few last bits through the Euler steps and an optimiser
+#: stopping at xtol 1e-8, while the evaluation counts differ. 1e-6 leaves a wide margin for
+#: other CPUs and libraries and is no coarser than the sixth significant digit the file keeps,
+#: so any change a reader of the file could see fails the check.
 RESULT_RTOL = 1e-6
 #: Relative sigma of a user's actual (recalibration), by indicator id; others
 #: :data:`ACTUAL_SIGMA_DEFAULT`. 0.05 is the sigma of the project's own fitted levels from
