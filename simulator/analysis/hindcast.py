@@ -123,8 +123,14 @@ class Hindcast:
         return next(s for s in self.scores if s.method == method and s.series == series)
 
     def points_frame(self):
-        """One row per point and method: indicator, year, kind, observed, method, forecast,
-        error_pct, scored, note."""
+        """The points as a table, one row per point and method.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``indicator, year, kind, observed, method, forecast, error_pct, scored,
+            note`` (values in the indicator's unit, ``error_pct`` in %).
+        """
         import pandas as pd
         rows = [{"indicator": p.indicator, "year": p.year, "kind": p.kind,
                  "observed": p.observed, "method": m, "forecast": p.forecast[m],
@@ -133,7 +139,13 @@ class Hindcast:
         return pd.DataFrame(rows)
 
     def scores_frame(self):
-        """One row per method and series: method, series, n, mape, rmspe."""
+        """The scores as a table, one row per method and series.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``method, series, n, mape, rmspe`` (MAPE and RMSPE in %).
+        """
         import pandas as pd
         return pd.DataFrame([s.__dict__ for s in self.scores],
                             columns=["method", "series", "n", "mape", "rmspe"])

@@ -74,6 +74,11 @@ def select_goals(spec: Sequence[str] | None = None) -> tuple[Target, ...]:
         or ``KEY=VALUE`` (the same goal with another threshold, in its unit). Default: every 2035
         target.
 
+    Returns
+    -------
+    tuple of Target
+        In the order given (with thresholds replaced where ``KEY=VALUE``).
+
     Raises
     ------
     ValueError

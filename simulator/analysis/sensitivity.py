@@ -61,9 +61,20 @@ def inputs_for(which: str | Sequence[str] = "all", spec: unc.UncertaintySpec | N
     Parameters
     ----------
     which : "levers", "constants", "all", or a sequence of lever ids and constant names
+        A comma-separated string of names is split; default ``"all"``.
     spec : UncertaintySpec, optional
         Ranges of the uncertain constants (default ``models/uncertainty.yaml``); its fixed
         constants are not inputs.
+
+    Returns
+    -------
+    list of Input
+        Each with its kind (lever or constant) and its ``[min, max]`` range, in its unit.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, a name given twice, or none at all.
     """
     spec = spec or unc.load_spec()
     levers = {lev.id: Input(lev.id, "lever", lev.min, lev.max, f"{lev.name_zh} {lev.name_en}")
@@ -158,7 +169,23 @@ class SensitivityResult:
         return "ST" if self.method == "sobol" else "mu_star"
 
     def ranking(self, target: str) -> pd.DataFrame:
-        """Inputs ranked for one target key, most influential first."""
+        """Inputs ranked for one target key, most influential first.
+
+        Parameters
+        ----------
+        target : str
+            A target key of the analysis (``tech_smes@2025``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of :attr:`table` for that target, sorted by ``rank``.
+
+        Raises
+        ------
+        KeyError
+            For a target the analysis did not measure, naming the known ones.
+        """
         part = self.table[self.table["target"] == target]
         if part.empty:
             raise KeyError(f"target {target!r} is not in the analysis; known: "
@@ -166,7 +193,18 @@ class SensitivityResult:
         return part.sort_values("rank").reset_index(drop=True)
 
     def top(self, k: int = 5) -> pd.DataFrame:
-        """The ``k`` most influential inputs of every target."""
+        """The ``k`` most influential inputs of every target.
+
+        Parameters
+        ----------
+        k : int, default 5
+            Inputs kept per target.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows of :attr:`table` with ``rank <= k``, targets in analysis order.
+        """
         part = self.table[self.table["rank"] <= k]
         order = {key: i for i, key in enumerate(dict.fromkeys(self.table["target"]))}
         return part.sort_values(["target", "rank"], key=lambda c: c.map(order) if c.name ==

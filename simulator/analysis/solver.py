@@ -85,8 +85,24 @@ def lever_costs() -> dict[str, LeverCost]:
 
 
 def select_targets(spec: Sequence[str] | str | None = None) -> tuple[Target, ...]:
-    """Targets chosen by year (``"2025"``, ``"2035"``), target key (``tech_smes@2025``) or
-    indicator id (all of its targets). Default: the 2025 targets."""
+    """Targets chosen by year, target key or indicator id.
+
+    Parameters
+    ----------
+    spec : str or sequence of str, optional
+        Items: a year (``"2025"``, ``"2035"``), a target key (``tech_smes@2025``) or an
+        indicator id (all of its targets). Default: the 2025 targets.
+
+    Returns
+    -------
+    tuple of Target
+        In the order asked, each once.
+
+    Raises
+    ------
+    ValueError
+        An item that names no target, naming what is allowed.
+    """
     if spec is None:
         spec = ["2025"]
     if isinstance(spec, str):

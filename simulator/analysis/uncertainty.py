@@ -508,8 +508,19 @@ class UncertaintyResult:
         return f"{self.n:,} draws of the prior distributions, not conditioned on 2015–2020"
 
     def bands(self, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
-        """Quantile bands of every saved indicator: columns ``scenario, time, variable,
-        p05, p50, p95, deterministic`` (one ``pXX`` column per quantile)."""
+        """Quantile bands of every saved indicator over the runs, year by year.
+
+        Parameters
+        ----------
+        quantiles : sequence of float, default :data:`QUANTILES` (0.05, 0.5, 0.95)
+            Quantiles in [0, 1].
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``scenario, time, variable, p05, p50, p95, deterministic`` (one ``pXX``
+            column per quantile), values in the variable's unit; NaN runs are left out.
+        """
         names = [f"p{round(q * 100):02d}" for q in quantiles]
         frames = []
         for scen in self.scenarios:
@@ -523,14 +534,38 @@ class UncertaintyResult:
         return pd.concat(frames, ignore_index=True)
 
     def target_values(self, scenario: str | None = None) -> pd.DataFrame:
-        """Measured value of every target in every run (rows: runs; columns: target keys)."""
+        """Measured value of every target in every run.
+
+        Parameters
+        ----------
+        scenario : str, optional
+            The scenario's name; default the first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: runs (the index of ``draws``); columns: target keys; values the target's
+            measure (level, or % per year for a ``cagr`` target).
+        """
         scen = scenario or self.scenarios[0]
         return pd.DataFrame({t.key: target_values(self.data[scen], self.times, t)
                              for t in self.targets}, index=self.draws.index)
 
     def probabilities(self, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
-        """One row per scenario and target: ``probability`` (share of runs meeting it),
-        quantiles of the measured value (``p05, p50, p95``) and the ``deterministic`` value."""
+        """The probability of meeting each target, per scenario.
+
+        Parameters
+        ----------
+        quantiles : sequence of float, default :data:`QUANTILES` (0.05, 0.5, 0.95)
+            Quantiles of the measured value to report.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per scenario and target: ``probability`` (share of runs meeting it, 0 to
+            1), quantiles of the measured value (``p05, p50, p95``), the ``deterministic``
+            value, and the target's description and unit.
+        """
         names = [f"p{round(q * 100):02d}" for q in quantiles]
         rows = []
         for scen in self.scenarios:

@@ -27,10 +27,24 @@ SCORECARD_COLUMNS = [
 
 
 def cagr(series: pd.Series, year: float, base_year: float = BASE_YEAR) -> float:
-    """Average annual growth of ``series`` (indexed by year) from ``base_year`` to ``year``.
+    """Average annual growth of ``series`` from ``base_year`` to ``year``.
 
-    In % per year; NaN when either year is missing, the start is not positive, the end is
-    negative or ``year`` is not after ``base_year``."""
+    Parameters
+    ----------
+    series : pandas.Series
+        Values indexed by year (float year ends; matched with ``np.isclose``).
+    year : float
+        End year.
+    base_year : float, default 2020
+        Start year.
+
+    Returns
+    -------
+    float
+        ``((v(year) / v(base_year)) ** (1 / (year - base_year)) - 1) * 100``, in % per year;
+        NaN when either year is missing, the start is not positive, the end is negative or
+        ``year`` is not after ``base_year``.
+    """
     start = _at(series, base_year)
     end = _at(series, year)
     if not (start > 0 and end >= 0) or year <= base_year:
