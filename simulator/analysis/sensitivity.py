@@ -337,21 +337,10 @@ def morris(scenario: Scenario, inputs: str | Sequence[str] | Sequence[Input] = "
         Number of trajectories, >= 2.
     seed : int or None, optional
         Seeds the trajectories and the bootstrap (0 included); None: fresh entropy.
-    spec : UncertaintySpec, optional
-        The uncertain constants and their ranges; default ``models/uncertainty.yaml``.
-    targets : iterable of Target, optional
-        Default every target of ``models/targets.csv``.
     num_levels : int, default 4
         Grid levels of each input's range.
-    num_resamples : int, default 100
-        Bootstrap resamples of the confidence intervals.
-    conf_level : float, default 0.95
-        Confidence level of the intervals.
-    progress : bool, default False
-        Show a tqdm progress bar on standard error.
-    dask : None, True or str, optional
-        Where the runs are evaluated (:func:`simulator.analysis.uncertainty.evaluate`): locally
-        (None), on a fresh local Dask cluster (True) or on the scheduler at this address.
+    spec, targets, num_resamples, conf_level, progress, dask : optional
+        As in :func:`sobol` (same defaults).
 
     Returns
     -------
