@@ -117,7 +117,7 @@ class Model:
     Examples
     --------
     >>> from simulator import Model, scenario
-    >>> model = Model()
+    >>> model = Model()                                             # doctest: +SKIP
     >>> results = model.run(scenario.load("scenarios/plan.yaml"))   # doctest: +SKIP
     """
 

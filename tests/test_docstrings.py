@@ -4,8 +4,9 @@ The list: every callable in ``simulator.__all__`` (with the public methods of it
 the main entry points of ``simulator.sd``, ``simulator.plan`` and ``simulator.analysis`` written
 out below. For each, the docstring must exist and open with a one-line summary followed by a
 blank line (or end there); a ``Parameters`` section must name every parameter of its signature
-(``self``, ``cls``, ``*args`` and ``**kwargs`` aside); and a ``Returns`` (or ``Yields``) section
-must be there unless the function returns nothing. A small parser reads the sections; the
+(``self``, ``cls``, ``*args`` and ``**kwargs`` aside; a class's are its constructor's, an
+exception class needs only its summary); and a ``Returns`` (or ``Yields``) section must be there
+unless the function returns nothing. A small parser reads the sections; the
 self-tests at the end feed it bad docstrings so that the check can fail.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ import simulator
 #: Entry points outside ``simulator.__all__``: module path, then dotted attribute.
 ENTRY_POINTS = [
     ("simulator.sd.engine", "engine_for"),
+    ("simulator.sd.engine", "Engine"),
     ("simulator.sd.engine", "Engine.run"),
     ("simulator.plan.tables", "read_csv"),
     ("simulator.plan.tables", "levers"),
@@ -306,6 +308,17 @@ class _Undocumented:
         self.a = a
 
 
+class _ClassWithoutParameters:
+    """A thing made from ``a``."""
+
+    def __init__(self, a):
+        self.a = a
+
+
+class _Error(ValueError):
+    """A mistake, named in one line."""
+
+
 @pytest.mark.parametrize("func, expected", [
     (_bad_summary, ["does not open with a one-line summary and a blank line"]),
     (_missing_parameter, ["Parameters does not name c"]),
@@ -315,7 +328,10 @@ class _Undocumented:
     (_good, []),
     (_undocumented, ["no docstring"]),
     (_Undocumented, ["no docstring"]),
+    (_ClassWithoutParameters, ["no Parameters section (parameters: a)"]),
+    (_Error, []),
 ], ids=["two-line-summary", "missing-parameter", "missing-returns", "generator", "returns-none",
-        "good", "undocumented", "undocumented-class"])
+        "good", "undocumented", "undocumented-class", "class-without-parameters",
+        "exception-needs-summary-only"])
 def test_checker_on_known_docstrings(func, expected):
     assert problems(func) == expected

@@ -1466,10 +1466,15 @@ def _read_cache(path: Path, sha: str, version: str) -> tuple[dict, dict] | None:
 class Engine:
     """A Vensim model compiled to numpy code; runs one or N parameter sets at once.
 
+    Usually obtained through :func:`engine_for`, which keeps one per model and process and
+    falls back to PySD for a model the engine refuses.
+
     Parameters
     ----------
-    mdl_file : path, optional
-        The Vensim model; default ``models/guangyuan_innovation.mdl``.
+    mdl_file : str or Path
+        The Vensim model.
+    default_variables : sequence of str, optional
+        Python names a run saves when it is not told; default every variable.
 
     Notes
     -----
@@ -1478,15 +1483,16 @@ class Engine:
     ``$GUANGYUAN_CACHE``, see :func:`_read_cache`), keyed by the model file's SHA-256 and the
     engine's version (:func:`_engine_version`): a new process then runs the model without
     importing PySD, and :attr:`nodes` is read from PySD's abstract model only when something
-    needs it (code not generated before, :mod:`simulator.analysis.validation`). A stale, damaged or
-    unreadable file is never trusted: the model is read again and the file rewritten.
+    needs it (code not generated before, :mod:`simulator.analysis.validation`). A stale, damaged
+    or unreadable file is never trusted: the model is read again and the file rewritten.
 
     Examples
     --------
     >>> eng = Engine("model.mdl")                                     # doctest: +SKIP
     >>> res = eng.run({"knowledge_depreciation_rate": np.linspace(0.1, 0.3, 1000)},
     ...               variables=["rd_intensity"])            # doctest: +SKIP
-    >>> res["rd_intensity"].shape                            # (16 years, 1000 runs)
+    >>> res["rd_intensity"].shape          # (saved times, runs)    # doctest: +SKIP
+    (16, 1000)
     """
 
     def __init__(self, mdl_file: str | Path, default_variables: Sequence[str] | None = None):
