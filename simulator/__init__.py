@@ -33,7 +33,9 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    if name not in _LAZY:  # a subpackage or module, as ``simulator.model`` after ``import simulator``
+    """A public name, or a subpackage or module, imported on first use."""
+    # a name not in _LAZY: a subpackage or module, as ``simulator.model`` after ``import simulator``
+    if name not in _LAZY:
         if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is None:
             raise AttributeError(f"module 'simulator' has no attribute {name!r}")
     module, attr = _LAZY.get(name, (name, None))

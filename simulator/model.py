@@ -26,18 +26,58 @@ RESULT_COLUMNS = ["scenario", "time", "variable", "value", "unit"]
 
 
 def engine_for(mdl_file: str | Path = tables.MODEL_FILE, *, fallback: bool = True):
-    """The engine of the Guangyuan model (or of ``mdl_file``), parsed once per process: a run
-    saves every indicator of ``models/indicators.csv`` unless told otherwise. See
-    :func:`simulator.sd.engine.engine_for` for ``fallback``."""
+    """The engine of the Guangyuan model (or of ``mdl_file``), parsed once per process.
+
+    A run saves every indicator of ``models/indicators.csv`` unless told otherwise.
+
+    Parameters
+    ----------
+    mdl_file : str or Path, optional
+        The Vensim model; default ``models/guangyuan_innovation.mdl``.
+    fallback : bool, default True
+        Run a model the engine refuses on PySD instead, with a warning
+        (see :func:`simulator.sd.engine.engine_for`).
+
+    Returns
+    -------
+    simulator.sd.engine.Engine or simulator.sd.engine.PySDRunner
+        The same object for the same file and settings within a process.
+
+    Raises
+    ------
+    simulator.sd.engine.EngineError
+        With ``fallback=False``, for a model the engine cannot run exactly.
+
+    Examples
+    --------
+    >>> from simulator import engine_for
+    >>> table = engine_for().run(time_step=0.25).run()   # indicators, one run   # doctest: +SKIP
+    """
     return sd_engine.engine_for(mdl_file, fallback=fallback,
                                 default_variables=[i.variable for i in tables.indicators()])
 
 
 def random_draws(n: int, seed: int | None = None, engine=None
                  ) -> dict[str, np.ndarray]:
-    """``n`` uniform random parameter sets over every range the model knows: each lever in each
-    plan period, each scenario assumption and each uncertain constant (a constant with a
-    [min, max] range in the .mdl). Seeded with ``np.random.default_rng(seed)``."""
+    """``n`` uniform random parameter sets over every range the model knows.
+
+    The ranges: each lever in each plan period, each scenario assumption and each uncertain
+    constant (a constant with a [min, max] range in the ``.mdl``).
+
+    Parameters
+    ----------
+    n : int
+        Number of parameter sets.
+    seed : int, optional
+        Seed of ``np.random.default_rng(seed)``; None (default) draws fresh entropy.
+    engine : Engine, optional
+        Whose documented ranges to draw from; default :func:`engine_for` ``()``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Python name → ``n`` values, in the model's units; ready for ``engine.run(params)``.
+    """
     rng = np.random.default_rng(seed)
     engine = engine or engine_for()
     params = {k: rng.uniform(lo, hi, n) for k, (lo, hi) in engine.limits.items()
@@ -64,14 +104,20 @@ class Model:
         The Vensim model; defaults to ``models/guangyuan_innovation.mdl``.
     backend : {"engine", "pysd"}
         ``"engine"`` (default) runs numpy code generated from PySD's abstract model
-        (:mod:`simulator.sd.engine`; ``benchmarks/ensemble.py`` measures it); ``"pysd"`` runs the PySD
-        translation, the reference the tests compare the engine against. Both give the same
-        results to rounding.
+        (:mod:`simulator.sd.engine`; ``benchmarks/ensemble.py`` measures it); ``"pysd"`` runs
+        the PySD translation, the reference the tests compare the engine against. Both give the
+        same results to rounding.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``backend``, or a model that lacks a variable of
+        ``models/indicators.csv``.
 
     Examples
     --------
     >>> from simulator import Model, scenario
-    >>> model = Model()
+    >>> model = Model()                                             # doctest: +SKIP
     >>> results = model.run(scenario.load("scenarios/plan.yaml"))   # doctest: +SKIP
     """
 
@@ -122,7 +168,13 @@ class Model:
         return np.arange(self.initial_time, self.final_time + 0.5, 1.0)
 
     def constants(self) -> dict[str, float]:
-        """Default values of every constant of the model, by Python name."""
+        """Default values of every constant of the model, by Python name.
+
+        Returns
+        -------
+        dict of str to float
+            Python name → value in the model's units, as the ``.mdl`` sets it.
+        """
         if self.backend == "engine":
             return dict(self.engine.constants)
         model = self._load()
@@ -147,6 +199,13 @@ class Model:
         time_step : float, optional
             Integration step in years; default the model's TIME STEP (1/16).
 
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``time`` (year ends, float), one column per indicator id (or per Python name
+            in ``variables``), in the model's units. An indicator is NaN in the years before it
+            is defined.
+
         Raises
         ------
         simulator.base.inputs.InputError
@@ -155,6 +214,8 @@ class Model:
             step or SAVEPER not above 0, FINAL TIME not after INITIAL TIME, or more than
             :data:`simulator.base.inputs.MAX_STEPS` steps
             (:func:`simulator.base.inputs.check_params`).
+        KeyError
+            For a name in ``params`` or ``variables`` the model does not have.
         """
         from simulator.sd.engine import EngineError, EngineFallbackWarning, fallback_notice
         all_params = scenario.params()
@@ -205,19 +266,69 @@ class Model:
             time_step: float | None = None) -> pd.DataFrame:
         """Run ``scenario``; tidy results with columns ``scenario, time, variable, value, unit``.
 
-        ``variable`` is the indicator id, ``unit`` the plan's unit (``indicators.csv``), ``time``
-        the year end as a float. Indicators undefined in a year (``rd_spending_growth`` in 2020)
-        have a missing value there.
+        Parameters
+        ----------
+        scenario : Scenario
+            Lever settings and assumptions.
+        params : mapping, optional
+            Extra parameters by PySD Python name; they override the scenario (as in
+            :meth:`run_wide`).
+        time_step : float, optional
+            Integration step in years; default the model's TIME STEP (1/16).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per indicator and year end. ``variable`` is the indicator id, ``unit`` the
+            plan's unit (``indicators.csv``), ``time`` the year end as a float. Indicators
+            undefined in a year (``rd_spending_growth`` in 2020) have a missing value there.
+
+        Raises
+        ------
+        simulator.base.inputs.InputError, KeyError
+            As :meth:`run_wide`.
+
+        Examples
+        --------
+        >>> from simulator import Model, load_scenario
+        >>> Model().run(load_scenario("scenarios/plan.yaml")).columns.tolist()  # doctest: +SKIP
+        ['scenario', 'time', 'variable', 'value', 'unit']
         """
         return tidy(self.run_wide(scenario, params=params, time_step=time_step), scenario.name)
 
     def run_many(self, scenarios: Iterable[Scenario]) -> pd.DataFrame:
-        """Run several scenarios; their tidy results stacked."""
+        """Run several scenarios; their tidy results stacked.
+
+        Parameters
+        ----------
+        scenarios : iterable of Scenario
+            Run one after another with the model's defaults (no extra ``params``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The tidy results of :meth:`run`, one block per scenario, told apart by ``scenario``.
+        """
         return pd.concat([self.run(s) for s in scenarios], ignore_index=True)
 
 
 def tidy(wide: pd.DataFrame, scenario_name: str) -> pd.DataFrame:
-    """Turn a wide indicator table (index time, columns indicator ids) into tidy results."""
+    """Turn a wide indicator table into tidy results.
+
+    Parameters
+    ----------
+    wide : pandas.DataFrame
+        Index ``time``, columns indicator ids (as :meth:`Model.run_wide` returns); columns that
+        are not indicators are dropped.
+    scenario_name : str
+        Written in the ``scenario`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scenario, time, variable, value, unit`` (:data:`RESULT_COLUMNS`), indicators
+        in the order of ``models/indicators.csv``, units the plan's.
+    """
     units = {i.id: i.unit_zh for i in tables.indicators()}
     order = [i.id for i in tables.indicators() if i.id in wide.columns]
     long = (wide[order].reset_index().melt(id_vars="time", var_name="variable", value_name="value"))
@@ -227,7 +338,25 @@ def tidy(wide: pd.DataFrame, scenario_name: str) -> pd.DataFrame:
 
 
 def wide(results: pd.DataFrame, scenario_name: str | None = None) -> pd.DataFrame:
-    """The inverse of :func:`tidy` for one scenario: index time, one column per indicator."""
+    """The inverse of :func:`tidy` for one scenario: index time, one column per indicator.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Tidy results (:meth:`Model.run`), of one or more scenarios.
+    scenario_name : str, optional
+        The scenario to widen; may be left out when ``results`` hold only one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``time``, one column per indicator id, in the order of ``models/indicators.csv``.
+
+    Raises
+    ------
+    ValueError
+        When ``results`` hold several scenarios and ``scenario_name`` is not given.
+    """
     if scenario_name is not None:
         results = results[results["scenario"] == scenario_name]
     elif results["scenario"].nunique() > 1:

@@ -60,7 +60,13 @@ def summarise(wide: pd.DataFrame) -> list[PeriodBudget]:
     Returns
     -------
     list of PeriodBudget
-        One per period of ``tables.PERIODS``, in order.
+        One per period of ``tables.PERIODS``, in order: yearly averages in 亿元 a year (the
+        funded share a fraction of 1), and the worst year's shortfall.
+
+    Raises
+    ------
+    KeyError
+        When ``wide`` lacks a variable of :data:`VARIABLES`.
     """
     missing = [v for v in VARIABLES if v not in wide.columns]
     if missing:
@@ -83,7 +89,20 @@ def summarise(wide: pd.DataFrame) -> list[PeriodBudget]:
 
 
 def of_scenario(scenario: Scenario, model=None) -> list[PeriodBudget]:
-    """:func:`summarise` of a run of ``scenario`` (``model`` a :class:`simulator.Model`)."""
+    """:func:`summarise` of a run of ``scenario``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario to run.
+    model : simulator.model.Model, optional
+        Default a fresh ``Model()``.
+
+    Returns
+    -------
+    list of PeriodBudget
+        As :func:`summarise`.
+    """
     from simulator.model import Model
     model = model or Model()
     return summarise(model.run_wide(scenario, variables=list(VARIABLES)))

@@ -11,14 +11,14 @@ The data (``data/``)
 
 What the model is compared with
     The model starts in 2020 from the plan's baselines, so it has no simulated history. What its
-    constants decide is its *momentum*: how fast each quantity moves when the policies of 2020 are
-    held. The calibration run is :func:`simulator.plan.scenario.default` (every lever at its 2020 level,
-    default assumptions) over 2020-2025, and the model-implied value of a quantity in a year
-    ``t <= 2020`` is its 2020 value carried back at the model's average growth over those five years:
-    ``v(2020) * (v(2025) / v(2020)) ** ((t - 2020) / 5)``. Fitting asks that the model, left to
-    itself, continue the average pace of the five years before the plan. Five years (not one) so
-    that delays and smoothing (patent examination, policy adjustment) play out as they did in the
-    five-year statements the data come from.
+    constants decide is its *momentum*: how fast each quantity moves when the policies of 2020
+    are held. The calibration run is :func:`simulator.plan.scenario.default` (every lever at its
+    2020 level, default assumptions) over 2020-2025, and the model-implied value of a quantity
+    in a year ``t <= 2020`` is its 2020 value carried back at the model's average growth over
+    those five years: ``v(2020) * (v(2025) / v(2020)) ** ((t - 2020) / 5)``. Fitting asks that
+    the model, left to itself, continue the average pace of the five years before the plan. Five
+    years (not one) so that delays and smoothing (patent examination, policy adjustment) play
+    out as they did in the five-year statements the data come from.
 
 Derived observations (``derivation``)
     A statement about growth over the 13th FYP becomes an observed 2015 level relative to the
@@ -68,8 +68,8 @@ Recalibration on new data (:func:`actual_targets`, ``calibrate(actuals=...)``)
 
 The result, ``models/calibration.yaml``, records provenance (date, SHA-256 of the model and of
 every data file, method, seed, engine backend, library versions, CPU and SIMD level) and the fit
-statistics. Scenarios use its parameters by default (:meth:`simulator.plan.scenario.Scenario.params`).
-``python -m simulator calibrate`` writes it.
+statistics. Scenarios use its parameters by default
+(:meth:`simulator.plan.scenario.Scenario.params`). ``python -m simulator calibrate`` writes it.
 
 Reproducibility
     The same seed gives the same *results* — fitted values, confidence intervals, statistics,
@@ -99,7 +99,8 @@ from simulator.plan import tables
 
 # The committed parameter file is read where scenarios read it; its readers are part of this
 # module's interface too (calibration.read(), calibration.parameters()).
-from simulator.plan.calibrated import CALIBRATION_FILE, CalibrationError, parameters, read  # noqa: F401
+from simulator.plan.calibrated import (  # noqa: F401
+    CALIBRATION_FILE, CalibrationError, parameters, read)
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
@@ -123,12 +124,12 @@ SIGNIFICANT = 6                  # digits written to the parameter file
 STAT_DIGITS = 4                  # digits of the fit statistics, singular values and errors (%)
 CORR_DIGITS = 3                  # digits of correlations and sensitivities
 #: Relative tolerance of ``--check`` on each result, beyond one unit in the last digit written.
-#: Measured (seed 0, 16 starts, unrounded): numpy vs XLA on one CPU, and numpy's AVX-512 vs AVX2
-#: vs SSE kernels and XLA's AVX-512 vs SSE4.2 code (NPY_DISABLE_CPU_FEATURES,
-#: XLA_FLAGS=--xla_cpu_max_isa) differ by at most 2.5e-8 relative (a few last bits through
-#: ~240 Euler steps and an optimiser stopping at xtol 1e-8) while the evaluation counts differ;
-#: 1e-6 leaves a 40-fold margin for other CPUs and libraries and is no coarser than the sixth
-#: significant digit the file keeps, so any change a reader of the file could see fails the check.
+#: Set from measurement across backends and SIMD levels (NPY_DISABLE_CPU_FEATURES,
+#: XLA_FLAGS=--xla_cpu_max_isa; the figures: docs/calibration.md, "The parameter file and its
+#: use"): they differ in a few last bits through the Euler steps and an optimiser
+#: stopping at xtol 1e-8, while the evaluation counts differ. 1e-6 leaves a wide margin for
+#: other CPUs and libraries and is no coarser than the sixth significant digit the file keeps,
+#: so any change a reader of the file could see fails the check.
 RESULT_RTOL = 1e-6
 #: Relative sigma of a user's actual (recalibration), by indicator id; others
 #: :data:`ACTUAL_SIGMA_DEFAULT`. 0.05 is the sigma of the project's own fitted levels from
@@ -323,7 +324,8 @@ def load_candidates(path: Path = PARAMETERS_FILE, engine=None) -> list[Candidate
 def actuals_digest(observed) -> str:
     """SHA-256 of the figures of a set of actuals (indicator, year, value, kind of every row, in
     file order): what a recalibration depends on, whatever the file's column order, quoting,
-    ``source`` or ``note`` text. The cache key of :func:`simulator.analysis.hindcast.recalibrate`."""
+    ``source`` or ``note`` text. The cache key of
+    :func:`simulator.analysis.hindcast.recalibrate`."""
     text = "\n".join(f"{a.indicator},{a.year!r},{a.value!r},{a.kind}" for a in observed)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -708,34 +710,49 @@ def calibrate(seed: int = 0, starts: int = 16, *, targets_file: Path = TARGETS_F
               progress: bool = False, targets: Sequence[CalTarget] | None = None,
               backend: str | None = None, cutoff: float | None = None,
               actuals=None, scenario=None) -> Result:
-    """Fit, find what the data identify, refit, and gather statistics. Deterministic for a seed
-    and engine backend.
+    """Fit, find what the data identify, refit, and gather statistics.
+
+    Deterministic for a seed and engine backend.
 
     Parameters
     ----------
-    seed : int
+    seed : int, default 0
         Seed of the Latin hypercube of starting points.
-    starts : int
+    starts : int, default 16
         Number of starting points of each multi-start fit.
-    progress : bool
+    targets_file : Path, optional
+        The calibration targets; default ``data/calibration_targets.csv``.
+    parameters_file : Path, optional
+        The candidate parameters and their ranges; default
+        ``data/calibration_parameters.csv``.
+    engine : Engine, optional
+        Default :func:`simulator.model.engine_for` ``()``.
+    progress : bool, default False
         Show a progress bar (tqdm) on standard error.
     targets : sequence of CalTarget, optional
         Use these instead of reading ``targets_file`` (e.g. :func:`conflict_alternatives`).
     backend : {"auto", "numpy", "xla"}, optional
-        The engine's backend for the runs (see :meth:`simulator.sd.engine.Engine.run`); recorded in
-        the provenance. The two differ in the last bits and so in the optimiser's path (its
-        evaluation counts), not in the results beyond :data:`RESULT_RTOL`.
+        The engine's backend for the runs (see :meth:`simulator.sd.engine.Engine.run`);
+        recorded in the provenance. The two differ in the last bits and so in the optimiser's
+        path (its evaluation counts), not in the results beyond :data:`RESULT_RTOL`.
     cutoff : float, optional
         Fit with the data dated up to this year only (:func:`up_to`; used by the hindcast,
-        :mod:`simulator.analysis.hindcast`); recorded in the provenance. None (the default): all data,
-        as in ``models/calibration.yaml``. With ``actuals``, it applies to them too.
+        :mod:`simulator.analysis.hindcast`); recorded in the provenance. None (the default):
+        all data, as in ``models/calibration.yaml``. With ``actuals``, it applies to them too.
     actuals : simulator.plan.actuals.Actuals, optional
         A user's actuals, added as targets (:func:`actual_targets`; recalibration on new data,
-        :func:`simulator.analysis.hindcast.recalibrate`). Their hash, the scenario and the cutoff are
-        recorded in the provenance.
+        :func:`simulator.analysis.hindcast.recalibrate`). Their hash, the scenario and the
+        cutoff are recorded in the provenance.
     scenario : Scenario, optional
         With ``actuals``: the scenario whose run the actuals dated after 2020 are compared with;
         default the plan as enacted (:data:`PLAN_SCENARIO`).
+
+    Returns
+    -------
+    Result
+        The identified parameters with 95 % intervals, the fixed ones and why, the fit per
+        target and series, correlations, the elimination steps and the provenance;
+        :func:`to_yaml` writes it as ``models/calibration.yaml``.
 
     Raises
     ------

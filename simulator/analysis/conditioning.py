@@ -1,27 +1,28 @@
 """Conditioning the uncertainty ensemble on the 2015–2020 observations (history matching).
 
 The uncertain constants of ``models/uncertainty.yaml`` are drawn from their prior distributions
-(:func:`simulator.analysis.uncertainty.sample`). Many draws make the model contradict what was observed
-before the plan; this module keeps only the draws that do not. The method is history matching
-(Craig, Goldstein, Seheult & Smith 1997; Vernon, Goldstein & Bower 2010, *Bayesian Analysis*
-5(4); Andrianakis et al. 2015, *PLoS Comput. Biol.* 11(1)), evaluated directly on the model
-(the vectorised engine is cheap enough that no emulator is needed).
+(:func:`simulator.analysis.uncertainty.sample`). Many draws make the model contradict what was
+observed before the plan; this module keeps only the draws that do not. The method is history
+matching (Craig, Goldstein, Seheult & Smith 1997; Vernon, Goldstein & Bower 2010, *Bayesian
+Analysis* 5(4); Andrianakis et al. 2015, *PLoS Comput. Biol.* 11(1)), evaluated directly on the
+model (the vectorised engine is cheap enough that no emulator is needed).
 
 What a draw is compared with
-    The calibration's facts (``data/calibration_targets.csv``, :mod:`simulator.analysis.calibration`) of
-    the roles :data:`ROLES`, by default ``fit`` only, every one dated 2020 or earlier. ``anchor``
-    facts are the model's initial values (met by construction), ``excluded`` ones are not
-    comparable, and each ``check`` fact carries a documented reason why the calibration run is
-    the wrong comparison for it (a filing boom or policy changes the run holds constant, another
-    definition, a census revision): conditioning on one would reject draws for the model's
-    structure, not for their constants (``roles=("fit", "check")`` does it anyway, and with the
-    model of this writing keeps no draw, docs/calibration.md). A fact dated after 2020 is refused
-    (:class:`ConditioningError`): the project judges the model by how it forecasts the years it
-    does not hold. The model value of a fact is the calibration's: the calibration run (every
-    lever at its 2020 level, default assumptions, calibrated constants of
-    ``models/calibration.yaml``, the draw's uncertain constants) carried back from 2020 at its
-    2020–2025 average growth (:meth:`simulator.analysis.calibration.Problem.model_values`, one
-    vectorised engine run for all draws).
+    The calibration's facts (``data/calibration_targets.csv``,
+    :mod:`simulator.analysis.calibration`) of the roles :data:`ROLES`, by default ``fit`` only,
+    every one dated 2020 or earlier. ``anchor`` facts are the model's initial values (met by
+    construction), ``excluded`` ones are not comparable, and each ``check`` fact carries a
+    documented reason why the calibration run is the wrong comparison for it (a filing boom or
+    policy changes the run holds constant, another definition, a census revision): conditioning
+    on one would reject draws for the model's structure, not for their constants
+    (``roles=("fit", "check")`` does it anyway, and with the model of this writing keeps no
+    draw, docs/calibration.md). A fact dated after 2020 is refused (:class:`ConditioningError`):
+    the project judges the model by how it forecasts the years it does not hold. The model value
+    of a fact is the calibration's: the calibration run (every lever at its 2020 level, default
+    assumptions, calibrated constants of ``models/calibration.yaml``, the draw's uncertain
+    constants) carried back from 2020 at its 2020–2025 average growth
+    (:meth:`simulator.analysis.calibration.Problem.model_values`, one vectorised engine run for
+    all draws).
 
 Implausibility
     For fact *j* with observation ``z_j`` and model value ``f_j``::
@@ -150,7 +151,8 @@ class Conditioned:
     ----------
     draws : DataFrame
         The kept draws (index ``run`` from 0, one column per varied constant), like
-        :func:`simulator.analysis.uncertainty.sample` returns: the first consistent draws in drawing order.
+        :func:`simulator.analysis.uncertainty.sample` returns: the first consistent draws in
+        drawing order.
     implausibility : ndarray (n,)
         Each kept draw's implausibility (the largest over the facts).
     drawn : int
@@ -248,22 +250,34 @@ def condition(spec: "UncertaintySpec", n: int, seed: int | None = None, *,
     seed : int or None
         Seeds every round (0 is a seed like any other; None: fresh entropy).
     targets : sequence of CalTarget, optional
-        Facts to choose from (default ``data/calibration_targets.csv``); those of ``roles``
-        (default :data:`ROLES`) are used; one dated after 2020 is refused.
-    cut : float
-        Largest implausibility kept (default :data:`CUT`).
-    discrepancy : float
-        Relative model discrepancy (default :data:`DISCREPANCY`).
+        Facts to choose from (default ``data/calibration_targets.csv``); one dated after 2020
+        is refused.
+    roles : sequence of str, default :data:`ROLES`
+        The roles of ``targets`` that are used.
+    cut : float, default :data:`CUT`
+        Largest implausibility kept (> 0).
+    discrepancy : float, default :data:`DISCREPANCY`
+        Relative model discrepancy (>= 0).
     max_draws : int, optional
         Most draws made (default :data:`MAX_DRAWS_FACTOR` × ``n``).
     min_kept : int, optional
         Fewest consistent draws accepted at the cap (default ``n``: the ensemble has ``n``
         draws or the call fails); between ``min_kept`` and ``n`` the ensemble is smaller.
+    engine : Engine, optional
+        Default :func:`simulator.model.engine_for` ``()``.
+
+    Returns
+    -------
+    Conditioned
+        The kept draws (one row per run, one column per varied constant), their
+        implausibilities, how many were drawn, and per fact how many draws it ruled out.
 
     Raises
     ------
     ConditioningError
         Fewer than ``min_kept`` draws consistent after ``max_draws``; a fact after 2020.
+    ValueError
+        An ``n``, ``cut``, ``discrepancy``, ``min_kept`` or ``max_draws`` out of range.
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n: value {n!r} is not allowed; allowed a whole number >= 1")

@@ -54,8 +54,9 @@ def lever_effects(scenario: Scenario, target: tables.Target, step: float = STEP)
         The settings to read around.
     target : simulator.plan.tables.Target
         One of ``tables.targets()``.
-    step : float
-        Relative move (0.10: +10 %).
+    step : float, default :data:`STEP` (0.10)
+        Relative move (0.10: +10 % of the lever's value, or of its range where the value
+        is 0), capped at the lever's maximum.
 
     Returns
     -------

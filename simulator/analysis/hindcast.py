@@ -10,8 +10,8 @@ of actuals (:mod:`simulator.plan.actuals`) dated after the cutoff against three 
     The hindcast-calibrated model. From 2020 on: the scenario's run, linear between year ends
     for a mid-year observation. Before 2020 the model has no simulated history (it starts in
     2020 from the plan's 2020 baselines); its value there is the *implied history* the
-    calibration fits (:func:`simulator.analysis.calibration.implied_history`): the 2020 value carried
-    back at the model's average 2020–2025 growth with the policies of 2020 held
+    calibration fits (:func:`simulator.analysis.calibration.implied_history`): the 2020 value
+    carried back at the model's average 2020–2025 growth with the policies of 2020 held
     (:func:`simulator.plan.scenario.default`), whatever the scenario.
 ``path``
     The planner's straight geometric path from the plan's 2020 value (``value_2020`` of
@@ -123,8 +123,14 @@ class Hindcast:
         return next(s for s in self.scores if s.method == method and s.series == series)
 
     def points_frame(self):
-        """One row per point and method: indicator, year, kind, observed, method, forecast,
-        error_pct, scored, note."""
+        """The points as a table, one row per point and method.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``indicator, year, kind, observed, method, forecast, error_pct, scored,
+            note`` (values in the indicator's unit, ``error_pct`` in %).
+        """
         import pandas as pd
         rows = [{"indicator": p.indicator, "year": p.year, "kind": p.kind,
                  "observed": p.observed, "method": m, "forecast": p.forecast[m],
@@ -133,7 +139,13 @@ class Hindcast:
         return pd.DataFrame(rows)
 
     def scores_frame(self):
-        """One row per method and series: method, series, n, mape, rmspe."""
+        """The scores as a table, one row per method and series.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``method, series, n, mape, rmspe`` (MAPE and RMSPE in %).
+        """
         import pandas as pd
         return pd.DataFrame([s.__dict__ for s in self.scores],
                             columns=["method", "series", "n", "mape", "rmspe"])
@@ -233,9 +245,10 @@ _calibrations: dict[tuple, Any] = {}
 
 def calibrate_up_to(cutoff: int, seed: int = 0, starts: int = DEFAULT_STARTS,
                     backend: str | None = None):
-    """:func:`simulator.analysis.calibration.calibrate` with the data dated up to ``cutoff``; the result
-    is kept for the rest of the process (keyed by cutoff, seed, starts and backend), so a
-    notebook or a test that hindcasts twice calibrates once."""
+    """:func:`simulator.analysis.calibration.calibrate` with the data dated up to ``cutoff``.
+
+    The result is kept for the rest of the process (keyed by cutoff, seed, starts and backend),
+    so a notebook or a test that hindcasts twice calibrates once."""
     from simulator.analysis import calibration
     key = (int(cutoff), int(seed), int(starts), backend)
     if key not in _calibrations:
@@ -320,17 +333,32 @@ def hindcast(observed: Actuals, cutoff: int, scenario=None, *, seed: int = 0,
         Last year of the data used: the calibration's and the trend's.
     scenario : Scenario, optional
         Default the plan as enacted (``scenarios/plan.yaml``).
-    seed, starts, backend
-        Of the calibration (:func:`simulator.analysis.calibration.calibrate`); fewer starts are faster
+    seed, starts, backend : optional
+        Of the calibration (:func:`simulator.analysis.calibration.calibrate`; default seed 0,
+        :data:`DEFAULT_STARTS` starts, the engine's default backend); fewer starts are faster
         and may find a worse optimum of the multi-start fit.
     calibration_result : simulator.analysis.calibration.Result, optional
         A calibration already made with this ``cutoff`` (skips the fit).
+
+    Returns
+    -------
+    Hindcast
+        Per actual after the cutoff, the forecasts of the three methods (``model``, ``path``,
+        ``trend``) and their percentage errors; MAPE and RMSPE (in %) per series, pooled and
+        common; the constants fitted up to the cutoff. ``.points_frame()``,
+        ``.scores_frame()``, ``.to_json()`` and ``.to_csv()`` give it as tables.
 
     Raises
     ------
     HindcastError
         A cutoff outside 2015–2034, no observation after the cutoff, or no calibration data up
         to it (one line, naming the value and what is allowed).
+
+    Examples
+    --------
+    >>> from simulator import actuals, hindcast
+    >>> observed = actuals.load("data/examples/actuals_2015_2020.csv")   # doctest: +SKIP
+    >>> hindcast.hindcast(observed, cutoff=2018).scores_frame()          # doctest: +SKIP
     """
     from simulator.plan import scenario as _scenario
     cutoff = check_cutoff(cutoff)
@@ -407,7 +435,7 @@ class Recalibration:
     parameters: dict[str, float]       # every candidate: fitted or documented
     fitted: dict[str, float]           # identified by the data, fitted values
     fixed: dict[str, float]            # not identified: documented values
-    actuals_sha256: str                # simulator.analysis.calibration.actuals_digest of the actuals
+    actuals_sha256: str                # calibration.actuals_digest of the actuals
     result: Any                        # calibration.Result: targets, statistics, provenance
 
     def summary(self) -> str:
@@ -445,15 +473,14 @@ def check_up_to(up_to: Any) -> float:
 def recalibrate(observed: Actuals, scenario=None, up_to: float | None = None, *,
                 seed: int = 0, starts: int = DEFAULT_STARTS,
                 backend: str | None = None) -> Recalibration:
-    """Fit the model's constants to the project's calibration data plus ``observed`` up to
-    ``up_to``: recalibration on new data.
+    """Recalibration on new data: fit the constants to the project's data plus ``observed``.
 
-    The same calibration (:func:`simulator.analysis.calibration.calibrate` with ``actuals``: same
-    candidates, identifiability selection and seeded multi-start) with the actuals as extra
-    targets (:func:`simulator.analysis.calibration.actual_targets`). The result is kept for the rest of
-    the process (the latest :data:`MAX_KEPT`), keyed by the hash of the actuals' figures, the
-    scenario's content, ``up_to``, ``seed``, ``starts`` and ``backend``: asking again (an app's
-    toggle) does not refit.
+    The same calibration (:func:`simulator.analysis.calibration.calibrate` with ``actuals``:
+    same candidates, identifiability selection and seeded multi-start) with the actuals up to
+    ``up_to`` as extra targets (:func:`simulator.analysis.calibration.actual_targets`). The
+    result is kept for the rest of the process (the latest :data:`MAX_KEPT`), keyed by the hash
+    of the actuals' figures, the scenario's content, ``up_to``, ``seed``, ``starts`` and
+    ``backend``: asking again (an app's toggle) does not refit.
 
     Parameters
     ----------
@@ -464,8 +491,16 @@ def recalibrate(observed: Actuals, scenario=None, up_to: float | None = None, *,
         as enacted (``scenarios/plan.yaml``).
     up_to : float, optional
         Latest date of the actuals used; default the latest in ``observed``.
-    seed, starts, backend
-        Of the calibration's multi-start fit.
+    seed, starts, backend : optional
+        Of the calibration's multi-start fit (default seed 0, :data:`DEFAULT_STARTS` starts,
+        the engine's default backend).
+
+    Returns
+    -------
+    Recalibration
+        ``parameters`` (every calibration candidate, fitted or at its documented value: pass
+        it as ``Model.run(scenario, params=...)``), the fitted and fixed ones apart, the hash
+        of the actuals and the full calibration result.
 
     Raises
     ------

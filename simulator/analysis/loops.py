@@ -276,8 +276,26 @@ def loads(text: str, source: str = "<loops>", mdl_file: str | Path | None = None
 
 def load(path: str | Path = DEFAULT_FILE, mdl_file: str | Path | None = None
          ) -> tuple[Loop, ...]:
-    """The loops of the loop table at ``path`` (default ``models/loops.csv``), validated
-    against ``mdl_file`` (default the project's model); see :func:`loads`."""
+    """The loops of a loop table file, validated against the model; see :func:`loads`.
+
+    Parameters
+    ----------
+    path : str or Path, default ``models/loops.csv``
+        The loop table, read through the bounded reader.
+    mdl_file : str or Path, optional
+        The model the loops' constants must exist in; default the project's model.
+
+    Returns
+    -------
+    tuple of Loop
+        In file order.
+
+    Raises
+    ------
+    LoopError
+        A file that cannot be read within bounds or any invalid row (as :func:`loads`), in
+        one line.
+    """
     text = inputs.read_text(path, what="CSV table", error=LoopError)
     return loads(text, str(path), mdl_file)
 
@@ -350,18 +368,27 @@ def knockout(scenario: Scenario | Mapping[str, float] | None = None,
         ``scenarios/plan.yaml``.
     loops : sequence of Loop, optional
         Default :func:`load` of ``models/loops.csv`` (against ``mdl_file``).
-    years : sequence of int
+    years : sequence of int, default :data:`DEFAULT_YEARS` (2025, 2035)
         Years reported (each within the model's time span).
     mdl_file : path, optional
         The model; default the project's.
     indicators : sequence of Measure, optional
         What to measure; default :func:`measures` (the project's indicators).
-    threshold : float
-        Driver threshold (default :data:`DRIVER_THRESHOLD`).
+    threshold : float, default :data:`DRIVER_THRESHOLD`
+        Driver threshold, in % of the level (percentage points for a growth rate).
 
     Returns
     -------
     KnockOut
+        ``table``: per loop (and every loop cut together), indicator and year, the full and
+        the cut run and the effect (% of the full run's level, or percentage points);
+        ``summary``: per loop, its largest absolute effect and whether it is a driver.
+
+    Examples
+    --------
+    >>> from simulator import loops
+    >>> ko = loops.knockout()          # the plan as enacted      # doctest: +SKIP
+    >>> ko.summary[["loop", "effect", "driver"]]                 # doctest: +SKIP
 
     Raises
     ------

@@ -74,6 +74,11 @@ def select_goals(spec: Sequence[str] | None = None) -> tuple[Target, ...]:
         or ``KEY=VALUE`` (the same goal with another threshold, in its unit). Default: every 2035
         target.
 
+    Returns
+    -------
+    tuple of Target
+        In the order given (with thresholds replaced where ``KEY=VALUE``).
+
     Raises
     ------
     ValueError
@@ -262,20 +267,43 @@ def milestones(scenario: Scenario, goals: Sequence[Target] | Sequence[str] | Non
     scenario : Scenario
         Its 2021–2025 levers (kept as they are), assumptions, and 2026–2035 levers (floors of
         the path when ``floors``).
-    goals : Targets or items for :func:`select_goals`, optional
-        Default: every 2035 goal of ``models/targets.csv``.
+    goals : iterable of Target, or items for :func:`select_goals`, optional
+        Default: every 2035 goal of ``models/targets.csv``; none may fall in 2021–2025.
     probability : float in (0, 1), optional
-        Meet each goal in at least this share of ``n`` draws of the uncertain constants
-        (``spec``, default ``models/uncertainty.yaml``); None: in the central run.
-    n, seed :
-        Draws under uncertainty and the seed of the draws and of the solver's screen.
-    floors : bool
-        Keep the scenario's 2026–2035 levels as lower bounds (default); False: the 2020 levels.
+        Meet each goal in at least this share of ``n`` draws of the uncertain constants;
+        None (default): in the central run.
+    n : int, default 100
+        Draws under uncertainty.
+    seed : int or None, default 0
+        Seed of the draws and of the solver's screen (0 included); None: fresh entropy.
+    spec : UncertaintySpec, optional
+        The uncertain constants under ``probability``; default ``models/uncertainty.yaml``.
+    floors : bool, default True
+        Keep the scenario's 2026–2035 levels as lower bounds; False: the 2020 levels.
     observed : simulator.plan.actuals.Actuals, optional
         Observed values: the latest level at or before 2025 replaces the simulated 2025 value.
-    candidates, maxiter, progress, conditioned :
-        Passed to :func:`simulator.analysis.solver.solve` (``conditioned``: draws consistent with
-        2015–2020, the default, or the prior's).
+    candidates, maxiter, progress, conditioned : optional
+        Passed to :func:`simulator.analysis.solver.solve` (``conditioned``: draws consistent
+        with 2015–2020, the default, or the prior's).
+
+    Returns
+    -------
+    Milestones
+        ``feasible``, a one-line ``message``, the draft 2030 ``table`` (one row per indicator,
+        in its unit), the lever-periods the path changes, the cost in 万元 a year per period,
+        and what the maxima reach per goal.
+
+    Raises
+    ------
+    ValueError
+        No goals, a goal in the enacted period, or invalid solver arguments
+        (:func:`simulator.analysis.solver.solve`).
+
+    Examples
+    --------
+    >>> from simulator import load_scenario, milestones
+    >>> res = milestones.milestones(load_scenario("scenarios/plan.yaml"))   # doctest: +SKIP
+    >>> print(res.message)                                                  # doctest: +SKIP
     """
     if goals is None or (goals and isinstance(next(iter(goals)), str)):
         goals = select_goals(goals)

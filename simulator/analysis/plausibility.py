@@ -1,9 +1,10 @@
 """Plausibility bounds: what the model's answers must respect under any setting of its inputs.
 
 Validation runs the model for ``n`` random settings of every lever, assumption and uncertain
-constant (:func:`simulator.analysis.validation.random_bounds`); every bound of ``models/plausibility.csv``
-must then hold at every saved time of every draw. A bound that one draw breaks fails the check,
-and the check names that draw, its settings and the inputs that drive the breach.
+constant (:func:`simulator.analysis.validation.random_bounds`); every bound of
+``models/plausibility.csv`` must then hold at every saved time of every draw. A bound that one
+draw breaks fails the check, and the check names that draw, its settings and the inputs that
+drive the breach.
 
 File format
 -----------
@@ -301,9 +302,27 @@ def loads(text: str | bytes, source: str, variables: Collection[str],
 
 
 def load(path: str | Path | None = None, engine=None) -> tuple[Bound, ...]:
-    """Read and validate the plausibility file at ``path`` (default :data:`FILE`) against
-    ``engine``'s model (default the project's model) through the bounded reader; see
-    :func:`loads`."""
+    """Read and validate a plausibility file through the bounded reader; see :func:`loads`.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Default :data:`FILE` (``models/plausibility.csv``).
+    engine : Engine, optional
+        Whose variables and units the bounds are checked against; default
+        :func:`simulator.model.engine_for` ``()``.
+
+    Returns
+    -------
+    tuple of Bound
+        In file order.
+
+    Raises
+    ------
+    PlausibilityError
+        A file that cannot be read within bounds or any invalid row, in one line naming the
+        row, field and value.
+    """
     path = FILE if path is None else path
     if engine is None:
         from simulator.model import engine_for
@@ -481,6 +500,7 @@ def evaluate(bounds: Collection[Bound], times: np.ndarray, data: Mapping[str, np
     Parameters
     ----------
     bounds : collection of Bound
+        The bounds to check (:func:`load`).
     times : ndarray, shape (T,)
         Saved times.
     data : mapping of str to ndarray, shape (T, N)
@@ -491,7 +511,8 @@ def evaluate(bounds: Collection[Bound], times: np.ndarray, data: Mapping[str, np
     Returns
     -------
     list of Outcome
-        One per bound, in order.
+        One per bound, in order: how many draws break it, the observed range, the worst draw
+        (its time, value, excess and settings) and the inputs that drive the breaches.
     """
     out = []
     for bound in bounds:

@@ -12,8 +12,9 @@ Two SALib methods, both on the ensemble engine (every sample evaluated in one ve
 The inputs: a lever varies over its ``[min, max]`` from ``models/levers.csv`` with one value for
 all three plan periods (2021–2035); an uncertain constant varies uniformly over its ``[min, max]``
 in the uncertainty file (a global analysis explores the whole range; the triangular shape is for
-:mod:`simulator.analysis.uncertainty`). Everything else stays at the scenario's values. The output of each
-target is its measured value (level, or growth in % per year for ``cagr`` targets).
+:mod:`simulator.analysis.uncertainty`). Everything else stays at the scenario's values. The
+output of each target is its measured value (level, or growth in % per year for ``cagr``
+targets).
 
 Seeds: any int including 0 or None. SALib's Sobol analysis ignores a seed of 0 (``if seed:``), so
 the bootstrap seed handed to SALib is derived from ours and never 0.
@@ -60,9 +61,20 @@ def inputs_for(which: str | Sequence[str] = "all", spec: unc.UncertaintySpec | N
     Parameters
     ----------
     which : "levers", "constants", "all", or a sequence of lever ids and constant names
+        A comma-separated string of names is split; default ``"all"``.
     spec : UncertaintySpec, optional
         Ranges of the uncertain constants (default ``models/uncertainty.yaml``); its fixed
         constants are not inputs.
+
+    Returns
+    -------
+    list of Input
+        Each with its kind (lever or constant) and its ``[min, max]`` range, in its unit.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, a name given twice, or none at all.
     """
     spec = spec or unc.load_spec()
     levers = {lev.id: Input(lev.id, "lever", lev.min, lev.max, f"{lev.name_zh} {lev.name_en}")
@@ -157,7 +169,23 @@ class SensitivityResult:
         return "ST" if self.method == "sobol" else "mu_star"
 
     def ranking(self, target: str) -> pd.DataFrame:
-        """Inputs ranked for one target key, most influential first."""
+        """Inputs ranked for one target key, most influential first.
+
+        Parameters
+        ----------
+        target : str
+            A target key of the analysis (``tech_smes@2025``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of :attr:`table` for that target, sorted by ``rank``.
+
+        Raises
+        ------
+        KeyError
+            For a target the analysis did not measure, naming the known ones.
+        """
         part = self.table[self.table["target"] == target]
         if part.empty:
             raise KeyError(f"target {target!r} is not in the analysis; known: "
@@ -165,7 +193,18 @@ class SensitivityResult:
         return part.sort_values("rank").reset_index(drop=True)
 
     def top(self, k: int = 5) -> pd.DataFrame:
-        """The ``k`` most influential inputs of every target."""
+        """The ``k`` most influential inputs of every target.
+
+        Parameters
+        ----------
+        k : int, default 5
+            Inputs kept per target.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows of :attr:`table` with ``rank <= k``, targets in analysis order.
+        """
         part = self.table[self.table["rank"] <= k]
         order = {key: i for i, key in enumerate(dict.fromkeys(self.table["target"]))}
         return part.sort_values(["target", "rank"], key=lambda c: c.map(order) if c.name ==
@@ -210,11 +249,45 @@ def sobol(scenario: Scenario, inputs: str | Sequence[str] | Sequence[Input] = "a
     scenario : Scenario
         Levers and assumptions not among the inputs keep the scenario's values.
     inputs : "levers", "constants", "all", a list of names, or a list of :class:`Input`
-    n : int
+        What varies (default ``"all"``: every lever and every uncertain constant); D inputs.
+    n : int, default 512
         Base sample size, a power of 2; the analysis costs ``n × (D + 2)`` runs
         (``n × (2D + 2)`` with ``second_order``).
-    seed : int or None
-        Seeds the scrambled Sobol sequence and the bootstrap (0 included).
+    seed : int or None, optional
+        Seeds the scrambled Sobol sequence and the bootstrap (0 included); None: fresh entropy.
+    spec : UncertaintySpec, optional
+        The uncertain constants and their ranges; default ``models/uncertainty.yaml``.
+    targets : iterable of Target, optional
+        Default every target of ``models/targets.csv``.
+    second_order : bool, default False
+        Also sample for second-order indices (their runs; the table keeps S1 and ST).
+    num_resamples : int, default 100
+        Bootstrap resamples of the confidence intervals.
+    conf_level : float, default 0.95
+        Confidence level of the intervals.
+    progress : bool, default False
+        Show a tqdm progress bar on standard error.
+    dask : None, True or str, optional
+        Where the runs are evaluated (:func:`simulator.analysis.uncertainty.evaluate`): locally
+        (None), on a fresh local Dask cluster (True) or on the scheduler at this address.
+
+    Returns
+    -------
+    SensitivityResult
+        ``table``: one row per target and input with ``S1, S1_conf, ST, ST_conf`` (shares of
+        the output's variance, 0 to 1) and ``rank`` by ``ST``; ``runs``: model runs used.
+
+    Raises
+    ------
+    ValueError
+        An ``n`` that is not a power of 2, or unknown input names.
+
+    Examples
+    --------
+    >>> from simulator import load_scenario, sensitivity
+    >>> res = sensitivity.sobol(load_scenario("scenarios/plan.yaml"), "levers", n=256,
+    ...                         seed=0)                                   # doctest: +SKIP
+    >>> res.top(5)                                                        # doctest: +SKIP
     """
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
@@ -253,6 +326,39 @@ def morris(scenario: Scenario, inputs: str | Sequence[str] | Sequence[Input] = "
 
     ``mu_star`` is in the target's unit per full range of the input (SALib scales each input to
     [0, 1]); its confidence interval is a bootstrap over trajectories.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Levers and assumptions not among the inputs keep the scenario's values.
+    inputs : "levers", "constants", "all", a list of names, or a list of :class:`Input`
+        What varies (default ``"all"``); D inputs.
+    n : int, default 20
+        Number of trajectories, >= 2.
+    seed : int or None, optional
+        Seeds the trajectories and the bootstrap (0 included); None: fresh entropy.
+    num_levels : int, default 4
+        Grid levels of each input's range.
+    spec, targets, num_resamples, conf_level, progress, dask : optional
+        As in :func:`sobol` (same defaults).
+
+    Returns
+    -------
+    SensitivityResult
+        ``table``: one row per target and input with ``mu_star, mu_star_conf, sigma, mu`` (in
+        the target's unit) and ``rank`` by ``mu_star``; ``runs``: model runs used.
+
+    Raises
+    ------
+    ValueError
+        An ``n`` below 2, or unknown input names.
+
+    Examples
+    --------
+    >>> from simulator import load_scenario, sensitivity
+    >>> plan = load_scenario("scenarios/plan.yaml")              # doctest: +SKIP
+    >>> res = sensitivity.morris(plan, n=20, seed=0)              # doctest: +SKIP
+    >>> res.ranking("tech_smes@2025")                             # doctest: +SKIP
     """
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample
@@ -289,11 +395,27 @@ def analyse(method: str, scenario: Scenario, **kwargs) -> SensitivityResult:
 
 def swings(scenario: Scenario, target: Target, inputs: str | Sequence[str] = "all",
            spec: unc.UncertaintySpec | None = None) -> pd.DataFrame:
-    """One-at-a-time swings of ``target``: each input at its min and at its max, everything else
-    at the scenario's values (one vectorised run of 2 × D lanes).
+    """One-at-a-time swings of ``target``: each input at its min and at its max.
 
-    Returns columns ``input, label, kind, low, high, base, swing`` (``low``/``high``: the target's
-    value with the input at its min/max), sorted by ``swing = |high - low|``, largest first.
+    Everything else stays at the scenario's values (one vectorised run of 2 × D lanes).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The values every other input keeps.
+    target : Target
+        The target whose measured value swings.
+    inputs : "levers", "constants", "all" or a list of names, default "all"
+        What swings.
+    spec : UncertaintySpec, optional
+        The uncertain constants' ranges; default ``models/uncertainty.yaml``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``input, label, kind, low, high, base, swing`` (``low``/``high``: the target's
+        value with the input at its min/max, in the target's unit), sorted by
+        ``swing = |high - low|``, largest first.
     """
     spec = spec or unc.load_spec()
     inps = inputs_for(inputs, spec)

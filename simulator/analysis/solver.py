@@ -2,13 +2,15 @@
 
 Problem
 -------
-Decision: one level per lever (all 19), held over the plan periods up to the last chosen target
-year (2025 → 2021–2025; 2030 or 2035 → every period up to it); later periods keep the scenario's
-levels, and so do its assumptions. Bounds: from the lever's 2020 level (cutting below it saves
-nothing under the cost model) to its maximum in ``models/levers.csv``.
+Decision: one level per lever (every lever of ``models/levers.csv``), held over the plan periods
+up to the last chosen target year (2025 → 2021–2025; 2030 or 2035 → every period up to it);
+later periods keep the scenario's levels, and so do its assumptions. Bounds: from the lever's
+2020 level (cutting below it saves nothing under the cost model) to its maximum in
+``models/levers.csv``.
 
 Cost: ``models/lever_costs.csv`` gives 万元 per lever unit per year; a setting costs
-``Σ cost_per_unit × (level − 2020 level)`` per year, and that times the years it is held in total.
+``Σ cost_per_unit × (level − 2020 level)`` per year, and that times the years it is held in
+total.
 
 Constraints: every chosen target met — in the deterministic run, or (``probability=p``) in at
 least ``ceil(p × n)`` of ``n`` Latin-hypercube draws of the uncertain constants, for each target
@@ -31,11 +33,12 @@ Under uncertainty the start is the cheapest point meeting the probability constr
 line from the deterministic answer to the maximum corner and the 20 screened candidates with the
 largest deterministic margins.
 
-Variants (keyword arguments of :func:`solve`, used by :mod:`simulator.analysis.milestones`)
-----------------------------------------------------------------------------------
-``periods`` chooses the periods the solver decides (the others keep the scenario's levels, e.g.
-2021–2025 as enacted); ``per_period`` gives every lever one level per decided period instead of
-one level held over all of them (decision: 19 × periods); ``floors`` makes the scenario's own
+Variants
+--------
+Keyword arguments of :func:`solve`, used by :mod:`simulator.analysis.milestones`. ``periods``
+chooses the periods the solver decides (the others keep the scenario's levels, e.g. 2021–2025
+as enacted); ``per_period`` gives every lever one level per decided period instead of one level
+held over all of them (decision: levers × periods); ``floors`` makes the scenario's own
 levels the lower bounds (its measures are kept at least; a level held over several periods is
 bounded by the highest of them). The cost is then ``Σ cost_per_unit × (level − 2020 level) × 5``
 over the decided lever-periods (undiscounted 万元), still measured from the 2020 levels.
@@ -82,8 +85,24 @@ def lever_costs() -> dict[str, LeverCost]:
 
 
 def select_targets(spec: Sequence[str] | str | None = None) -> tuple[Target, ...]:
-    """Targets chosen by year (``"2025"``, ``"2035"``), target key (``tech_smes@2025``) or
-    indicator id (all of its targets). Default: the 2025 targets."""
+    """Targets chosen by year, target key or indicator id.
+
+    Parameters
+    ----------
+    spec : str or sequence of str, optional
+        Items: a year (``"2025"``, ``"2035"``), a target key (``tech_smes@2025``) or an
+        indicator id (all of its targets). Default: the 2025 targets.
+
+    Returns
+    -------
+    tuple of Target
+        In the order asked, each once.
+
+    Raises
+    ------
+    ValueError
+        An item that names no target, naming what is allowed.
+    """
     if spec is None:
         spec = ["2025"]
     if isinstance(spec, str):
@@ -256,26 +275,52 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
     ----------
     scenario : Scenario
         Supplies the assumptions and the levers of periods after the last target year.
-    targets : Targets, or names for :func:`select_targets` (default the 2025 targets)
+    targets : iterable of Target, or names for :func:`select_targets`, optional
+        The targets to reach; default the 2025 targets.
     probability : float in (0, 1), optional
-        Reach each target in at least this share of ``n`` draws of the uncertain constants
-        (``spec``, default ``models/uncertainty.yaml``); None: the deterministic run.
-    n : int
+        Reach each target in at least this share of ``n`` draws of the uncertain constants;
+        None (default): the deterministic run.
+    spec : UncertaintySpec, optional
+        The uncertain constants under ``probability``; default ``models/uncertainty.yaml``.
+    n : int, default 100
         Draws under uncertainty.
-    seed : int or None
-        Seeds the draws and the candidate screen (0 included).
-    candidates : int
+    seed : int or None, default 0
+        Seeds the draws and the candidate screen (0 included); None: fresh entropy.
+    candidates : int, default 2000
         Size of the Latin-hypercube screen.
+    maxiter : int, default 60
+        Most iterations of the SLSQP polish.
+    progress : bool, default False
+        Show a tqdm progress bar on standard error.
     periods : sequence of period names, optional
         The periods decided (of ``tables.PERIODS``); the others keep the scenario's levels.
         Default: every period up to the last target year.
-    per_period : bool
+    per_period : bool, default False
         One level per lever and decided period (default: one level held over all of them).
-    floors : bool
+    floors : bool, default False
         The scenario's levels are lower bounds (default: the 2020 levels are).
-    conditioned : bool
+    conditioned : bool, default True
         Under uncertainty, draw only constants consistent with the 2015–2020 observations
-        (default, :mod:`simulator.analysis.conditioning`); False: the prior's draws.
+        (:mod:`simulator.analysis.conditioning`); False: the prior's draws.
+
+    Returns
+    -------
+    SolveResult
+        ``feasible``; the lever levels found (the cheapest feasible, or the closest
+        achievable); the cost in 万元 a year above the 2020 levels and in total; the margins
+        per target and which targets bind; the scorecard of the resulting scenario.
+
+    Raises
+    ------
+    ValueError
+        No targets, unknown target names or periods, or a ``probability`` not strictly
+        between 0 and 1.
+
+    Examples
+    --------
+    >>> from simulator import load_scenario, solver
+    >>> answer = solver.solve(load_scenario("scenarios/plan.yaml"))   # doctest: +SKIP
+    >>> answer.feasible, round(answer.cost_per_year)                  # doctest: +SKIP
     """
     from scipy.optimize import minimize
     from scipy.stats import qmc

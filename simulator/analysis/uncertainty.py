@@ -28,7 +28,8 @@ a chunked, parallel or Dask evaluation gives results identical to one local pass
 
 The ensembles of :func:`run` (and of the solver and milestones under a probability) keep by
 default only draws consistent with the 2015–2020 observations: history matching with an
-implausibility cut, :mod:`simulator.analysis.conditioning`. ``conditioned=False`` gives the prior's draws.
+implausibility cut, :mod:`simulator.analysis.conditioning`. ``conditioned=False`` gives the
+prior's draws.
 """
 from __future__ import annotations
 
@@ -241,13 +242,36 @@ def spec_from_dict(data: Any, source: str = "<uncertainty>", engine=None) -> Unc
 
 
 def loads_spec(text: str | bytes, source: str = "<uncertainty>", engine=None) -> UncertaintySpec:
-    """Validate an uncertainty file given as YAML text (``source`` names it in errors)."""
+    """Validate an uncertainty file given as YAML text (``source`` names it in errors).
+
+    Parameters and errors as :func:`load_spec`, with the YAML ``text`` (str or bytes) in place
+    of a path."""
     data = scenario_mod.parse_yaml(text, source, error=UncertaintyError)
     return spec_from_dict(data, source=source, engine=engine)
 
 
 def load_spec(path: str | Path = DEFAULT_FILE, engine=None) -> UncertaintySpec:
-    """Read and validate an uncertainty file (default ``models/uncertainty.yaml``)."""
+    """Read and validate an uncertainty file.
+
+    Parameters
+    ----------
+    path : str or Path, default ``models/uncertainty.yaml``
+        The YAML file of distributions of the uncertain constants.
+    engine : Engine, optional
+        Whose constants and documented ranges the file is checked against; default
+        :func:`simulator.model.engine_for` ``()``.
+
+    Returns
+    -------
+    UncertaintySpec
+        Every uncertain constant with its distribution (or its fixed value).
+
+    Raises
+    ------
+    UncertaintyError
+        A file that cannot be read within bounds, invalid YAML, or an invalid entry (unknown
+        constant, distribution or field, a range outside the documented one), in one line.
+    """
     raw = read_bytes(path, what="uncertainty YAML file", error=UncertaintyError)
     return loads_spec(raw, source=str(path), engine=engine)
 
@@ -259,11 +283,26 @@ def sample(spec: UncertaintySpec, n: int, seed: int | np.random.SeedSequence | N
            ) -> pd.DataFrame:
     """``n`` Latin-hypercube draws of the varied constants of ``spec``.
 
+    Parameters
+    ----------
+    spec : UncertaintySpec
+        The distributions (:func:`load_spec`); each column is its distribution's inverse CDF of
+        the hypercube's uniform coordinates.
+    n : int
+        Number of draws, >= 1.
+    seed : int, numpy.random.SeedSequence or None, optional
+        Seed of ``np.random.default_rng``; 0 is a seed like any other, None fresh entropy.
+
     Returns
     -------
     DataFrame
         The experiments table: one row per run (index ``run``), one column per varied constant,
         values in the constant's unit. Same ``seed`` (0 included), same table.
+
+    Raises
+    ------
+    ValueError
+        An ``n`` that is not a whole number >= 1.
     """
     from scipy.stats import qmc
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
@@ -469,8 +508,19 @@ class UncertaintyResult:
         return f"{self.n:,} draws of the prior distributions, not conditioned on 2015–2020"
 
     def bands(self, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
-        """Quantile bands of every saved indicator: columns ``scenario, time, variable,
-        p05, p50, p95, deterministic`` (one ``pXX`` column per quantile)."""
+        """Quantile bands of every saved indicator over the runs, year by year.
+
+        Parameters
+        ----------
+        quantiles : sequence of float, default :data:`QUANTILES` (0.05, 0.5, 0.95)
+            Quantiles in [0, 1].
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``scenario, time, variable, p05, p50, p95, deterministic`` (one ``pXX``
+            column per quantile), values in the variable's unit; NaN runs are left out.
+        """
         names = [f"p{round(q * 100):02d}" for q in quantiles]
         frames = []
         for scen in self.scenarios:
@@ -484,14 +534,38 @@ class UncertaintyResult:
         return pd.concat(frames, ignore_index=True)
 
     def target_values(self, scenario: str | None = None) -> pd.DataFrame:
-        """Measured value of every target in every run (rows: runs; columns: target keys)."""
+        """Measured value of every target in every run.
+
+        Parameters
+        ----------
+        scenario : str, optional
+            The scenario's name; default the first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: runs (the index of ``draws``); columns: target keys; values the target's
+            measure (level, or % per year for a ``cagr`` target).
+        """
         scen = scenario or self.scenarios[0]
         return pd.DataFrame({t.key: target_values(self.data[scen], self.times, t)
                              for t in self.targets}, index=self.draws.index)
 
     def probabilities(self, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
-        """One row per scenario and target: ``probability`` (share of runs meeting it),
-        quantiles of the measured value (``p05, p50, p95``) and the ``deterministic`` value."""
+        """The probability of meeting each target, per scenario.
+
+        Parameters
+        ----------
+        quantiles : sequence of float, default :data:`QUANTILES` (0.05, 0.5, 0.95)
+            Quantiles of the measured value to report.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per scenario and target: ``probability`` (share of runs meeting it, 0 to
+            1), quantiles of the measured value (``p05, p50, p95``), the ``deterministic``
+            value, and the target's description and unit.
+        """
         names = [f"p{round(q * 100):02d}" for q in quantiles]
         rows = []
         for scen in self.scenarios:
@@ -514,10 +588,11 @@ class UncertaintyResult:
 def ensemble_draws(spec: UncertaintySpec, n: int, seed: int | None = None, *,
                    conditioned: bool = True) -> tuple[pd.DataFrame, Conditioned | None]:
     """The ensemble's draws: ``n`` draws consistent with the 2015–2020 observations
-    (:func:`simulator.analysis.conditioning.condition`, the default), or with ``conditioned=False`` the
-    prior's ``sample(spec, n, seed)``. Returns the experiments table and the conditioning
-    (None for the prior). Raises :class:`~simulator.analysis.conditioning.ConditioningError` when too
-    few draws are consistent."""
+    (:func:`simulator.analysis.conditioning.condition`, the default), or with
+    ``conditioned=False`` the prior's ``sample(spec, n, seed)``. Returns the experiments table
+    and the conditioning (None for the prior). Raises
+    :class:`~simulator.analysis.conditioning.ConditioningError` when too few draws are
+    consistent."""
     if not conditioned:
         return sample(spec, n, seed), None
     got = conditioning.condition(spec, n, seed)
@@ -528,31 +603,54 @@ def run(scenarios: Scenario | Sequence[Scenario], n: int = 1000, seed: int | Non
         spec: UncertaintySpec | None = None, *, targets: Iterable[Target] | None = None,
         variables: Sequence[str] | None = None, chunk: int = CHUNK, progress: bool = False,
         dask: str | bool | None = None, conditioned: bool = True) -> UncertaintyResult:
-    """Run an uncertainty ensemble: ``n`` draws of the uncertain constants, evaluated for each
-    scenario with its levers and assumptions shared by every run (the same draws for every
-    scenario: common random numbers, so differences are the scenarios').
+    """Run an uncertainty ensemble: ``n`` draws of the uncertain constants for each scenario.
+
+    Each scenario's levers and assumptions are shared by every run, and every scenario gets the
+    same draws (common random numbers, so differences are the scenarios').
 
     By default the draws are the first ``n`` Latin-hypercube draws consistent with the 2015–2020
-    observations (:mod:`simulator.analysis.conditioning`; the result's ``conditioning`` says how many
-    were drawn and kept); ``conditioned=False`` uses ``n`` draws of the prior distributions.
+    observations (:mod:`simulator.analysis.conditioning`; the result's ``conditioning`` says
+    how many were drawn and kept); ``conditioned=False`` uses ``n`` draws of the prior
+    distributions.
 
     Parameters
     ----------
     scenarios : Scenario or sequence of Scenario
-    n : int
+        Scenarios with distinct names.
+    n : int, default 1000
         Number of draws (runs per scenario).
-    seed : int or None
-        Seed of the Latin hypercube (0 is a seed like any other; None: fresh entropy).
+    seed : int or None, optional
+        Seed of the Latin hypercube (0 is a seed like any other; None, the default: fresh
+        entropy).
     spec : UncertaintySpec, optional
         Default ``models/uncertainty.yaml``.
     targets : iterable of Target, optional
         Default every target of ``models/targets.csv``.
     variables : sequence of str, optional
         Variables to save; default every indicator.
-    chunk, progress, dask
+    chunk, progress, dask : optional
         See :func:`evaluate`.
-    conditioned : bool
-        Condition the draws on 2015–2020 (default) or use the prior's.
+    conditioned : bool, default True
+        Condition the draws on 2015–2020 or use the prior's.
+
+    Returns
+    -------
+    UncertaintyResult
+        The draws, every saved variable of every run (arrays (T, N) by scenario), the
+        deterministic run of each scenario; ``.bands()`` and ``.probabilities()`` summarise.
+
+    Raises
+    ------
+    ValueError
+        Scenario names that are not unique, or an ``n`` out of range.
+    simulator.analysis.conditioning.ConditioningError
+        When too few draws are consistent with 2015–2020.
+
+    Examples
+    --------
+    >>> from simulator import load_scenario, uncertainty
+    >>> res = uncertainty.run(load_scenario("scenarios/plan.yaml"), n=200, seed=0)  # doctest: +SKIP
+    >>> res.probabilities()[["key", "probability"]]                                 # doctest: +SKIP
     """
     from simulator.model import engine_for
     if isinstance(scenarios, Scenario):
@@ -583,6 +681,29 @@ def run(scenarios: Scenario | Sequence[Scenario], n: int = 1000, seed: int | Non
 
 def probability_of_targets(scenario: Scenario, n: int = 1000, seed: int | None = None,
                            spec: UncertaintySpec | None = None, **kwargs) -> pd.DataFrame:
-    """Shortcut: ``run(scenario, n, seed, spec, **kwargs).probabilities()`` (conditioned on
-    2015–2020 unless ``conditioned=False``)."""
+    """The probability of meeting each target under uncertainty, for one scenario.
+
+    A shortcut for ``run(scenario, n, seed, spec, **kwargs).probabilities()`` (conditioned on
+    2015–2020 unless ``conditioned=False``).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario to run.
+    n : int, default 1000
+        Number of draws.
+    seed : int or None, optional
+        Seed (0 included); None: fresh entropy.
+    spec : UncertaintySpec, optional
+        Default ``models/uncertainty.yaml``.
+    **kwargs
+        Passed to :func:`run` (``targets``, ``conditioned``, ``chunk``, ``progress``, ``dask``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target: ``probability`` (share of runs meeting it, 0 to 1), quantiles of
+        the measured value (``p05, p50, p95``) and the ``deterministic`` value, in the target's
+        unit (:meth:`UncertaintyResult.probabilities`).
+    """
     return run(scenario, n, seed, spec, **kwargs).probabilities()

@@ -25,21 +25,23 @@ structure tests come before behaviour tests:
    every scenario assumption and every uncertain constant (uniform on their ranges, seeded), run
    at once by the ensemble engine; every stock stays non-negative and every share within its
    bounds (``%`` in [0, 100], fractions in [0, 1]) in every year of every run, and every
-   **plausibility bound** of ``models/plausibility.csv`` holds (:mod:`simulator.analysis.plausibility`:
-   R&D/GDP at most the top of Chinese cities, industrial revenue / GDP within its band,
-   year-on-year R&D growth, the budget identity) — one check per bound, failed if any draw
-   breaks it, naming the worst draw and the inputs that drive the breach.
+   **plausibility bound** of ``models/plausibility.csv`` holds
+   (:mod:`simulator.analysis.plausibility`: R&D/GDP at most the top of Chinese cities,
+   industrial revenue / GDP within its band, year-on-year R&D growth, the budget identity) — one
+   check per bound, failed if any draw breaks it, naming the worst draw and the inputs that
+   drive the breach.
 
-6. **Loop knock-out** (:mod:`simulator.analysis.loops`): every loop of ``models/loops.csv`` cut in turn
-   (and all together) in the plan scenario, the effect on every indicator in 2025 and 2035; one
-   test per loop that the README's loop table calls a driver fails if cutting it moves no
-   indicator by :data:`simulator.analysis.loops.DRIVER_THRESHOLD` (1 %), and one fails if the README's
-   table lists other loops than ``models/loops.csv``.
+6. **Loop knock-out** (:mod:`simulator.analysis.loops`): every loop of ``models/loops.csv`` cut
+   in turn (and all together) in the plan scenario, the effect on every indicator in 2025 and
+   2035; one test per loop that the README's loop table calls a driver fails if cutting it moves
+   no indicator by :data:`simulator.analysis.loops.DRIVER_THRESHOLD` (1 %), and one fails if the
+   README's table lists other loops than ``models/loops.csv``.
 
 With ``--observed FILE`` (a file of actuals, :mod:`simulator.plan.actuals`) the report gains a
-section 6, **hindcast**: the model calibrated with the data up to ``--cutoff`` (default 2020)
-scored on the actuals after it, next to the two naive forecasts (:mod:`simulator.analysis.hindcast`).
-It reports accuracy; it is not a pass/fail test and does not change the exit status.
+section 6, **hindcast** (the loop knock-out becomes section 7): the model calibrated with the
+data up to ``--cutoff`` (default 2020) scored on the actuals after it, next to the two naive
+forecasts (:mod:`simulator.analysis.hindcast`). It reports accuracy; it is not a pass/fail test
+and does not change the exit status.
 """
 from __future__ import annotations
 
@@ -105,8 +107,8 @@ def declared_units(mdl_file: Path = tables.MODEL_FILE) -> dict[str, str]:
 def share_bounds(engine=None) -> dict[str, tuple[float, float]]:
     """Variables that are shares, with their bounds: ``%`` variables named share, intensity or
     literacy → [0, 100]; dimensionless variables named share, fraction or success → [0, 1]
-    (a ``%`` rate such as the super-deduction rate is not a share). Constants are left out (their ranges
-    are checked where they are set)."""
+    (a ``%`` rate such as the super-deduction rate is not a share). Constants are left out
+    (their ranges are checked where they are set)."""
     engine = engine or _engine()
     out = {}
     for name, unit in declared_units(engine.mdl_file).items():
@@ -386,10 +388,11 @@ def behaviour(result: calibration.Result | None = None) -> list[Check]:
 # 5. Bounds under random policies
 
 def random_bounds(n: int = 10_000, seed: int = 0, bounds=None) -> list[Check]:
-    """The bounds under ``n`` random policy settings (seeded), from one ensemble run: every stock
-    non-negative, every share within its bounds, and every plausibility bound of ``bounds``
-    (default ``models/plausibility.csv``, :mod:`simulator.analysis.plausibility`) — one check each,
-    failed if any draw breaks it, naming the worst draw and what drives it."""
+    """The bounds under ``n`` random policy settings (seeded), from one ensemble run.
+
+    Every stock non-negative, every share within its bounds, and every plausibility bound of
+    ``bounds`` (default ``models/plausibility.csv``, :mod:`simulator.analysis.plausibility`) —
+    one check each, failed if any draw breaks it, naming the worst draw and what drives it."""
     from simulator.analysis import plausibility
     from simulator.model import random_draws
     engine = _engine()
@@ -444,7 +447,8 @@ def loop_checks(readme_text: str | None = None, knockout=None) -> list[Check]:
     readme_text : str, optional
         The README (default the project's ``README.md``).
     knockout : simulator.analysis.loops.KnockOut, optional
-        Default :func:`simulator.analysis.loops.knockout` of the plan scenario and ``models/loops.csv``.
+        Default :func:`simulator.analysis.loops.knockout` of the plan scenario and
+        ``models/loops.csv``.
 
     Returns
     -------
@@ -518,7 +522,34 @@ def loop_section(checks: list[Check], number: int) -> list[str]:
 # All, and the report
 
 def run_all(n: int = 10_000, seed: int = 0, progress: bool = False, bounds=None) -> list[Check]:
-    """Every validation check in order; ``bounds`` as in :func:`random_bounds`."""
+    """Run every validation check, in order.
+
+    The groups: structure, extreme conditions, integration error, behaviour reproduction,
+    bounds under random policies, loop knock-out.
+
+    Parameters
+    ----------
+    n : int, default 10_000
+        Random policy settings of the bounds check (:func:`random_bounds`).
+    seed : int, default 0
+        Seed of those settings (0 is a seed like any other).
+    progress : bool, default False
+        Show a tqdm progress bar (one step per group) on standard error.
+    bounds : sequence of simulator.analysis.plausibility.Bound, optional
+        As in :func:`random_bounds`; default ``models/plausibility.csv``.
+
+    Returns
+    -------
+    list of Check
+        One per test, in the order of the module docstring; ``passed`` says whether it held,
+        ``detail`` why.
+
+    Examples
+    --------
+    >>> from simulator import validation
+    >>> checks = validation.run_all(n=1000, seed=0)        # doctest: +SKIP
+    >>> all(c.passed for c in checks)                     # doctest: +SKIP
+    """
     steps = [("dimensional consistency", dimensional), ("extreme conditions", extreme_conditions),
              ("integration error", integration_error), ("behaviour reproduction", behaviour),
              ("random policies", lambda: random_bounds(n, seed, bounds)),
@@ -634,7 +665,8 @@ def _figures(checks: list[Check], out: Path) -> dict[str, str]:
 
 
 def hindcast_section(h) -> list[str]:
-    """Markdown lines of the report's hindcast section for a :class:`simulator.analysis.hindcast.Hindcast`."""
+    """Markdown lines of the report's hindcast section for a
+    :class:`simulator.analysis.hindcast.Hindcast`."""
     from simulator.analysis.hindcast import METHOD_NAMES, METHODS
 
     def num(x, digits=2):
@@ -679,8 +711,24 @@ def _cell(text: str) -> str:
 
 def report(checks: list[Check], out: Path = DEFAULT_OUT, n: int = 10_000, seed: int = 0,
            hindcast=None) -> Path:
-    """Write ``out/report.md`` and its figures; returns the report's path. With ``hindcast`` (a
-    :class:`simulator.analysis.hindcast.Hindcast`), section 6 reports it."""
+    """Write ``out/report.md`` and its figures.
+
+    Parameters
+    ----------
+    checks : list of Check
+        The outcomes of :func:`run_all`.
+    out : Path, default ``docs/validation``
+        The report directory, created if missing; the report is written atomically.
+    n, seed : int, default 10_000 and 0
+        The settings the checks were run with, quoted in the report.
+    hindcast : simulator.analysis.hindcast.Hindcast, optional
+        Reported as section 6 (the loop knock-out then becomes section 7).
+
+    Returns
+    -------
+    Path
+        The report's path, ``out/report.md``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figs = _figures(checks, out)

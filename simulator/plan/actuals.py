@@ -11,7 +11,8 @@ double quotes, a quote inside doubled), header row first, columns in any order::
     high_tech_revenue,2022.5,300,level,,a mid-year level (end of June 2022)
     tech_contract_turnover,2023,2,lower_bound,,"突破2亿元"
 
-- ``indicator`` (required): an id of ``models/indicators.csv`` (``tech_smes``, ``rd_intensity``...);
+- ``indicator`` (required): an id of ``models/indicators.csv`` (``tech_smes``,
+  ``rd_intensity``...);
 - ``year`` (required): 2015 to 2035, a decimal number; mid-year values are allowed (``2022.5``
   is the middle of 2022; ``2022`` is the value *at* 2022, the model's yearly grid);
 - ``value`` (required): a plain decimal number in the indicator's unit of
@@ -79,7 +80,8 @@ MAX_ROWS = 10_000
 #: Longest ``source`` or ``note`` text, in characters.
 MAX_TEXT_CHARS = 1_000
 #: 2020 reference levels of indicators without a ``value_2020`` in models/indicators.csv: the
-#: model's initial values (``conversion output 2020``, ``valid invention patents 2020`` in the .mdl).
+#: model's initial values (``conversion output 2020``, ``valid invention patents 2020`` in the
+#: .mdl).
 REFERENCE_2020 = {"conversion_output": 200.0, "valid_invention_patents": 360.0}
 #: Band factor for shares in percent and for everything else (see the module docstring).
 SHARE_FACTOR, LEVEL_FACTOR = 9.0, 50.0
@@ -194,12 +196,26 @@ def _number(text: str, where: str, fieldname: str, allowed: str) -> float:
 
 
 def loads(text: str | bytes, source: str = "<actuals>") -> Actuals:
-    """Parse and validate the CSV ``text`` of a file of actuals (``source`` names it in messages).
+    """Parse and validate the CSV ``text`` of a file of actuals (format: the module docstring).
+
+    Parameters
+    ----------
+    text : str or bytes
+        The CSV text, UTF-8 when bytes.
+    source : str, default "<actuals>"
+        Names the text in error messages and in the result.
+
+    Returns
+    -------
+    Actuals
+        Every row, validated; values in the units of ``models/indicators.csv``, years as
+        decimal years.
 
     Raises
     ------
     ActualsError
-        one line naming ``source``, the row, the field, the value and what is allowed.
+        One line naming ``source``, the row, the field, the value and what is allowed; the
+        file is accepted whole or not at all.
     """
     name = source_label(source)
     reader = csv_reader(text, name, f"a header row {','.join(REQUIRED_COLUMNS)} and at least one "
@@ -292,8 +308,28 @@ def _row(record: dict[str, str], where: str, known: dict) -> Actual:
 
 
 def load(path: str | Path) -> Actuals:
-    """Read and validate the file of actuals at ``path`` through the bounded reader
-    (:func:`simulator.base.inputs.read_text`); see :func:`loads`."""
+    """Read and validate the file of actuals at ``path``; see :func:`loads`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV file (format: the module docstring), read through the bounded reader
+        (:func:`simulator.base.inputs.read_text`).
+
+    Returns
+    -------
+    Actuals
+
+    Raises
+    ------
+    ActualsError
+        For a file that cannot be read within bounds, or any invalid row (as :func:`loads`).
+
+    Examples
+    --------
+    >>> from simulator import actuals
+    >>> observed = actuals.load("data/examples/actuals_2015_2020.csv")   # doctest: +SKIP
+    """
     return loads(read_text(path, what="CSV file of actuals", error=ActualsError), str(path))
 
 

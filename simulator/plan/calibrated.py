@@ -16,14 +16,33 @@ CALIBRATION_FILE = tables.MODELS_DIR / "calibration.yaml"
 
 
 class CalibrationError(ValueError):
-    """A mistake in a calibration data file: names the file, row, field, value and what is allowed."""
+    """A mistake in a calibration data file.
+
+    The message names the file, row, field, value and what is allowed."""
 
 
 _cache: dict[tuple[Path, int, int], dict[str, float]] = {}
 
 
 def read(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
-    """The parameter file as data; a clear error for a broken file."""
+    """The parameter file as data; a clear error for a broken file.
+
+    Parameters
+    ----------
+    path : Path, optional
+        Default ``models/calibration.yaml``.
+
+    Returns
+    -------
+    dict
+        The whole YAML document; ``parameters`` is a mapping.
+
+    Raises
+    ------
+    CalibrationError
+        For a file that cannot be read within bounds, is not valid YAML, or has no
+        ``parameters`` mapping.
+    """
     path = Path(path)
     # bounded, regular files only (a FIFO or /dev/zero given as --out is refused, not read)
     text = read_text(path, what="parameter file", error=CalibrationError)
@@ -38,7 +57,24 @@ def read(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
 
 
 def parameters(path: Path = CALIBRATION_FILE) -> dict[str, float]:
-    """The calibrated parameters scenarios use by default (empty if the file does not exist)."""
+    """The calibrated parameters scenarios use by default.
+
+    Parameters
+    ----------
+    path : Path, optional
+        Default ``models/calibration.yaml``; re-read when its modification time or size
+        changes.
+
+    Returns
+    -------
+    dict of str to float
+        PySD Python name → calibrated value; empty if the file does not exist.
+
+    Raises
+    ------
+    CalibrationError
+        For a broken file (:func:`read`) or a value that is not a finite number.
+    """
     path = Path(path)
     try:
         stat = path.stat()

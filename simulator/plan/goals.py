@@ -27,7 +27,24 @@ SCORECARD_COLUMNS = [
 
 
 def cagr(series: pd.Series, year: float, base_year: float = BASE_YEAR) -> float:
-    """Average annual growth of ``series`` (indexed by year) from ``base_year`` to ``year``, in %."""
+    """Average annual growth of ``series`` from ``base_year`` to ``year``.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Values indexed by year (float year ends; matched with ``np.isclose``).
+    year : float
+        End year.
+    base_year : float, default 2020
+        Start year.
+
+    Returns
+    -------
+    float
+        ``((v(year) / v(base_year)) ** (1 / (year - base_year)) - 1) * 100``, in % per year;
+        NaN when either year is missing, the start is not positive, the end is negative or
+        ``year`` is not after ``base_year``.
+    """
     start = _at(series, base_year)
     end = _at(series, year)
     if not (start > 0 and end >= 0) or year <= base_year:
@@ -46,7 +63,9 @@ def is_met(value: float, target: Target) -> bool:
 
 
 def margin(value: float, target: Target) -> float:
-    """How far ``value`` is on the right side of the target, in the target's unit (negative: missed)."""
+    """How far ``value`` is on the right side of the target, in the target's unit.
+
+    Negative when the target is missed."""
     if target.comparison in (">=", ">"):
         return value - target.target
     return target.target - value
@@ -68,7 +87,19 @@ def scorecard(results: pd.DataFrame, targets: Iterable[Target] | None = None) ->
         One row per scenario and target with ``SCORECARD_COLUMNS``: ``value`` is the simulated
         level or growth, ``met`` whether it meets the target, ``margin`` its distance from the
         target (positive: met with room), ``first_year_met`` the first year from 2021 on in which
-        the same test passes (missing if never within the results).
+        the same test passes (missing if never within the results). Units are the target's
+        (``unit``: the indicator's unit, or % per year for a ``cagr`` target).
+
+    Raises
+    ------
+    KeyError
+        When the results lack an indicator a target needs.
+
+    Examples
+    --------
+    >>> from simulator import Model, load_scenario, scorecard
+    >>> card = scorecard(Model().run(load_scenario("scenarios/plan.yaml")))   # doctest: +SKIP
+    >>> card[["key", "value", "met"]]                                          # doctest: +SKIP
     """
     targets = list(tables.targets() if targets is None else targets)
     rows = []
@@ -106,7 +137,30 @@ def scorecard(results: pd.DataFrame, targets: Iterable[Target] | None = None) ->
 
 
 def compare(results: pd.DataFrame, targets: Iterable[Target] | None = None) -> pd.DataFrame:
-    """Scorecards side by side: one row per target, ``value`` and ``met`` columns per scenario."""
+    """Scorecards side by side: one row per target, ``value`` and ``met`` columns per scenario.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Tidy results of one or more scenarios (:meth:`simulator.model.Model.run`).
+    targets : iterable of Target, optional
+        Default every target of ``models/targets.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The target's description (``key, indicator, year, kind, comparison, target, unit,
+        name_zh, name_en, doubling``), then ``<scenario>:value``, ``<scenario>:met`` and
+        ``<scenario>:first_year_met`` for each scenario in order of appearance.
+
+    Examples
+    --------
+    >>> from simulator import Model, compare, load_scenario       # doctest: +SKIP
+    >>> model = Model()                                            # doctest: +SKIP
+    >>> runs = model.run_many([load_scenario("scenarios/plan.yaml"),
+    ...                        load_scenario("scenarios/baseline.yaml")])   # doctest: +SKIP
+    >>> table = compare(runs)                                      # doctest: +SKIP
+    """
     return compare_from_scorecard(scorecard(results, targets))
 
 

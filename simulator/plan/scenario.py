@@ -52,17 +52,33 @@ class ScenarioError(inputs.InputError):
 
 @dataclass(frozen=True)
 class Scenario:
-    """A validated scenario.
+    """A validated scenario: a value for every lever in every plan period and every assumption.
 
-    Attributes
+    Build one with :func:`load`, :func:`loads`, :func:`from_dict` or :func:`default` (which
+    validate); the constructor itself checks nothing.
+
+    Parameters
     ----------
     name : str
         Short identifier, used as the ``scenario`` column of results.
     levers : Mapping[str, tuple[float, float, float]]
-        (Treat as read-only.) Every lever id mapped to its values for the periods in ``tables.PERIODS``
-        (unset levers hold their defaults).
+        (Treat as read-only.) Every lever id mapped to its values for the periods in
+        ``tables.PERIODS``, in the lever's unit (``models/levers.csv``); unset levers hold
+        their defaults.
     assumptions : Mapping[str, float]
-        Every assumption id mapped to its value.
+        Every assumption id mapped to its value, in the assumption's unit.
+    title_zh, title_en : str, default ""
+        Titles shown in the app and reports.
+    description : str, default ""
+        Free text, may span lines.
+    source : str, default ""
+        Where the scenario came from (a file path, ``"<default>"``); not compared by ``==``.
+
+    Examples
+    --------
+    >>> from simulator import load_scenario
+    >>> plan = load_scenario("scenarios/plan.yaml")                    # doctest: +SKIP
+    >>> more = plan.with_levers("more incubators", incubators=3)   # doctest: +SKIP
     """
 
     name: str
@@ -76,9 +92,18 @@ class Scenario:
     def params(self, calibrated: bool = True) -> dict[str, float]:
         """The PySD parameters that set this scenario on the model.
 
-        With ``calibrated`` (the default) they start from the calibrated constants of
-        ``models/calibration.yaml`` (:mod:`simulator.analysis.calibration`); without, every constant keeps
-        the value written in the ``.mdl``.
+        Parameters
+        ----------
+        calibrated : bool, default True
+            Start from the calibrated constants of ``models/calibration.yaml``
+            (:mod:`simulator.analysis.calibration`); without, every constant keeps the value
+            written in the ``.mdl``.
+
+        Returns
+        -------
+        dict of str to float
+            PySD Python name → value: one per lever and plan period, one per assumption, and
+            the calibrated constants.
         """
         out: dict[str, float] = {}
         if calibrated:
@@ -93,7 +118,24 @@ class Scenario:
 
     def with_levers(self, name: str | None = None, **changes: float | tuple[float, float, float]
                     ) -> "Scenario":
-        """A copy with some levers changed (a number sets all periods), validated."""
+        """A copy with some levers changed, validated.
+
+        Parameters
+        ----------
+        name : str, optional
+            The copy's name; default this scenario's.
+        **changes : float or tuple of three floats
+            Lever id → a number (sets all periods) or one value per period, in the lever's unit.
+
+        Returns
+        -------
+        Scenario
+
+        Raises
+        ------
+        ScenarioError
+            For an unknown lever or a value out of the lever's range.
+        """
         data = self.to_dict()
         if name is not None:
             data["name"] = name
@@ -102,7 +144,24 @@ class Scenario:
         return from_dict(data, source="<with_levers>")
 
     def with_assumptions(self, name: str | None = None, **changes: float) -> "Scenario":
-        """A copy with some assumptions changed, validated."""
+        """A copy with some assumptions changed, validated.
+
+        Parameters
+        ----------
+        name : str, optional
+            The copy's name; default this scenario's.
+        **changes : float
+            Assumption id → value, in the assumption's unit.
+
+        Returns
+        -------
+        Scenario
+
+        Raises
+        ------
+        ScenarioError
+            For an unknown assumption or a value out of its range.
+        """
         data = self.to_dict()
         if name is not None:
             data["name"] = name
@@ -113,6 +172,11 @@ class Scenario:
         """Plain data that :func:`from_dict` reads back to an equal scenario.
 
         A lever whose three periods are equal is written as one number.
+
+        Returns
+        -------
+        dict
+            ``name``, the titles and description when set, ``assumptions`` and ``levers``.
         """
         lever_data: dict[str, Any] = {}
         for lev in tables.levers():
@@ -130,7 +194,13 @@ class Scenario:
         return data
 
     def to_yaml(self) -> str:
-        """The scenario as YAML text, loadable again through :func:`loads`."""
+        """The scenario as YAML text, loadable again through :func:`loads`.
+
+        Returns
+        -------
+        str
+            YAML of :meth:`to_dict`, Chinese text unescaped.
+        """
         return yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
 
 
@@ -141,12 +211,28 @@ def _plain(value: float) -> float | int:
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
 
+    Parameters
+    ----------
+    path : str or Path
+        A YAML scenario file (``scenarios/*.yaml``).
+
+    Returns
+    -------
+    Scenario
+        With ``source`` set to ``path``.
+
     Raises
     ------
     ScenarioError
         If the file is missing, unreadable, not a regular file, larger than ``MAX_FILE_BYTES``,
-        not UTF-8, not valid YAML within the budgets of :mod:`simulator.base.inputs`, or not a valid
-        scenario.
+        not UTF-8, not valid YAML within the budgets of :mod:`simulator.base.inputs`, or not a
+        valid scenario.
+
+    Examples
+    --------
+    >>> from simulator import load_scenario
+    >>> load_scenario("scenarios/plan.yaml").name   # doctest: +SKIP
+    'plan'
     """
     path = Path(path)
     raw = inputs.read_bytes(path, what="scenario YAML file", error=ScenarioError)
@@ -154,13 +240,32 @@ def load(path: str | Path) -> Scenario:
 
 
 def parse_yaml(text: str | bytes, source: str, error: type[ScenarioError] = ScenarioError) -> Any:
-    """Plain data from YAML text or bytes through :func:`simulator.base.inputs.parse_yaml` (budgets,
-    no aliases, YAML 1.2 core scalars, no duplicate keys); problems raise ``error``."""
+    """Plain data from YAML text or bytes through :func:`simulator.base.inputs.parse_yaml`
+    (budgets, no aliases, YAML 1.2 core scalars, no duplicate keys); problems raise ``error``."""
     return inputs.parse_yaml(text, source, error=error)
 
 
 def loads(text: str | bytes, source: str = "<scenario>") -> Scenario:
-    """Validate a scenario given as YAML text or bytes (``source`` names it in errors)."""
+    """Validate a scenario given as YAML text or bytes.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The YAML of a scenario file.
+    source : str, default "<scenario>"
+        Names the text in error messages and becomes the scenario's ``source``.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        For YAML outside the budgets of :mod:`simulator.base.inputs` or an invalid scenario
+        (unknown field, lever or assumption; a value out of range), in one line naming
+        ``source``, the field and what was allowed.
+    """
     return from_dict(parse_yaml(text, source), source=source)
 
 
@@ -269,5 +374,15 @@ def from_dict(data: Any, source: str = "<scenario>") -> Scenario:
 
 
 def default(name: str = "default") -> Scenario:
-    """A scenario with every lever and assumption at its default (the 2020 level)."""
+    """A scenario with every lever and assumption at its default (the 2020 level).
+
+    Parameters
+    ----------
+    name : str, default "default"
+        The scenario's name.
+
+    Returns
+    -------
+    Scenario
+    """
     return from_dict({"name": name}, source="<default>")

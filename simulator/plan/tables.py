@@ -132,14 +132,30 @@ class Target:
 
     @property
     def key(self) -> str:
-        """A unique name of the target, e.g. ``tech_contract_turnover@2025`` or ``…:cagr@2025``."""
+        """A unique name of the target: ``tech_contract_turnover@2025``, ``…:cagr@2025``."""
         kind = "" if self.kind == "level" else f":{self.kind}"
         return f"{self.indicator}{kind}@{self.year}"
 
 
 def read_csv(path: str | Path) -> list[dict[str, str]]:
-    """The rows of a CSV table of the project, read through the input layer's bounded reader
-    (a regular file of at most :data:`simulator.base.inputs.MAX_FILE_BYTES`, UTF-8)."""
+    """The rows of a CSV table of the project, read through the input layer's bounded reader.
+
+    Parameters
+    ----------
+    path : str or Path
+        A regular file of at most :data:`simulator.base.inputs.MAX_FILE_BYTES`, UTF-8, with a
+        header row.
+
+    Returns
+    -------
+    list of dict of str to str
+        One mapping per row, header → cell text (nothing converted).
+
+    Raises
+    ------
+    simulator.base.inputs.InputError
+        When the file is missing, too large, not a regular file or not UTF-8.
+    """
     return list(csv.DictReader(io.StringIO(read_text(path, what="CSV table"), newline="")))
 
 
@@ -153,7 +169,14 @@ def _float_or_none(text: str) -> float | None:
 
 @lru_cache(maxsize=None)
 def levers() -> tuple[Lever, ...]:
-    """All policy levers, in table order."""
+    """All policy levers, in table order.
+
+    Returns
+    -------
+    tuple of Lever
+        The rows of ``models/levers.csv`` (read once per process): id, Vensim name, labels,
+        unit, default, range and slider step, plan clause.
+    """
     return tuple(
         Lever(
             id=r["id"], vensim_name=r["vensim_name"], name_zh=r["name_zh"], name_en=r["name_en"],
@@ -169,7 +192,14 @@ def levers() -> tuple[Lever, ...]:
 
 @lru_cache(maxsize=None)
 def assumptions() -> tuple[Assumption, ...]:
-    """All scenario assumptions, in table order."""
+    """All scenario assumptions, in table order.
+
+    Returns
+    -------
+    tuple of Assumption
+        The rows of ``models/assumptions.csv`` (read once per process): id, Vensim name,
+        labels, unit, default, range and step, source.
+    """
     return tuple(
         Assumption(
             id=r["id"], vensim_name=r["vensim_name"], name_zh=r["name_zh"], name_en=r["name_en"],
@@ -183,7 +213,14 @@ def assumptions() -> tuple[Assumption, ...]:
 
 @lru_cache(maxsize=None)
 def indicators() -> tuple[Indicator, ...]:
-    """All indicators, in table order (Table 1 first)."""
+    """All indicators, in table order (Table 1 first).
+
+    Returns
+    -------
+    tuple of Indicator
+        The rows of ``models/indicators.csv`` (read once per process): id, Vensim name,
+        labels, unit, 2020 value, first year defined, decimals, plan clause.
+    """
     return tuple(
         Indicator(
             id=r["id"], vensim_name=r["vensim_name"], name_zh=r["name_zh"], name_en=r["name_en"],
@@ -197,7 +234,19 @@ def indicators() -> tuple[Indicator, ...]:
 
 @lru_cache(maxsize=None)
 def targets() -> tuple[Target, ...]:
-    """All targets of the plan (Table 1 for 2025, the 2035 goals and quantified text goals)."""
+    """All targets of the plan (Table 1 for 2025, the 2035 goals and quantified text goals).
+
+    Returns
+    -------
+    tuple of Target
+        The rows of ``models/targets.csv`` (read once per process).
+
+    Raises
+    ------
+    ValueError
+        For a row whose comparison is not one of :data:`COMPARISONS` or whose kind is not one
+        of :data:`TARGET_KINDS`.
+    """
     out = []
     for r in _rows("targets.csv"):
         if r["comparison"] not in COMPARISONS or r["kind"] not in TARGET_KINDS:
@@ -213,7 +262,22 @@ def targets() -> tuple[Target, ...]:
 
 
 def lever(lever_id: str) -> Lever:
-    """The lever with id ``lever_id`` (KeyError naming the known ids if there is none)."""
+    """The lever with id ``lever_id``.
+
+    Parameters
+    ----------
+    lever_id : str
+        An id of ``models/levers.csv``.
+
+    Returns
+    -------
+    Lever
+
+    Raises
+    ------
+    KeyError
+        Naming the known ids, if there is no such lever.
+    """
     for item in levers():
         if item.id == lever_id:
             return item
@@ -221,7 +285,22 @@ def lever(lever_id: str) -> Lever:
 
 
 def indicator(indicator_id: str) -> Indicator:
-    """The indicator with id ``indicator_id``."""
+    """The indicator with id ``indicator_id``.
+
+    Parameters
+    ----------
+    indicator_id : str
+        An id of ``models/indicators.csv``.
+
+    Returns
+    -------
+    Indicator
+
+    Raises
+    ------
+    KeyError
+        Naming the known ids, if there is no such indicator.
+    """
     for item in indicators():
         if item.id == indicator_id:
             return item

@@ -18,13 +18,13 @@ A long-lived process (the app, a notebook, a script: :func:`choose` with ``use=N
 the compile and compares the warm cost of an ensemble of :data:`TYPICAL_RUNS` runs; a one-off
 process (a command, ``use=(calls, runs per call)``) adds XLA's one-off cost to XLA's side.
 
-The measurement (about ten seconds) is cached as JSON in ``$GUANGYUAN_CACHE`` (default
-``~/.cache/guangyuan-sim``), keyed by :func:`fingerprint`: the CPU model and flags, the Python,
-numpy, jax and jaxlib versions and the SHA-256 of the engine's source. A file that cannot be
-read, is not valid, or was measured under another fingerprint is measured again and replaced
-(atomically); a cache directory that cannot be written only costs the measurement once per
-process. Which backend is picked never changes a result beyond rounding
-(``tests/test_backends.py`` states the tolerances).
+The measurement (short, but not free: it runs both backends and compiles XLA once) is cached as
+JSON in ``$GUANGYUAN_CACHE`` (default ``~/.cache/guangyuan-sim``), keyed by :func:`fingerprint`:
+the CPU model and flags, the Python, numpy, jax and jaxlib versions and the SHA-256 of the
+engine's source. A file that cannot be read, is not valid, or was measured under another
+fingerprint is measured again and replaced (atomically); a cache directory that cannot be
+written only costs the measurement once per process. Which backend is picked never changes a
+result beyond rounding (``tests/test_backends.py`` states the tolerances).
 """
 from __future__ import annotations
 

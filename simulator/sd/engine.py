@@ -1,12 +1,12 @@
 """The ensemble engine: N parameter sets of a Vensim model run at once as numpy arrays.
 
 Route: **numpy code generated from PySD's abstract model.** The ``.mdl`` is parsed by PySD's
-public translator (``VensimFile(...).parse()`` → ``get_abstract_model()``), the same stage PySD's own
-Python builder starts from. This module is a second builder: it walks the abstract syntax of every
-equation and writes one Python function that integrates the whole model, either on Python floats
-(one run, no per-call overhead) or on numpy arrays with a run dimension (N runs in one pass).
-Nothing is copied by hand from the model: editing the ``.mdl`` changes the engine's results with no
-code change.
+public translator (``VensimFile(...).parse()`` → ``get_abstract_model()``), the same stage
+PySD's own Python builder starts from. This module is a second builder: it walks the abstract
+syntax of every equation and writes one Python function that integrates the whole model, either
+on Python floats (one run, no per-call overhead) or on numpy arrays with a run dimension (N runs
+in one pass). Nothing is copied by hand from the model: editing the ``.mdl`` changes the
+engine's results with no code change.
 
 Why not the other measured route (driving PySD's translated functions with array-valued constants,
 design/pysd-facts.md)? It relies on PySD's private runtime (cache internals, ``float()`` calls that
@@ -34,14 +34,15 @@ ELSE condition meets a value XLA may round differently in the last bit (:func:`_
 ``backend="xla"`` is refused by name for them (:attr:`Engine.numpy_only`).
 
 Around the equations the engine follows PySD too: it saves at the steps PySD saves
-(:func:`simulator.sd.schedule.schedule`, also for a SAVEPER off the TIME STEP grid and for ``SAVEPER = TIME STEP``),
-names every variable as PySD's namespace manager does (two Vensim names with one Python name are
-an EngineError naming both), and refuses run settings and constants that cannot give a run
-(:func:`simulator.base.inputs.check_run_settings`, :func:`check_param`). :func:`engine_for` and
-:class:`simulator.model.Model` run a refused model on PySD instead (:class:`PySDRunner`, with an
-:class:`EngineFallbackWarning`), so an edited model always runs: they write the model's code
-once before any run, so a refusal found only there (a DELAY N feeding a stock) falls back too,
-and ``Model`` runs a single run the engine refuses for its parameters on PySD.
+(:func:`simulator.sd.schedule.schedule`, also for a SAVEPER off the TIME STEP grid and for
+``SAVEPER = TIME STEP``), names every variable as PySD's namespace manager does (two Vensim
+names with one Python name are an EngineError naming both), and refuses run settings and
+constants that cannot give a run (:func:`simulator.base.inputs.check_run_settings`,
+:func:`check_param`). :func:`engine_for` and :class:`simulator.model.Model` run a refused model
+on PySD instead (:class:`PySDRunner`, with an :class:`EngineFallbackWarning`), so an edited
+model always runs: they write the model's code once before any run, so a refusal found only
+there (a DELAY N feeding a stock) falls back too, and ``Model`` runs a single run the engine
+refuses for its parameters on PySD.
 
 A second integrator, classic fourth-order Runge-Kutta (``method="rk4"``), is available for
 integration-error checks; Euler is the default and the one equal to PySD.
@@ -68,8 +69,9 @@ operations and values (to rounding where said); what they gain on a given CPU is
   allocator reuses its memory while it is still in cache, and glibc is asked, once per process,
   to keep freed memory rather than return it to the system after every step
   (:func:`_keep_freed_memory`).
-* Not used, because measured no faster on the 2-core machines this runs on: threads over slices
-  of the runs, numexpr, and blocking the runs into cache-sized slices.
+* Not used, because they measured no faster where they were tried: threads over slices of the
+  runs, numexpr, and blocking the runs into cache-sized slices (``benchmarks/ensemble.py`` is
+  the yardstick for trying again).
 
 The rest comes from compiling: ``target="xla"`` writes the same step as functions that
 :mod:`simulator.sd.xla` traces with JAX into one XLA program, which fuses each step's operations,
@@ -1129,7 +1131,8 @@ def _generate(nodes: dict[str, _Node], vector: bool, method: str,
 #: recursion counter of that conversion per interpreter, not per thread, so two threads parsing
 #: at once can fail with "AST constructor recursion depth mismatch" (python/cpython#106905): the
 #: app generates engine code in a background thread while Streamlit parses ``app.py``, so the app
-#: makes Streamlit's script compile hold this lock too (``simulator.app.hooks.serialise_script_compiles``).
+#: makes Streamlit's script compile hold this lock too
+#: (``simulator.app.hooks.serialise_script_compiles``).
 AST_LOCK = threading.RLock()
 
 
@@ -1293,11 +1296,12 @@ def _keep_freed_memory() -> None:
 
     Every step of a vector run allocates and frees a few hundred arrays of N numbers. With
     glibc's defaults the top of the heap is returned to the system whenever more than 128 KiB is
-    free there, and taken back on the next allocation, page by page: about 50,000 page faults
-    and a fifth of the run time at N = 10,000. Raising the trim threshold (and the size above
-    which blocks are mapped on their own, which setting the first one would otherwise freeze at
-    128 KiB) removes them. Done once per process; memory use is unchanged except that up to the
-    threshold of freed memory stays with the process. Nothing happens elsewhere than on glibc."""
+    free there, and taken back on the next allocation, page by page: a page fault for every page
+    of every step's arrays (``benchmarks/ensemble.py`` shows what that costs). Raising the trim
+    threshold (and the size above which blocks are mapped on their own, which setting the first
+    one would otherwise freeze at 128 KiB) removes them. Done once per process; memory use is
+    unchanged except that up to the threshold of freed memory stays with the process. Nothing
+    happens elsewhere than on glibc."""
     global _malloc_tuned
     if _malloc_tuned:
         return
@@ -1380,7 +1384,8 @@ _CACHE_SOURCES = 64  # generated sources kept per model (the oldest are dropped)
 def _engine_version() -> str:
     """Hash of what the cached metadata and sources depend on: :data:`ENGINE_CACHE_VERSION`,
     the source of this module, :mod:`simulator.sd.xla`, :mod:`simulator.sd.schedule` and
-    :mod:`simulator.sd.translate` (which reads the model), and the installed PySD's version (:func:`simulator.sd.translate.pysd_version_bytes`)."""
+    :mod:`simulator.sd.translate` (which reads the model), and the installed PySD's version
+    (:func:`simulator.sd.translate.pysd_version_bytes`)."""
     h = hashlib.sha256(f"{_CACHE_FORMAT}/{ENGINE_CACHE_VERSION}".encode())
     here = Path(__file__).resolve().parent
     for name in ("engine.py", "xla.py", "schedule.py", "translate.py"):
@@ -1461,10 +1466,15 @@ def _read_cache(path: Path, sha: str, version: str) -> tuple[dict, dict] | None:
 class Engine:
     """A Vensim model compiled to numpy code; runs one or N parameter sets at once.
 
+    Usually obtained through :func:`engine_for`, which keeps one per model and process and
+    falls back to PySD for a model the engine refuses.
+
     Parameters
     ----------
-    mdl_file : path, optional
-        The Vensim model; default ``models/guangyuan_innovation.mdl``.
+    mdl_file : str or Path
+        The Vensim model.
+    default_variables : sequence of str, optional
+        Python names a run saves when it is not told; default every variable.
 
     Notes
     -----
@@ -1473,15 +1483,16 @@ class Engine:
     ``$GUANGYUAN_CACHE``, see :func:`_read_cache`), keyed by the model file's SHA-256 and the
     engine's version (:func:`_engine_version`): a new process then runs the model without
     importing PySD, and :attr:`nodes` is read from PySD's abstract model only when something
-    needs it (code not generated before, :mod:`simulator.analysis.validation`). A stale, damaged or
-    unreadable file is never trusted: the model is read again and the file rewritten.
+    needs it (code not generated before, :mod:`simulator.analysis.validation`). A stale, damaged
+    or unreadable file is never trusted: the model is read again and the file rewritten.
 
     Examples
     --------
     >>> eng = Engine("model.mdl")                                     # doctest: +SKIP
     >>> res = eng.run({"knowledge_depreciation_rate": np.linspace(0.1, 0.3, 1000)},
     ...               variables=["rd_intensity"])            # doctest: +SKIP
-    >>> res["rd_intensity"].shape                            # (16 years, 1000 runs)
+    >>> res["rd_intensity"].shape          # (saved times, runs)    # doctest: +SKIP
+    (16, 1000)
     """
 
     def __init__(self, mdl_file: str | Path, default_variables: Sequence[str] | None = None):
@@ -1639,18 +1650,19 @@ class Engine:
             per run; numbers are shared by all runs. Unset constants keep the model's values.
         n : int, optional
             Number of runs; default the length of the array params, or a single scalar run when
-            every param is a number.
+            every param is a number (the result then has 1-d arrays).
         variables : sequence of str, optional
-            Python names to save; default every indicator of ``models/indicators.csv`` that the
-            model has.
+            Python names to save; default the ``default_variables`` of :func:`engine_for` that
+            the model has (for the Guangyuan model, :func:`simulator.model.engine_for`: every
+            indicator of ``models/indicators.csv``), else every variable.
         time_step : float, optional
-            Default the model's TIME STEP.
-        method : {"euler", "rk4"}
+            Integration step, in the model's time unit; default the model's TIME STEP.
+        method : {"euler", "rk4"}, default "euler"
             Euler equals PySD; RK4 is for integration-error checks.
         backend : {"auto", "numpy", "xla"}, optional
             How N runs are computed (one run is always the scalar code). ``"numpy"`` runs the
             generated array code with numpy; ``"xla"`` compiles the same code with JAX
-            (:mod:`simulator.sd.xla`, a few seconds to compile once per kind of call); ``"auto"``
+            (:mod:`simulator.sd.xla`, compiled once per process and kind of call); ``"auto"``
             uses the one measured faster on this machine for Euler runs
             (:mod:`simulator.sd.backends`), numpy for RK4 or without JAX. Default: the process
             default (:func:`set_default_backend`), else ``$GUANGYUAN_ENGINE_BACKEND``, else
@@ -1662,16 +1674,22 @@ class Engine:
         Returns
         -------
         EnsembleResult
-            The saved variables at the steps PySD saves (:func:`schedule`).
+            The saved variables at the steps PySD saves (:func:`schedule`): ``times`` and, by
+            Python name, arrays of shape (T,) for one run or (T, N) for N runs;
+            ``result.run(i)`` is run ``i`` as a wide table.
 
         Raises
         ------
         KeyError
             An unknown variable, or one that is not a parameter.
         simulator.base.inputs.InputError
-            (a ValueError) Run settings that cannot give a run, or a parameter that is not a
-            finite number or is negative where the model declares a lower limit of 0 or more
+            (a ValueError) Run settings that cannot give a run, an ``n`` that is not a whole
+            number >= 1, or a parameter that is not a finite number or is negative where the
+            model declares a lower limit of 0 or more
             (:func:`simulator.base.inputs.check_run_settings`, :func:`check_param`).
+        ValueError
+            Array parameters of different lengths (or not of length ``n``), or a control
+            variable (TIME STEP, SAVEPER, ...) that differs between runs.
         EngineError
             Something the engine cannot compute exactly, named with its variable. What does
             not depend on the run is found before any run, by :func:`engine_for`, which runs
@@ -1972,12 +1990,35 @@ def engine_for(mdl_file: str | Path, *, fallback: bool = True,
                default_variables: Sequence[str] | None = None):
     """The :class:`Engine` of ``mdl_file``, parsed once per process and per file content.
 
-    A model the engine refuses (:class:`EngineError`: subscripts, macros, a function it does not
-    have, ...) runs on PySD instead when ``fallback`` is true: the result is a
-    :class:`PySDRunner` with the same ``run`` and attributes, and an
-    :class:`EngineFallbackWarning` says which construct in which variable and that an ensemble
-    of N runs becomes N PySD runs. With ``fallback=False`` the EngineError is raised.
-    ``default_variables`` are what a run saves when it is not told (default: every variable)."""
+    Parameters
+    ----------
+    mdl_file : str or Path
+        The Vensim model.
+    fallback : bool, default True
+        A model the engine refuses (:class:`EngineError`: subscripts, macros, a function it does
+        not have, ...) runs on PySD instead: the result is a :class:`PySDRunner` with the same
+        ``run`` and attributes, and an :class:`EngineFallbackWarning` says which construct in
+        which variable and that an ensemble of N runs becomes N PySD runs.
+    default_variables : sequence of str, optional
+        Python names a run saves when it is not told; default every variable.
+
+    Returns
+    -------
+    Engine or PySDRunner
+        The same object for the same file content and ``default_variables``.
+
+    Raises
+    ------
+    EngineError
+        With ``fallback=False``, for a model the engine cannot run exactly.
+    OSError
+        When ``mdl_file`` cannot be read.
+
+    Examples
+    --------
+    >>> engine = engine_for("models/guangyuan_innovation.mdl")   # doctest: +SKIP
+    >>> table = engine.run(time_step=0.25).run()   # one run, every variable   # doctest: +SKIP
+    """
     path = Path(mdl_file).resolve()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     default = None if default_variables is None else tuple(default_variables)
@@ -2028,9 +2069,9 @@ def fallback_notice(mdl_file: str | Path, err: Exception, what: str = "model") -
 class PySDRunner:
     """A model the engine refuses, run by PySD behind :meth:`Engine.run`'s interface.
 
-    Each run is a fresh PySD run of the translated model (:func:`simulator.sd.translate.translated_file`);
-    an ensemble of N runs is N of them in a loop. Euler only, as PySD integrates. ``reason`` is
-    the engine's refusal."""
+    Each run is a fresh PySD run of the translated model
+    (:func:`simulator.sd.translate.translated_file`); an ensemble of N runs is N of them in a
+    loop. Euler only, as PySD integrates. ``reason`` is the engine's refusal."""
 
     def __init__(self, mdl_file: str | Path, reason: EngineError,
                  default_variables: Sequence[str] | None = None):

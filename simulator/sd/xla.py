@@ -2,8 +2,8 @@
 XLA program.
 
 :mod:`simulator.sd.engine` writes numpy code from PySD's abstract model and runs it one numpy
-operation at a time: several hundred operations per step, each a pass over N numbers, ~30 of them
-scalar ``exp``/``log`` calls (numpy has no SIMD float64 versions without AVX-512). Here the same
+operation at a time: several hundred operations per step, each a pass over N numbers, some of
+them scalar ``exp``/``log`` calls (numpy has no SIMD float64 versions without AVX-512). Here the same
 generated code for one step — the equations as written, no copy by hand — is traced with
 ``jax.numpy`` standing in for ``numpy`` and compiled by XLA, which fuses each step's operations
 into a few loops over the runs, keeps intermediate values in registers and uses vectorised
@@ -22,7 +22,8 @@ What runs where:
   of its base, as in the numpy code; where that would not be the same number (a base not
   positive and finite somewhere in the array this step, a product of powers that could over- or
   underflow), ``lax.cond`` takes the plain power for the whole array instead. XLA's own
-  ``pow`` is a scalar C-library call (~15 ns an element here), its ``exp`` vectorised (~1 ns).
+  ``pow`` is a scalar C-library call, its ``exp`` vectorised (``benchmarks/ensemble.py`` times
+  the backends).
 * Results agree with the numpy code (and PySD) to rounding: XLA may contract ``a * b + c``
   into one fused multiply-add and its ``exp``/``log`` differ from the C library's in the last
   bit; ``tests/test_engine.py`` holds both backends to rtol 1e-9 against PySD. It may also
@@ -35,12 +36,12 @@ What runs where:
   corner can show it (``inf * 6.5e-312`` is ``inf`` in numpy, ``inf * 0`` is ``nan`` here); a
   test pins it.
 
-Compiling costs seconds, once per process for each kind of call (which parameters vary, which
-variables are saved, how many runs): run counts are rounded up to a few sizes
-(:func:`padded_runs`) so that calls of similar size share one program, and XLA's persistent
-cache (``~/.cache/guangyuan-sim/xla``, or ``$GUANGYUAN_XLA_CACHE``) keeps compiled programs
-between processes. Whether that pays depends on the CPU and the use, so the backend ``auto``
-is measured on the machine it runs on (:mod:`simulator.sd.backends`; figures in
+Compiling is slow next to a warm call, and is paid once per process for each kind of call (which
+parameters vary, which variables are saved, how many runs): run counts are rounded up to a few
+sizes (:func:`padded_runs`) so that calls of similar size share one program, and XLA's
+persistent cache (``~/.cache/guangyuan-sim/xla``, or ``$GUANGYUAN_XLA_CACHE``) keeps compiled
+programs between processes. Whether that pays depends on the CPU and the use, so the backend
+``auto`` is measured on the machine it runs on (:mod:`simulator.sd.backends`; figures in
 ``benchmarks/ensemble.py`` and the README).
 """
 from __future__ import annotations
@@ -66,7 +67,8 @@ try:
 except OSError:  # a read-only home: compile in every process instead
     pass
 
-from simulator.sd.schedule import SMALL_VENSIM, Schedule  # noqa: E402  (PySD's zero for ZIDZ and XIDZ)
+# SMALL_VENSIM: PySD's zero for ZIDZ and XIDZ
+from simulator.sd.schedule import SMALL_VENSIM, Schedule  # noqa: E402
 
 
 def _where(cond, a, b):
