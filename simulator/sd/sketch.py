@@ -178,10 +178,10 @@ def _rate_terms(ast: Any) -> list[tuple[int, Any]]:
     return [(1, ast)]
 
 
-def _groups_by_name(mdl_file: Path) -> dict[str, str]:
-    """The group of every equation of the ``.mdl`` (``.Group`` headers), by Vensim name as
+def _groups_by_name(text: str) -> dict[str, str]:
+    """The group of every equation of a ``.mdl``'s text (``.Group`` headers), by Vensim name as
     written, read from the text before the sketch."""
-    text = mdl_file.read_text(encoding="utf-8", errors="replace").split(SKETCH_START, 1)[0]
+    text = text.split(SKETCH_START, 1)[0]
     out: dict[str, str] = {}
     group = ""
     pos = 0
@@ -210,15 +210,20 @@ def structure(mdl_file: str | Path) -> Structure:
     Raises
     ------
     SketchError
-        A model with macros (their variables have no place in the main model's views).
+        A file that cannot be read or parsed, or a model with macros (their variables have no
+        place in the main model's views).
     """
     from pysd.translators.structures import abstract_expressions as ae
     mdl_file = Path(mdl_file)
-    model = translate.abstract_model(mdl_file)
+    groups = _groups_by_name(_read(mdl_file))
+    try:
+        model = translate.abstract_model(mdl_file)
+    except Exception as exc:  # PySD's parser raises parsimonious' own errors, among others
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SketchError(f"{mdl_file}: PySD cannot read the model ({first})") from None
     if len(model.sections) != 1:
-        raise SketchError(f"{mdl_file.name}: macros are not supported by the sketch writer")
+        raise SketchError(f"{mdl_file}: macros are not supported by the sketch writer")
     section = model.sections[0]
-    groups = _groups_by_name(mdl_file)
     norm = {re.sub(r"\s+", " ", k).lower(): v for k, v in groups.items()}
     names = {e.name: translate.python_name(e.name) for e in section.elements}
     known = set(names.values())
