@@ -471,6 +471,34 @@ def _stock_order(struct: Structure, stocks: list[str]) -> list[str]:
     return out
 
 
+def _stock_rows(struct: Structure, stocks: list[str]) -> list[list[str]]:
+    """Rows of stock blocks: each chain of stocks joined by flows on a row of its own, in flow
+    order (so that its pipes run along the row); single stocks :data:`_ROW_STOCKS` to a row."""
+    inside = set(stocks)
+    chain_of = {s: s for s in stocks}
+
+    def root(s: str) -> str:
+        while chain_of[s] != s:
+            s = chain_of[s]
+        return s
+
+    for f in struct.flows.values():
+        if f.source in inside and f.sink in inside:
+            chain_of[root(f.sink)] = root(f.source)
+    rows: list[list[str]] = []
+    singles: list[str] = []
+    chains: dict[str, list[str]] = {}
+    for s in _stock_order(struct, stocks):
+        chains.setdefault(root(s), []).append(s)
+    for chain in chains.values():
+        if len(chain) > 1:
+            rows.append(chain)
+        else:
+            singles += chain
+    rows += [singles[i:i + _ROW_STOCKS] for i in range(0, len(singles), _ROW_STOCKS)]
+    return rows
+
+
 def _layout_view(struct: Structure, title: str, names: list[str], order: dict[str, int]) -> View:
     boxes: list[Box] = []
     arrows: list[Arrow] = []
@@ -488,8 +516,7 @@ def _layout_view(struct: Structure, title: str, names: list[str], order: dict[st
     half = {s: max(20, 22 * max(len(left[s]), len(right[s]), 1)) for s in stocks}
     y_top = _MARGIN
     pipes: list[tuple[str, str, int]] = []   # (flow, stock it drains, slot y) to join later
-    for r in range(0, len(stocks), _ROW_STOCKS):
-        row = stocks[r:r + _ROW_STOCKS]
+    for row in _stock_rows(struct, stocks):
         h_row = max(half[s] for s in row)
         y = y_top + h_row + 20
         for c, s in enumerate(row):
@@ -544,7 +571,7 @@ def _layout_view(struct: Structure, title: str, names: list[str], order: dict[st
                              order[n]))
     shadows = sorted({a for a, b in struct.links if b in here and a not in here
                       and not _piped(struct, a, b, here)}, key=order.get)
-    y = y_top + (0 if stocks else 0)
+    y = y_top
     bands: list[list[tuple[str, str]]] = []
     for n in rest:
         band = dist.get(n, far)
@@ -553,15 +580,30 @@ def _layout_view(struct: Structure, title: str, names: list[str], order: dict[st
         bands[-1].append((band, n))
     cells = [[("aux", n) for _, n in b] for b in bands] + ([[("shadow", n) for n in shadows]]
                                                           if shadows else [])
+    width = max([b.x + b.w for b in boxes] + [_MARGIN + _GRID_COLS * _CELL_W])
+    cols = max(_GRID_COLS, (width - _MARGIN) // _CELL_W)
     for band in cells:
-        for i, (shape, n) in enumerate(band):
-            col, row = i % _GRID_COLS, i // _GRID_COLS
-            x = _MARGIN + _CELL_W // 2 + col * _CELL_W
+        rows = (len(band) + cols - 1) // cols
+        free = {(r, c) for r in range(rows) for c in range(cols)}
+        wanted = []
+        for shape, n in band:
+            # the mean x of what it is linked to that is already placed (barycentre)
+            xs = [boxes[index[m]].x for m in sorted(neighbours.get(n, ()), key=order.get)
+                  if m in index]
+            if shape == "shadow":
+                xs = [boxes[index[b]].x for a, b in struct.links if a == n and b in index]
+            centre = sum(xs) / len(xs) if xs else _MARGIN + (cols * _CELL_W) / 2
+            wanted.append((centre, order[n], shape, n))
+        for centre, _, shape, n in sorted(wanted):
+            col = min(cols - 1, max(0, round((centre - _MARGIN - _CELL_W / 2) / _CELL_W)))
+            r, c = min(free, key=lambda rc: (abs(rc[1] - col), rc[0], rc[1]))
+            free.discard((r, c))
+            x = _MARGIN + _CELL_W // 2 + c * _CELL_W
             index_key = n if shape == "aux" else ("shadow", n)
-            box = add(Box(shape, n, x, y + row * _CELL_H + _CELL_H // 2,
+            box = add(Box(shape, n, x, y + r * _CELL_H + _CELL_H // 2,
                           _half_width(struct.variables[n].vensim, _CELL_W // 2 - 12), 14))
             index[index_key] = box  # type: ignore[index]
-        y += ((len(band) + _GRID_COLS - 1) // _GRID_COLS) * _CELL_H + _CELL_H // 2
+        y += rows * _CELL_H + _CELL_H // 2
 
     # causal arrows: every link into a variable of this view, from its box or its shadow
     for a, b in struct.links:
