@@ -7,11 +7,14 @@ lookup, control), its group (the ``.Group`` headers of the ``.mdl``, in file ord
 of every stock taken from its ``INTEG`` rate (a plain reference added to the rate is an inflow,
 one subtracted an outflow; other terms of the rate, such as ``a * b``, are drawn as causal
 arrows into the stock), and every causal link (a reference in an equation, its initial value
-included). :func:`layout` places it deterministically: one view per group; in each, the stocks
-of the view in a row of blocks with their flows as pipes (inflows on the left, outflows on the
-right, each at its own height on a stock box tall enough for them all; a flow between two stocks
-of the view is one valve between them, an end outside the view a cloud), then the other
-variables in bands by causal distance from the view's stocks and flows, on a grid so that no two
+included). :func:`layout` places it deterministically: one view per group (a flow is drawn in
+the view of the stock it fills, else of the one it drains, so that its pipe can be); in each, the
+stocks in rows of blocks — each chain of stocks joined by flows on a row of its own, in flow
+order, single stocks three to a row — with their flows as pipes (inflows on the left, outflows on
+the right, each at its own height on a stock box tall enough for them all; a flow between two
+stocks of the view is one valve between them, an end outside the view a cloud); then the other
+variables in bands by causal distance from the view's stocks and flows, each in the free grid
+cell nearest the mean position of what it is linked to (fewer crossing arrows), so that no two
 objects overlap. A variable of another view that a variable here reads is drawn as a *shadow*
 (Vensim's ghost variable, grey) in the last band. :func:`sketch_text` writes the layout in
 Vensim's sketch format (``V300``; one ``*View`` per group; type 10 variables, type 11 valves,
