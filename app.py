@@ -968,7 +968,7 @@ def model_map_view(current_key, lang: str) -> None:
         i18n.ui("map_sector", lang), options,
         format_func=lambda k: i18n.ui("map_all", lang) if k == modelmap.ALL
         else modelmap.sector_label(k, lang),
-        key=bind("w_map_sector", ss.get("_map_sector", options[0])),
+        key=bind("w_map_sector", ss.get("_map_sector", modelmap.default_sector(lay))),
         on_change=on_copy, args=("w_map_sector", "_map_sector"))
     loop_id = c2.selectbox(
         i18n.ui("map_loop", lang), ["", *table],

@@ -304,6 +304,12 @@ def sectors(lay: sketch.Layout) -> list[str]:
     return [v.title for v in lay.views] + [ALL]
 
 
+def default_sector(lay: sketch.Layout) -> str:
+    """The sector shown first: the first that holds a stock (a map with no stock says little)."""
+    return next((v.title for v in lay.views if any(b.shape == "stock" for b in v.boxes)),
+                lay.views[0].title)
+
+
 def loop_sectors(struct: sketch.Structure, lay: sketch.Layout, loop: loops_mod.Loop,
                  lang: str) -> list[str]:
     """The sectors a loop passes through, in the map's order."""
