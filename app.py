@@ -35,6 +35,7 @@ from simulator.analysis import (
     budget,
     drivers,
     hindcast,
+    loops,
     milestones,
     sensitivity,
     solver,
@@ -47,6 +48,7 @@ from simulator.app import (
     hooks,
     i18n,
     links,
+    modelmap,
     monitoring,
     scorecards,
     session,
@@ -632,7 +634,8 @@ def crashed() -> None:
 
 
 #: The page's tabs, in order (their labels are ``i18n.ui("tab_<id>", lang)``).
-TAB_IDS = ("scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones", "export")
+TAB_IDS = ("scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones", "map",
+           "export")
 
 
 def page() -> None:
@@ -745,6 +748,9 @@ def page() -> None:
     if tab["milestones"].open:
         with tab["milestones"]:
             milestones_view(current_key, obs, lang)
+    if tab["map"].open:
+        with tab["map"]:
+            model_map_view(current_key, lang)
     if tab["export"].open:
         with tab["export"]:
             cards = {cur_label: card, ref_label: ref_card}
@@ -935,6 +941,52 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
     st.altair_chart(charts.trajectory_chart({k: v[0] for k, v in runs.items()}, lang),
                     width="content")
     st.caption(i18n.ui("target_legend", lang))
+
+
+@st.cache_resource(show_spinner=False)
+def get_model_map():
+    """The model's structure and layout (``simulator.app.modelmap``), read once per process."""
+    return modelmap.model_map()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def simulate_map(key: session.ScenarioKey) -> pd.DataFrame:
+    """Every variable of the map in scenario ``key``, one row per year (the map's hover values)."""
+    model = get_model()
+    names = [n for n in get_model_map()[0].variables if n in model.python_names]
+    return model.run_wide(session.scenario_from_key(key), variables=names)
+
+
+def model_map_view(current_key, lang: str) -> None:
+    """The model's stock-and-flow map: a sector (or all), a loop to highlight, values on hover."""
+    struct, lay = get_model_map()
+    st.caption(i18n.ui("map_intro", lang))
+    options = modelmap.sectors(lay)
+    table = {lp.id: lp for lp in loops.load()}
+    c1, c2 = st.columns(2)
+    sector = c1.selectbox(
+        i18n.ui("map_sector", lang), options,
+        format_func=lambda k: i18n.ui("map_all", lang) if k == modelmap.ALL
+        else modelmap.sector_label(k, lang),
+        key=bind("w_map_sector", ss.get("_map_sector", modelmap.default_sector(lay))),
+        on_change=on_copy, args=("w_map_sector", "_map_sector"))
+    loop_id = c2.selectbox(
+        i18n.ui("map_loop", lang), ["", *table],
+        format_func=lambda k: i18n.ui("map_no_loop", lang) if not k
+        else f"{k} {table[k].name_en if lang == 'en' else table[k].name_zh}",
+        key=bind("w_map_loop", ss.get("_map_loop", "")),
+        on_change=on_copy, args=("w_map_loop", "_map_loop"))
+    loop = table.get(loop_id)
+    if loop is not None:
+        passes = modelmap.loop_sectors(struct, lay, loop, lang)
+        name = f"{loop.id} {loop.name_en if lang == 'en' else loop.name_zh}"
+        st.caption(i18n.ui("map_loop_in", lang, loop=name, sectors="、".join(passes)
+                           if lang == "zh" else ", ".join(passes)) if passes
+                   else i18n.ui("map_loop_none", lang, loop=name))
+    nodes, edges = modelmap.map_frames(struct, lay, lang, sector=sector,
+                                       values=simulate_map(current_key), loop=loop)
+    st.altair_chart(modelmap.map_chart(nodes, edges, lang, dim_others=loop is not None),
+                    width="content")
 
 
 def export_view(current: Scenario, base: Scenario, reference: Scenario, series, cards,

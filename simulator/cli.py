@@ -651,6 +651,24 @@ def cmd_loops(args) -> int:
     return 0
 
 
+def cmd_sketch(args) -> int:
+    from simulator.sd import sketch
+    model = Path(args.model)
+    try:
+        if args.check:
+            if sketch.check(model):
+                print(f"{model}: the sketch is the one the model's structure draws")
+                return 0
+            _say(f"{model}: the sketch differs from the one the model's structure draws; "
+                 "run python -m simulator sketch")
+            return 1
+        changed = sketch.write(model)
+    except sketch.SketchError as exc:
+        raise UserError(str(exc)) from None
+    print(f"{'wrote' if changed else 'unchanged:'} the sketch of {model}")
+    return 0
+
+
 def _command_use(args) -> tuple[int, int]:
     """(engine calls, runs per call) a command makes, estimated from its arguments, so that the
     backend ``auto`` can weigh XLA's one-off compile against what it would save on this machine
@@ -881,6 +899,13 @@ def build_parser() -> argparse.ArgumentParser:
     _display_options(p)
     _backend_option(p)
     p.set_defaults(func=cmd_loops)
+    p = sub.add_parser("sketch", help="draw the model's stock-and-flow diagram (one view per "
+                       "group) into the sketch section of the .mdl, in place; equations untouched")
+    p.add_argument("--model", default=str(tables.MODEL_FILE), help="model file (default "
+                   "models/guangyuan_innovation.mdl)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file's "
+                   "sketch differs from the one the program draws")
+    p.set_defaults(func=cmd_sketch)
     return parser
 
 

@@ -247,7 +247,7 @@ def test_language_switch(app, model, presets):
         assert lever.name_en in slider.label and lever.unit_en in slider.label
     assert [t.label for t in app.tabs] == [i18n.ui(f"tab_{k}", "en") for k in
                                            ("scorecard", "trajectories", "compare", "solve",
-                                            "sensitivity", "milestones", "export")]
+                                            "sensitivity", "milestones", "map", "export")]
     assert app.query_params == {"lang": "en"}
     app.radio(key="w_lang").set_value("zh")
     rerun(app)

@@ -123,6 +123,35 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "tab_trajectories": {"zh": "指标走势", "en": "Trajectories"},
     "tab_compare": {"zh": "情景比较", "en": "Compare"},
     "tab_export": {"zh": "导出与分享", "en": "Export and share"},
+    "tab_map": {"zh": "模型结构图", "en": "Model map"},
+    "map_intro": {"zh": "模型的存量—流量图，由模型方程自动绘制(与 .mdl 文件中的 Vensim 草图相同)。方框为存量，"
+                        "阀门为流量，橙框为规划指标，绿框为政策杠杆，灰色为其他板块的变量。鼠标悬停显示当前情景的取值；"
+                        "滚轮缩放，拖动平移。变量名为模型原名(英文)，指标与杠杆显示中文名。",
+                  "en": "The model's stock-and-flow diagram, drawn from its equations (the same as "
+                        "the Vensim sketch in the .mdl file). Boxes are stocks, valves flows; "
+                        "orange frames are plan indicators, green frames policy levers, grey names "
+                        "variables of another sector. Hover for the current scenario's values; "
+                        "scroll to zoom, drag to pan."},
+    "map_sector": {"zh": "板块", "en": "Sector"},
+    "map_all": {"zh": "全部板块(总览)", "en": "All sectors (overview)"},
+    "map_loop": {"zh": "突出显示反馈回路", "en": "Highlight a feedback loop"},
+    "map_no_loop": {"zh": "(无)", "en": "(none)"},
+    "map_loop_in": {"zh": "回路 {loop} 经过：{sectors}。金色为回路中的变量，红色为回路的连接。",
+                    "en": "Loop {loop} runs through: {sectors}. Its variables are gold, its "
+                          "links red."},
+    "map_loop_none": {"zh": "回路 {loop} 在模型结构中没有找到闭合路径。",
+                      "en": "No closed path of loop {loop} was found in the model's structure."},
+    "map_tt_name": {"zh": "变量", "en": "Variable"},
+    "map_tt_kind": {"zh": "类型", "en": "Kind"},
+    "map_tt_sector": {"zh": "板块", "en": "Sector"},
+    "map_tt_unit": {"zh": "单位", "en": "Unit"},
+    "map_kind_stock": {"zh": "存量", "en": "stock"},
+    "map_kind_flow": {"zh": "流量", "en": "flow"},
+    "map_kind_aux": {"zh": "辅助变量", "en": "auxiliary"},
+    "map_kind_constant": {"zh": "常量", "en": "constant"},
+    "map_kind_lookup": {"zh": "表函数", "en": "lookup"},
+    "map_kind_control": {"zh": "仿真控制", "en": "simulation control"},
+    "map_kind_shadow": {"zh": "其他板块的变量", "en": "variable of another sector"},
     "current": {"zh": "当前设置", "en": "Current settings"},
     "modified": {"zh": "已调整", "en": "adjusted"},
     "reference": {"zh": "参照情景", "en": "Reference scenario"},
