@@ -474,6 +474,15 @@ def _stored_text(value) -> str:
     return value
 
 
+def _date(value) -> datetime:
+    """A stored date (``2026-03-01T09:30:00Z``) as an aware UTC datetime."""
+    try:
+        return datetime.strptime(value, _DATE_FORMAT).replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        raise LibraryError(f"field 'created': value {inputs.excerpt(value)} is not a date; "
+                           "allowed YYYY-MM-DDTHH:MM:SSZ (UTC)") from None
+
+
 def _entry(row: tuple) -> Entry:
     """A listed row, checked field by field: what does not validate becomes ``problem``."""
     raw_id, name, author, created, note, reference_name = row
@@ -484,11 +493,8 @@ def _entry(row: tuple) -> Entry:
             scenario_mod.from_dict({"name": value}, source=f"{SOURCE}: {shown_id}")
         _author(author)
         _note(note)
-        when = datetime.strptime(created, _DATE_FORMAT).replace(tzinfo=timezone.utc) \
-            if isinstance(created, str) else None
-        if when is None:
-            raise LibraryError(f"field 'created': value {inputs.excerpt(created)} is not a date")
-    except (inputs.InputError, ValueError) as exc:
+        when = _date(created)
+    except inputs.InputError as exc:
         return Entry(id=shown_id, name=str(name), author=str(author), created=None,
                      note=str(note), reference_name=str(reference_name),
                      problem=inputs.one_line(f"{_damaged(shown_id)}: {exc}"))
