@@ -997,14 +997,14 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
     except library.LibraryError as exc:
         st.error(untrusted.md_text(library_problem(exc, lang)))
         return
+    sound = {e.id: e for e in entries if not e.problem}
+    ss["_compare"] = [i for i in ss["_compare"] if i in sound]  # deleted elsewhere: dropped
     st.subheader(i18n.ui("library", lang), help=i18n.ui("library_help", lang))
     if not entries:
         st.info(i18n.ui("nothing_saved", lang))
         return
     st.caption(i18n.ui("library_count", lang, n=f"{len(entries):,}", max=f"{lib.max_scenarios:,}"))
     st.dataframe(library.entries_frame(entries, lang), hide_index=True, key="w_library_table")
-    sound = {e.id: e for e in entries if not e.problem}
-    ss["_compare"] = [i for i in ss["_compare"] if i in sound]  # deleted elsewhere: dropped
     chosen = st.multiselect(i18n.ui("compare_pick", lang, n=session.MAX_SAVED), list(sound),
                             format_func=lambda i: library.entry_label(sound[i], lang),
                             key=bind("w_compare", ss["_compare"]),

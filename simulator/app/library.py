@@ -251,8 +251,8 @@ class Library:
     location : str, path or None
         A file path, ``sqlite:///PATH``, or None for the default (:func:`resolve`). Nothing is
         opened or created until the first operation.
-    max_scenarios : int
-        Most rows the library may hold.
+    max_scenarios : int, optional
+        Most rows the library may hold (default :data:`MAX_SCENARIOS`).
 
     Raises
     ------
@@ -261,9 +261,9 @@ class Library:
     """
 
     def __init__(self, location: str | os.PathLike | None = None, *,
-                 max_scenarios: int = MAX_SCENARIOS):
+                 max_scenarios: int | None = None):
         self.path = resolve(location)
-        self.max_scenarios = int(max_scenarios)
+        self.max_scenarios = MAX_SCENARIOS if max_scenarios is None else int(max_scenarios)
         self._ready = False
 
     def __repr__(self) -> str:
@@ -521,7 +521,7 @@ def entries_frame(entries: list[Entry], lang: str) -> pd.DataFrame:
     rows = [{ui("col_saved_name", lang): e.name, ui("col_author", lang): e.author,
              ui("col_saved_at", lang): entry_date(e),
              ui("col_note", lang): (f"⚠ {ui('library_damaged', lang)}: {e.problem}"
-                                    if e.problem else inputs.one_line(e.note, 200)),
+                                    if e.problem else inputs.one_line(" ".join(e.note.splitlines()), 200)),
              ui("col_reference", lang): e.reference_name, ui("col_id", lang): e.id}
             for e in entries]
     columns = [ui(k, lang) for k in ("col_saved_name", "col_author", "col_saved_at", "col_note",
