@@ -163,8 +163,13 @@ def library_problem(exc: library.LibraryError, lang: str) -> str:
 
 
 def open_saved(scenario_id: str) -> library.SavedScenario:
-    """A saved scenario by id, for a link (``links.decode_query``)."""
-    return get_library().get(scenario_id)
+    """A saved scenario by id, for a link (``links.decode_query``, which tells the visitor
+    only that the library is unavailable: the reason goes to the server's log)."""
+    try:
+        return get_library().get(scenario_id)
+    except library.LibraryUnavailable as exc:
+        LOG.error("scenario library: %s", exc)
+        raise
 
 
 @st.cache_data(max_entries=2048, show_spinner=False)

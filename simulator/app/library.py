@@ -280,52 +280,20 @@ class Library:
         con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         return con
 
-    def _prepare(self) -> None:
-        """Create the file and bring its schema up to :data:`SCHEMA_VERSION` (once per object)."""
+    @contextmanager
+    def _connect(self, begin: str, wal: bool = False) -> Iterator[sqlite3.Connection]:
+        """A new connection inside one transaction (``begin``; after switching the file to WAL
+        mode when ``wal``): committed on success, rolled back on any exception, always closed.
+        SQLite's own errors become :class:`LibraryUnavailable`."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             con = self._open()
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
             raise self._unavailable(exc) from None
         try:
-            if con.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            if wal and con.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
                 raise LibraryUnavailable(f"{SOURCE} {self.path}: the database cannot run in WAL "
                                          "mode (is it on a network file system?)")
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                version = con.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise LibraryUnavailable(
-                        f"{SOURCE} {self.path}: schema version {version} was written by a newer "
-                        f"version of the simulator; this one reads up to {SCHEMA_VERSION}")
-                for step in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS[step]:
-                        con.execute(statement)
-                    con.execute(f"PRAGMA user_version = {step}")
-                con.execute("COMMIT")
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise self._unavailable(exc) from None
-        finally:
-            con.close()
-        self._ready = True
-
-    @contextmanager
-    def _transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """A connection inside one short transaction (``BEGIN IMMEDIATE`` when ``write``):
-        committed on success, rolled back on any exception, always closed. SQLite's own errors
-        become :class:`LibraryUnavailable`."""
-        if not self._ready:
-            self._prepare()
-        try:
-            con = self._open()
-        except sqlite3.Error as exc:
-            raise self._unavailable(exc) from None
-        try:
-            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            con.execute(begin)
             try:
                 yield con
                 con.execute("COMMIT")
@@ -337,6 +305,34 @@ class Library:
             raise self._unavailable(exc) from None
         finally:
             con.close()
+
+    def _prepare(self) -> None:
+        """Create the file and bring its schema up to :data:`SCHEMA_VERSION` (once per object;
+        the migrations of several versions run in one transaction, all or nothing)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise self._unavailable(exc) from None
+        with self._connect("BEGIN IMMEDIATE", wal=True) as con:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise LibraryUnavailable(
+                    f"{SOURCE} {self.path}: schema version {version} was written by a newer "
+                    f"version of the simulator; this one reads up to {SCHEMA_VERSION}")
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    con.execute(statement)
+                con.execute(f"PRAGMA user_version = {step}")
+        self._ready = True
+
+    @contextmanager
+    def _transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection inside one short transaction (``BEGIN IMMEDIATE`` when ``write``, so
+        the write lock is taken at the start and checks made inside hold until the commit)."""
+        if not self._ready:
+            self._prepare()
+        with self._connect("BEGIN IMMEDIATE" if write else "BEGIN") as con:
+            yield con
 
     # -- operations -------------------------------------------------------------------------
 

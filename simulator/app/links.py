@@ -26,8 +26,6 @@ from simulator.plan.scenario import Scenario, ScenarioError
 #: Query-string keys that are not levers or assumptions.
 RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode", "saved", "upload",
                                          "title_zh", "title_en", "ref")
-#: The keys that name the scenario a link starts from (at most one of them).
-BASE_KEYS: tuple[str, ...] = ("saved", "upload", "preset")
 #: At most this many lever and assumption parameters of a link are read (there are fewer
 #: levers and assumptions than that; the rest is reported in one line).
 MAX_LINK_PARAMS = 100
@@ -163,15 +161,19 @@ def _uploaded_base(params: Mapping[str, Any], base: Scenario, errors: list[str]
         errors.append(str(exc).replace("field 'name'", "field 'upload'"))
         return None
     for key in ("title_zh", "title_en"):
-        if key in params:
-            candidate = {**data, key: _last(params[key])}
-            try:
-                scenario_mod.from_dict(candidate, source=LINK_SOURCE)
-            except ScenarioError as exc:
-                errors.append(str(exc))
-                continue
+        if key in params and _valid(candidate := {**data, key: _last(params[key])}, errors):
             data = candidate
     return data
+
+
+def _valid(data: dict[str, Any], errors: list[str]) -> bool:
+    """Whether ``data`` is a valid scenario; if not, the validation's line goes to ``errors``."""
+    try:
+        scenario_mod.from_dict(data, source=LINK_SOURCE)
+    except ScenarioError as exc:
+        errors.append(str(exc))
+        return False
+    return True
 
 
 def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario],
@@ -269,12 +271,8 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario],
             continue
         candidate = {**data, section: {**data[section],
                                        key: numbers[0] if len(numbers) == 1 else numbers}}
-        try:
-            scenario_mod.from_dict(candidate, source=LINK_SOURCE)
-        except ScenarioError as exc:
-            errors.append(str(exc))
-            continue
-        data = candidate
+        if _valid(candidate, errors):
+            data = candidate
     scn = scenario_mod.from_dict(data, source=LINK_SOURCE)
     opened = None
     if saved is not None:
