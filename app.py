@@ -159,6 +159,8 @@ def library_problem(exc: library.LibraryError, lang: str) -> str:
         return i18n.ui("library_unavailable", lang)
     if isinstance(exc, library.LibraryFull):
         return i18n.ui("library_full", lang, n=f"{get_library().max_scenarios:,}")
+    if isinstance(exc, library.UnknownScenario):  # deleted since the list was drawn
+        return i18n.ui("library_unknown", lang, id=exc.scenario_id)
     return str(exc).removeprefix(f"{library.SOURCE}: ")
 
 

@@ -264,8 +264,10 @@ def test_only_the_session_that_saved_a_scenario_can_delete_it():
     rerun(owner)
     assert library.from_env().count() == 0
     assert untrusted.md_text(i18n.ui("deleted_ok", "zh", name="方案丙")) in [s.value for s in owner.success]
-    rerun(select_tab(other, "compare"))  # deleted elsewhere: it leaves the comparison
-    assert other.session_state["_compare"] == [] and other.info
+    other.button(key="w_load_0").click()  # drawn before the delete: says what happened
+    rerun(other)
+    assert other.error[0].value == untrusted.md_text(i18n.ui("library_unknown", "zh", id=saved_id))
+    assert other.session_state["_compare"] == [] and other.info  # and leaves the comparison
 
 
 def test_a_damaged_row_is_marked_and_its_link_reported():

@@ -111,6 +111,10 @@ class LibraryFull(LibraryError):
 class UnknownScenario(LibraryError):
     """No row has the id asked for (never saved, or deleted since)."""
 
+    def __init__(self, scenario_id: str):
+        super().__init__(f"{SOURCE}: no saved scenario has id {inputs.excerpt(scenario_id)}")
+        self.scenario_id = scenario_id
+
 
 class LibraryUnavailable(LibraryError):
     """The library's database cannot be used (a refused location, an unreadable file, a newer
@@ -405,8 +409,7 @@ class Library:
                               "scenario_yaml, reference_yaml FROM scenarios WHERE id = ?",
                               (scenario_id,)).fetchone()
         if row is None:
-            raise UnknownScenario(f"{SOURCE}: no saved scenario has id "
-                                  f"{inputs.excerpt(scenario_id)}")
+            raise UnknownScenario(scenario_id)
         entry = _entry(row[:6])
         if entry.problem:
             raise LibraryError(entry.problem)
@@ -434,8 +437,7 @@ class Library:
             row = con.execute("SELECT token_sha256 FROM scenarios WHERE id = ?",
                               (scenario_id,)).fetchone()
             if row is None:
-                raise UnknownScenario(f"{SOURCE}: no saved scenario has id "
-                                      f"{inputs.excerpt(scenario_id)}")
+                raise UnknownScenario(scenario_id)
             if not isinstance(token, str) or not hmac.compare_digest(str(row[0]), _digest(token)):
                 raise LibraryError(f"{SOURCE}: scenario {scenario_id} was saved by another "
                                    "session; only the session that saved it can delete it")
