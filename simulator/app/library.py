@@ -12,8 +12,8 @@ WAL mode, every operation opens its own connection with a busy timeout and holds
 only for the few statements it needs, and writes take the write lock at their start
 (``BEGIN IMMEDIATE``), so a save is all or nothing and limits are checked under the lock.
 
-What a row holds: a short random id (URL-safe, 72 bits: unguessable enough that a shared
-server's ids cannot be enumerated), the scenario's name, the author, the date (UTC), a note,
+What a row holds: a short random id (URL-safe, 72 bits: not sequential, so one id tells
+nothing about another; not a secret, since the app lists every row), the scenario's name, the author, the date (UTC), a note,
 the scenario as YAML text (the format of ``scenarios/*.yaml``) and the reference scenario it was
 compared with (its name and YAML). The YAML is validated by
 :func:`simulator.plan.scenario.loads` on the way in and again on the way out: a row that no
