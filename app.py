@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import threading
 import time
@@ -47,6 +48,7 @@ from simulator.app import (
     exports,
     hooks,
     i18n,
+    library,
     links,
     modelmap,
     monitoring,
@@ -136,6 +138,42 @@ def find_presets() -> session.Presets:
 def get_presets() -> dict[str, Scenario]:
     """The valid shipped presets by name (immutable Scenario objects)."""
     return find_presets().scenarios
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def open_library(location: str) -> library.Library:
+    """The scenario library at ``location`` (one object per location and process; it opens a
+    connection per operation, so the server's threads share it safely)."""
+    return library.Library(location or None)
+
+
+def get_library() -> library.Library:
+    """The library ``$GUANGYUAN_LIBRARY`` names, read on every call (tests point it elsewhere).
+    Raises ``library.LibraryUnavailable`` for a location that is not a SQLite file."""
+    return open_library(os.environ.get(library.ENV_VAR, ""))
+
+
+def library_problem(exc: library.LibraryError, lang: str) -> str:
+    """The one line a visitor sees for a library error (a broken database is logged, and the
+    visitor gets a sentence without the server's paths)."""
+    if isinstance(exc, library.LibraryUnavailable):
+        LOG.error("scenario library: %s", exc)
+        return i18n.ui("library_unavailable", lang)
+    if isinstance(exc, library.LibraryFull):
+        return i18n.ui("library_full", lang, n=f"{get_library().max_scenarios:,}")
+    if isinstance(exc, library.UnknownScenario):  # deleted since the list was drawn
+        return i18n.ui("library_unknown", lang, id=exc.scenario_id)
+    return str(exc).removeprefix(f"{library.SOURCE}: ")
+
+
+def open_saved(scenario_id: str) -> library.SavedScenario:
+    """A saved scenario by id, for a link (``links.decode_query``, which tells the visitor
+    only that the library is unavailable: the reason goes to the server's log)."""
+    try:
+        return get_library().get(scenario_id)
+    except library.LibraryUnavailable as exc:
+        LOG.error("scenario library: %s", exc)
+        raise
 
 
 @st.cache_data(max_entries=2048, show_spinner=False)
@@ -253,7 +291,7 @@ def compute_milestones(key: session.ScenarioKey, goal_keys: tuple[str, ...], obs
 def init_session() -> None:
     """First run of a session: settings from the link's query string (errors reported)."""
     presets = get_presets()
-    link = links.decode_query(st.query_params.to_dict(), presets)
+    link = links.decode_query(st.query_params.to_dict(), presets, open_saved=open_saved)
     ss["_preset"] = link.preset
     ss["_levers"] = dict(link.levers)
     ss["_assumptions"] = dict(link.assumptions)
@@ -261,9 +299,12 @@ def init_session() -> None:
     ss["_meeting"] = link.meeting
     ss["_advanced"] = link.advanced
     ss["_url_errors"] = list(link.errors)
-    ss["_uploaded"] = {}       # "upload:<name>" -> Scenario
-    ss["_upload_msg"] = None   # (kind, text)
-    ss["_saved"] = []          # [(label, ScenarioKey)]
+    ss["_uploaded"] = {} if link.opened is None else {link.preset: link.opened}
+    ss["_upload_msg"] = None   # (kind, text); _uploaded: "upload:<name>"/"saved:<id>" -> Scenario
+    ss["_reference"] = link.reference
+    ss["_saved_refs"] = {} if link.saved is None else {link.preset: link.saved.reference.name}
+    ss["_tokens"] = {}         # library id -> delete token, for what this session saved
+    ss["_compare"] = []        # library ids compared side by side (at most session.MAX_SAVED)
     ss["_save_msg"] = None
     ss["_tab"] = None
     ss["_uncertainty"] = False
@@ -287,6 +328,8 @@ def apply_scenario(scn: Scenario) -> None:
 def preset_label(key: str, lang: str) -> str:
     scn = all_presets()[key]
     text = f"{session.short_title(scn, lang)} ({scn.name})"
+    if key.startswith(session.SAVED_PREFIX):
+        return f"{i18n.ui('saved_prefix', lang)}: {scn.name} ({key.removeprefix(session.SAVED_PREFIX)})"
     return f"{i18n.ui('uploaded_prefix', lang)}: {text}" if key.startswith("upload:") else text
 
 
@@ -394,30 +437,63 @@ def on_clear_actuals() -> None:
 
 @guarded
 def on_save(key: session.ScenarioKey) -> None:
+    """Save the current settings to the library, named as typed, with the reference they are
+    compared with; the session keeps the delete token and compares the new row if there is room."""
+    lang = ss["_lang"]
     name = ss.get("w_save_name", "").strip()
     try:
         name = session.validate_label(name)
     except ScenarioError as exc:
         ss["_save_msg"] = ("error", str(exc).replace("name: field 'name': ", ""))
         return
-    if any(lab == name for lab, _ in ss["_saved"]):
-        ss["_save_msg"] = ("error", i18n.ui("save_duplicate", ss["_lang"], name=name))
-    elif len(ss["_saved"]) >= session.MAX_SAVED:
-        ss["_save_msg"] = ("error", i18n.ui("save_full", ss["_lang"], n=session.MAX_SAVED))
+    reference = get_presets().get(ss["_reference"]) or next(iter(get_presets().values()))
+    try:
+        saved, token = get_library().save(session.scenario_from_key((name, *key[1:])), reference,
+                                          author=ss.get("w_save_author", ""),
+                                          note=ss.get("w_save_note", ""))
+    except library.LibraryError as exc:
+        ss["_save_msg"] = ("error", library_problem(exc, lang))
+        return
+    ss["_tokens"] = {**ss["_tokens"], saved.id: token}
+    text = i18n.ui("saved_ok", lang, name=name)
+    if len(ss["_compare"]) < session.MAX_SAVED:
+        ss["_compare"] = [*ss["_compare"], saved.id]
     else:
-        ss["_saved"] = [*ss["_saved"], (name, (name, *key[1:]))]
-        ss["_save_msg"] = ("ok", i18n.ui("saved_ok", ss["_lang"], name=name))
+        text += " " + i18n.ui("saved_not_compared", lang, n=session.MAX_SAVED)
+    ss["_save_msg"] = ("ok", text)
 
 
 @guarded
-def on_delete_saved(index: int) -> None:
-    ss["_saved"] = [item for i, item in enumerate(ss["_saved"]) if i != index]
+def on_delete_saved(scenario_id: str, name: str) -> None:
+    """Delete a row this session saved (the library checks the token)."""
+    try:
+        get_library().delete(scenario_id, ss["_tokens"].get(scenario_id, ""))
+    except library.LibraryError as exc:
+        ss["_save_msg"] = ("error", library_problem(exc, ss["_lang"]))
+        return
+    ss["_tokens"] = {k: v for k, v in ss["_tokens"].items() if k != scenario_id}
+    ss["_compare"] = [i for i in ss["_compare"] if i != scenario_id]
+    ss["_save_msg"] = ("ok", i18n.ui("deleted_ok", ss["_lang"], name=name))
+
+
+@guarded
+def on_load_saved(scenario_id: str) -> None:
+    """Open a saved scenario as a link ``?saved=<id>`` does: it becomes the session's preset,
+    its settings go to the sliders and its reference (if a shipped preset) is compared with."""
+    try:
+        saved = get_library().get(scenario_id)
+    except library.LibraryError as exc:
+        ss["_save_msg"] = ("error", library_problem(exc, ss["_lang"]))
+        return
+    key = session.SAVED_PREFIX + saved.id
+    ss["_uploaded"] = session.keep_latest({**ss["_uploaded"], key: saved.scenario}, key,
+                                          session.MAX_UPLOADED)
+    ss["_saved_refs"] = {**ss["_saved_refs"], key: saved.reference.name}
+    ss["_preset"] = key
+    apply_scenario(saved.scenario)
+    if saved.reference.name in get_presets():
+        ss["_reference"] = saved.reference.name
     ss["_save_msg"] = None
-
-
-@guarded
-def on_load_saved(index: int) -> None:
-    apply_scenario(session.scenario_from_key(ss["_saved"][index][1]))
 
 
 @guarded
@@ -654,7 +730,9 @@ def page() -> None:
 
     st.query_params.from_dict(links.encode_query(
         ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
-        lang=lang, meeting=meeting, advanced=ss["_advanced"]))
+        lang=lang, meeting=meeting, advanced=ss["_advanced"], session_presets=ss["_uploaded"],
+        reference=ss["_reference"],
+        default_reference=ss["_saved_refs"].get(ss["_preset"], session.REFERENCE_PRESET)))
 
     current_key = session.scenario_key(current)
     results, card = simulate(current_key)
@@ -912,25 +990,62 @@ def sensitivity_view(current_key, card, lang: str) -> None:
 
 
 def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
-    c1, c2 = st.columns([3, 2])
+    """Save the current settings to the scenario library; the library's list; up to
+    ``session.MAX_SAVED`` saved scenarios compared with the current settings, each with its link
+    and a button to load it (and one to delete it, for what this session saved)."""
+    c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
     c1.text_input(i18n.ui("save_name", lang), key="w_save_name", max_chars=64)
-    c2.button(i18n.ui("save", lang), key="w_save", on_click=on_save, args=(current_key,),
+    c2.text_input(i18n.ui("save_author", lang), key="w_save_author",
+                  max_chars=library.MAX_AUTHOR_CHARS)
+    c3.button(i18n.ui("save", lang), key="w_save", on_click=on_save, args=(current_key,),
               width="stretch")
+    st.text_area(i18n.ui("save_note", lang), key="w_save_note", max_chars=library.MAX_NOTE_CHARS,
+                 height=68)
     msg = ss["_save_msg"]
     if msg:  # may quote the name typed
         (st.error if msg[0] == "error" else st.success)(untrusted.md_text(msg[1]))
-    saved = ss["_saved"]
-    if not saved:
+    try:
+        lib = get_library()
+        entries = lib.entries()
+    except library.LibraryError as exc:
+        st.error(untrusted.md_text(library_problem(exc, lang)))
+        return
+    sound = {e.id: e for e in entries if not e.problem}
+    ss["_compare"] = [i for i in ss["_compare"] if i in sound]  # deleted elsewhere: dropped
+    st.subheader(i18n.ui("library", lang), help=i18n.ui("library_help", lang))
+    if not entries:
         st.info(i18n.ui("nothing_saved", lang))
         return
-    st.markdown(f"**{i18n.ui('saved_list', lang)}**")
-    for i, (name, _key) in enumerate(saved):
+    st.caption(i18n.ui("library_count", lang, n=f"{len(entries):,}", max=f"{lib.max_scenarios:,}"))
+    st.dataframe(library.entries_frame(entries, lang), hide_index=True, key="w_library_table")
+    chosen = st.multiselect(i18n.ui("compare_pick", lang, n=session.MAX_SAVED), list(sound),
+                            format_func=lambda i: library.entry_label(sound[i], lang),
+                            key=bind("w_compare", ss["_compare"]),
+                            max_selections=session.MAX_SAVED,
+                            placeholder=i18n.ui("choose_saved", lang),
+                            on_change=on_copy, args=("w_compare", "_compare"))
+    base_url = (st.context.url or "").split("?")[0]
+    runs = {}
+    for i, sid in enumerate(chosen):
+        entry = sound[sid]
         a, b, c = st.columns([6, 1, 1])
-        a.markdown(f"{i + 1}\\. {untrusted.md_text(name)}")
-        b.button(i18n.ui("load", lang), key=f"w_load_{i}", on_click=on_load_saved, args=(i,))
-        c.button(i18n.ui("delete", lang), key=f"w_delete_{i}", on_click=on_delete_saved,
-                 args=(i,))
-    runs = {name: simulate(key) for name, key in saved}
+        a.markdown(f"{i + 1}\\. {untrusted.md_text(library.entry_label(entry, lang))}")
+        if entry.note:  # line by line: each escaped, the breaks kept
+            a.caption("  \n".join(untrusted.md_text(line) for line in entry.note.splitlines()))
+        a.code(f"{base_url}?{urlencode({'saved': sid})}", language=None)
+        b.button(i18n.ui("load", lang), key=f"w_load_{i}", on_click=on_load_saved, args=(sid,))
+        if sid in ss["_tokens"]:
+            c.button(i18n.ui("delete", lang), key=f"w_delete_{i}", on_click=on_delete_saved,
+                     args=(sid, entry.name))
+        try:
+            saved = lib.get(sid)
+        except library.LibraryError as exc:  # a damaged scenario: say so, compare the others
+            a.error(untrusted.md_text(library_problem(exc, lang)))
+            continue
+        label = entry.name if entry.name not in runs else f"{entry.name} ({sid})"
+        runs[label] = simulate(session.scenario_key(saved.scenario))
+    if not runs:
+        return
     label = cur_label if cur_label not in runs else f"{cur_label} *"
     runs[label] = (results, card)
     st.subheader(i18n.ui("compare_scorecards", lang))

@@ -4,6 +4,7 @@ Every path is derived from this file's location, never from the working director
 """
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,29 @@ def model():
     from simulator import Model
 
     return Model()
+
+
+#: ``simulator.app.library.ENV_VAR`` (not imported here: conftest stays light; test_library
+#: checks that the two agree).
+LIBRARY_ENV_VAR = "GUANGYUAN_LIBRARY"
+_LIBRARY_NUMBERS = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def library_dir(tmp_path_factory):
+    """The tests' scenario libraries live here: ``$GUANGYUAN_LIBRARY`` points into it for the
+    whole session (servers started by the browser tests inherit it), so no test ever opens the
+    user's own library."""
+    directory = tmp_path_factory.mktemp("library")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(LIBRARY_ENV_VAR, str(directory / "session.sqlite3"))
+        yield directory
+
+
+@pytest.fixture(autouse=True)
+def fresh_library(library_dir, monkeypatch) -> Path:
+    """A library file of this test alone (created only if the test uses it): AppTest runs
+    never see rows saved by another test."""
+    path = library_dir / f"test-{next(_LIBRARY_NUMBERS)}.sqlite3"
+    monkeypatch.setenv(LIBRARY_ENV_VAR, str(path))
+    return path

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from simulator import Model
 from simulator.analysis import sensitivity, solver, uncertainty
-from simulator.app import analyses, i18n, links, scorecards, session, untrusted
+from simulator.app import analyses, i18n, library, links, scorecards, session, untrusted
 from simulator.plan import goals, scenario, tables
 
 REPO = Path(__file__).resolve().parents[1]
@@ -365,7 +365,7 @@ def test_trajectories_tab_draws_every_indicator(app):
     assert app.metric[0].delta.endswith(i18n.ui("vs_reference", "zh", name=name))
 
 
-def test_compare_saves_up_to_four_scenarios(app, model, presets):
+def test_compare_saves_to_the_library_and_compares_up_to_four(app, model, presets):
     select_tab(app, "compare")
     assert app.info  # nothing saved yet
     for k, value in enumerate([2.0, 6.0, 10.0, 14.0]):
@@ -374,7 +374,9 @@ def test_compare_saves_up_to_four_scenarios(app, model, presets):
         rerun(app)
         app.button(key="w_save").click()
         rerun(app)
-    assert [name for name, _ in app.session_state["_saved"]] == [f"方案{k}" for k in range(4)]
+    lib = library.from_env()
+    ids = app.session_state["_compare"]
+    assert [lib.get(i).entry.name for i in ids] == [f"方案{k}" for k in range(4)]
     table = next(m.value for m in app.markdown if "gy-card" in m.value and "方案0" in m.value)
     for k, value in enumerate([2.0, 6.0, 10.0, 14.0]):
         card = goals.scorecard(model.run(presets[session.DEFAULT_PRESET].with_levers(
@@ -384,18 +386,16 @@ def test_compare_saves_up_to_four_scenarios(app, model, presets):
     app.text_input(key="w_save_name").set_value("方案4")
     rerun(app)
     app.button(key="w_save").click()
-    rerun(app)
-    assert i18n.ui("save_full", "zh", n=4) in [e.value for e in app.error]
+    rerun(app)  # saved to the library, but the comparison holds four already
+    assert untrusted.md_text(i18n.ui("saved_not_compared", "zh", n=4)) in app.success[0].value
+    assert app.session_state["_compare"] == ids and lib.count() == 5
     app.button(key="w_delete_0").click()
     rerun(app)
-    app.text_input(key="w_save_name").set_value("方案1")
-    rerun(app)
-    app.button(key="w_save").click()
-    rerun(app)
-    assert i18n.ui("save_duplicate", "zh", name="方案1") in [e.value for e in app.error]
+    assert lib.count() == 4 and app.session_state["_compare"] == ids[1:]
     app.button(key="w_load_0").click()  # 方案1 back into the sliders
     rerun(app)
     assert app.session_state["_levers"]["sme_campaign"] == (6.0,) * 3
+    assert app.session_state["_preset"] == session.SAVED_PREFIX + ids[1]
 
 
 def test_export_tab_offers_every_download_and_the_link(app):

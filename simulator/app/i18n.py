@@ -185,18 +185,48 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "all_charts": {"zh": "全部指标走势(2020–2035)", "en": "All indicators, 2020–2035"},
     "detail": {"zh": "单个指标详图", "en": "One indicator in detail"},
     "save_name": {"zh": "方案名称", "en": "Scenario name"},
-    "save": {"zh": "保存当前设置用于比较", "en": "Save current settings for comparison"},
+    "save_author": {"zh": "作者(可选)", "en": "Author (optional)"},
+    "save_note": {"zh": "备注(可选)", "en": "Note (optional)"},
+    "save": {"zh": "保存到情景库", "en": "Save to the scenario library"},
     "saved_ok": {"zh": "已保存“{name}”。", "en": "Saved '{name}'."},
-    "save_full": {"zh": "最多保存{n}个方案；请先删除一个。",
-                  "en": "At most {n} scenarios can be saved; delete one first."},
-    "save_duplicate": {"zh": "已有名为“{name}”的方案。", "en": "A scenario named '{name}' is "
-                       "already saved."},
-    "saved_list": {"zh": "已保存的方案", "en": "Saved scenarios"},
+    "saved_not_compared": {"zh": "比较栏已有{n}个方案，新方案未加入比较(可在下方选择)。",
+                           "en": "The comparison already holds {n} scenarios; the new one was "
+                                 "not added (choose it below)."},
+    "deleted_ok": {"zh": "已删除“{name}”。", "en": "Deleted '{name}'."},
+    "library": {"zh": "情景库", "en": "Scenario library"},
+    "library_help": {"zh": "保存在服务器的情景库中：重新加载页面或重启服务器后仍在，使用本服务器的所有人都能看到并打开。"
+                           "只有保存它的会话可以删除它。链接 ?saved=编号 直接打开一个方案。",
+                     "en": "Kept in the server's scenario library: they survive a reload and a "
+                           "server restart, and everyone using this server can see and open "
+                           "them. Only the session that saved a scenario can delete it. A link "
+                           "?saved=ID opens one directly."},
+    "library_count": {"zh": "情景库共{n}个方案(最多{max}个)。", "en": "{n} scenarios in the "
+                      "library (at most {max})."},
+    "library_unavailable": {"zh": "情景库暂不可用(已记入服务器日志)；其余功能照常。",
+                            "en": "The scenario library is unavailable (logged on the server); "
+                                  "everything else works."},
+    "library_full": {"zh": "情景库已满({n}个方案)；请先删除一个自己保存的方案。",
+                     "en": "The scenario library is full ({n} scenarios); delete one you saved "
+                           "first."},
+    "library_unknown": {"zh": "情景库中没有编号为 {id} 的方案(可能已被删除)。",
+                        "en": "The library has no scenario with id {id} (it may have been "
+                              "deleted)."},
+    "library_damaged": {"zh": "已损坏，无法打开", "en": "damaged, cannot be opened"},
+    "col_saved_name": {"zh": "方案名称", "en": "Scenario"},
+    "col_author": {"zh": "作者", "en": "Author"},
+    "col_saved_at": {"zh": "保存时间(UTC)", "en": "Saved (UTC)"},
+    "col_note": {"zh": "备注", "en": "Note"},
+    "col_reference": {"zh": "比较基准", "en": "Reference"},
+    "col_id": {"zh": "编号", "en": "ID"},
+    "compare_pick": {"zh": "要比较的方案(最多{n}个)", "en": "Scenarios to compare (at most {n})"},
+    "choose_saved": {"zh": "从情景库中选择方案", "en": "Choose scenarios from the library"},
+    "saved_prefix": {"zh": "情景库", "en": "library"},
+    "anonymous": {"zh": "未署名", "en": "anonymous"},
     "load": {"zh": "载入", "en": "Load"},
     "delete": {"zh": "删除", "en": "Delete"},
-    "nothing_saved": {"zh": "尚未保存方案。保存后可并排比较记分卡、叠加比较走势(当前设置始终列在最后)。",
-                      "en": "No scenario saved yet. Saved scenarios are compared side by side "
-                            "and overlaid (the current settings are always shown last)."},
+    "nothing_saved": {"zh": "情景库中还没有方案。保存后可并排比较记分卡、叠加比较走势(当前设置始终列在最后)。",
+                      "en": "No scenario in the library yet. Saved scenarios are compared side "
+                            "by side and overlaid (the current settings are always shown last)."},
     "compare_scorecards": {"zh": "记分卡并排比较", "en": "Scorecards side by side"},
     "compare_trajectories": {"zh": "走势叠加比较", "en": "Trajectories overlaid"},
     "export_scenario": {"zh": "情景文件(YAML，可再次上传)", "en": "Scenario file (YAML, "

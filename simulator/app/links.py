@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from simulator.app import library
 from simulator.app.i18n import DEFAULT_LANG, LANGS, plain_number
-from simulator.app.session import DEFAULT_PRESET, _same
+from simulator.app.session import (
+    DEFAULT_PRESET,
+    REFERENCE_PRESET,
+    SAVED_PREFIX,
+    UPLOAD_PREFIX,
+    _same,
+)
 from simulator.base import inputs
 from simulator.plan import scenario as scenario_mod
 from simulator.plan import tables
 from simulator.plan.scenario import Scenario, ScenarioError
 
 #: Query-string keys that are not levers or assumptions.
-RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode")
+RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode", "saved", "upload",
+                                         "title_zh", "title_en", "ref")
 #: At most this many lever and assumption parameters of a link are read (there are fewer
 #: levers and assumptions than that; the rest is reported in one line).
 MAX_LINK_PARAMS = 100
@@ -29,7 +37,11 @@ LINK_SOURCE = "link"
 class LinkState:
     """What a link's query string sets: the preset, settings, language and view.
 
-    ``errors`` holds one line for every parameter that was invalid and ignored.
+    ``errors`` holds one line for every parameter that was invalid and ignored. ``opened`` is
+    the scenario the link starts from when it is not a shipped preset: a saved scenario of the
+    library (``preset`` is ``saved:<id>``, and ``saved`` is its row) or an uploaded one rebuilt
+    from the link (``preset`` is ``upload:<name>``); the session keeps it as one of its
+    presets. ``reference`` is the shipped preset the settings are compared with.
     """
 
     preset: str
@@ -39,6 +51,9 @@ class LinkState:
     meeting: bool = False
     advanced: bool = False
     errors: tuple[str, ...] = ()
+    opened: Scenario | None = None
+    reference: str = REFERENCE_PRESET
+    saved: library.SavedScenario | None = None
 
 
 def _encode_values(values: Sequence[float]) -> str:
@@ -50,21 +65,42 @@ def _encode_values(values: Sequence[float]) -> str:
 
 def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str, float], *,
                  preset: str, presets: Mapping[str, Scenario], lang: str = DEFAULT_LANG,
-                 meeting: bool = False, advanced: bool = False) -> dict[str, str]:
+                 meeting: bool = False, advanced: bool = False,
+                 session_presets: Mapping[str, Scenario] | None = None,
+                 reference: str = REFERENCE_PRESET,
+                 default_reference: str = REFERENCE_PRESET) -> dict[str, str]:
     """The query string (as a dict) that reopens these settings.
 
     Only what differs from the defaults is written: the preset unless it is
-    ``DEFAULT_PRESET``, the language unless Chinese, and each lever or assumption whose value
-    differs from the preset's (one number, or three separated by commas for the three plan
-    periods). A preset that is not a shipped file (an uploaded scenario) cannot be named in a
-    link, so its settings are written as differences from ``DEFAULT_PRESET``.
+    ``DEFAULT_PRESET``, the language unless Chinese, the reference unless it is
+    ``default_reference`` (what the link would mean without ``ref``: the saved scenario's
+    reference for a saved one, else ``REFERENCE_PRESET``), and each lever or assumption whose
+    value differs from the preset's (one number, or three separated by commas for the three
+    plan periods). A saved scenario of the library (``preset`` ``saved:<id>`` in
+    ``session_presets``) is named by its id (``saved=<id>``) and the settings are written as
+    differences from it. An uploaded scenario (``upload:<name>``) is not stored anywhere the
+    link could name, so the link carries its name and titles (``upload``, ``title_zh``,
+    ``title_en``; not its description) and its settings as differences from
+    ``DEFAULT_PRESET``.
     """
-    if preset not in presets:
-        preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
-    base = presets[preset]
+    session_presets = session_presets or {}
     out: dict[str, str] = {}
-    if preset != DEFAULT_PRESET:
-        out["preset"] = preset
+    if preset.startswith(SAVED_PREFIX) and preset in session_presets:
+        base = session_presets[preset]
+        out["saved"] = preset.removeprefix(SAVED_PREFIX)
+    else:
+        if preset.startswith(UPLOAD_PREFIX) and preset in session_presets:
+            uploaded = session_presets[preset]
+            out["upload"] = uploaded.name
+            out.update({k: getattr(uploaded, k) for k in ("title_zh", "title_en")
+                        if getattr(uploaded, k)})
+        if preset not in presets:
+            preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
+        base = presets[preset]
+        if preset != DEFAULT_PRESET:
+            out["preset"] = preset
+    if reference != default_reference:
+        out["ref"] = reference
     if lang != DEFAULT_LANG:
         out["lang"] = lang
     if meeting:
@@ -91,7 +127,57 @@ def _last(value: Any) -> str:
 _LINK_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
-def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> LinkState:
+def _open_saved(raw: str, open_saved: Callable[[str], library.SavedScenario] | None,
+                errors: list[str]) -> library.SavedScenario | None:
+    """The saved scenario a link's ``saved`` names, or None with the reason in ``errors``:
+    the id is checked for its form before anything is looked up, and an unknown or damaged
+    one is reported, never replaced by another."""
+    try:
+        library.check_id(raw)
+        if open_saved is None:
+            raise library.LibraryUnavailable("no library")
+        return open_saved(raw)
+    except library.LibraryUnavailable:  # its message names server paths: not for visitors
+        errors.append(f"{LINK_SOURCE}: field 'saved': value {inputs.excerpt(raw)} cannot be "
+                      "opened: the scenario library is unavailable on this server")
+    except library.LibraryError as exc:
+        errors.append(f"{LINK_SOURCE}: field 'saved': "
+                      + str(exc).removeprefix(f"{library.SOURCE}: "))
+    return None
+
+
+def _uploaded_base(params: Mapping[str, Any], base: Scenario, errors: list[str]
+                   ) -> dict[str, Any] | None:
+    """The data of an uploaded scenario a link describes (``upload``, ``title_zh``,
+    ``title_en``; settings from ``base``), or None with the reasons in ``errors``: the name and
+    titles follow the scenario file's rules; an invalid title is dropped, an invalid name drops
+    the upload."""
+    data = {**base.to_dict(), "name": _last(params["upload"])}
+    for key in ("title_zh", "title_en", "description"):
+        data.pop(key, None)
+    try:
+        scenario_mod.from_dict(data, source=LINK_SOURCE)
+    except ScenarioError as exc:
+        errors.append(str(exc).replace("field 'name'", "field 'upload'"))
+        return None
+    for key in ("title_zh", "title_en"):
+        if key in params and _valid(candidate := {**data, key: _last(params[key])}, errors):
+            data = candidate
+    return data
+
+
+def _valid(data: dict[str, Any], errors: list[str]) -> bool:
+    """Whether ``data`` is a valid scenario; if not, the validation's line goes to ``errors``."""
+    try:
+        scenario_mod.from_dict(data, source=LINK_SOURCE)
+    except ScenarioError as exc:
+        errors.append(str(exc))
+        return False
+    return True
+
+
+def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario],
+                 open_saved: Callable[[str], library.SavedScenario] | None = None) -> LinkState:
     """Read a link's query string (as from ``st.query_params.to_dict()``).
 
     Never raises for bad input: every invalid parameter (unknown key, unknown preset or
@@ -99,14 +185,48 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> 
     defines it) is skipped and reported in ``errors`` (one line each, quoting at most a short
     escaped excerpt of the key or value); the rest is applied. A repeated key
     counts with its last value, as in ``st.query_params``.
+
+    The settings start from one scenario: ``saved=<id>`` (a saved scenario of the library,
+    looked up with ``open_saved``, e.g. :meth:`simulator.app.library.Library.get`; with it
+    ``preset`` and ``upload`` are refused), else ``preset`` (a shipped file; default
+    ``DEFAULT_PRESET``), which ``upload=<name>`` with ``title_zh``/``title_en`` turns into the
+    uploaded scenario the link was made from. ``ref`` names the reference (a shipped preset);
+    without it a saved scenario's own reference applies, else ``REFERENCE_PRESET``. An unknown,
+    malformed or damaged saved id is reported and the default preset applies.
     """
     errors: list[str] = []
     default_preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
-    preset = _last(params.get("preset", default_preset))
+    saved = None
+    if "saved" in params:
+        saved = _open_saved(_last(params["saved"]), open_saved, errors)
+        for key in ("preset", "upload"):
+            if key in params:
+                errors.append(f"{LINK_SOURCE}: field '{key}': not allowed with 'saved' (a link "
+                              "starts from one scenario); ignored")
+    for key in ("title_zh", "title_en"):
+        if key in params and ("upload" not in params or "saved" in params):
+            errors.append(f"{LINK_SOURCE}: field '{key}': allowed only with 'upload'; ignored")
+    preset = _last(params.get("preset", default_preset)) if "saved" not in params \
+        else default_preset
     if preset not in presets:
         errors.append(f"{LINK_SOURCE}: field 'preset': value {inputs.excerpt(preset)} is "
                       "unknown; allowed " + ", ".join(presets))
         preset = default_preset
+    reference = REFERENCE_PRESET if REFERENCE_PRESET in presets else default_preset
+    if saved is not None:
+        if saved.reference.name in presets:
+            reference = saved.reference.name
+        else:
+            errors.append(f"{LINK_SOURCE}: field 'saved': its reference scenario "
+                          f"{inputs.excerpt(saved.reference.name)} is not a preset of this "
+                          f"server; compared with {reference} instead")
+    if "ref" in params:
+        ref = _last(params["ref"])
+        if ref in presets:
+            reference = ref
+        else:
+            errors.append(f"{LINK_SOURCE}: field 'ref': value {inputs.excerpt(ref)} is "
+                          "unknown; allowed " + ", ".join(presets))
     lang = _last(params.get("lang", DEFAULT_LANG))
     if lang not in LANGS:
         errors.append(f"{LINK_SOURCE}: field 'lang': value {inputs.excerpt(lang)} is unknown; "
@@ -120,7 +240,11 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> 
     if mode not in ("simple", "advanced"):
         errors.append(f"{LINK_SOURCE}: field 'mode': value {inputs.excerpt(mode)} is unknown; "
                       "allowed simple, advanced")
-    data = presets[preset].to_dict()
+    data = presets[preset].to_dict() if saved is None else saved.scenario.to_dict()
+    uploaded = None
+    if "upload" in params and "saved" not in params:
+        uploaded = _uploaded_base(params, presets[preset], errors)
+        data = uploaded or data
     lever_ids = {lev.id for lev in tables.levers()}
     assumption_ids = {a.id for a in tables.assumptions()}
     keys = [key for key in params if key not in RESERVED_QUERY_KEYS]
@@ -147,13 +271,14 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> 
             continue
         candidate = {**data, section: {**data[section],
                                        key: numbers[0] if len(numbers) == 1 else numbers}}
-        try:
-            scenario_mod.from_dict(candidate, source=LINK_SOURCE)
-        except ScenarioError as exc:
-            errors.append(str(exc))
-            continue
-        data = candidate
+        if _valid(candidate, errors):
+            data = candidate
     scn = scenario_mod.from_dict(data, source=LINK_SOURCE)
+    opened = None
+    if saved is not None:
+        preset, opened = SAVED_PREFIX + saved.id, saved.scenario
+    elif uploaded is not None:  # an uploaded scenario, as the link holds it
+        preset, opened = UPLOAD_PREFIX + scn.name, scn
     return LinkState(preset=preset, levers=dict(scn.levers), assumptions=dict(scn.assumptions),
                      lang=lang, meeting=view == "meeting", advanced=mode == "advanced",
-                     errors=tuple(errors))
+                     errors=tuple(errors), opened=opened, reference=reference, saved=saved)

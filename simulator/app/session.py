@@ -27,6 +27,9 @@ PRESET_ORDER: tuple[str, ...] = ("baseline", "plan", "ambitious")
 MAX_SAVED = 4
 #: How many uploaded scenarios a session keeps as presets (the oldest go first).
 MAX_UPLOADED = 8
+#: Key prefixes of a session's own presets: an uploaded file, a scenario opened from the library.
+UPLOAD_PREFIX = "upload:"
+SAVED_PREFIX = "saved:"
 
 
 @dataclass(frozen=True)

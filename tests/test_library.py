@@ -1,0 +1,395 @@
+"""The scenario library (simulator/app/library.py): SQLite storage of saved scenarios.
+
+Every test works in its own ``tmp_path``; ``tests/conftest.py`` also points
+``$GUANGYUAN_LIBRARY`` at a temporary file for every test, so none touches the user's library.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import re
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from simulator.app import library
+from simulator.app.library import Library, LibraryError, LibraryUnavailable
+from simulator.app.session import load_presets
+from simulator.plan.scenario import ScenarioError, loads
+
+from conftest import LIBRARY_ENV_VAR
+
+REPO = Path(__file__).resolve().parents[1]
+PRESETS = load_presets(REPO / "scenarios")
+PLAN, BASELINE, AMBITIOUS = PRESETS["plan"], PRESETS["baseline"], PRESETS["ambitious"]
+
+
+@pytest.fixture
+def lib(tmp_path) -> Library:
+    return Library(tmp_path / "lib.sqlite3")
+
+
+def mine(name: str = "mine", value: float = 12.0):
+    return PLAN.with_levers(name, sme_campaign=value)
+
+
+def execute(lib: Library, sql: str, *args) -> None:
+    """Change the database behind the library's back (a hand edit, an old version's row)."""
+    con = sqlite3.connect(lib.path)
+    try:
+        with con:
+            con.execute(sql, args)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Round trip
+
+def test_the_conftest_points_the_tests_at_a_temporary_library():
+    assert LIBRARY_ENV_VAR == library.ENV_VAR
+    path = library.from_env().path
+    assert library.default_path() != path and REPO not in path.parents
+
+
+def test_save_list_get_delete_round_trip(lib):
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    saved, token = lib.save(mine(), BASELINE, author=" 张三 ", note="第一行\n第二行 ")
+    assert library.ID_PATTERN.fullmatch(saved.id)
+    assert (saved.entry.name, saved.entry.author, saved.entry.note) == ("mine", "张三", "第一行\n第二行")
+    assert before <= saved.entry.created <= datetime.now(timezone.utc)
+    assert lib.entries() == [saved.entry]
+    got = lib.get(saved.id)
+    assert got == saved
+    assert got.scenario == mine() and got.reference == BASELINE
+    assert got.scenario.levers["sme_campaign"] == (12.0,) * 3
+    lib.delete(saved.id, token)
+    assert lib.entries() == [] and lib.count() == 0
+    with pytest.raises(library.UnknownScenario, match=f"no saved scenario has id '{saved.id}'"):
+        lib.get(saved.id)
+
+
+def test_a_new_connection_sees_the_rows_as_after_a_reload_or_restart(lib):
+    first, _ = lib.save(mine("a", 2.0), BASELINE)
+    second, _ = lib.save(mine("b", 4.0), AMBITIOUS, author="李四")
+    again = Library(f"sqlite:///{lib.path}")  # a new object, as after a server restart
+    assert again.path == lib.path
+    assert [e.id for e in again.entries()] == [second.id, first.id]  # newest first
+    assert again.get(second.id) == second and again.get(first.id) == first
+
+
+def test_yaml_text_is_validated_and_stored_as_given(lib):
+    text = "# made by hand\nname: hand\nlevers:\n  hte_reward: 40\n"
+    saved, _ = lib.save(text, BASELINE.to_yaml())
+    assert saved.scenario == loads(text) and saved.reference == BASELINE
+    con = sqlite3.connect(lib.path)
+    try:
+        stored = con.execute("SELECT scenario_yaml FROM scenarios").fetchone()[0]
+    finally:
+        con.close()
+    assert stored == text
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: x\nlevers: {nope: 1}\n", "unknown lever"),
+    ("name: x\nlevers: {hte_reward: 1e9}\n", "out of range"),
+    ("name: [unclosed\n", "malformed YAML"),
+], ids=["unknown-lever", "out-of-range", "malformed"])
+def test_an_invalid_scenario_is_refused_on_the_way_in(lib, text, message):
+    with pytest.raises(ScenarioError, match=message):
+        lib.save(text, BASELINE)
+    assert lib.count() == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Limits
+
+@pytest.mark.parametrize("field, value, message", [
+    ("author", "x" * (library.MAX_AUTHOR_CHARS + 1), "field 'author'.* at most 64 allowed"),
+    ("author", "a\nb", "field 'author': character U\\+000A"),
+    ("note", "n" * (library.MAX_NOTE_CHARS + 1), "field 'note'.* at most 1,000 allowed"),
+    ("note", "bidi \u202e", "field 'note': character U\\+202E"),
+    ("author", 7, "field 'author'.* is not text"),
+], ids=["long-author", "multiline-author", "long-note", "bidi-note", "number-author"])
+def test_fields_over_their_limits_are_refused_in_one_line(lib, field, value, message):
+    with pytest.raises(LibraryError, match=message) as info:
+        lib.save(mine(), BASELINE, **{field: value})
+    assert "\n" not in str(info.value)
+    assert lib.count() == 0
+
+
+def test_a_name_follows_the_scenario_files_rules(lib):
+    with pytest.raises(ScenarioError, match="field 'name'"):
+        lib.save(f"name: {'n' * 65}\n", BASELINE)
+
+
+def test_yaml_over_its_size_limit_is_refused_before_parsing(lib):
+    text = "name: big\ndescription: " + "x" * library.MAX_YAML_BYTES + "\n"
+    with pytest.raises(LibraryError, match="bytes of YAML; at most 100,000 allowed"):
+        lib.save(text, BASELINE)
+
+
+def test_a_full_library_refuses_a_save_and_keeps_its_rows(tmp_path):
+    lib = Library(tmp_path / "small.sqlite3", max_scenarios=3)
+    for k in range(3):
+        lib.save(mine(f"s{k}"), BASELINE)
+    with pytest.raises(library.LibraryFull, match="holds 3 scenarios, the most allowed"):
+        lib.save(mine("s3"), BASELINE)
+    assert [e.name for e in lib.entries()] == ["s2", "s1", "s0"]
+
+
+# --------------------------------------------------------------------------------------------
+# Deleting
+
+def test_only_the_token_of_the_save_deletes_a_row(lib):
+    saved, token = lib.save(mine(), BASELINE)
+    other, other_token = lib.save(mine("other"), BASELINE)
+    for wrong in (other_token, "", token[:-1] + ("A" if token[-1] != "A" else "B")):
+        with pytest.raises(LibraryError, match="only the session that saved it can delete it"):
+            lib.delete(saved.id, wrong)
+    assert lib.count() == 2
+    lib.delete(saved.id, token)
+    assert [e.id for e in lib.entries()] == [other.id]
+    with pytest.raises(library.UnknownScenario):
+        lib.delete(saved.id, token)
+
+
+def test_purge_deletes_without_a_token(lib):
+    saved, _ = lib.save(mine(), BASELINE)
+    assert lib.purge(saved.id) is True
+    assert lib.purge(saved.id) is False and lib.count() == 0
+
+
+@pytest.mark.parametrize("bad", ["short", "x" * 13, "abc/def?ghi=", "../../etc/pa", "ａｂｃｄｅｆｇｈｉｊｋｌ"],
+                         ids=["short", "long", "punctuation", "path", "fullwidth"])
+def test_malformed_ids_are_refused_before_any_lookup(lib, bad):
+    for call in (lib.get, lib.purge, lambda i: lib.delete(i, "t")):
+        with pytest.raises(LibraryError, match="is not a saved scenario's id"):
+            call(bad)
+    assert not lib.path.exists()  # nothing was opened for a malformed id
+
+
+# --------------------------------------------------------------------------------------------
+# Damaged rows: reported, never crashed on
+
+@pytest.mark.parametrize("column, value, message", [
+    ("scenario_yaml", "name: mine\nlevers: {removed_lever: 1}\n", "unknown lever"),
+    ("scenario_yaml", "name: [mine\n", "malformed YAML"),
+    ("scenario_yaml", b"name: mine\n", "not text"),
+    ("scenario_yaml", "name: another\n", "names another scenario"),
+    ("reference_yaml", "name: baseline\nassumptions: {gdp_growth: 99}\n", "out of range"),
+], ids=["removed-lever", "malformed", "blob", "other-name", "reference-out-of-range"])
+def test_a_row_whose_yaml_no_longer_validates_is_reported(lib, column, value, message):
+    saved, _ = lib.save(mine(), BASELINE)
+    sound, _ = lib.save(mine("sound"), BASELINE)
+    execute(lib, f"UPDATE scenarios SET {column} = ? WHERE id = ?", value, saved.id)
+    with pytest.raises(LibraryError, match=message) as info:
+        lib.get(saved.id)
+    text = str(info.value)
+    assert text.startswith(f"library: saved scenario '{saved.id}' is damaged") and "\n" not in text
+    assert [e.id for e in lib.entries()] == [sound.id, saved.id]  # still listed
+    assert lib.get(sound.id) == sound  # the others still open
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("author", "bad\u202eauthor", "field 'author': character U\\+202E"),
+    ("created", "yesterday", "field 'created': value 'yesterday' is not a date"),
+    ("created", b"\x00\xff", "field 'created': value b'.*' is not a date"),
+    ("name", "a,b", "field 'name'"),
+    ("id", "not-an-id", "is not a saved scenario's id"),
+], ids=["author-bidi", "date-text", "date-blob", "name-comma", "id"])
+def test_a_row_with_damaged_fields_is_listed_with_its_problem(lib, column, value, message):
+    saved, _ = lib.save(mine(), BASELINE)
+    execute(lib, f"UPDATE scenarios SET {column} = ? WHERE id = ?", value, saved.id)
+    [entry] = lib.entries()
+    assert entry.problem and "\n" not in entry.problem
+    assert "is damaged" in entry.problem and re.search(message, entry.problem)
+    if column != "id":
+        with pytest.raises(LibraryError, match="is damaged"):
+            lib.get(saved.id)
+
+
+# --------------------------------------------------------------------------------------------
+# Concurrency: several server threads and processes on one file
+
+def test_two_threads_saving_at_once_keep_every_row(lib):
+    per_thread, barrier, failures = 15, threading.Barrier(2), []
+
+    def work(tag: str) -> None:
+        try:
+            barrier.wait()
+            for k in range(per_thread):
+                lib.save(mine(f"{tag}{k}", float(k % 20)), BASELINE, author=tag)
+                lib.entries()  # readers and writers interleave
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(tag,)) for tag in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    entries = lib.entries()
+    assert len(entries) == 2 * per_thread == len({e.id for e in entries})
+    assert sorted(e.name for e in entries) == sorted(f"{t}{k}" for t in "ab" for k in range(per_thread))
+
+
+def _save_in_process(path: str, tag: str, n: int) -> None:
+    lib = Library(path)
+    for k in range(n):
+        lib.save(mine(f"{tag}{k}"), BASELINE)
+
+
+def test_two_processes_saving_at_once_keep_every_row(lib):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_save_in_process, args=(str(lib.path), tag, 8)) for tag in "pq"]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=300)
+    assert [proc.exitcode for proc in procs] == [0, 0]
+    assert sorted(e.name for e in lib.entries()) == sorted(f"{t}{k}" for t in "pq" for k in range(8))
+
+
+def test_the_database_runs_in_wal_mode(lib):
+    lib.save(mine(), BASELINE)
+    con = sqlite3.connect(lib.path)
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        con.close()
+
+
+def test_a_write_waits_for_another_writers_lock(lib, monkeypatch):
+    lib.save(mine("first"), BASELINE)
+    monkeypatch.setattr(library, "BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(lib.path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock …
+        with pytest.raises(LibraryUnavailable, match="database is locked"):
+            Library(lib.path).save(mine("second"), BASELINE)  # … past the busy timeout
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    Library(lib.path).save(mine("second"), BASELINE)  # and once it is released, goes through
+    assert lib.count() == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Locations and schema
+
+@pytest.mark.parametrize("url, scheme", [
+    ("postgresql://user@db.example/guangyuan", "postgresql"),
+    ("mysql+pymysql://u:p@h/db", "mysql+pymysql"),
+    ("https://example.org/library.db", "https"),
+], ids=["postgresql", "mysql", "https"])
+def test_urls_of_other_databases_are_refused_by_scheme(url, scheme):
+    with pytest.raises(LibraryUnavailable) as info:
+        Library(url)
+    assert str(info.value) == (f"GUANGYUAN_LIBRARY: URL scheme '{scheme}' is not supported; "
+                               "allowed a file path or sqlite:///PATH (only SQLite databases "
+                               "are supported)")
+
+
+@pytest.mark.parametrize("url", ["sqlite://host/lib.db", "sqlite:///:memory:", "sqlite:///",
+                                 "sqlite:///lib.db?mode=ro"],
+                         ids=["host", "memory", "no-file", "options"])
+def test_sqlite_urls_without_a_plain_file_are_refused(url):
+    with pytest.raises(LibraryUnavailable, match="is not a SQLite file URL"):
+        Library(url)
+
+
+@pytest.mark.parametrize("location, expected", [
+    ("sqlite:////abs/lib.db", Path("/abs/lib.db")),
+    ("sqlite:///rel/lib.db", Path("rel/lib.db")),
+    ("/abs/lib.db", Path("/abs/lib.db")),
+    ("rel.db", Path("rel.db")),
+], ids=["sqlite-absolute", "sqlite-relative", "path-absolute", "path-relative"])
+def test_locations_resolve_as_sqlalchemy_writes_them(location, expected):
+    assert library.resolve(location) == expected
+
+
+def test_the_default_is_under_the_users_data_directory(monkeypatch, tmp_path):
+    monkeypatch.setattr(library.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert library.resolve(None) == tmp_path / "guangyuan-sim" / "library.sqlite3"
+    assert library.resolve("") == library.default_path()
+    monkeypatch.delenv(library.ENV_VAR)
+    assert library.from_env().path == tmp_path / "guangyuan-sim" / "library.sqlite3"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert library.default_path() == Path.home() / ".local/share/guangyuan-sim/library.sqlite3"
+
+
+def test_nothing_is_created_until_the_first_operation(tmp_path):
+    lib = Library(tmp_path / "a" / "b" / "lib.sqlite3")
+    assert not (tmp_path / "a").exists()
+    assert lib.entries() == [] and lib.schema_version() == library.SCHEMA_VERSION
+
+
+def test_a_file_that_is_not_a_database_is_reported_in_one_line(tmp_path):
+    path = tmp_path / "lib.sqlite3"
+    path.write_bytes(b"not a database, just text" * 100)
+    with pytest.raises(LibraryUnavailable, match="file is not a database") as info:
+        Library(path).entries()
+    assert "\n" not in str(info.value)
+
+
+def test_a_library_of_a_newer_schema_is_refused(lib):
+    lib.save(mine(), BASELINE)
+    execute(lib, f"PRAGMA user_version = {library.SCHEMA_VERSION + 1}")
+    with pytest.raises(LibraryUnavailable, match="written by a newer version"):
+        Library(lib.path).entries()
+
+
+def test_an_older_library_is_migrated_on_first_use_and_keeps_its_rows(lib, monkeypatch):
+    saved, _ = lib.save(mine(), BASELINE)
+    migrations = {**library.MIGRATIONS,
+                  2: ("ALTER TABLE scenarios ADD COLUMN tags TEXT NOT NULL DEFAULT ''",)}
+    monkeypatch.setattr(library, "MIGRATIONS", migrations)
+    monkeypatch.setattr(library, "SCHEMA_VERSION", 2)
+    newer = Library(lib.path)
+    assert newer.get(saved.id) == saved and newer.schema_version() == 2
+    con = sqlite3.connect(lib.path)
+    try:
+        columns = [row[1] for row in con.execute("PRAGMA table_info(scenarios)")]
+    finally:
+        con.close()
+    assert columns[-1] == "tags"
+
+
+def test_a_failing_migration_leaves_the_library_as_it_was(lib, monkeypatch):
+    lib.save(mine(), BASELINE)
+    migrations = {**library.MIGRATIONS,
+                  2: ("ALTER TABLE scenarios ADD COLUMN tags TEXT", "NOT SQL AT ALL")}
+    monkeypatch.setattr(library, "MIGRATIONS", migrations)
+    monkeypatch.setattr(library, "SCHEMA_VERSION", 2)
+    with pytest.raises(LibraryUnavailable, match="syntax error"):
+        Library(lib.path).entries()
+    monkeypatch.undo()
+    again = Library(lib.path)
+    assert again.schema_version() == 1 and again.count() == 1
+
+
+# --------------------------------------------------------------------------------------------
+# The app's view
+
+def test_entries_frame_lists_every_row_and_marks_a_damaged_one(lib):
+    saved, _ = lib.save(mine(), BASELINE, author="张三", note="备注")
+    broken, _ = lib.save(mine("broken"), BASELINE)
+    execute(lib, "UPDATE scenarios SET created = 'x' WHERE id = ?", broken.id)
+    frame = library.entries_frame(lib.entries(), "zh")
+    assert list(frame.columns) == ["方案名称", "作者", "保存时间(UTC)", "备注", "比较基准", "编号"]
+    rows = {row["编号"]: row for row in frame.to_dict("records")}
+    assert rows[saved.id]["作者"] == "张三" and rows[saved.id]["比较基准"] == "baseline"
+    assert rows[saved.id]["保存时间(UTC)"] == saved.entry.created.strftime("%Y-%m-%d %H:%M")
+    assert rows[broken.id]["备注"].startswith("⚠ 已损坏，无法打开: library: saved scenario")
+    assert library.entry_label(saved.entry, "en").startswith("mine · 张三 · ")
+    assert library.entry_label(broken.entry, "en").startswith("broken · anonymous · ")
+
+
+def test_dates_are_stored_in_utc(lib):
+    saved, _ = lib.save(mine(), BASELINE)
+    assert saved.entry.created.utcoffset() == timedelta(0)
