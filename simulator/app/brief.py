@@ -184,7 +184,7 @@ def brief_pdf(scenario: Scenario, results: pd.DataFrame, card: pd.DataFrame, per
     brief = build(scenario, card, periods, lang_drawn, reference=reference, today=today)
     series = _series(scenario, results, reference, ref_results, lang_drawn)
     buf = io.BytesIO()
-    with exports._mpl_lock, matplotlib.rc_context(exports.figure_rc(font)):
+    with exports._mpl_lock, matplotlib.rc_context(exports.figure_rc(font, searchable=True)):
         fig = page_figure(brief, card, series, fell_back=lang_drawn != lang)
         FigureCanvasPdf(fig)
         fig.savefig(buf, format="pdf", metadata={"Title": brief.title, "Subject": brief.scenario})

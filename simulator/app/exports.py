@@ -295,7 +295,7 @@ def _figure_scorecard(card: pd.DataFrame, lang: str, title: str):
              fontsize=13, va="top")
     draw_scorecard_table(ax, card, lang,
                          widths=[0.025, 0.36, 0.055, 0.09, 0.09, 0.09, 0.08, 0.08, 0.09])
-    fig.text(0.01, 0.035, ui("doubling_note", lang), fontsize=9, va="bottom", color="#444")
+    fig.text(0.01, 0.06, ui("doubling_note", lang), fontsize=9, va="bottom", color="#444")
     return fig
 
 
@@ -349,14 +349,20 @@ def _figure_trajectories(series: Mapping[str, pd.DataFrame], lang: str, title: s
     return fig
 
 
-def figure_rc(font: str | None) -> dict[str, Any]:
+def figure_rc(font: str | None, *, searchable: bool = False) -> dict[str, Any]:
     """matplotlib settings of the project's figures: ``font`` (a CJK font, or None) with DejaVu
-    Sans behind it for the glyphs it lacks (✓ ✗ ★), a plain minus, fonts embedded as TrueType
-    subsets in PDF (text stays searchable) and ``$`` as a plain character (an uploaded title is
-    text, never mathtext)."""
-    return {"font.family": ([font] if font else []) + ["DejaVu Sans"],
-            "axes.unicode_minus": False, "pdf.fonttype": 42, "ps.fonttype": 42,
-            "text.parse_math": False}
+    Sans behind it for the glyphs it lacks (✓ ✗ ★), a plain minus and ``$`` as a plain
+    character (an uploaded title is text, never mathtext).
+
+    ``searchable`` embeds the fonts in a PDF as TrueType subsets, so that its text can be
+    searched and copied (the brief); without, matplotlib's default Type 3 fonts, quicker to
+    write but whose Chinese glyphs are drawings (the figure pack's PDF).
+    """
+    rc: dict[str, Any] = {"font.family": ([font] if font else []) + ["DejaVu Sans"],
+                          "axes.unicode_minus": False, "text.parse_math": False}
+    if searchable:  # matplotlib's PDF backend sizes font subsets by ps.fonttype: set both
+        rc.update({"pdf.fonttype": 42, "ps.fonttype": 42})
+    return rc
 
 
 def draw_footer(fig, text: str, *, fontsize: float, width: int, y: float = 0.006) -> None:
