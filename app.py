@@ -974,11 +974,13 @@ def export_view(current: Scenario, base: Scenario, reference: Scenario, series, 
                   simulate_budget(session.scenario_key(current)), lang)
     brief_kwargs = {"reference": reference, "ref_results": series[labels[1]]}
     c2.download_button(
-        i18n.ui("export_brief_pdf", lang), exports.deferred(brief.brief_pdf, *brief_args, **brief_kwargs),
+        i18n.ui("export_brief_pdf", lang),
+        exports.deferred(brief.brief_pdf, *brief_args, **brief_kwargs),
         file_name=f"{current.name}-brief.pdf", mime="application/pdf", key="w_dl_brief_pdf",
         on_click="ignore", width="stretch")
     c2.download_button(
-        i18n.ui("export_brief_docx", lang), exports.deferred(brief.brief_docx, *brief_args, **brief_kwargs),
+        i18n.ui("export_brief_docx", lang),
+        exports.deferred(brief.brief_docx, *brief_args, **brief_kwargs),
         file_name=f"{current.name}-brief.docx", key="w_dl_brief_docx", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         width="stretch")

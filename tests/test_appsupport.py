@@ -537,8 +537,8 @@ def test_results_excel_headers_are_labels_and_the_ids_sheet_maps_them_back(runs,
         assert list(mapping["column"]) == [str(h) for h in headers], sheet
         assert not (set(map(str, frame.columns)) & code_ids), sheet  # no code id as a header
     # the data are the same as in the machine workbook, under readable headers
-    card = book["scorecard"].rename(columns=dict(zip(
-        ids.loc[ids["sheet"] == "scorecard", "column"], ids.loc[ids["sheet"] == "scorecard", "id"])))
+    mine = ids[ids["sheet"] == "scorecard"]
+    card = book["scorecard"].rename(columns=dict(zip(mine["column"], mine["id"])))
     expected = pd.concat([c.assign(scenario=k) for k, c in cards.items()], ignore_index=True)
     np.testing.assert_allclose(card["value"], expected["value"], rtol=1e-12)
     assert list(card["key"]) == list(expected["key"])

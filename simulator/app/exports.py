@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from simulator.app.analyses import period_values
 from simulator.app.charts import (
     MET_COLOR,
     MISSED_COLOR,
@@ -26,7 +27,6 @@ from simulator.app.charts import (
     target_levels,
     wrap,
 )
-from simulator.app.analyses import period_values
 from simulator.app.i18n import UI_STRINGS, label, ui, unit
 from simulator.app.scorecards import scorecard_display, summary
 from simulator.base import inputs
@@ -85,7 +85,7 @@ def changed_settings(scn: Scenario) -> list[tuple[Any, tuple[float, ...]]]:
 
 
 def setting_text(item: Any, values: Sequence[float], lang: str) -> str:
-    """One setting as short text: ``高企奖补 30 / 40 / 40 万元`` (one value when the periods agree)."""
+    """One setting as short text: ``高企奖补 30 / 40 / 40 万元`` (one value if all agree)."""
     return f"{label(item, lang)} {period_values(values)} {unit(item, lang)}".strip()
 
 
@@ -240,6 +240,11 @@ _COLUMN_HEADER = {"doubling": "", "indicator": "col_indicator", "year": "col_yea
                   "margin": "col_margin", "first_met": "col_first", "unit": "col_unit"}
 
 
+def scorecard_header(columns: Sequence[str], lang: str) -> list[str]:
+    """The headers of scorecard ``columns`` (of :data:`SCORECARD_COLUMNS`) in ``lang``."""
+    return [ui(_COLUMN_HEADER[c], lang) if _COLUMN_HEADER[c] else "" for c in columns]
+
+
 def draw_scorecard_table(ax, card: pd.DataFrame, lang: str, *,
                          columns: Sequence[str] = SCORECARD_COLUMNS,
                          widths: Sequence[float], wrap_width: int = 40, fontsize: float = 11,
@@ -251,7 +256,7 @@ def draw_scorecard_table(ax, card: pd.DataFrame, lang: str, *,
     box; without it the table hangs from the top, each row ``row_scale`` times the font's height.
     """
     disp = scorecard_display(card, lang)
-    header = [ui(_COLUMN_HEADER[c], lang) if _COLUMN_HEADER[c] else "" for c in columns]
+    header = scorecard_header(columns, lang)
 
     def cell(row, col: str) -> str:
         if col == "doubling":
