@@ -115,10 +115,10 @@ def build(scenario: Scenario, card: pd.DataFrame, periods: Sequence, lang: str, 
 
 def _series(scenario: Scenario, results: pd.DataFrame, reference: Scenario | None,
             ref_results: pd.DataFrame | None, lang: str) -> dict[str, pd.DataFrame]:
-    series = {short_title(scenario, lang): results}
+    """The charts' lines, labelled as the page labels them: 当前设置 · …, 参照情景 · …."""
+    series = {f"{ui('current', lang)} · {short_title(scenario, lang)}": results}
     if reference is not None and ref_results is not None:
-        name = short_title(reference, lang)
-        series[name if name not in series else f"{name} ({ui('reference', lang)})"] = ref_results
+        series[f"{ui('reference', lang)} · {short_title(reference, lang)}"] = ref_results
     return series
 
 
@@ -192,8 +192,8 @@ def brief_pdf(scenario: Scenario, results: pd.DataFrame, card: pd.DataFrame, per
 
 def _table(ax, header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float],
            fontsize: float, align: str = "left"):
-    """A plain grid table filling ``ax``: grey bold header, numbers (every column but the
-    first with ``align="left"``) right-aligned."""
+    """A plain grid table filling ``ax``: a grey bold header, the first column aligned by
+    ``align`` and the others (numbers) to the right."""
     ax.axis("off")
     table = ax.table(cellText=[list(r) for r in rows], colLabels=list(header), cellLoc=align,
                      colWidths=list(widths), bbox=[0, 0, 1, 1])
