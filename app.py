@@ -44,6 +44,7 @@ from simulator.analysis import (
 )
 from simulator.app import (
     analyses,
+    brief,
     charts,
     exports,
     hooks,
@@ -1120,7 +1121,8 @@ def export_view(current: Scenario, base: Scenario, reference: Scenario, series, 
     labels = list(series)
     scenarios = {labels[0]: current, labels[1]: reference}
     c2.download_button(
-        i18n.ui("export_excel", lang), exports.deferred(exports.results_excel, scenarios, series, cards),
+        i18n.ui("export_excel", lang),
+        exports.deferred(exports.results_excel, scenarios, series, cards, lang=lang),
         file_name=f"{current.name}.xlsx", key="w_dl_xlsx", on_click="ignore", width="stretch",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     fallback = {labels[0]: f"{i18n.ui('current', 'en')} · {session.short_title(base, 'en')}",
@@ -1130,9 +1132,25 @@ def export_view(current: Scenario, base: Scenario, reference: Scenario, series, 
         i18n.ui("export_figures", lang),
         exports.deferred(exports.figure_pack, series, cards[labels[0]], lang,
                     title=(current.title_en if lang == "en" else current.title_zh) or current.name,
-                    colors=colors, dashed=[ref_label], fallback_labels=fallback),
+                    colors=colors, dashed=[ref_label], fallback_labels=fallback,
+                    scenario=current),
         file_name=f"{current.name}-figures.zip", mime="application/zip", key="w_dl_figs",
         on_click="ignore", width="stretch")
+    # the one-page brief: settings, scorecard, key charts, budget, caveat (built on click)
+    brief_args = (current, series[labels[0]], cards[labels[0]],
+                  simulate_budget(session.scenario_key(current)), lang)
+    brief_kwargs = {"reference": reference, "ref_results": series[labels[1]]}
+    c2.download_button(
+        i18n.ui("export_brief_pdf", lang),
+        exports.deferred(brief.brief_pdf, *brief_args, **brief_kwargs),
+        file_name=f"{current.name}-brief.pdf", mime="application/pdf", key="w_dl_brief_pdf",
+        on_click="ignore", width="stretch")
+    c2.download_button(
+        i18n.ui("export_brief_docx", lang),
+        exports.deferred(brief.brief_docx, *brief_args, **brief_kwargs),
+        file_name=f"{current.name}-brief.docx", key="w_dl_brief_docx", on_click="ignore",
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        width="stretch")
     st.subheader(i18n.ui("share", lang))
     st.caption(i18n.ui("share_help", lang))
     query = urlencode(st.query_params.to_dict(), safe=",")

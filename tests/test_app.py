@@ -402,7 +402,7 @@ def test_export_tab_offers_every_download_and_the_link(app):
     app.slider(key="w_sme_campaign").set_value(12.0)
     rerun(app)
     select_tab(app, "export")
-    assert len(app.get("download_button")) == 5
+    assert len(app.get("download_button")) == 7  # 5 exports and the brief (PDF, Word)
     assert len(app.code) == 1 and app.code[0].value.endswith("?sme_campaign=12")
 
 

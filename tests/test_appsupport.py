@@ -519,6 +519,48 @@ def test_results_excel_has_every_sheet(runs, presets):
     assert list(wide.index) == list(range(2020, 2036))
 
 
+@pytest.mark.parametrize("lang", i18n.LANGS, ids=list(i18n.LANGS))
+def test_results_excel_headers_are_labels_and_the_ids_sheet_maps_them_back(runs, presets, lang):
+    series = {"cur": runs["ambitious"], "ref": runs["baseline"]}
+    cards = {k: goals.scorecard(v) for k, v in series.items()}
+    data = exports.results_excel({"cur": presets["ambitious"], "ref": presets["baseline"]},
+                                 series, cards, lang=lang)
+    book = pd.read_excel(io.BytesIO(data), sheet_name=None, engine="openpyxl")
+    ids = book.pop("ids")
+    assert set(ids["sheet"]) == set(book)  # every data sheet is mapped
+    code_ids = {*cards["cur"].columns, *runs["plan"].columns, "id", "name_zh", "kind",
+                *(i.id for i in tables.indicators())}
+    for sheet, frame in book.items():
+        mapping = ids[ids["sheet"] == sheet]
+        headers = [*([frame.columns[0]] if sheet.startswith("by year") else []),
+                   *frame.columns[1 if sheet.startswith("by year") else 0:]]
+        assert list(mapping["column"]) == [str(h) for h in headers], sheet
+        assert not (set(map(str, frame.columns)) & code_ids), sheet  # no code id as a header
+    # the data are the same as in the machine workbook, under readable headers
+    mine = ids[ids["sheet"] == "scorecard"]
+    card = book["scorecard"].rename(columns=dict(zip(mine["column"], mine["id"])))
+    expected = pd.concat([c.assign(scenario=k) for k, c in cards.items()], ignore_index=True)
+    np.testing.assert_allclose(card["value"], expected["value"], rtol=1e-12)
+    assert list(card["key"]) == list(expected["key"])
+    unit_header = exports.excel_header("unit", lang)
+    wide = book["by year cur"]
+    ind = tables.indicator("rd_intensity")
+    assert f"{i18n.label(ind, lang)} [{i18n.unit(ind, lang)}]" in wide.columns  # with its unit
+    assert unit_header in book["results"].columns
+
+
+def test_excel_headers_exist_in_both_languages_for_every_exported_column(runs, presets):
+    """A column the workbook writes without a label would show its code id."""
+    from simulator.app import monitoring
+    columns = {*goals.scorecard(runs["plan"]).columns, *monitoring.PROGRESS_COLUMNS,
+               *runs["plan"].columns, "scenario",
+               *(c for c in exports.settings_table(presets["plan"]).columns
+                 if c not in tables.PERIODS)}
+    for lang in i18n.LANGS:
+        unlabelled = [c for c in columns if exports.excel_header(c, lang) == c]
+        assert not unlabelled, lang
+
+
 def test_settings_table_lists_levers_and_assumptions(presets):
     table = exports.settings_table(presets["ambitious"])
     assert len(table) == len(LEVERS) + len(ASSUMPTIONS)
@@ -551,6 +593,50 @@ def test_figure_pack_in_chinese(pack_inputs):
     assert files["figures.pdf"].count(b"/Type /Page") - files["figures.pdf"].count(
         b"/Type /Pages") == len(pngs)  # one PDF page per figure
     assert b"CJK" not in files["README.txt"]
+
+
+def test_figure_pack_slides_name_their_settings(pack_inputs, presets, monkeypatch):
+    """Every figure of the pack (each PNG and its page of figures.pdf) gets the footer: the
+    scenario and its settings away from the 2020 level."""
+    series, card = pack_inputs
+    scn = presets["plan"]
+    drawn = []
+    real = exports.draw_footer
+
+    def spy(fig, text, **kwargs):
+        drawn.append((id(fig), text))
+        real(fig, text, **kwargs)
+
+    monkeypatch.setattr(exports, "draw_footer", spy)
+    files = _pack_names(exports.figure_pack(series, card, "zh", title="规划情景",
+                                            dashed=["参照情景"], scenario=scn))
+    footer = exports.settings_footer(scn, "zh" if exports.cjk_font() else "en")
+    assert [text for _, text in drawn] == [footer] * len([n for n in files if n.endswith(".png")])
+    assert len({fig for fig, _ in drawn}) == len(drawn)  # one per figure
+    drawn.clear()
+    exports.figure_pack(series, card, "zh", title="规划情景", dashed=["参照情景"])
+    assert not drawn  # without a scenario, no footer
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS, ids=list(i18n.LANGS))
+def test_settings_footer_names_the_scenario_and_cuts_long_lists(presets, lang):
+    scn = presets["ambitious"]
+    changed = exports.changed_settings(scn)
+    assert [item.id for item, _ in changed] == [
+        lev.id for lev in LEVERS if set(scn.levers[lev.id]) != {lev.default}] + [
+        a.id for a in ASSUMPTIONS if scn.assumptions[a.id] != a.default]
+    full = exports.settings_footer(scn, lang, width=10_000)
+    assert exports.scenario_title(scn, lang) in full
+    for item, values in changed:
+        assert exports.setting_text(item, values, lang) in full
+    for width in (160, 240):  # at least one setting, more while they fit in ``width``
+        short = exports.settings_footer(scn, lang, width=width)
+        shown = short.count("；" if lang == "zh" else "; ") + 1
+        assert shown == 1 or textfmt.display_width(short) <= width
+        assert shown < len(changed)
+        assert short.endswith(i18n.ui("settings_more", lang, n=len(changed) - shown))
+    assert exports.settings_footer(scenario.default("d"), lang).endswith(
+        i18n.ui("settings_none", lang))
 
 
 def test_figure_pack_falls_back_to_english_without_a_cjk_font(pack_inputs, monkeypatch):

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from simulator.app.analyses import period_values
 from simulator.app.charts import (
     MET_COLOR,
     MISSED_COLOR,
@@ -26,9 +27,10 @@ from simulator.app.charts import (
     target_levels,
     wrap,
 )
-from simulator.app.i18n import label, ui, unit
+from simulator.app.i18n import UI_STRINGS, label, ui, unit
 from simulator.app.scorecards import scorecard_display, summary
 from simulator.base import inputs
+from simulator.base.text import display_width
 from simulator.plan import tables
 from simulator.plan.scenario import Scenario
 
@@ -63,6 +65,56 @@ def settings_table(scn: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def changed_settings(scn: Scenario) -> list[tuple[Any, tuple[float, ...]]]:
+    """The levers and assumptions of ``scn`` set away from their 2020 level, in table order:
+    ``(Lever or Assumption, values)`` with one value per plan period for a lever, one for an
+    assumption."""
+    def moved(values: Sequence[float], default: float) -> bool:
+        return any(not math.isclose(v, default, rel_tol=1e-12, abs_tol=1e-12) for v in values)
+
+    out: list[tuple[Any, tuple[float, ...]]] = []
+    for lev in tables.levers():
+        values = tuple(float(v) for v in scn.levers[lev.id])
+        if moved(values, lev.default):
+            out.append((lev, values))
+    for ass in tables.assumptions():
+        value = float(scn.assumptions[ass.id])
+        if moved([value], ass.default):
+            out.append((ass, (value,)))
+    return out
+
+
+def setting_text(item: Any, values: Sequence[float], lang: str) -> str:
+    """One setting as short text: ``高企奖补 30 / 40 / 40 万元`` (one value if all agree)."""
+    return f"{label(item, lang)} {period_values(values)} {unit(item, lang)}".strip()
+
+
+def scenario_title(scn: Scenario, lang: str) -> str:
+    """A scenario's full title in ``lang`` and its name: ``规划情景(…) · plan`` (the name alone
+    when it has no title)."""
+    title = scn.title_en if lang == "en" else scn.title_zh
+    return f"{title} · {scn.name}" if title and title != scn.name else scn.name
+
+
+def settings_footer(scn: Scenario, lang: str, width: int = 380) -> str:
+    """The line under a slide saying which settings it shows: the scenario and its settings away
+    from the 2020 level, cut to about ``width`` display columns ("… and N more")."""
+    items = [setting_text(item, values, lang) for item, values in changed_settings(scn)]
+    head = ui("settings_footer", lang, name=scenario_title(scn, lang))
+    if not items:
+        return f"{head}{ui('settings_none', lang)}"
+    sep = "；" if lang == "zh" else "; "
+    shown: list[str] = []
+    for k, text in enumerate(items):
+        rest = len(items) - k - 1
+        more = ui("settings_more", lang, n=rest) if rest else ""
+        if shown and display_width(head + sep.join([*shown, text]) + more) > width:
+            break
+        shown.append(text)
+    left = len(items) - len(shown)
+    return head + sep.join(shown) + (ui("settings_more", lang, n=left) if left else "")
+
+
 def _sheet_name(text: str, used: set[str]) -> str:
     name = "".join(c for c in text if c not in "[]:*?/\\")[:28] or "sheet"
     base, i = name, 2
@@ -73,34 +125,71 @@ def _sheet_name(text: str, used: set[str]) -> str:
     return name
 
 
+def excel_header(column: str, lang: str) -> str:
+    """The readable header in ``lang`` of an Excel column whose code id is ``column``
+    (``UI_STRINGS["xl_<id>"]``; a plan period and a column without a label keep their id)."""
+    if column in tables.PERIODS:
+        return column.replace("-", "–")
+    key = f"xl_{column}"
+    return ui(key, lang) if key in UI_STRINGS else column
+
+
+def _labelled(frame: pd.DataFrame, sheet: str, lang: str | None,
+              ids: list[dict[str, str]]) -> pd.DataFrame:
+    """``frame`` with readable headers in ``lang`` (unchanged when ``lang`` is None), each
+    header's code id noted in ``ids``."""
+    if lang is None:
+        return frame
+    headers = [excel_header(c, lang) for c in frame.columns]
+    ids.extend({"sheet": sheet, "column": h, "id": c} for h, c in zip(headers, frame.columns))
+    return frame.set_axis(headers, axis=1)
+
+
 def results_excel(scenarios: Mapping[str, Scenario], series: Mapping[str, pd.DataFrame],
-                  cards: Mapping[str, pd.DataFrame]) -> bytes:
+                  cards: Mapping[str, pd.DataFrame], lang: str | None = None) -> bytes:
     """An Excel workbook of scenarios: scorecards, results (tidy and by year) and settings.
 
     All three mappings are keyed by the same display labels. Text cells that a spreadsheet
     would read as a formula are quoted (:func:`simulator.base.inputs.csv_safe`).
+
+    With ``lang`` the column headers are readable labels in that language, with their unit where
+    the column has one (:func:`excel_header`), and a last sheet ``ids`` maps every sheet's
+    headers back to the code ids, for scripts (labels change with the language, ids do not).
+    Without, the headers are the code ids. Sheet names are the same in both languages.
     """
     used: set[str] = set()
+    ids: list[dict[str, str]] = []
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        inputs.csv_safe(pd.concat([c.assign(scenario=k) for k, c in cards.items()],
-                                  ignore_index=True)).to_excel(
-            xl, sheet_name=_sheet_name("scorecard", used), index=False)
-        inputs.csv_safe(pd.concat([r.assign(scenario=k) for k, r in series.items()],
-                                  ignore_index=True)).to_excel(
-            xl, sheet_name=_sheet_name("results", used), index=False)
+        def write(frame: pd.DataFrame, sheet: str, **kwargs: Any) -> None:
+            name = _sheet_name(sheet, used)
+            _labelled(frame, name, lang, ids).to_excel(xl, sheet_name=name, **kwargs)
+
+        write(inputs.csv_safe(pd.concat([c.assign(scenario=k) for k, c in cards.items()],
+                                        ignore_index=True)), "scorecard", index=False)
+        write(inputs.csv_safe(pd.concat([r.assign(scenario=k) for k, r in series.items()],
+                                        ignore_index=True)), "results", index=False)
         for key, res in series.items():
             wide = res.pivot(index="time", columns="variable", values="value")
-            order = [i.id for i in tables.indicators() if i.id in wide.columns]
-            wide = wide[order]
-            wide.columns = [f"{i.name_zh} {i.name_en} [{i.unit_zh}]"
-                            for i in tables.indicators() if i.id in order]
+            inds = [i for i in tables.indicators() if i.id in wide.columns]
+            wide = wide[[i.id for i in inds]]
             wide.index = wide.index.astype(int)
-            wide.index.name = "year"
-            wide.to_excel(xl, sheet_name=_sheet_name(f"by year {key}", used))
+            name = _sheet_name(f"by year {key}", used)
+            if lang is None:
+                wide.columns = [f"{i.name_zh} {i.name_en} [{i.unit_zh}]" for i in inds]
+                wide.index.name = "year"
+            else:
+                wide.columns = [f"{label(i, lang)} [{unit(i, lang)}]" for i in inds]
+                wide.index.name = ui("col_year", lang)
+                ids.extend([{"sheet": name, "column": wide.index.name, "id": "time"}]
+                           + [{"sheet": name, "column": h, "id": i.id}
+                              for h, i in zip(wide.columns, inds)])
+            wide.to_excel(xl, sheet_name=name)
         for key, scn in scenarios.items():
-            inputs.csv_safe(settings_table(scn)).to_excel(xl, sheet_name=_sheet_name(f"settings {key}", used),
-                                         index=False)
+            write(inputs.csv_safe(settings_table(scn)), f"settings {key}", index=False)
+        if lang is not None:
+            frame = pd.DataFrame(ids, columns=["sheet", "column", "id"])
+            inputs.csv_safe(frame).to_excel(xl, sheet_name=_sheet_name("ids", used), index=False)
     return buf.getvalue()
 
 
@@ -143,42 +232,98 @@ def cjk_font() -> str | None:
     return known()
 
 
+#: The scorecard columns a figure can show (``scorecard_display`` keys; "" is the ★ column).
+SCORECARD_COLUMNS = ("doubling", "indicator", "year", "target", "value", "status", "margin",
+                     "first_met", "unit")
+_COLUMN_HEADER = {"doubling": "", "indicator": "col_indicator", "year": "col_year",
+                  "target": "col_target", "value": "col_value", "status": "col_status",
+                  "margin": "col_margin", "first_met": "col_first", "unit": "col_unit"}
+
+
+def scorecard_header(columns: Sequence[str], lang: str) -> list[str]:
+    """The headers of scorecard ``columns`` (of :data:`SCORECARD_COLUMNS`) in ``lang``."""
+    return [ui(_COLUMN_HEADER[c], lang) if _COLUMN_HEADER[c] else "" for c in columns]
+
+
+def draw_scorecard_table(ax, card: pd.DataFrame, lang: str, *,
+                         columns: Sequence[str] = SCORECARD_COLUMNS,
+                         widths: Sequence[float], wrap_width: int = 40, fontsize: float = 11,
+                         bbox: Sequence[float] | None = None, row_scale: float = 1.45):
+    """Draw a one-scenario scorecard as a matplotlib table on ``ax`` (the slide's and the brief's).
+
+    Values are the page's strings (:func:`simulator.app.scorecards.scorecard_display`); value
+    and status are green when met, red when missed. ``bbox`` (axes fraction) fixes the table's
+    box; without it the table hangs from the top, each row ``row_scale`` times the font's height.
+    """
+    disp = scorecard_display(card, lang)
+    header = scorecard_header(columns, lang)
+
+    def cell(row, col: str) -> str:
+        if col == "doubling":
+            return "★" if row["doubling"] else ""
+        if col == "indicator":
+            return "\n".join(wrap(row["indicator"], wrap_width))
+        return row[col]
+
+    cells = [[cell(r, c) for c in columns] for _, r in disp.iterrows()]
+    ax.axis("off")
+    table = ax.table(cellText=cells, colLabels=header, cellLoc="left", colWidths=list(widths),
+                     **({"bbox": list(bbox)} if bbox is not None else {"loc": "upper center"}))
+    table.auto_set_font_size(False)
+    table.set_fontsize(fontsize)
+    if bbox is None:
+        table.scale(1, row_scale)
+    for (row, col), item in table.get_celld().items():
+        item.set_edgecolor("#cccccc")
+        name = columns[col]
+        if row == 0:
+            item.set_facecolor("#eeeeee")
+            item.set_text_props(weight="bold")
+        elif name in ("value", "status"):
+            met = bool(disp.iloc[row - 1]["met"])
+            item.get_text().set_color(MET_COLOR if met else MISSED_COLOR)
+            item.set_text_props(weight="bold")
+        if name in ("target", "value", "margin") and row > 0:
+            item.get_text().set_horizontalalignment("right")
+    return table
+
+
 def _figure_scorecard(card: pd.DataFrame, lang: str, title: str):
     from matplotlib.figure import Figure
 
-    disp = scorecard_display(card, lang)
-    header = ["", ui("col_indicator", lang), ui("col_year", lang), ui("col_target", lang),
-              ui("col_value", lang), ui("col_status", lang), ui("col_margin", lang),
-              ui("col_first", lang), ui("col_unit", lang)]
-    cells = [["★" if r["doubling"] else "", "\n".join(wrap(r["indicator"], 40)), r["year"],
-              r["target"], r["value"], r["status"], r["margin"], r["first_met"], r["unit"]]
-             for _, r in disp.iterrows()]
     fig = Figure(figsize=(13.33, 7.5))
-    ax = fig.add_axes((0.01, 0.02, 0.98, 0.86))
-    ax.axis("off")
+    ax = fig.add_axes((0.01, 0.05, 0.98, 0.83))
     fig.text(0.01, 0.97, title, fontsize=17, weight="bold", va="top")
     s = summary(card)
     fig.text(0.01, 0.915, f"{ui('targets_met', lang)} {s['met']}/{s['total']} · "
              f"{ui('doubling_met', lang)} {s['doubling_met']}/{s['doubling_total']}",
              fontsize=13, va="top")
-    table = ax.table(cellText=cells, colLabels=header, loc="upper center", cellLoc="left",
-                     colWidths=[0.025, 0.36, 0.055, 0.09, 0.09, 0.09, 0.08, 0.08, 0.09])
-    table.auto_set_font_size(False)
-    table.set_fontsize(11)
-    table.scale(1, 1.45)
-    for (row, col), cell in table.get_celld().items():
-        cell.set_edgecolor("#cccccc")
-        if row == 0:
-            cell.set_facecolor("#eeeeee")
-            cell.set_text_props(weight="bold")
-        elif col in (4, 5):
-            met = bool(disp.iloc[row - 1]["met"])
-            cell.get_text().set_color(MET_COLOR if met else MISSED_COLOR)
-            cell.set_text_props(weight="bold")
-        if col in (3, 4, 6) and row > 0:
-            cell.get_text().set_horizontalalignment("right")
-    fig.text(0.01, 0.005, ui("doubling_note", lang), fontsize=9, va="bottom", color="#444")
+    draw_scorecard_table(ax, card, lang,
+                         widths=[0.025, 0.36, 0.055, 0.09, 0.09, 0.09, 0.08, 0.08, 0.09])
+    fig.text(0.01, 0.06, ui("doubling_note", lang), fontsize=9, va="bottom", color="#444")
     return fig
+
+
+def draw_trajectory(ax, series: Mapping[str, pd.DataFrame], ind: tables.Indicator,
+                    targets: pd.DataFrame, lang: str, *, colors: Sequence[str],
+                    dashed: Sequence[str] = (), scale: float = 1.0, wrap_width: int = 34) -> None:
+    """Draw one indicator's trajectories (one line per series, ``dashed`` ones dashed) and its
+    targets (``targets`` from :func:`simulator.app.charts.target_levels`) on ``ax``; font
+    sizes and marks are multiplied by ``scale`` (the slide's sizes at 1)."""
+    for (name, res), col in zip(series.items(), colors):
+        part = res[res["variable"] == ind.id].dropna(subset=["value"])
+        ax.plot(part["time"], part["value"], color=col, lw=2.2 * scale, marker="o",
+                ms=2.5 * scale, ls="--" if name in dashed else "-", label=name)
+    mine = targets[targets["indicator"] == ind.id]
+    if len(mine):
+        ax.scatter(mine["year"], mine["level"], marker="D", s=55 * scale ** 2, color=TARGET_COLOR,
+                   zorder=5, label=ui("target", lang))
+    ax.set_title("\n".join(wrap(label(ind, lang), wrap_width)), fontsize=11 * scale, loc="left")
+    ax.set_ylabel(unit(ind, lang), fontsize=10 * scale)
+    ax.set_xlim(2019.5, 2035.5)
+    ax.set_xticks([2020, 2025, 2030, 2035])
+    ax.grid(alpha=0.3)
+    ax.tick_params(labelsize=9 * scale)
 
 
 def _figure_trajectories(series: Mapping[str, pd.DataFrame], lang: str, title: str,
@@ -194,20 +339,7 @@ def _figure_trajectories(series: Mapping[str, pd.DataFrame], lang: str, title: s
     axes = fig.subplots(nrows, ncols, squeeze=False)
     targets = target_levels(next(iter(series.values())))
     for ax, ind in zip(axes.flat, inds):
-        for (name, res), col in zip(series.items(), colors):
-            part = res[res["variable"] == ind.id].dropna(subset=["value"])
-            ax.plot(part["time"], part["value"], color=col, lw=2.2, marker="o", ms=2.5,
-                    ls="--" if name in dashed else "-", label=name)
-        mine = targets[targets["indicator"] == ind.id]
-        if len(mine):
-            ax.scatter(mine["year"], mine["level"], marker="D", s=55, color=TARGET_COLOR,
-                       zorder=5, label=ui("target", lang))
-        ax.set_title("\n".join(wrap(label(ind, lang), 34)), fontsize=11, loc="left")
-        ax.set_ylabel(unit(ind, lang), fontsize=10)
-        ax.set_xlim(2019.5, 2035.5)
-        ax.set_xticks([2020, 2025, 2030, 2035])
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=9)
+        draw_trajectory(ax, series, ind, targets, lang, colors=colors, dashed=dashed)
     for ax in list(axes.flat)[len(inds):]:
         ax.axis("off")
     handles, labels_ = axes.flat[0].get_legend_handles_labels()
@@ -218,14 +350,41 @@ def _figure_trajectories(series: Mapping[str, pd.DataFrame], lang: str, title: s
                 labels_.append(lab)
     fig.legend(handles, labels_, loc="upper right", ncol=len(labels_), fontsize=11,
                frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))  # room for the settings footer
     return fig
+
+
+def figure_rc(font: str | None, *, searchable: bool = False) -> dict[str, Any]:
+    """matplotlib settings of the project's figures: ``font`` (a CJK font, or None) with DejaVu
+    Sans behind it for the glyphs it lacks (✓ ✗ ★), a plain minus and ``$`` as a plain
+    character (an uploaded title is text, never mathtext).
+
+    ``searchable`` embeds the fonts in a PDF as TrueType subsets, so that its text can be
+    searched and copied (the brief); without, matplotlib's default Type 3 fonts, quicker to
+    write but whose Chinese glyphs are drawings (the figure pack's PDF).
+    """
+    rc: dict[str, Any] = {"font.family": ([font] if font else []) + ["DejaVu Sans"],
+                          "axes.unicode_minus": False, "text.parse_math": False}
+    if searchable:  # matplotlib's PDF backend sizes font subsets by ps.fonttype: set both
+        rc.update({"pdf.fonttype": 42, "ps.fonttype": 42})
+    return rc
+
+
+def draw_footer(fig, text: str, *, fontsize: float, width: int, y: float = 0.006) -> None:
+    """``text`` in small grey type at the bottom left of ``fig``, broken into lines of at most
+    ``width`` display columns."""
+    fig.text(0.01, y, "\n".join(wrap(text, width)), fontsize=fontsize, va="bottom",
+             color="#555555")
 
 
 def figure_pack(series: Mapping[str, pd.DataFrame], card: pd.DataFrame, lang: str, *,
                 title: str, colors: Sequence[str] | None = None, dashed: Sequence[str] = (),
-                fallback_labels: Mapping[str, str] | None = None) -> bytes:
+                fallback_labels: Mapping[str, str] | None = None,
+                scenario: Scenario | None = None) -> bytes:
     """Figures for slides as a ZIP: 16:9 PNG files (150 dpi) and one PDF of every figure.
+
+    With ``scenario`` (the settings of the first series) every figure has a footer line naming
+    it and its settings away from the 2020 level (:func:`settings_footer`).
 
     Parameters
     ----------
@@ -240,6 +399,8 @@ def figure_pack(series: Mapping[str, pd.DataFrame], card: pd.DataFrame, lang: st
         Title of the figures (the scenario's name).
     fallback_labels : mapping, optional
         English replacements for the series labels and title, used when falling back.
+    scenario : Scenario, optional
+        The settings behind the figures, for their footer.
     """
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -255,11 +416,9 @@ def figure_pack(series: Mapping[str, pd.DataFrame], card: pd.DataFrame, lang: st
             dashed = [fallback_labels.get(k, k) for k in dashed]
             title = fallback_labels.get(title, title)
     colors = _colors(list(series), colors)
-    # a list of families gives per-glyph fallback: ✓ ✗ ★ come from DejaVu Sans
-    families = ([font] if font else []) + ["DejaVu Sans"]
-    rc = {"font.family": families, "axes.unicode_minus": False}
+    footer = settings_footer(scenario, lang) if scenario is not None else ""
     buf = io.BytesIO()
-    with _mpl_lock, matplotlib.rc_context(rc):
+    with _mpl_lock, matplotlib.rc_context(figure_rc(font)):
         figures = {
             "1-scorecard": _figure_scorecard(card, lang, f"{title} — {ui('tab_scorecard', lang)}"),
             "2-key-indicators": _figure_trajectories(
@@ -276,6 +435,8 @@ def figure_pack(series: Mapping[str, pd.DataFrame], card: pd.DataFrame, lang: st
         pdf_buf = io.BytesIO()
         with PdfPages(pdf_buf) as pdf:
             for name, fig in figures.items():
+                if footer:
+                    draw_footer(fig, footer, fontsize=8, width=230)
                 FigureCanvasAgg(fig)
                 png = io.BytesIO()
                 fig.savefig(png, format="png", dpi=150)

@@ -246,6 +246,79 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "no_cjk_font": {"zh": "服务器未安装中文字体(fonts-noto-cjk)，图表包改用英文标签。",
                     "en": "No CJK font on the server (fonts-noto-cjk); the figure pack uses "
                           "English labels."},
+    # one-page brief (simulator/app/brief.py) and the settings under each slide
+    "export_brief_pdf": {"zh": "一页纸简报(PDF)", "en": "One-page brief (PDF)"},
+    "export_brief_docx": {"zh": "一页纸简报(Word)", "en": "One-page brief (Word)"},
+    "brief_title": {"zh": "一页纸简报 · 广元市“十四五”科技创新和知识产权规划情景模拟",
+                    "en": "One-page brief · Guangyuan 14th-FYP S&T innovation and IP plan "
+                          "scenario simulator"},
+    "brief_date": {"zh": "{year}年{month}月{day}日", "en": "{day} {month_name} {year}"},
+    "brief_scenario": {"zh": "情景：{name}", "en": "Scenario: {name}"},
+    "brief_reference": {"zh": "参照情景：{name}", "en": "Reference: {name}"},
+    "brief_summary": {"zh": "目标达成 {met}/{total} · 翻番指标 {doubling_met}/{doubling_total} · "
+                            "{late_year}年目标 {late_met}/{late_total}",
+                      "en": "Targets met {met}/{total} · doubling {doubling_met}/{doubling_total} · "
+                            "{late_year} goals {late_met}/{late_total}"},
+    "brief_scorecard": {"zh": "目标记分卡(2025年与2035年)", "en": "Scorecard (2025 and 2035 targets)"},
+    "brief_settings": {"zh": "设定(与2020年水平不同者)",
+                       "en": "Settings (those away from the 2020 level)"},
+    "brief_settings_none": {"zh": "全部杠杆与假设均为2020年水平。",
+                            "en": "Every lever and assumption is at its 2020 level."},
+    "brief_col_setting": {"zh": "杠杆或假设", "en": "Lever or assumption"},
+    "brief_all_periods": {"zh": "2021–2035", "en": "2021–2035"},
+    "brief_charts": {"zh": "关键指标走势(菱形为规划目标)",
+                     "en": "Key indicators (diamonds: the plan's targets)"},
+    "brief_budget": {"zh": "财政科技预算(亿元/年，规划期平均)",
+                     "en": "S&T budget (100m yuan a year, period mean)"},
+    "brief_caveat_title": {"zh": "模型说明", "en": "About the model"},
+    "brief_caveat": {
+        "zh": "本简报由系统动力学情景模型生成：存量—流量模型把研发投入、企业、专利和高新技术产业收入联系起来，"
+              "从规划的2020年基数出发，按所设政策杠杆模拟至2035年，判断2025年和2035年目标能否实现。"
+              "数据能识别的参数按2015–2020年数据校准，其余取文献或假设值；杠杆作用的强弱只有规划期的实际数据才能检验。"
+              "结果表示模型结构的推演，用于比较情景，不是预测。",
+        "en": "Made with a system-dynamics scenario model: a stock-and-flow model links R&D "
+              "spending, enterprises, patents and high-tech revenue, runs from the plan's 2020 "
+              "baselines to 2035 under the settings above and shows whether the 2025 and 2035 "
+              "targets are reached. Parameters are calibrated to 2015–2020 data where the data "
+              "identify them; the rest keep literature or assumed values; how strongly a lever "
+              "works only data from the plan period can tell. Read results as what the structure "
+              "implies, for comparing scenarios, not as forecasts."},
+    "brief_made_by": {"zh": "广元科技创新规划情景模拟器生成 · app.py",
+                      "en": "Made by the Guangyuan STI plan simulator · app.py"},
+    "settings_footer": {"zh": "情景：{name} · 与2020年水平不同的设定：",
+                        "en": "Scenario: {name} · settings away from the 2020 level: "},
+    "settings_none": {"zh": "无(全部为2020年水平)", "en": "none (all at the 2020 level)"},
+    "settings_more": {"zh": " 等，另有{n}项", "en": " … and {n} more"},
+    # Excel column headers (code ids in the workbook's sheet "ids")
+    "xl_scenario": {"zh": "情景", "en": "Scenario"},
+    "xl_key": {"zh": "目标代码", "en": "Target id"},
+    "xl_indicator": {"zh": "指标代码", "en": "Indicator id"},
+    "xl_variable": {"zh": "指标代码", "en": "Indicator id"},
+    "xl_year": {"zh": "目标年份", "en": "Target year"},
+    "xl_time": {"zh": "年份", "en": "Year"},
+    "xl_kind": {"zh": "类型", "en": "Kind"},
+    "xl_comparison": {"zh": "比较", "en": "Comparison"},
+    "xl_target": {"zh": "目标值(按该行单位)", "en": "Target (in the row's unit)"},
+    "xl_value": {"zh": "模拟值(按该行单位)", "en": "Simulated value (in the row's unit)"},
+    "xl_met": {"zh": "是否达成", "en": "Met"},
+    "xl_margin": {"zh": "差距(按该行单位)", "en": "Margin (in the row's unit)"},
+    "xl_first_year_met": {"zh": "首次达成年份", "en": "First year met"},
+    "xl_unit": {"zh": "单位", "en": "Unit"},
+    "xl_name_zh": {"zh": "名称(中文)", "en": "Name (Chinese)"},
+    "xl_name_en": {"zh": "名称(英文)", "en": "Name (English)"},
+    "xl_doubling": {"zh": "翻番指标", "en": "Doubling target"},
+    "xl_plan_clause": {"zh": "规划条款", "en": "Plan clause"},
+    "xl_actual_value": {"zh": "最新实际值(按该行单位)", "en": "Latest actual (in the row's unit)"},
+    "xl_actual_year": {"zh": "实际值年份", "en": "Year of the actual"},
+    "xl_actual_kind": {"zh": "实际值类型", "en": "Kind of actual"},
+    "xl_base_2020": {"zh": "2020年基数(按该行单位)", "en": "2020 base (in the row's unit)"},
+    "xl_progress_pct": {"zh": "完成进度(%)", "en": "Progress (%)"},
+    "xl_progress_relation": {"zh": "完成进度口径", "en": "Progress measured as"},
+    "xl_time_progress_pct": {"zh": "时间进度(%)", "en": "Time elapsed (%)"},
+    "xl_id": {"zh": "代码", "en": "Id"},
+    "xl_unit_zh": {"zh": "单位(中文)", "en": "Unit (Chinese)"},
+    "xl_unit_en": {"zh": "单位(英文)", "en": "Unit (English)"},
+    "xl_default_2020": {"zh": "2020年水平(按该行单位)", "en": "2020 level (in the row's unit)"},
     "scenario_label": {"zh": "情景", "en": "Scenario"},
     "periods": {"zh": "规划期", "en": "Plan periods"},
     # uncertainty switch
