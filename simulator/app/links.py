@@ -17,7 +17,9 @@ from simulator.plan import tables
 from simulator.plan.scenario import Scenario, ScenarioError
 
 #: Query-string keys that are not levers or assumptions.
-RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode")
+RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode", "rows", "levers")
+#: The presenter link (meeting mode) keeps at most this many levers on the page as large sliders.
+MAX_MEETING_LEVERS = 5
 #: At most this many lever and assumption parameters of a link are read (there are fewer
 #: levers and assumptions than that; the rest is reported in one line).
 MAX_LINK_PARAMS = 100
@@ -38,6 +40,10 @@ class LinkState:
     lang: str = DEFAULT_LANG
     meeting: bool = False
     advanced: bool = False
+    #: Meeting mode's scorecard rows (target keys, in the table's order; empty: every row).
+    rows: tuple[str, ...] = ()
+    #: Meeting mode's levers on the page as large sliders (lever ids, in the chosen order).
+    sliders: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
 
 
@@ -50,7 +56,8 @@ def _encode_values(values: Sequence[float]) -> str:
 
 def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str, float], *,
                  preset: str, presets: Mapping[str, Scenario], lang: str = DEFAULT_LANG,
-                 meeting: bool = False, advanced: bool = False) -> dict[str, str]:
+                 meeting: bool = False, advanced: bool = False, rows: Sequence[str] = (),
+                 sliders: Sequence[str] = ()) -> dict[str, str]:
     """The query string (as a dict) that reopens these settings.
 
     Only what differs from the defaults is written: the preset unless it is
@@ -58,6 +65,11 @@ def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str
     differs from the preset's (one number, or three separated by commas for the three plan
     periods). A preset that is not a shipped file (an uploaded scenario) cannot be named in a
     link, so its settings are written as differences from ``DEFAULT_PRESET``.
+
+    In meeting mode (``view=meeting``: the presenter link) the chosen scorecard ``rows``
+    (target keys; written only when not every row) and the levers kept on the page as
+    ``sliders`` (lever ids, ``levers=a,b``) follow, comma-separated; outside meeting mode they
+    are not written.
     """
     if preset not in presets:
         preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
@@ -69,6 +81,11 @@ def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str
         out["lang"] = lang
     if meeting:
         out["view"] = "meeting"
+        keys = [t.key for t in tables.targets()]
+        if rows and set(rows) != set(keys):
+            out["rows"] = ",".join(k for k in keys if k in set(rows))
+        if sliders:
+            out["levers"] = ",".join(sliders)
     if advanced:
         out["mode"] = "advanced"
     for lev in tables.levers():
@@ -117,9 +134,12 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> 
         errors.append(f"{LINK_SOURCE}: field 'view': value {inputs.excerpt(view)} is unknown; "
                       "allowed meeting")
     mode = _last(params.get("mode", "simple"))
-    if mode not in ("simple", "advanced"):
+    if mode not in ("simple", "advanced", "meeting"):  # mode=meeting: view=meeting, simple
         errors.append(f"{LINK_SOURCE}: field 'mode': value {inputs.excerpt(mode)} is unknown; "
-                      "allowed simple, advanced")
+                      "allowed simple, advanced, meeting")
+    rows = _id_list(params, "rows", [t.key for t in tables.targets()], None, errors)
+    sliders = _id_list(params, "levers", [lev.id for lev in tables.levers()],
+                       MAX_MEETING_LEVERS, errors)
     data = presets[preset].to_dict()
     lever_ids = {lev.id for lev in tables.levers()}
     assumption_ids = {a.id for a in tables.assumptions()}
@@ -155,5 +175,34 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> 
         data = candidate
     scn = scenario_mod.from_dict(data, source=LINK_SOURCE)
     return LinkState(preset=preset, levers=dict(scn.levers), assumptions=dict(scn.assumptions),
-                     lang=lang, meeting=view == "meeting", advanced=mode == "advanced",
-                     errors=tuple(errors))
+                     lang=lang, meeting="meeting" in (view, mode), advanced=mode == "advanced",
+                     rows=rows, sliders=sliders, errors=tuple(errors))
+
+
+def _id_list(params: Mapping[str, Any], field: str, allowed: Sequence[str], limit: int | None,
+             errors: list[str]) -> tuple[str, ...]:
+    """The comma-separated ids of the link's ``field`` (``rows``, ``levers``), each one of
+    ``allowed``, no repeats, at most ``limit``; ``()`` when absent. An invalid list is ignored
+    as a whole and reported in ``errors`` (one line), never partly applied."""
+    if field not in params:
+        return ()
+    raw = _last(params[field]).strip()
+    items = [part.strip() for part in raw.split(",")]
+    prefix = f"{LINK_SOURCE}: field '{field}': value {inputs.excerpt(raw)}"
+    unknown = [item for item in items if item not in allowed]
+    if not raw or unknown:
+        what = f"item {inputs.excerpt(unknown[0])} is unknown" if raw else "is empty"
+        errors.append(f"{prefix}: {what}; allowed ids separated by commas, from "
+                      + ", ".join(allowed))
+        return ()
+    if len(set(items)) != len(items):
+        repeated = next(item for item in items if items.count(item) > 1)
+        errors.append(f"{prefix}: item {inputs.excerpt(repeated)} is repeated; allowed each "
+                      "id once")
+        return ()
+    if limit is not None and len(items) > limit:
+        errors.append(f"{prefix}: has {len(items)} items; at most {limit} allowed")
+        return ()
+    if field == "rows":  # in the scorecard's order, whatever the link's
+        return tuple(key for key in allowed if key in items)
+    return tuple(items)
