@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from simulator.plan import tables
 
@@ -44,12 +44,13 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                             "en": "Opens meeting mode with the current settings, the chosen "
                                   "scorecard rows and the levers on the page."},
     # Streamlit's own words on the page, drawn by CSS in the page's language (item 7)
-    "st_drop": {"zh": "将文件拖放到此处", "en": "Drag and drop file here"},
-    "st_browse": {"zh": "选择文件", "en": "Browse files"},
-    "st_limit": {"zh": "单个文件不超过{limit} · {types}", "en": "Limit {limit} per file · {types}"},
-    "st_too_big": {"zh": "文件不得超过{limit}", "en": "File must be {limit} or smaller"},
+    "st_browse": {"zh": "上传", "en": "Upload"},
+    "st_limit": {"zh": "拖放文件到此处，或点击上传；单个文件不超过{limit} · {types}",
+                 "en": "Drag and drop a file here or upload; at most {limit} per file · {types}"},
+    "st_too_big": {"zh": "文件未被接受：类型或大小不符(上限{limit})",
+                   "en": "File not accepted: wrong type or larger than {limit}"},
+    "st_enter": {"zh": "按回车键确认", "en": "Press Enter to apply"},
     "choose_option": {"zh": "请选择", "en": "Choose an option"},
-    "detail_prefix": {"zh": "详情", "en": "Detail"},
     "preset": {"zh": "预设情景", "en": "Preset scenario"},
     "preset_help": {"zh": "scenarios/ 目录中的情景文件；上传的情景也会出现在这里。",
                     "en": "The scenario files in scenarios/; uploaded scenarios appear here too."},
@@ -657,3 +658,53 @@ def translate_tab(label: str, old: str, new: str, tab_ids: Sequence[str]) -> str
         if label == ui(f"tab_{tab_id}", old):
             return ui(f"tab_{tab_id}", new)
     return label
+
+
+#: Where Streamlit writes words of its own that no API sets (Streamlit 1.67's test ids): the
+#: uploader's button and instructions, the size error on a refused file's chip (a screen
+#: reader's line and the tooltip), and a text box's "Press Enter to apply".
+_ST_UPLOAD_BUTTON = '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p'
+_ST_INSTRUCTIONS = '[data-testid="stFileUploaderDropzoneInstructions"] > div'
+_ST_CHIP_ERROR = '[data-testid="stFileChip"] span[role="alert"]'
+_ST_TOOLTIP_ERROR = '[data-testid="stTooltipErrorContent"]'
+_ST_ENTER = '[data-testid="InputInstructions"] > span:first-child'
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string's content (quotes, backslashes and ``<`` escaped)."""
+    return "".join(f"\\{ord(c):x} " if c in '"\\<>\n' else c for c in text)
+
+
+def _replace_text(selector: str, text: str, size: str = "14px", block: bool = False) -> str:
+    """CSS rules that hide the text of ``selector`` (out of the page's visible text too:
+    ``visibility: hidden``) and draw ``text`` in its place."""
+    display = "display: block; " if block else ""
+    return (f"{selector} {{visibility: hidden; font-size: 0 !important;}}\n"
+            f'{selector}::after {{content: "{_css_text(text)}"; visibility: visible; '
+            f"font-size: {size}; {display}line-height: 1.6;}}\n")
+
+
+def streamlit_words_css(lang: str, uploaders: Mapping[str, str], limit: str = "1 MB",
+                        streamlit_limit: str = "2 MB") -> str:
+    """A ``<style>`` that puts Streamlit's own English words on the page in ``lang``.
+
+    Streamlit has no setting for the words of its file uploader ("Upload", "Drag and drop
+    file here", "Limit 200MB per file • CSV"), the error on a refused file ("File must be
+    2.0MB or smaller.") or a text box's "Press Enter to apply": the rules hide those texts
+    (``visibility: hidden``, so they are out of the visible text) and draw the page's words in
+    their place (``::after``). ``uploaders`` maps each uploader's widget key to the file
+    types it takes; ``limit`` is what the app accepts (it refuses more itself, in words),
+    ``streamlit_limit`` Streamlit's own (``server.maxUploadSize``), named in its refusal.
+    English needs nothing: "" (Streamlit's own words are English).
+    """
+    if lang == "en" or lang not in LANGS:
+        return ""
+    rules = [_replace_text(_ST_UPLOAD_BUTTON, ui("st_browse", lang))]
+    for key, types in uploaders.items():
+        rules.append(_replace_text(f".st-key-{key} {_ST_INSTRUCTIONS}",
+                                   ui("st_limit", lang, limit=limit, types=types), block=True))
+    too_big = ui("st_too_big", lang, limit=streamlit_limit)
+    rules.append(_replace_text(_ST_CHIP_ERROR, too_big))
+    rules.append(_replace_text(_ST_TOOLTIP_ERROR, too_big))
+    rules.append(_replace_text(_ST_ENTER, ui("st_enter", lang), size="12px"))
+    return "<style>\n" + "".join(rules) + "</style>"
