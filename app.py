@@ -624,13 +624,13 @@ def changed_since_last_move(current_key, card: pd.DataFrame) -> set[str]:
 
 def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
                     probs: pd.DataFrame | None = None, recal: pd.DataFrame | None = None,
-                    kept: dict | None = None, changed: set[str] = frozenset(),
-                    meeting: bool = False) -> None:
+                    kept: dict | None = None, changed: set[str] = frozenset()) -> None:
+    # the column names of the phone's cards (a style of its own, beside the table)
+    st.markdown(scorecards.scorecard_labels_css(card, lang, probs=probs, recal=recal),
+                unsafe_allow_html=True)
     with st.container(key="scorecard"):
-        st.markdown(scorecards.SCORECARD_CSS
-                    + scorecards.scorecard_labels_css(card, lang, probs=probs, recal=recal)
-                    + scorecards.scorecard_html(card, lang, large=large, probs=probs,
-                                                recal=recal, changed=changed, meeting=meeting),
+        st.markdown(scorecards.SCORECARD_CSS + scorecards.scorecard_html(card, lang, large=large, probs=probs,
+                                                         recal=recal, changed=changed),
                     unsafe_allow_html=True)
     if changed:
         st.caption(i18n.ui("changed_note", lang, n=len(changed)))
@@ -711,8 +711,9 @@ def meeting_view(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang
     else:
         left, right = st.container(), None
     with left:
+        st.markdown(scorecards.meeting_card_css(len(shown)), unsafe_allow_html=True)
         scorecard_block(shown, lang, large=True, probs=probs, recal=recal, kept=kept,
-                        changed=changed, meeting=True)
+                        changed=changed)
         if rows:
             st.caption(i18n.ui("meeting_rows_note", lang, shown=len(shown), total=len(card)))
     if right is not None:

@@ -136,16 +136,6 @@ table.gy-card tr.changed td {background: #fff3c4;}
 table.gy-card tr.changed td.star::after {content: " ◆"; color: #8a6d00;}
 table.gy-card.large {font-size: 1.3rem;}
 table.gy-card.large td, table.gy-card.large th {padding: .28em .5em;}
-/* meeting mode: compact rows whose type grows as far as the projector's height lets every
-   chosen row (var --gy-rows, header included) fit below the title and the counts */
-table.gy-card.meeting {--gy-wf: 1.75; line-height: 1.3;
-  font-size: clamp(.75rem, min(calc((100vh - 12.5rem) / (var(--gy-rows) * 1.72)),
-                               calc(var(--gy-wf) * 1vw - 1px)), 1.7rem);}
-/* beside the large sliders the table has ~70 % of the width: smaller type, no wrapped rows */
-[data-testid="stHorizontalBlock"]:has(.st-key-meeting_levers) table.gy-card.meeting {--gy-wf: 1.3;}
-table.gy-card.meeting td, table.gy-card.meeting th {padding: .18em .45em; white-space: nowrap;}
-table.gy-card.meeting td:nth-child(2) {white-space: normal;}  /* long English names wrap */
-table.gy-card.meeting th {border-bottom-width: 2px;}
 /* a phone: the scorecard's rows as cards of "column: value" lines (the labels come from
    scorecard_labels_css), nothing wider than the screen */
 @media (max-width: 640px) {
@@ -189,8 +179,7 @@ def _scorecard_head(lang: str, probs: bool, recal: bool, progress: bool) -> list
 
 def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
                    probs: pd.DataFrame | None = None,
-                   recal: pd.DataFrame | None = None, changed: Iterable[str] = (),
-                   meeting: bool = False) -> str:
+                   recal: pd.DataFrame | None = None, changed: Iterable[str] = ()) -> str:
     """The scorecard of one scenario as an HTML table (escape-safe), for ``st.markdown``.
 
     Met and missed are told by a symbol and a word as well as by colour; the four doubling
@@ -204,16 +193,14 @@ def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
     definition in the header's ``title`` (hover help).
 
     On a narrow screen (a phone) the rows become cards of "column: value" lines
-    (:func:`scorecard_labels_css` names the cells). ``meeting`` (meeting mode) makes the rows compact, their type as large as lets all of
-    them fit the screen's height (CSS ``--gy-rows``: the rows drawn, header included).
+    (:func:`scorecard_labels_css` names the cells); in meeting mode :func:`meeting_card_css`
+    makes them compact.
     """
     disp = scorecard_display(card, lang, probs, recal)
     progress = "progress" in disp.columns
     head = _scorecard_head(lang, probs is not None, recal is not None, progress)
     help_text = html.escape(ui("progress_help", lang))
-    classes = "gy-card" + (" large" if large else "") + (" meeting" if meeting else "")
-    rows_var = f' style="--gy-rows: {len(disp) + 1}"' if meeting else ""
-    out = [f'<table class="{classes}"{rows_var}><thead><tr>']
+    out = [f'<table class="gy-card{" large" if large else ""}"><thead><tr>']
     out += [f'<th class="{cls}"' + (f' title="{help_text}"' if "progress" in cls else "")
             + f'>{html.escape(text)}</th>' for text, cls in head]
     out.append("</tr></thead><tbody>")
@@ -263,6 +250,20 @@ def scorecard_labels_css(card: pd.DataFrame, lang: str, *, probs: pd.DataFrame |
 def _css_string(text: str) -> str:
     """``text`` inside a CSS double-quoted string (backslashes, quotes, line breaks, ``<``)."""
     return "".join(c if c.isalnum() or c in " %–-·()/,." else f"\\{ord(c):x} " for c in text)
+
+
+def meeting_card_css(rows: int, scope: str = ".st-key-scorecard") -> str:
+    """Meeting mode's scorecard (under ``scope``): compact rows whose type grows as far as
+    lets all ``rows`` drawn (and the header) fit a projector's height below the title and the
+    counts, and its width: beside the large sliders the table has ~70 % of the page."""
+    return f"""<style>
+{scope} table.gy-card.large {{--gy-rows: {rows + 1}; --gy-wf: 1.75; line-height: 1.3;
+  font-size: clamp(.75rem, min(calc((100vh - 12.5rem) / (var(--gy-rows) * 1.72)),
+                               calc(var(--gy-wf) * 1vw - 1px)), 1.7rem);}}
+[data-testid="stHorizontalBlock"]:has(.st-key-meeting_levers) {scope} table.gy-card.large {{--gy-wf: 1.3;}}
+{scope} table.gy-card.large td, {scope} table.gy-card.large th {{padding: .18em .45em; white-space: nowrap;}}
+{scope} table.gy-card.large td:nth-child(2) {{white-space: normal;}}
+</style>"""
 
 
 def meeting_counts_html(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str,
