@@ -575,9 +575,7 @@ h1 {font-size: 1.85rem !important; line-height: 1.3 !important; padding: 0 !impo
 /* the levers kept on the page: large sliders a presenter can move from the projector */
 .st-key-meeting_levers [data-testid="stWidgetLabel"] p {font-size: 1.15rem !important;
   font-weight: 600;}
-.st-key-meeting_levers [data-testid="stSlider"] [role="slider"] {width: 1.6rem !important;
-  height: 1.6rem !important;}
-.st-key-meeting_levers [data-testid="stSliderThumbValue"] {font-size: 1.1rem !important;}
+.st-key-meeting_levers [data-testid="stSliderThumbValue"] p {font-size: 1.1rem !important;}
 /* the key charts across the whole width (the faceted chart scales to its container) */
 .st-key-meeting_charts [data-testid="stVegaLiteChart"] canvas,
 .st-key-meeting_charts [data-testid="stVegaLiteChart"] svg {width: 100% !important;

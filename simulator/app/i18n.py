@@ -675,13 +675,20 @@ def _css_text(text: str) -> str:
     return "".join(f"\\{ord(c):x} " if c in '"\\<>\n' else c for c in text)
 
 
-def _replace_text(selector: str, text: str, size: str = "14px", block: bool = False) -> str:
+def _replace_text(selector: str, text: str, size: str = "14px", block: bool = False,
+                  extra: str = "") -> str:
     """CSS rules that hide the text of ``selector`` (out of the page's visible text too:
-    ``visibility: hidden``) and draw ``text`` in its place."""
+    ``visibility: hidden``) and draw ``text`` in its place (with the declarations ``extra``)."""
     display = "display: block; " if block else ""
     return (f"{selector} {{visibility: hidden; font-size: 0 !important;}}\n"
             f'{selector}::after {{content: "{_css_text(text)}"; visibility: visible; '
-            f"font-size: {size}; {display}line-height: 1.6;}}\n")
+            f"font-size: {size}; {display}line-height: 1.6;{extra}}}\n")
+
+
+#: The tooltip's own box is hidden with its English text: its replacement draws one.
+_TOOLTIP_BOX = (" display: block; background: #fff; color: #b3261e; padding: .35rem .65rem;"
+                " border: 1px solid #e0b4b0; border-radius: .4rem;"
+                " box-shadow: 0 2px 6px rgba(0, 0, 0, .15);")
 
 
 def streamlit_words_css(lang: str, uploaders: Mapping[str, str], limit: str = "1 MB",
@@ -705,6 +712,6 @@ def streamlit_words_css(lang: str, uploaders: Mapping[str, str], limit: str = "1
                                    ui("st_limit", lang, limit=limit, types=types), block=True))
     too_big = ui("st_too_big", lang, limit=streamlit_limit)
     rules.append(_replace_text(_ST_CHIP_ERROR, too_big))
-    rules.append(_replace_text(_ST_TOOLTIP_ERROR, too_big))
+    rules.append(_replace_text(_ST_TOOLTIP_ERROR, too_big, extra=_TOOLTIP_BOX))
     rules.append(_replace_text(_ST_ENTER, ui("st_enter", lang), size="12px"))
     return "<style>\n" + "".join(rules) + "</style>"
