@@ -664,6 +664,13 @@ def meeting_choices(sb, lang: str) -> None:
                    help=i18n.ui("meeting_levers_help", lang), on_change=on_meeting_levers)
     if ss["_meeting_msg"] == "too_many":
         sb.error(i18n.ui("meeting_levers_too_many", lang, n=links.MAX_MEETING_LEVERS))
+    # the presenter link: these settings, rows and levers, in meeting mode
+    query = urlencode(links.encode_query(
+        ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
+        lang=lang, meeting=True, rows=ss["_meeting_rows"], sliders=ss["_meeting_levers"]),
+        safe=",@:")
+    sb.caption(f"**{i18n.ui('presenter_link', lang)}** · {i18n.ui('presenter_link_help', lang)}")
+    sb.code(f"{(st.context.url or '').split('?')[0]}?{query}", language=None)
 
 
 def scroll_to_top_on_entry(meeting: bool) -> None:

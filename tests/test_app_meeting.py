@@ -19,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from simulator.app import i18n, links, scorecards, session, untrusted
-from simulator.plan import goals, scenario, tables
+from simulator.plan import actuals, goals, scenario, tables
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -265,7 +265,25 @@ def validation_messages(presets) -> dict[str, str]:
     with pytest.raises(scenario.ScenarioError) as exc:
         session.validate_label("")
     out["empty name"] = str(exc.value)
+    for case, data in _bad_actuals().items():
+        with pytest.raises(actuals.ActualsError) as exc:
+            actuals.loads(data, source="bad.csv")
+        out[f"actuals: {case}"] = str(exc.value)
     return out
+
+
+def _bad_actuals() -> dict[str, bytes]:
+    return {
+        "missing column": b"indicator,year\n", "unknown column": b"indicator,year,value,foo\n",
+        "no rows": b"indicator,year,value\n", "unknown indicator": b"indicator,year,value\nnope,2023,1\n",
+        "early year": b"indicator,year,value\ntech_smes,1990,1\n",
+        "not a number": b"indicator,year,value\ntech_smes,2023,abc\n",
+        "unknown kind": b"indicator,year,value,kind\ntech_smes,2023,1,xx\n",
+        "implausible": b"indicator,year,value\ntech_smes,2023,99999999\n",
+        "short row": b"indicator,year,value\ntech_smes,2023\n",
+        "repeated": b"indicator,year,value\ntech_smes,2023,300\ntech_smes,2023,301\n",
+        "repeated column": b"indicator,indicator,value\n",
+    }
 
 
 #: Words that are not English prose: ids, field and file names, units and formats the
@@ -274,7 +292,9 @@ def _allowed_words() -> set[str]:
     ids = set(LEVER_IDS) | {a.id for a in tables.assumptions()} | {i.id for i in tables.indicators()}
     ids |= set(scenario.TOP_FIELDS) | set(links.RESERVED_QUERY_KEYS) | set(i18n.LANGS)
     ids |= {"baseline", "plan", "ambitious", "meeting", "simple", "advanced", "yaml", "bad",
-            "link", "true", "false", "str", "YAML", "UTF", "level", "cagr"}
+            "link", "true", "false", "str", "YAML", "UTF", "level", "cagr", "csv", "note",
+            "kind", "source", "year", "value", "indicator", "lower_bound", "upper_bound"}
+    ids |= {w for i in tables.indicators() for w in re.findall(r"[A-Za-z]+", i.unit_en)}
     return ids
 
 
@@ -302,9 +322,9 @@ def test_every_validation_message_reads_in_chinese_with_its_detail_kept(presets)
 
 def test_english_left_finds_english():
     """The check above can fail: an English sentence is found."""
-    assert english_left("bad.yaml：the value is wrong") == ["the", "value", "is", "wrong"]
-    assert english_left(i18n.detail("link: field 'x': a new kind of problem", "zh")) == [
-        "new", "kind", "of", "problem"]
+    assert english_left("bad.yaml：the number is wrong") == ["the", "number", "is", "wrong"]
+    assert english_left(i18n.detail("link: field 'x': a strange new problem", "zh")) == [
+        "strange", "new", "problem"]
 
 
 def test_the_empty_name_error_is_chinese_on_the_chinese_page():
@@ -375,3 +395,18 @@ def test_meeting_counts_match_the_summary(model, presets):
 def test_meeting_card_css_sizes_the_rows_by_their_count():
     assert "--gy-rows: 17;" in scorecards.meeting_card_css(16)
     assert "--gy-rows: 4;" in scorecards.meeting_card_css(3)
+
+
+def test_the_sidebar_offers_the_presenter_link(presets):
+    at = start({"view": "meeting"})
+    at.multiselect(key="w_meeting_levers").set_value(["tech_loans", "sme_campaign"])
+    rerun(at)
+    at.slider(key="w_meet_tech_loans").set_value(8.0)
+    rerun(at)
+    (code,) = [c.value for c in at.sidebar.code]
+    query = code.split("?", 1)[1]
+    params = dict(part.split("=", 1) for part in query.split("&"))
+    assert params == {"view": "meeting", "levers": "tech_loans,sme_campaign", "tech_loans": "8"}
+    state = links.decode_query(params, presets)  # it opens what the presenter prepared
+    assert state.errors == () and state.meeting and state.sliders == ("tech_loans", "sme_campaign")
+    assert state.levers["tech_loans"] == (8.0,) * len(tables.PERIODS)

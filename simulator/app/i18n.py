@@ -423,6 +423,7 @@ CRASH_MESSAGE = f"{UI_STRINGS['crashed']['zh']}  \n{UI_STRINGS['crashed']['en']}
 _KEEP = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|\[[^\[\]]*\]|\{[^{}]*\}"
                    r"|U\+[0-9A-F]{4,6} \([A-Z0-9 -]+\)")
 _V = r"(\x00\d+\x00|\S+?)"  # a kept excerpt or a bare value
+_VALUE = r"(?:(?<=: )|^)value "  # the word of a message ("…: value 'x' is…"), not a column
 #: The validation's English phrases (simulator.plan.scenario, simulator.base.inputs, the
 #: link's, the actuals') and their Chinese, in the order applied.
 _DETAIL_ZH: tuple[tuple[str, str], ...] = (
@@ -462,12 +463,12 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     (r"unknown assumption", "未知假设"), (r"unknown parameter", "未知参数"),
     (rf"period {_V} is unknown", r"规划期 \1 未知"),
     (rf"item {_V} is unknown", r"其中 \1 未知"), (rf"item {_V} is repeated", r"其中 \1 重复"),
-    (rf"value {_V} has ([\d,]+) items", r"值 \1 有\2项"),
-    (rf"value {_V} has ([\d,]+) characters", r"值 \1 有\2个字符"),
-    (rf"value {_V} repeats (.+?) of row (\d+)", r"值 \1 与第\3行的 \2 重复"),
-    (rf"value {_V} is outside the years allowed for (\S+?)(?=;)", r"值 \1 不在 \2 允许的年份内"),
-    (rf"value {_V} is outside the plausible band of (\S+?)(?=;| \()", r"值 \1 超出 \2 的合理区间"),
-    (rf"value {_V} ", r"值 \1 "),
+    (rf"{_VALUE}{_V} has ([\d,]+) items", r"值 \1 有\2项"),
+    (rf"{_VALUE}{_V} has ([\d,]+) characters", r"值 \1 有\2个字符"),
+    (rf"{_VALUE}{_V} repeats (.+?) of row (\d+)", r"值 \1 与第\3行的 \2 重复"),
+    (rf"{_VALUE}{_V} is outside the years allowed for (\S+?)(?=;)", r"值 \1 不在 \2 允许的年份内"),
+    (rf"{_VALUE}{_V} is outside the plausible band of (\S+?)(?=;| \()", r"值 \1 超出 \2 的合理区间"),
+    (rf"{_VALUE}{_V} ", r"值 \1 "),
     (r"has ([\d,]+) items; at most ([\d,]+) allowed", r"有\1项；最多允许\2项"),
     (r"is not a number, or one per plan period separated by commas",
      "不是一个数，也不是以逗号分隔、每个规划期一个的数"),
@@ -512,12 +513,14 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     (r"([\d,]+) parameters; at most (\d+) are read \(the first ones\)",
      r"共\1个参数；最多读取前\2个"),
     (r"row (\d+)", r"第\1行"), (r"column (\d+) ", r"第\1列 "),
+    (r"column (\x00\d+\x00) ", r"列 \1 "),
     (r"no rows after the header; expected at least one observation", "表头之后没有数据行；至少需要一条观测"),
     (r"has (\d+) fields; the header has (\d+)", r"有\1个字段；表头有\2个"),
     (r"missing column\(s\) ", "缺少列 "), (r"; required ", "；必需 "), (r"\(optional ", "(可选 "),
     (r"\(empty means level\)", "(留空即 level)"),
     (r"appears (\d+) times; each column at most once", r"出现\1次；每列最多一次"),
-    (r"; allowed (\S+) to (\S+)$", r"；允许 \1 至 \2"),
+    (r"; allowed a number in (.+?), (\S+) to (\S+) ", r"；允许以 \1 计的数，\2 至 \3 "),
+    (r"; allowed (\S+) to (\S+)", r"；允许 \1 至 \2"),
     (r"; allowed ", "；允许 "),
     (r"; ", "；"), (r": ", "："),
 )
