@@ -12,50 +12,18 @@ with ``Model().run`` of the same settings, never with numbers written here. The 
 from __future__ import annotations
 
 import re
-import threading
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+# start, rerun and the fixtures (the app's warm-up thread awaited after the module, the shipped
+# presets) are tests/test_app.py's; ``model`` comes from tests/conftest.py
+from test_app import presets, rerun, select_tab, start, warm_up_finished  # noqa: F401
 
 from simulator.app import i18n, links, scorecards, session, untrusted
 from simulator.plan import actuals, goals, scenario, tables
 
-REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "app.py"
-SCENARIOS = REPO / "scenarios"
-TIMEOUT = 60
 TARGET_KEYS = [t.key for t in tables.targets()]
 LEVER_IDS = [lev.id for lev in tables.levers()]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def warm_up_finished():
-    """After the module, wait for the app's background warm-up thread (as tests/test_app.py)."""
-    yield
-    for thread in threading.enumerate():
-        if thread.name == "ensemble-warm-up":
-            thread.join(timeout=600)
-
-
-@pytest.fixture(scope="module")
-def presets():
-    return session.load_presets(SCENARIOS)
-
-
-def start(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def shown_card(at: AppTest) -> str:
@@ -328,9 +296,7 @@ def test_english_left_finds_english():
 
 
 def test_the_empty_name_error_is_chinese_on_the_chinese_page():
-    at = start()
-    at.session_state["w_tab"] = i18n.ui("tab_compare", "zh")
-    rerun(at)
+    at = select_tab(start(), "compare")
     at.text_input(key="w_save_name").set_value("")
     rerun(at)
     at.button(key="w_save").click()

@@ -116,6 +116,10 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario]) -> 
     defines it) is skipped and reported in ``errors`` (one line each, quoting at most a short
     escaped excerpt of the key or value); the rest is applied. A repeated key
     counts with its last value, as in ``st.query_params``.
+
+    Meeting mode: ``view=meeting`` or ``mode=meeting``; ``rows`` (target keys) and ``levers``
+    (at most :data:`MAX_MEETING_LEVERS` lever ids), comma-separated, each id known and given
+    once: an invalid list is reported and ignored as a whole, never partly applied.
     """
     errors: list[str] = []
     default_preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
