@@ -299,6 +299,9 @@ def init_session() -> None:
     ss["_lang"] = link.lang
     ss["_meeting"] = link.meeting
     ss["_advanced"] = link.advanced
+    ss["_meeting_rows"] = list(link.rows)      # meeting mode's scorecard rows (empty: all)
+    ss["_meeting_levers"] = list(link.sliders)  # meeting mode's levers on the page
+    ss["_meeting_msg"] = None
     ss["_url_errors"] = list(link.errors)
     ss["_uploaded"] = {} if link.opened is None else {link.preset: link.opened}
     ss["_upload_msg"] = None   # (kind, text); _uploaded: "upload:<name>"/"saved:<id>" -> Scenario
@@ -378,6 +381,25 @@ def on_lever(lever_id: str, period: int | None) -> None:
 def on_assumption(assumption_id: str) -> None:
     value = i18n.clean_value(ss[f"w_{assumption_id}"])
     ss["_assumptions"] = {**ss["_assumptions"], assumption_id: value}
+
+
+@guarded
+def on_meeting_levers() -> None:
+    """The levers kept on the meeting page: at most ``MAX_MEETING_LEVERS``; one more is refused
+    with a message (the choice stays as it was)."""
+    chosen = list(ss["w_meeting_levers"])
+    if len(chosen) > links.MAX_MEETING_LEVERS:
+        ss["_meeting_msg"] = "too_many"
+        return
+    ss["_meeting_levers"] = chosen
+    ss["_meeting_msg"] = None
+
+
+@guarded
+def on_meeting_lever(lever_id: str) -> None:
+    """A large slider of the meeting page: one value for all three plan periods."""
+    value = i18n.clean_value(ss[f"w_meet_{lever_id}"])
+    ss["_levers"] = {**ss["_levers"], lever_id: (value,) * len(tables.PERIODS)}
 
 
 def read_uploaded(file, reader) -> tuple:
@@ -535,21 +557,25 @@ def sidebar(lang: str, meeting: bool, periods: list) -> None:
              key=bind("w_lang", ss["_lang"]), on_change=on_language)
     sb.toggle(i18n.ui("meeting_mode", lang), key=bind("w_meeting", ss["_meeting"]),
               on_change=on_copy, args=("w_meeting", "_meeting"))
+    if meeting:
+        meeting_choices(sb, lang)
     labels = {k: preset_label(k, lang) for k in all_presets()}  # format_func: no state access
     sb.selectbox(i18n.ui("preset", lang), list(labels), key=bind("w_preset", ss["_preset"]),
+                 placeholder=i18n.ui("choose_option", lang),
                  format_func=labels.get, help=i18n.ui("preset_help", lang), on_change=on_preset)
     if not meeting:
         sb.file_uploader(i18n.ui("upload", lang), type=["yaml", "yml"], key="w_upload",
                          help=i18n.ui("upload_help", lang), on_change=on_upload)
         msg = ss["_upload_msg"]
         if msg and msg[0] == "error":
-            sb.error(f"{i18n.ui('upload_bad', lang)}\n\n{untrusted.md_text(msg[1])}")
+            sb.error(f"{i18n.ui('upload_bad', lang)}\n\n{untrusted.md_text(i18n.detail(msg[1], lang))}")
         elif msg:
             sb.success(untrusted.md_text(i18n.ui("upload_ok", lang, name=msg[1])))
     if not meeting:
         actuals_widgets(sb, lang)
     for problem in find_presets().invalid:
-        sb.warning(f"{i18n.ui('preset_invalid', lang)}\n\n{untrusted.md_text(problem)}")
+        sb.warning(f"{i18n.ui('preset_invalid', lang)}\n\n"
+                   f"{untrusted.md_text(i18n.detail(problem, lang))}")
     sb.button(i18n.ui("reset", lang), key="w_reset", on_click=on_reset, width="stretch")
     if not meeting:
         sb.toggle(i18n.ui("advanced", lang), key=bind("w_advanced", ss["_advanced"]),
@@ -584,7 +610,7 @@ def actuals_widgets(sb, lang: str) -> None:
     sb.caption(monitoring.actuals_private_note())
     msg = ss["_actuals_msg"]
     if msg and msg[0] == "error":
-        sb.error(f"{i18n.ui('actuals_bad', lang)}\n\n{untrusted.md_text(msg[1])}")
+        sb.error(f"{i18n.ui('actuals_bad', lang)}\n\n{untrusted.md_text(i18n.detail(msg[1], lang))}")
     if ss["_actuals"] is not None:  # (a refused file leaves the actuals loaded before)
         sb.success(untrusted.md_text(monitoring.actuals_summary(ss["_actuals"], lang)))
     if ss["_actuals"] is not None:
@@ -618,13 +644,21 @@ MEETING_CSS = """
 [data-testid="stMainMenu"], [data-testid="stAppDeployButton"], [data-testid="stDecoration"],
 [data-testid="stStatusWidget"], footer {display: none !important;}
 [data-testid="stHeader"] {background: transparent !important;}
-[data-testid="stMainBlockContainer"] {padding-top: 1rem !important; max-width: 100% !important;
-  padding-left: 3rem !important; padding-right: 2.5rem !important;}
-[data-testid="stMetricValue"] {font-size: 3rem !important;}
-[data-testid="stMetricLabel"] p {font-size: 1.35rem !important;}
-[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * {font-size: 1.15rem !important;}
+[data-testid="stMainBlockContainer"] {padding-top: .9rem !important; max-width: 100% !important;
+  padding-left: 3rem !important; padding-right: 2rem !important; padding-bottom: 2rem !important;}
+[data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: .45rem;}
 [data-testid="stCaptionContainer"] p {font-size: 1.05rem !important;}
-h1 {font-size: 2.2rem !important; padding-top: .2rem !important;}
+h1 {font-size: 1.85rem !important; line-height: 1.3 !important; padding: 0 !important;}
+[data-testid="stMain"] h4 {font-size: 1.2rem !important; line-height: 1.4 !important;
+  padding: .4rem 0 0 0 !important;}
+/* the levers kept on the page: large sliders a presenter can move from the projector */
+.st-key-meeting_levers [data-testid="stWidgetLabel"] p {font-size: 1.15rem !important;
+  font-weight: 600;}
+.st-key-meeting_levers [data-testid="stSliderThumbValue"] p {font-size: 1.1rem !important;}
+/* the key charts across the whole width (the faceted chart scales to its container) */
+.st-key-meeting_charts [data-testid="stVegaLiteChart"] canvas,
+.st-key-meeting_charts [data-testid="stVegaLiteChart"] svg {width: 100% !important;
+  height: auto !important;}
 </style>
 """
 APP_CSS = """
@@ -632,6 +666,13 @@ APP_CSS = """
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem !important;}
 [data-testid="stMetricValue"] {font-size: 2.2rem;}
 [data-testid="stSidebar"] [data-testid="stExpander"] summary p {font-weight: 600;}
+/* a phone: a smaller title; charts scaled to the screen's width, never wider */
+@media (max-width: 640px) {
+  h1 {font-size: 1.6rem !important;}
+  [data-testid="stMainBlockContainer"] {padding-top: 3.5rem !important;}
+  [data-testid="stVegaLiteChart"] svg, [data-testid="stVegaLiteChart"] canvas
+    {max-width: 100% !important; height: auto !important;}
+}
 </style>
 """
 
@@ -661,6 +702,9 @@ def changed_since_last_move(current_key, card: pd.DataFrame) -> set[str]:
 def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
                     probs: pd.DataFrame | None = None, recal: pd.DataFrame | None = None,
                     kept: dict | None = None, changed: set[str] = frozenset()) -> None:
+    # the column names of the phone's cards (a style of its own, beside the table)
+    st.markdown(scorecards.scorecard_labels_css(card, lang, probs=probs, recal=recal),
+                unsafe_allow_html=True)
     with st.container(key="scorecard"):
         st.markdown(scorecards.SCORECARD_CSS + scorecards.scorecard_html(card, lang, large=large, probs=probs,
                                                          recal=recal, changed=changed),
@@ -676,6 +720,107 @@ def scorecard_block(card: pd.DataFrame, lang: str, large: bool = False,
         if kept is not None:
             st.caption(i18n.ui("uncertainty_kept", lang, kept=f"{kept['kept']:,}",
                              drawn=f"{kept['drawn']:,}", cut=f"{kept['cut']:g}"))
+
+
+#: The page's file uploaders: widget key → the file types they take (for Streamlit's own
+#: words drawn in the page's language, ``i18n.streamlit_words_css``).
+UPLOADERS = {"w_upload": "YAML, YML", "w_actuals": "CSV"}
+
+
+def meeting_choices(sb, lang: str) -> None:
+    """Meeting mode's choices (sidebar, under its switch): the scorecard rows shown and the
+    levers kept on the page as large sliders (both in the presenter link)."""
+    keys = [t.key for t in tables.targets()]
+    sb.multiselect(i18n.ui("meeting_rows", lang), keys,
+                   format_func=lambda k: analyses.target_label(k, lang),
+                   key=bind("w_meeting_rows", ss["_meeting_rows"]),
+                   placeholder=i18n.ui("meeting_rows_all", lang, n=len(keys)),
+                   on_change=on_copy, args=("w_meeting_rows", "_meeting_rows"))
+    levers = {lev.id: i18n.label(lev, lang) for lev in tables.levers()}
+    sb.multiselect(i18n.ui("meeting_levers", lang, n=links.MAX_MEETING_LEVERS), list(levers),
+                   format_func=levers.get, key=bind("w_meeting_levers", ss["_meeting_levers"]),
+                   placeholder=i18n.ui("meeting_levers_none", lang),
+                   help=i18n.ui("meeting_levers_help", lang), on_change=on_meeting_levers)
+    if ss["_meeting_msg"] == "too_many":
+        sb.error(i18n.ui("meeting_levers_too_many", lang, n=links.MAX_MEETING_LEVERS))
+    # the presenter link: these settings, rows and levers, in meeting mode
+    query = urlencode(links.encode_query(
+        ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
+        lang=lang, meeting=True, rows=ss["_meeting_rows"], sliders=ss["_meeting_levers"]),
+        safe=",@:")
+    sb.caption(f"**{i18n.ui('presenter_link', lang)}** · {i18n.ui('presenter_link_help', lang)}")
+    sb.code(f"{(st.context.url or '').split('?')[0]}?{query}", language=None)
+
+
+def scroll_to_top_on_entry(meeting: bool) -> None:
+    """When meeting mode is switched on, scroll the page to its top (a page scrolled down
+    before would otherwise open with the title cut off). Runs once per entry."""
+    entered = meeting and not ss.get("_meeting_shown", False)
+    ss["_meeting_shown"] = meeting
+    if entered:
+        st.html(MEETING_SCROLL_JS.replace("NONCE", str(time.monotonic_ns())),
+                unsafe_allow_javascript=True)
+
+
+#: Scrolls every scrolling container of the page to the top, again after the page has been
+#: redrawn (the tabs of the normal page disappear); NONCE makes each entry a new element.
+MEETING_SCROLL_JS = """<script data-entry="NONCE">
+(function () {
+  const top = () => {
+    window.scrollTo(0, 0);
+    for (const id of ["stMain", "stAppViewContainer", "stMainBlockContainer", "stApp"]) {
+      const el = document.querySelector('[data-testid="' + id + '"]');
+      if (el) { el.scrollTop = 0; }
+    }
+  };
+  top();
+  for (const ms of [50, 200, 500, 1000]) { setTimeout(top, ms); }
+})();
+</script>"""
+
+
+def meeting_view(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang: str, *,
+                 probs, recal, kept, changed, series, colors, ref_label: str, bands,
+                 obs) -> None:
+    """Meeting mode's page: the counts on one line, the scorecard (the chosen rows) in rows
+    that fit a projector's screen, the chosen levers beside it as large sliders, then the key
+    charts across the whole width."""
+    st.markdown(scorecards.meeting_counts_html(card, ref_card, ref_name, lang),
+                unsafe_allow_html=True)
+    rows = ss["_meeting_rows"]
+    shown = card[card["key"].isin(rows)] if rows else card
+    levers = [lev for lev in (tables.lever(i) for i in ss["_meeting_levers"])]
+    if levers:
+        left, right = st.columns([7, 3], gap="medium")
+    else:
+        left, right = st.container(), None
+    with left:
+        st.markdown(scorecards.meeting_card_css(len(shown)), unsafe_allow_html=True)
+        scorecard_block(shown, lang, large=True, probs=probs, recal=recal, kept=kept,
+                        changed=changed)
+        if rows:
+            st.caption(i18n.ui("meeting_rows_note", lang, shown=len(shown), total=len(card)))
+    if right is not None:
+        with right, st.container(key="meeting_levers"):
+            for lev in levers:
+                meeting_slider(lev, lang)
+    with st.container(key="meeting_charts"):
+        st.altair_chart(charts.trajectory_chart(series, lang, indicator_ids=charts.key_indicator_ids(),
+                                                columns=3, large=True, colors=colors,
+                                                dashed=[ref_label], bands=bands, observed=obs),
+                        width="stretch")
+    chart_captions(lang, bands)
+
+
+def meeting_slider(lev: tables.Lever, lang: str) -> None:
+    """One large slider of the meeting page: sets the lever in all three plan periods."""
+    values = ss["_levers"][lev.id]
+    st.slider(f"{i18n.label(lev, lang)} · {i18n.unit(lev, lang)}", float(lev.min), float(lev.max),
+              step=float(lev.step), format=i18n.slider_format(lev, values),
+              help=i18n.lever_help(lev, lang), key=bind(f"w_meet_{lev.id}", float(values[0])),
+              on_change=on_meeting_lever, args=(lev.id,))
+    if len(set(values)) > 1:
+        st.caption(i18n.ui("differs_by_period", lang, values=analyses.period_values(values)))
 
 
 def chart_captions(lang: str, bands) -> None:
@@ -720,7 +865,7 @@ def page() -> None:
         init_session()
     st.set_page_config(page_title="广元科技创新规划情景模拟 Guangyuan STI plan simulator",
                        page_icon="📈", layout="wide",
-                       initial_sidebar_state="collapsed" if ss["_meeting"] else "expanded")
+                       initial_sidebar_state="collapsed" if ss["_meeting"] else "auto")
     if ss["_preset"] not in all_presets():  # its file was removed while the session was open
         ss["_preset"] = next(iter(all_presets()))
     lang, meeting = ss["_lang"], ss["_meeting"]
@@ -731,7 +876,8 @@ def page() -> None:
 
     st.query_params.from_dict(links.encode_query(
         ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
-        lang=lang, meeting=meeting, advanced=ss["_advanced"], session_presets=ss["_uploaded"],
+        lang=lang, meeting=meeting, advanced=ss["_advanced"], rows=ss["_meeting_rows"],
+        sliders=ss["_meeting_levers"], session_presets=ss["_uploaded"],
         reference=ss["_reference"],
         default_reference=ss["_saved_refs"].get(ss["_preset"], session.REFERENCE_PRESET)))
 
@@ -768,32 +914,31 @@ def page() -> None:
         probs, bands, kept = simulate_uncertain(current_key, analyses.UNCERTAINTY_N,
                                                 analyses.UNCERTAINTY_SEED)
 
-    st.markdown(APP_CSS + (MEETING_CSS if meeting else ""), unsafe_allow_html=True)
+    st.markdown(APP_CSS + i18n.streamlit_words_css(lang, UPLOADERS)
+                + (MEETING_CSS + scorecards.MEETING_COUNTS_CSS if meeting else ""),
+                unsafe_allow_html=True)
+    scroll_to_top_on_entry(meeting)
     st.title(i18n.ui("app_title", lang))
     if ss.pop("_crashed", False):  # a callback failed (logged); the page itself still works
         st.error(i18n.CRASH_MESSAGE)
     if ss["_url_errors"]:
         with st.container(key="url_errors"):
-            st.warning(untrusted.link_errors_markdown(ss["_url_errors"], lang))
+            st.warning(untrusted.link_errors_markdown([i18n.detail(e, lang) for e in ss["_url_errors"]],
+                                                      lang))
             st.button(i18n.ui("dismiss", lang), key="w_dismiss",
                       on_click=lambda: ss.update(_url_errors=[]))
     if recal_problem:
-        st.warning(f"{i18n.ui('recal_failed', lang)}\n\n{untrusted.md_text(recal_problem)}")
+        st.warning(f"{i18n.ui('recal_failed', lang)}\n\n{untrusted.md_text(i18n.detail(recal_problem, lang))}")
     elif recal_card is not None:
         st.caption(untrusted.md_text(recalibration(monitoring.actuals_digest(obs), obs).summary()))
     st.markdown(f"#### {untrusted.md_text(cur_label)}")  # the title of an uploaded file
-    metrics(card, ref_card, session.short_title(reference, lang), lang)
-
     changed = changed_since_last_move(current_key, card)
     if meeting:
-        scorecard_block(card, lang, large=True, probs=probs, recal=recal_card, kept=kept,
-                        changed=changed)
-        st.altair_chart(charts.trajectory_chart(series, lang, indicator_ids=charts.key_indicator_ids(),
-                                            columns=3, large=True, colors=colors,
-                                            dashed=[ref_label], bands=bands, observed=obs),
-                        width="content")
-        chart_captions(lang, bands)
+        meeting_view(card, ref_card, session.short_title(reference, lang), lang, probs=probs,
+                     recal=recal_card, kept=kept, changed=changed, series=series, colors=colors,
+                     ref_label=ref_label, bands=bands, obs=obs)
         return
+    metrics(card, ref_card, session.short_title(reference, lang), lang)
 
     st.caption(i18n.ui("app_caption", lang))
     tabs = st.tabs([i18n.ui(f"tab_{t}", lang) for t in TAB_IDS], key="w_tab", on_change="rerun")
@@ -846,6 +991,7 @@ def drivers_view(current_key, card, lang: str) -> None:
     missed = analyses.missed_targets(card)
     chosen = ss.get("_driver_target") or (missed[0] if missed else keys[0])
     st.selectbox(i18n.ui("drivers_target", lang), keys, format_func=lambda k: analyses.target_label(k, lang),
+                 placeholder=i18n.ui("choose_option", lang),
                  key=bind("w_driver_target", chosen), on_change=on_copy,
                  args=("w_driver_target", "_driver_target"))
     target = analyses.target_by_key(ss["w_driver_target"])
@@ -861,7 +1007,7 @@ def drivers_view(current_key, card, lang: str) -> None:
 
 def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs=None) -> None:
     presets = get_presets()
-    st.selectbox(i18n.ui("reference", lang), list(presets),
+    st.selectbox(i18n.ui("reference", lang), list(presets), placeholder=i18n.ui("choose_option", lang),
                  key=bind("w_reference", ss.get("_reference", session.REFERENCE_PRESET)),
                  format_func=lambda k: f"{session.short_title(presets[k], lang)} ({k})",
                  on_change=on_copy, args=("w_reference", "_reference"))
@@ -872,6 +1018,7 @@ def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs
     st.subheader(i18n.ui("detail", lang))
     inds = list(tables.indicators())
     chosen = st.selectbox(i18n.ui("col_indicator", lang), [i.id for i in inds], key="w_detail",
+                          placeholder=i18n.ui("choose_option", lang),
                           format_func=lambda k: i18n.label(tables.indicator(k), lang))
     st.altair_chart(charts.detail_chart(series, chosen, lang, colors=colors, dashed=[ref_label],
                                     bands=bands, observed=obs),
@@ -979,6 +1126,7 @@ def sensitivity_view(current_key, card, lang: str) -> None:
     labels = {k: analyses.target_label(k, lang) for k in options}
     default = (analyses.missed_targets(card) or options)[0]
     target = st.selectbox(i18n.ui("sens_target", lang), options, format_func=labels.get,
+                          placeholder=i18n.ui("choose_option", lang),
                           key=bind("w_sens_target", ss.get("_sens_target", default)),
                           on_change=on_copy, args=("w_sens_target", "_sens_target"))
     with st.spinner(i18n.ui("sens_running", lang)):
@@ -1004,7 +1152,8 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
                  height=68)
     msg = ss["_save_msg"]
     if msg:  # may quote the name typed
-        (st.error if msg[0] == "error" else st.success)(untrusted.md_text(msg[1]))
+        (st.error if msg[0] == "error" else st.success)(
+            untrusted.md_text(i18n.detail(msg[1], lang)))
     try:
         lib = get_library()
         entries = lib.entries()

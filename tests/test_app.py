@@ -293,7 +293,7 @@ def test_a_bad_upload_is_rejected_and_nothing_else_changes(app, case):
     errors = [e.value for e in app.sidebar.error]
     expected = untrusted.read_upload(content, f"{case}.yaml", "zh")[1]
     assert message in expected and f"{case}.yaml" in expected
-    assert errors == [f"{i18n.ui('upload_bad', 'zh')}\n\n{untrusted.md_text(expected)}"]  # escaped
+    assert errors == [f"{i18n.ui('upload_bad', 'zh')}\n\n{untrusted.md_text(i18n.detail(expected, 'zh'))}"]  # escaped
     if case != "oversized":  # the size is checked by the app, in the page's language
         with pytest.raises(scenario.ScenarioError) as exc:
             scenario.loads(content, source=f"{case}.yaml")
@@ -337,7 +337,8 @@ def test_invalid_link_values_are_reported_not_fatal(model, presets):
     text = "\n".join(errors)
     assert "hte_reward" in text and "sme_campaign" in text and "zzz" in text
     assert "tech_loans" not in text
-    assert [w.value for w in at.warning] == [untrusted.link_errors_markdown(errors, "zh")]
+    assert [w.value for w in at.warning] == [untrusted.link_errors_markdown(
+        [i18n.detail(e, "zh") for e in errors], "zh")]
     expected = presets[session.DEFAULT_PRESET].with_levers(tech_loans=6.0)
     assert scorecard_text(at) == expected_scorecard(model, expected)
     assert dict(at.query_params) == {"tech_loans": "6"}  # the link now holds valid values only

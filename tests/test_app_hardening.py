@@ -158,7 +158,8 @@ def test_a_link_cannot_put_markup_into_the_warning(case):
     at = start(query)
     errors = links.decode_query(query, session.load_presets(SCENARIOS)).errors
     (warning,) = [w.value for w in at.warning]
-    assert warning == untrusted.link_errors_markdown(errors, "zh") and len(errors) == 1
+    assert warning == untrusted.link_errors_markdown([i18n.detail(e, "zh") for e in errors],
+                                                     "zh") and len(errors) == 1
     heading, blank, bullet = warning.split("\n")
     assert (heading, blank) == (i18n.ui("url_errors", "zh"), "") and bullet.startswith("- ")
     assert_inert(bullet[2:])

@@ -343,7 +343,8 @@ def test_a_bad_actuals_file_gets_one_message_and_nothing_else_changes(case, obse
     with pytest.raises(actuals.ActualsError) as exc:
         actuals.loads(BAD_ACTUALS[case], source=f"{case}.csv")
     errors = [e.value for e in at.sidebar.error]
-    assert errors == [f"{i18n.ui('actuals_bad', 'zh')}\n\n{untrusted.md_text(str(exc.value))}"]
+    assert errors == [f"{i18n.ui('actuals_bad', 'zh')}\n\n"
+                      f"{untrusted.md_text(i18n.detail(str(exc.value), 'zh'))}"]
     assert "https://" not in errors[0]  # escaped: no link can form
     assert at.session_state["_actuals"] is None
     assert scorecard_text(at) == card_before and dict(at.query_params) == link_before

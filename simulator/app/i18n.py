@@ -6,8 +6,9 @@ Nothing here imports Streamlit: every function can be tested on its own.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from simulator.plan import tables
 
@@ -26,6 +27,30 @@ UI_STRINGS: dict[str, dict[str, str]] = {
               "as forecasts."},
     "language": {"zh": "语言 Language", "en": "Language 语言"},
     "meeting_mode": {"zh": "会议模式(大字号)", "en": "Meeting mode (large type)"},
+    # meeting mode's choices and the presenter link (issue 14, item 5)
+    "meeting_rows": {"zh": "会议页面显示的目标(留空为全部)", "en": "Scorecard rows shown (empty: all)"},
+    "meeting_rows_all": {"zh": "全部{n}项目标", "en": "All {n} targets"},
+    "meeting_levers": {"zh": "会议页面上的杠杆(最多{n}个)", "en": "Levers on the page (at most {n})"},
+    "meeting_levers_none": {"zh": "未选择杠杆", "en": "No lever chosen"},
+    "meeting_levers_help": {"zh": "所选杠杆以大滑块显示在会议页面上，不必打开侧栏即可调整。",
+                            "en": "The chosen levers stay on the meeting page as large sliders: "
+                                  "no need to open the sidebar to move them."},
+    "meeting_levers_too_many": {"zh": "最多选择{n}个杠杆；请先移除一个。",
+                                "en": "At most {n} levers; remove one first."},
+    "meeting_rows_note": {"zh": "记分卡只显示所选的{shown}项目标(共{total}项)。",
+                          "en": "The scorecard shows the {shown} chosen targets (of {total})."},
+    "presenter_link": {"zh": "演示链接(会议模式)", "en": "Presenter link (meeting mode)"},
+    "presenter_link_help": {"zh": "打开即进入会议模式，带当前设置、所选目标行和页面上的杠杆。",
+                            "en": "Opens meeting mode with the current settings, the chosen "
+                                  "scorecard rows and the levers on the page."},
+    # Streamlit's own words on the page, drawn by CSS in the page's language (item 7)
+    "st_browse": {"zh": "上传", "en": "Upload"},
+    "st_limit": {"zh": "拖放文件到此处，或点击上传；单个文件不超过{limit} · {types}",
+                 "en": "Drag and drop a file here or upload; at most {limit} per file · {types}"},
+    "st_too_big": {"zh": "文件未被接受：类型或大小不符(上限{limit})",
+                   "en": "File not accepted: wrong type or larger than {limit}"},
+    "st_enter": {"zh": "按回车键确认", "en": "Press Enter to apply"},
+    "choose_option": {"zh": "请选择", "en": "Choose an option"},
     "preset": {"zh": "预设情景", "en": "Preset scenario"},
     "preset_help": {"zh": "scenarios/ 目录中的情景文件；上传的情景也会出现在这里。",
                     "en": "The scenario files in scenarios/; uploaded scenarios appear here too."},
@@ -524,6 +549,137 @@ def ui(key: str, lang: str, **fmt: Any) -> str:
 CRASH_MESSAGE = f"{UI_STRINGS['crashed']['zh']}  \n{UI_STRINGS['crashed']['en']}"
 
 
+#: What a validation message quotes (the file's own text, ids, values), kept as it is when
+#: the message is rendered in Chinese: quoted excerpts, lists and mappings, code points with
+#: their Unicode names.
+_KEEP = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|\[[^\[\]]*\]|\{[^{}]*\}"
+                   r"|U\+[0-9A-F]{4,6} \([A-Z0-9 -]+\)")
+_V = r"(\x00\d+\x00|\S+?)"  # a kept excerpt or a bare value
+_VALUE = r"(?:(?<=: )|^)value "  # the word of a message ("…: value 'x' is…"), not a column
+#: The validation's English phrases (simulator.plan.scenario, simulator.base.inputs, the
+#: link's, the actuals') and their Chinese, in the order applied.
+_DETAIL_ZH: tuple[tuple[str, str], ...] = (
+    (r"^link: ", "链接："),
+    # the YAML reader's (simulator.base.inputs): before the generic phrases below
+    (r"alias (\S+) is not allowed \(files hold plain data: write the value out\)",
+     r"不允许使用别名 \1(文件只含普通数据：请写出值本身)"),
+    (r"tag (\x00\d+\x00|\S+) is not allowed \(files hold plain values; only !!str may be written\)",
+     r"不允许标签 \1(文件只含普通值；只可写 !!str)"),
+    (r"tag (\x00\d+\x00|\S+) is not allowed \(files hold plain values\)",
+     r"不允许标签 \1(文件只含普通值)"),
+    (r"merge keys \(<<\) are not allowed; write the fields out in full",
+     "不允许合并键(<<)；请完整写出各字段"),
+    (r"is true or false in YAML 1\.1 but text in YAML 1\.2; write true or false, or quote it if "
+     r"it is text", "在YAML 1.1中是布尔值、在YAML 1.2中是文本；请写 true 或 false，若是文本请加引号"),
+    (r"has a leading zero \(YAML 1\.1 reads it as (?:octal, )?(\S+); YAML 1\.2 as (\S+)\); "
+     r"write (\S+), or quote it if it is text",
+     r"有前导零(YAML 1.1读作 \1，YAML 1.2读作 \2)；请写 \3，若是文本请加引号"),
+    (r"is (?:a hexadecimal|an octal|a binary) number \((\S+)\); write it in plain decimal "
+     r"\((\S+)\), or quote it if it is text", r"是非十进制数(\1)；请写十进制数 \2，若是文本请加引号"),
+    (r"is not a valid (\S+) number; write numbers in plain decimal", r"不是有效的数；请写十进制数"),
+    (r"is a base-60 number in YAML 1\.1 \((\S+)\) and text in YAML 1\.2; write the number in "
+     r"plain decimal, or quote it if it is text \(such as a time\)",
+     r"在YAML 1.1中是六十进制数(\1)、在YAML 1.2中是文本；请写十进制数，若是文本(如时间)请加引号"),
+    (r"has digit separators \(YAML 1\.1 reads it as a number, YAML 1\.2 as text\); write (\S+), "
+     r"or quote it if it is text", r"含数字分隔符(YAML 1.1读作数，YAML 1.2读作文本)；请写 \1，若是文本请加引号"),
+    (r"mapping values are not allowed (?:here|in this context)", "此处不能出现映射值(检查冒号和缩进)"),
+    (r"could not find expected (\x00\d+\x00)", r"找不到应有的 \1"),
+    (r"found character (\x00\d+\x00) that cannot start any token", r"字符 \1 不能出现在此处"),
+    (r"found undefined alias", "别名未定义"),
+    (r"expected <block end>, but found (.*)$", r"缩进不一致(此处出现 \1)"),
+    (r"the file is empty; a scenario needs at least ", "文件为空；情景文件至少需要字段 "),
+    (r"the file is empty; expected ", "文件为空；应为"),
+    (r"field (\x00\d+\x00) is missing; a scenario needs a name", r"缺少字段 \1；情景文件需要名称"),
+    (r"field (\x00\d+\x00)", r"字段 \1"),
+    (r"unknown field", "未知字段"), (r"unknown lever", "未知杠杆"),
+    (r"unknown assumption", "未知假设"), (r"unknown parameter", "未知参数"),
+    (rf"period {_V} is unknown", r"规划期 \1 未知"),
+    (rf"item {_V} is unknown", r"其中 \1 未知"), (rf"item {_V} is repeated", r"其中 \1 重复"),
+    (rf"{_VALUE}{_V} has ([\d,]+) items", r"值 \1 有\2项"),
+    (rf"{_VALUE}{_V} has ([\d,]+) characters", r"值 \1 有\2个字符"),
+    (rf"{_VALUE}{_V} repeats (.+?) of row (\d+)", r"值 \1 与第\3行的 \2 重复"),
+    (rf"{_VALUE}{_V} is outside the years allowed for (\S+?)(?=;)", r"值 \1 不在 \2 允许的年份内"),
+    (rf"{_VALUE}{_V} is outside the plausible band of (\S+?)(?=;| \()", r"值 \1 超出 \2 的合理区间"),
+    (rf"{_VALUE}{_V} ", r"值 \1 "),
+    (r"has ([\d,]+) items; at most ([\d,]+) allowed", r"有\1项；最多允许\2项"),
+    (r"is not a number, or one per plan period separated by commas",
+     "不是一个数，也不是以逗号分隔、每个规划期一个的数"),
+    (r"is not a finite number", "不是有限的数"), (r"is not a number", "不是数"),
+    (r"is out of range", "超出范围"), (r"is not a mapping", "不是映射"),
+    (r"is not text", "不是文本"), (r"is not an indicator id", "不是指标代码"),
+    (r"is not known", "未知"), (r"is not allowed", "不允许"), (r"is unknown", "未知"),
+    (r"is empty", "为空"),
+    (r"allowed a number from (\S+) to (\S+)", r"允许 \1 至 \2 的数"),
+    (r"allowed a number or one per period \((.*?)\)", r"允许一个数，或每个规划期一个数(\1)"),
+    (r"allowed 1-(\d+) characters without commas, quotes or line breaks",
+     r"允许1–\1个字符，不含逗号、引号或换行"),
+    (r"allowed a mapping with fields ", "允许含以下字段的映射："),
+    (r"allowed a mapping of lever ids to numbers or to per-period numbers",
+     "允许杠杆代码到数(或每个规划期的数)的映射"),
+    (r"allowed a mapping of assumption ids to numbers", "允许假设代码到数的映射"),
+    (r"allowed a string", "允许文本"),
+    (r"allowed a lever or assumption id, ", "允许杠杆或假设代码，或 "),
+    (r"allowed ids separated by commas, from ", "允许以逗号分隔的代码，取自 "),
+    (r"allowed each id once", "每个代码只允许出现一次"),
+    (r"allowed one value per indicator, year and kind", "每个指标、年份和类型只允许一个值"),
+    (r"allowed columns ", "允许的列 "),
+    (r"allowed printable text \(tab and line breaks allowed\)", "允许可打印文本(可含制表符和换行)"),
+    (r"allowed printable text on one line", "允许单行可打印文本"),
+    (r", without control, bidirectional or zero-width characters",
+     "，不含控制字符、双向控制字符或零宽字符"),
+    (r"character (\x00\d+\x00) at position (\d+)", r"第\2个字符 \1"),
+    (r"file is ([\d,]+) bytes", r"文件为\1字节"),
+    (r"text is ([\d,]+) bytes", r"文本为\1字节"),
+    (r"at most ([\d,]+) allowed", r"最多允许\1"),
+    (r"more than ([\d,]+) rows", r"超过\1行"),
+    (r"not UTF-8 text \(byte (\d+)\)", r"不是UTF-8文本(第\1字节)"),
+    (r"malformed YAML at line (\d+), column (\d+)", r"YAML格式错误(第\1行第\2列)"),
+    (r"malformed YAML", "YAML格式错误"),
+    (r"line (\d+), column (\d+)", r"第\1行第\2列"),
+    (r"duplicate key (\x00\d+\x00|\S+) \(line (\d+)\)", r"重复的键 \1(第\2行)"),
+    (r"more than ([\d,]+) YAML nodes; a scenario file needs far fewer",
+     r"YAML节点超过\1个；情景文件远用不了这么多"),
+    (r"a value of ([\d,]+) characters", r"值有\1个字符"),
+    (r"nested more than (\d+) levels deep; a scenario file needs 3",
+     r"嵌套超过\1层；情景文件只需3层"),
+    (r"([\d,]+) parameters; at most (\d+) are read \(the first ones\)",
+     r"共\1个参数；最多读取前\2个"),
+    (r"row (\d+)", r"第\1行"), (r"column (\d+) ", r"第\1列 "),
+    (r"column (\x00\d+\x00) ", r"列 \1 "),
+    (r"no rows after the header; expected at least one observation", "表头之后没有数据行；至少需要一条观测"),
+    (r"has (\d+) fields; the header has (\d+)", r"有\1个字段；表头有\2个"),
+    (r"missing column\(s\) ", "缺少列 "), (r"; required ", "；必需 "), (r"\(optional ", "(可选 "),
+    (r"\(empty means level\)", "(留空即 level)"),
+    (r"appears (\d+) times; each column at most once", r"出现\1次；每列最多一次"),
+    (r"; allowed a number in (.+?), (\S+) to (\S+) ", r"；允许以 \1 计的数，\2 至 \3 "),
+    (r"; allowed (\S+) to (\S+)", r"；允许 \1 至 \2"),
+    (r"; allowed ", "；允许 "),
+    (r"; ", "；"), (r": ", "："),
+)
+
+
+def detail(message: str, lang: str) -> str:
+    """A validation message (one line, as the command line prints it) in the page's language.
+
+    English returns it unchanged. Chinese renders its phrases in Chinese and keeps what it
+    quotes exactly (file and field names, values, ids, code points): only the words around
+    them change, so the detail the message gives is all kept. A phrase not in the table stays
+    as it is (``tests/test_app_meeting.py`` checks the validation's messages leave none).
+    """
+    if lang == "en" or not message:
+        return message
+    kept: list[str] = []
+
+    def hold(match: re.Match) -> str:
+        kept.append(match.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = _KEEP.sub(hold, message)
+    for pattern, replacement in _DETAIL_ZH:
+        text = re.sub(pattern, replacement, text)
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
+
+
 def label(item: Any, lang: str) -> str:
     """The Chinese or English name of a lever, assumption, indicator or target."""
     return item.name_en if lang == "en" else item.name_zh
@@ -637,3 +793,60 @@ def translate_tab(label: str, old: str, new: str, tab_ids: Sequence[str]) -> str
         if label == ui(f"tab_{tab_id}", old):
             return ui(f"tab_{tab_id}", new)
     return label
+
+
+#: Where Streamlit writes words of its own that no API sets (Streamlit 1.67's test ids): the
+#: uploader's button and instructions, the size error on a refused file's chip (a screen
+#: reader's line and the tooltip), and a text box's "Press Enter to apply".
+_ST_UPLOAD_BUTTON = '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p'
+_ST_INSTRUCTIONS = '[data-testid="stFileUploaderDropzoneInstructions"] > div'
+_ST_CHIP_ERROR = '[data-testid="stFileChip"] span[role="alert"]'
+_ST_TOOLTIP_ERROR = '[data-testid="stTooltipErrorContent"]'
+_ST_ENTER = '[data-testid="InputInstructions"] > span:first-child'
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string's content (quotes, backslashes and ``<`` escaped)."""
+    return "".join(f"\\{ord(c):x} " if c in '"\\<>\n' else c for c in text)
+
+
+def _replace_text(selector: str, text: str, size: str = "14px", block: bool = False,
+                  extra: str = "") -> str:
+    """CSS rules that hide the text of ``selector`` (out of the page's visible text too:
+    ``visibility: hidden``) and draw ``text`` in its place (with the declarations ``extra``)."""
+    display = "display: block; " if block else ""
+    return (f"{selector} {{visibility: hidden; font-size: 0 !important;}}\n"
+            f'{selector}::after {{content: "{_css_text(text)}"; visibility: visible; '
+            f"font-size: {size}; {display}line-height: 1.6;{extra}}}\n")
+
+
+#: The tooltip's own box is hidden with its English text: its replacement draws one.
+_TOOLTIP_BOX = (" display: block; background: #fff; color: #b3261e; padding: .35rem .65rem;"
+                " border: 1px solid #e0b4b0; border-radius: .4rem;"
+                " box-shadow: 0 2px 6px rgba(0, 0, 0, .15);")
+
+
+def streamlit_words_css(lang: str, uploaders: Mapping[str, str], limit: str = "1 MB",
+                        streamlit_limit: str = "2 MB") -> str:
+    """A ``<style>`` that puts Streamlit's own English words on the page in ``lang``.
+
+    Streamlit has no setting for the words of its file uploader ("Upload", "Drag and drop
+    file here", "Limit 200MB per file • CSV"), the error on a refused file ("File must be
+    2.0MB or smaller.") or a text box's "Press Enter to apply": the rules hide those texts
+    (``visibility: hidden``, so they are out of the visible text) and draw the page's words in
+    their place (``::after``). ``uploaders`` maps each uploader's widget key to the file
+    types it takes; ``limit`` is what the app accepts (it refuses more itself, in words),
+    ``streamlit_limit`` Streamlit's own (``server.maxUploadSize``), named in its refusal.
+    English needs nothing: "" (Streamlit's own words are English).
+    """
+    if lang == "en" or lang not in LANGS:
+        return ""
+    rules = [_replace_text(_ST_UPLOAD_BUTTON, ui("st_browse", lang))]
+    for key, types in uploaders.items():
+        rules.append(_replace_text(f".st-key-{key} {_ST_INSTRUCTIONS}",
+                                   ui("st_limit", lang, limit=limit, types=types), block=True))
+    too_big = ui("st_too_big", lang, limit=streamlit_limit)
+    rules.append(_replace_text(_ST_CHIP_ERROR, too_big))
+    rules.append(_replace_text(_ST_TOOLTIP_ERROR, too_big, extra=_TOOLTIP_BOX))
+    rules.append(_replace_text(_ST_ENTER, ui("st_enter", lang), size="12px"))
+    return "<style>\n" + "".join(rules) + "</style>"

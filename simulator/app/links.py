@@ -25,7 +25,9 @@ from simulator.plan.scenario import Scenario, ScenarioError
 
 #: Query-string keys that are not levers or assumptions.
 RESERVED_QUERY_KEYS: tuple[str, ...] = ("preset", "lang", "view", "mode", "saved", "upload",
-                                         "title_zh", "title_en", "ref")
+                                         "title_zh", "title_en", "ref", "rows", "levers")
+#: The presenter link (meeting mode) keeps at most this many levers on the page as large sliders.
+MAX_MEETING_LEVERS = 5
 #: At most this many lever and assumption parameters of a link are read (there are fewer
 #: levers and assumptions than that; the rest is reported in one line).
 MAX_LINK_PARAMS = 100
@@ -50,6 +52,10 @@ class LinkState:
     lang: str = DEFAULT_LANG
     meeting: bool = False
     advanced: bool = False
+    #: Meeting mode's scorecard rows (target keys, in the table's order; empty: every row).
+    rows: tuple[str, ...] = ()
+    #: Meeting mode's levers on the page as large sliders (lever ids, in the chosen order).
+    sliders: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     opened: Scenario | None = None
     reference: str = REFERENCE_PRESET
@@ -65,7 +71,8 @@ def _encode_values(values: Sequence[float]) -> str:
 
 def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str, float], *,
                  preset: str, presets: Mapping[str, Scenario], lang: str = DEFAULT_LANG,
-                 meeting: bool = False, advanced: bool = False,
+                 meeting: bool = False, advanced: bool = False, rows: Sequence[str] = (),
+                 sliders: Sequence[str] = (),
                  session_presets: Mapping[str, Scenario] | None = None,
                  reference: str = REFERENCE_PRESET,
                  default_reference: str = REFERENCE_PRESET) -> dict[str, str]:
@@ -82,6 +89,11 @@ def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str
     link could name, so the link carries its name and titles (``upload``, ``title_zh``,
     ``title_en``; not its description) and its settings as differences from
     ``DEFAULT_PRESET``.
+
+    In meeting mode (``view=meeting``: the presenter link) the chosen scorecard ``rows``
+    (target keys; written only when not every row) and the levers kept on the page as
+    ``sliders`` (lever ids, ``levers=a,b``) follow, comma-separated; outside meeting mode they
+    are not written.
     """
     session_presets = session_presets or {}
     out: dict[str, str] = {}
@@ -105,6 +117,11 @@ def encode_query(levers: Mapping[str, Sequence[float]], assumptions: Mapping[str
         out["lang"] = lang
     if meeting:
         out["view"] = "meeting"
+        keys = [t.key for t in tables.targets()]
+        if rows and set(rows) != set(keys):
+            out["rows"] = ",".join(k for k in keys if k in set(rows))
+        if sliders:
+            out["levers"] = ",".join(sliders)
     if advanced:
         out["mode"] = "advanced"
     for lev in tables.levers():
@@ -193,6 +210,10 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario],
     uploaded scenario the link was made from. ``ref`` names the reference (a shipped preset);
     without it a saved scenario's own reference applies, else ``REFERENCE_PRESET``. An unknown,
     malformed or damaged saved id is reported and the default preset applies.
+
+    Meeting mode: ``view=meeting`` or ``mode=meeting``; ``rows`` (target keys) and ``levers``
+    (at most :data:`MAX_MEETING_LEVERS` lever ids), comma-separated, each id known and given
+    once: an invalid list is reported and ignored as a whole, never partly applied.
     """
     errors: list[str] = []
     default_preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
@@ -237,9 +258,12 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario],
         errors.append(f"{LINK_SOURCE}: field 'view': value {inputs.excerpt(view)} is unknown; "
                       "allowed meeting")
     mode = _last(params.get("mode", "simple"))
-    if mode not in ("simple", "advanced"):
+    if mode not in ("simple", "advanced", "meeting"):  # mode=meeting: view=meeting, simple
         errors.append(f"{LINK_SOURCE}: field 'mode': value {inputs.excerpt(mode)} is unknown; "
-                      "allowed simple, advanced")
+                      "allowed simple, advanced, meeting")
+    rows = _id_list(params, "rows", [t.key for t in tables.targets()], None, errors)
+    sliders = _id_list(params, "levers", [lev.id for lev in tables.levers()],
+                       MAX_MEETING_LEVERS, errors)
     data = presets[preset].to_dict() if saved is None else saved.scenario.to_dict()
     uploaded = None
     if "upload" in params and "saved" not in params:
@@ -280,5 +304,35 @@ def decode_query(params: Mapping[str, Any], presets: Mapping[str, Scenario],
     elif uploaded is not None:  # an uploaded scenario, as the link holds it
         preset, opened = UPLOAD_PREFIX + scn.name, scn
     return LinkState(preset=preset, levers=dict(scn.levers), assumptions=dict(scn.assumptions),
-                     lang=lang, meeting=view == "meeting", advanced=mode == "advanced",
-                     errors=tuple(errors), opened=opened, reference=reference, saved=saved)
+                     lang=lang, meeting="meeting" in (view, mode), advanced=mode == "advanced",
+                     rows=rows, sliders=sliders, errors=tuple(errors), opened=opened,
+                     reference=reference, saved=saved)
+
+
+def _id_list(params: Mapping[str, Any], field: str, allowed: Sequence[str], limit: int | None,
+             errors: list[str]) -> tuple[str, ...]:
+    """The comma-separated ids of the link's ``field`` (``rows``, ``levers``), each one of
+    ``allowed``, no repeats, at most ``limit``; ``()`` when absent. An invalid list is ignored
+    as a whole and reported in ``errors`` (one line), never partly applied."""
+    if field not in params:
+        return ()
+    raw = _last(params[field]).strip()
+    items = [part.strip() for part in raw.split(",")]
+    prefix = f"{LINK_SOURCE}: field '{field}': value {inputs.excerpt(raw)}"
+    unknown = [item for item in items if item not in allowed]
+    if not raw or unknown:
+        what = f"item {inputs.excerpt(unknown[0])} is unknown" if raw else "is empty"
+        errors.append(f"{prefix}: {what}; allowed ids separated by commas, from "
+                      + ", ".join(allowed))
+        return ()
+    if len(set(items)) != len(items):
+        repeated = next(item for item in items if items.count(item) > 1)
+        errors.append(f"{prefix}: item {inputs.excerpt(repeated)} is repeated; allowed each "
+                      "id once")
+        return ()
+    if limit is not None and len(items) > limit:
+        errors.append(f"{prefix}: has {len(items)} items; at most {limit} allowed")
+        return ()
+    if field == "rows":  # in the scorecard's order, whatever the link's
+        return tuple(key for key in allowed if key in items)
+    return tuple(items)

@@ -136,8 +136,45 @@ table.gy-card tr.changed td {background: #fff3c4;}
 table.gy-card tr.changed td.star::after {content: " ◆"; color: #8a6d00;}
 table.gy-card.large {font-size: 1.3rem;}
 table.gy-card.large td, table.gy-card.large th {padding: .28em .5em;}
+/* a phone: the scorecard's rows as cards of "column: value" lines (the labels come from
+   scorecard_labels_css), nothing wider than the screen */
+@media (max-width: 640px) {
+  .st-key-scorecard table.gy-card, .st-key-scorecard table.gy-card tbody {display: block;
+    width: auto;}
+  .st-key-scorecard table.gy-card {font-size: .95rem;}
+  .st-key-scorecard table.gy-card thead {display: none;}
+  .st-key-scorecard table.gy-card tr {display: flex; flex-wrap: wrap; align-items: baseline;
+    gap: .05rem .9rem; border: 1px solid #ccc; border-radius: .4rem; margin: 0 0 .5rem 0;
+    padding: .3rem .6rem;}
+  .st-key-scorecard table.gy-card tr.sep {border-top: 3px solid #444;}
+  .st-key-scorecard table.gy-card td {display: block; border: none !important; padding: 0;
+    text-align: left !important; white-space: nowrap;}
+  .st-key-scorecard table.gy-card td:nth-child(1) {width: auto; margin-right: -.6rem;}
+  .st-key-scorecard table.gy-card td:nth-child(2) {flex: 1 1 80%; font-weight: 700;
+    white-space: normal;}
+  .st-key-scorecard table.gy-card td:empty {display: none;}
+  .st-key-scorecard table.gy-card td::before {color: #555; font-weight: 400;}
+  table.gy-card {display: block; overflow-x: auto;}
+}
 </style>
 """
+
+
+def _scorecard_head(lang: str, probs: bool, recal: bool, progress: bool) -> list[tuple[str, str]]:
+    """The header of :func:`scorecard_html`'s table: (text, CSS class) of each column."""
+    head = [("", ""), (ui("col_indicator", lang), ""), (ui("col_year", lang), ""),
+            (ui("col_target", lang), "num"), (ui("col_value", lang), "num"),
+            (ui("col_status", lang), "")]
+    if probs:
+        head += [(ui("col_probability", lang), "num"), (ui("col_range", lang), "num")]
+    if recal:
+        head += [(ui("col_recal", lang), "num")]
+    if progress:
+        head += [(ui("col_actual", lang), "num actual"), (ui("col_progress", lang), "num progress"),
+                 (ui("col_time_progress", lang), "num")]
+    head += [(ui("col_margin", lang), "num"), (ui("col_first", lang), "num"),
+             (ui("col_unit", lang), "")]
+    return head
 
 
 def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
@@ -154,21 +191,14 @@ def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
     run's scorecard) its simulated value follows, marked ✓/✗; when ``card`` carries actuals
     (:func:`with_progress`), the latest actual, 完成进度 and time elapsed follow, their
     definition in the header's ``title`` (hover help).
+
+    On a narrow screen (a phone) the rows become cards of "column: value" lines
+    (:func:`scorecard_labels_css` names the cells); in meeting mode :func:`meeting_card_css`
+    makes them compact.
     """
     disp = scorecard_display(card, lang, probs, recal)
     progress = "progress" in disp.columns
-    head = [("", ""), (ui("col_indicator", lang), ""), (ui("col_year", lang), ""),
-            (ui("col_target", lang), "num"), (ui("col_value", lang), "num"),
-            (ui("col_status", lang), "")]
-    if probs is not None:
-        head += [(ui("col_probability", lang), "num"), (ui("col_range", lang), "num")]
-    if recal is not None:
-        head += [(ui("col_recal", lang), "num")]
-    if progress:
-        head += [(ui("col_actual", lang), "num actual"), (ui("col_progress", lang), "num progress"),
-                 (ui("col_time_progress", lang), "num")]
-    head += [(ui("col_margin", lang), "num"), (ui("col_first", lang), "num"),
-             (ui("col_unit", lang), "")]
+    head = _scorecard_head(lang, probs is not None, recal is not None, progress)
     help_text = html.escape(ui("progress_help", lang))
     out = [f'<table class="gy-card{" large" if large else ""}"><thead><tr>']
     out += [f'<th class="{cls}"' + (f' title="{help_text}"' if "progress" in cls else "")
@@ -202,6 +232,72 @@ def scorecard_html(card: pd.DataFrame, lang: str, *, large: bool = False,
                    + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def scorecard_labels_css(card: pd.DataFrame, lang: str, *, probs: pd.DataFrame | None = None,
+                         recal: pd.DataFrame | None = None, scope: str = ".st-key-scorecard") -> str:
+    """The column names of :func:`scorecard_html`'s table as CSS ``::before`` labels of its
+    cells under ``scope``, for a phone's screen, where each row becomes a card of "column:
+    value" lines instead of a table wider than the screen (the ``@media`` rule of
+    :data:`SCORECARD_CSS`). Same arguments as the table: the same columns."""
+    head = _scorecard_head(lang, probs is not None, recal is not None, "progress_pct" in card.columns)
+    rules = [f'{scope} table.gy-card td:nth-child({k}):not(:empty)::before '
+             f'{{content: "{_css_string(text)}: ";}}'
+             for k, (text, _) in enumerate(head, start=1) if k > 2 and text]
+    return ("<style>@media (max-width: 640px) {" + " ".join(rules) + "}</style>")
+
+
+def _css_string(text: str) -> str:
+    """``text`` inside a CSS double-quoted string (backslashes, quotes, line breaks, ``<``)."""
+    return "".join(c if c.isalnum() or c in " %–-·()/,." else f"\\{ord(c):x} " for c in text)
+
+
+def meeting_card_css(rows: int, scope: str = ".st-key-scorecard") -> str:
+    """Meeting mode's scorecard (under ``scope``): compact rows whose type grows as far as
+    lets all ``rows`` drawn (and the header) fit a projector's height below the title and the
+    counts, and its width: beside the large sliders the table has ~70 % of the page."""
+    return f"""<style>
+{scope} table.gy-card.large {{--gy-rows: {rows + 1}; --gy-wf: 1.75; line-height: 1.3;
+  font-size: clamp(.75rem, min(calc((100vh - 12.5rem) / (var(--gy-rows) * 1.72)),
+                               calc(var(--gy-wf) * 1vw - 1px)), 1.7rem);}}
+[data-testid="stHorizontalBlock"]:has(.st-key-meeting_levers) {scope} table.gy-card.large {{--gy-wf: 1.3;}}
+{scope} table.gy-card.large td, {scope} table.gy-card.large th {{padding: .18em .45em; white-space: nowrap;}}
+{scope} table.gy-card.large td:nth-child(2) {{white-space: normal;}}
+</style>"""
+
+
+def meeting_counts_html(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str,
+                        lang: str) -> str:
+    """The three counts of the page's top (targets, doubling targets, 2035 goals met, each
+    against the reference) on one compact line, for meeting mode (escape-safe)."""
+    s, r = summary(card), summary(ref_card)
+    vs = html.escape(ui("vs_reference", lang, name=ref_name))
+    parts = []
+    for text, met, total, ref in (("targets_met", s["met"], s["total"], r["met"]),
+                                  ("doubling_met", s["doubling_met"], s["doubling_total"],
+                                   r["doubling_met"]),
+                                  ("goals_2035_met", s["late_met"], s["late_total"], r["late_met"])):
+        delta = met - ref
+        sign = "up" if delta > 0 else "down" if delta < 0 else "same"
+        parts.append(f'<div class="gy-count"><span class="gy-count-label">{html.escape(ui(text, lang))}'
+                     f'</span> <span class="gy-count-value">{met} / {total}</span> '
+                     f'<span class="gy-count-delta {sign}">{delta:+d} {vs}</span></div>')
+    return f'<div class="gy-counts">{"".join(parts)}</div>'
+
+
+MEETING_COUNTS_CSS = """
+<style>
+.gy-counts {display: flex; flex-wrap: wrap; gap: .4rem 2.2rem; align-items: baseline;
+  margin: 0 0 .4rem 0;}
+.gy-count {white-space: nowrap; font-size: 1.2rem;}
+.gy-count-value {font-size: 2.1rem; font-weight: 700; font-variant-numeric: tabular-nums;
+  margin: 0 .25rem;}
+.gy-count-delta {font-size: 1rem; padding: .1rem .4rem; border-radius: .6rem;
+  background: #f0f2f6; color: #31333f;}
+.gy-count-delta.up {background: #e6f4ea; color: #1e7b34;}
+.gy-count-delta.down {background: #fce8e6; color: #b3261e;}
+</style>
+"""
 
 
 #: A target's value counts as changed when it moves by more than this, relative to its size.
