@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import re
 import shutil
 import signal
 import socket
@@ -68,6 +69,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (``VmRSS`` of ``/proc/PID/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of process ``pid`` (all its threads), from ``/proc/PID/stat``."""
     try:
@@ -89,9 +98,14 @@ class AppServer:
         Where the server's output goes.
     startup : float
         Seconds to wait for ``/_stcore/health``.
+    options : list of (str, str)
+        Streamlit configuration options for this run (``--server.x value`` on its command
+        line), to measure a setting before writing it into ``.streamlit/config.toml``.
     """
 
-    def __init__(self, log: Path, startup: float = 90.0) -> None:
+    def __init__(self, log: Path, startup: float = 90.0,
+                 options: list[tuple[str, str]] = ()) -> None:
+        self.options = list(options)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -104,6 +118,8 @@ class AppServer:
         cmd += ["run", str(REPO / "app.py"), "--server.headless", "true",
                 "--server.address", "127.0.0.1", "--server.port", str(self.port),
                 "--browser.gatherUsageStats", "false"]
+        for name, value in self.options:
+            cmd += [f"--{name}", value]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
@@ -143,6 +159,9 @@ class AppServer:
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
+    def rss(self) -> float:
+        return rss_mb(self.pid)
+
     def settle(self, idle_share: float = 0.05, limit: float = 120.0) -> float:
         """Wait until the server uses under ``idle_share`` of a core over a second (its
         background warm-up done), at most ``limit`` seconds; returns the seconds waited."""
@@ -167,6 +186,28 @@ class AppServer:
             self.proc.wait(timeout=15)
         except ProcessLookupError:
             pass
+
+
+def streamlit_option(text: str) -> tuple[str, str]:
+    """``--option NAME=VALUE``: a Streamlit configuration option (``runner.postScriptGC=false``)."""
+    name, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[a-z]+\.[A-Za-z]+", name) or not value:
+        raise argparse.ArgumentTypeError(f"--option {text!r}: expected SECTION.NAME=VALUE, "
+                                         "e.g. runner.postScriptGC=false")
+    if name in ("server.address", "server.port"):
+        raise argparse.ArgumentTypeError(f"--option {name}: set by the benchmark "
+                                         "(127.0.0.1 and a free port)")
+    return name, value
+
+
+def add_common(parser: argparse.ArgumentParser, timeout: int) -> None:
+    """The options both benchmarks take: ``--option`` and ``--timeout``."""
+    parser.add_argument("--option", type=streamlit_option, action="append", default=[],
+                        metavar="SECTION.NAME=VALUE",
+                        help="a Streamlit option for the server of this run, e.g. "
+                             "runner.postScriptGC=false (repeatable)")
+    parser.add_argument("--timeout", type=bounded(30, 3600, "--timeout"), default=timeout,
+                        help=f"seconds for the whole run (30–3600, default {timeout})")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -317,7 +358,8 @@ def measure(args: argparse.Namespace, sync_playwright) -> list[str]:
     width, height = args.viewport
     rows: list[tuple[str, list[float], str]] = []  # (what, values in ms, extra)
     notes: list[str] = []
-    with AppServer(REPO / "artifacts" / "bench-browser-streamlit.log") as server, \
+    with AppServer(REPO / "artifacts" / "bench-browser-streamlit.log",
+                   options=args.option) as server, \
             sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
         browser = launch(pw)
         try:
@@ -419,6 +461,8 @@ def report(args, rows, health_py: float, health_tab: list[float], notes: list[st
                f"{pct(health_tab, 90):7.0f}ms")
     if args.repeat < 7:
         out.append(f"only {args.repeat} repetitions: a trial, not the issue's median of ≥ 7")
+    if args.option:
+        out.append("server options: " + ", ".join(f"{k}={v}" for k, v in args.option))
     out += notes
     return out
 
@@ -455,8 +499,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="browser window WIDTHxHEIGHT (default 1366x768)")
     parser.add_argument("--figures-repeat", type=bounded(0, 20, "--figures-repeat"), default=3,
                         help="figure pack downloads to time (0–20, default 3; 0 skips)")
-    parser.add_argument("--timeout", type=bounded(30, 3600, "--timeout"), default=900,
-                        help="seconds for the whole run (30–3600, default 900)")
+    add_common(parser, 900)
     args = parser.parse_args(argv)
 
     def overdue(signum, frame):

@@ -53,7 +53,7 @@ from urllib.parse import parse_qs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app_browser import REPO, AppServer, BenchError, bounded, pct  # noqa: E402
+from app_browser import REPO, AppServer, BenchError, add_common, bounded, pct  # noqa: E402
 
 SALT_LEVER = "tech_commissioners"  # move 1 of session i: 402 + 2 i (0–800, step 2; plan: 350)
 MOVE_LEVER = "sme_campaign"        # moves 2…: its grid, visited in steps of 7
@@ -238,9 +238,10 @@ async def one_session(index: int, args, base: str, deadline: float) -> Result:
     return res
 
 
-async def drive(args, server: AppServer) -> tuple[list[Result], float, float, float]:
+async def drive(args, server: AppServer) -> tuple[list[Result], float, float, float, float]:
     """The warm-up session, then all sessions at once; results, server CPU seconds of the
-    measured part, its wall seconds and the seconds the server took to settle."""
+    measured part, its wall seconds, the seconds the server took to settle and its memory (MB)
+    at the end."""
     deadline = time.monotonic() + args.timeout
     warm = argparse.Namespace(**{**vars(args), "moves": 0})
     await one_session(0, warm, server.url, deadline)  # model load, first-run imports
@@ -256,7 +257,7 @@ async def drive(args, server: AppServer) -> tuple[list[Result], float, float, fl
     finally:
         for task in tasks:
             task.cancel()
-    return results, server.cpu() - cpu0, time.perf_counter() - wall0, settled
+    return results, server.cpu() - cpu0, time.perf_counter() - wall0, settled, server.rss()
 
 
 def summary(label: str, values: list[float], target: float | None = None) -> str:
@@ -274,9 +275,10 @@ def run(args: argparse.Namespace) -> list[str]:
         raise BenchError("the websockets package is not installed "
                          "(pip install -r requirements.txt)") from None
     cpu_self0 = resource.getrusage(resource.RUSAGE_SELF)
-    with AppServer(REPO / "artifacts" / "bench-load-streamlit.log") as server:
+    with AppServer(REPO / "artifacts" / "bench-load-streamlit.log",
+                   options=args.option) as server:
         try:
-            results, cpu, wall, settled = asyncio.run(drive(args, server))
+            results, cpu, wall, settled, rss = asyncio.run(drive(args, server))
         except (OSError, asyncio.TimeoutError) as exc:
             raise BenchError(f"connection to the server failed: {exc!r}") from None
         except Exception as exc:
@@ -302,10 +304,12 @@ def run(args: argparse.Namespace) -> list[str]:
            f"{cpu / wall:.2f} cores busy)",
            f"moves that changed the scorecard: {sum(r.changed for r in results)} of {len(moves)}",
            f"driver's own CPU {driver_cpu:.1f} s; server settled {settled:.0f} s after the "
-           f"warm-up page"]
+           f"warm-up page; server memory (RSS) at the end {rss:.0f} MB"]
     if args.assets:
         out.append(f"page bytes fetched per session (index.html and the files it links): "
                    f"{statistics.median(r.bytes for r in results) / 1e6:.2f} MB")
+    if args.option:
+        out.append("server options: " + ", ".join(f"{k}={v}" for k, v in args.option))
     if args.sessions < 30:
         out.append("the move target (median ≤ 1.5 s) is set for 30 sessions")
     return out
@@ -325,8 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="all sessions move to the same settings (cached after the first)")
     parser.add_argument("--no-assets", dest="assets", action="store_false",
                         help="page load without fetching index.html and its files")
-    parser.add_argument("--timeout", type=bounded(30, 3600, "--timeout"), default=600,
-                        help="seconds for the whole run (30–3600, default 600)")
+    add_common(parser, 600)
     args = parser.parse_args(argv)
     for name in ("think", "ramp"):
         value = getattr(args, name)
