@@ -13,16 +13,18 @@ stopped) and runs ``--sessions`` sessions at the same time, each doing what a br
    ``script_finished``. Each move is checked: the script finished normally, showed no crash
    message, and the link the app writes holds the new value.
 
-Moves go straight after each other (no thinking time unless ``--think``): with every session
-busy at once this is a saturation test, the way issue 14 measured "30 concurrent sessions".
+All sessions load the page at once; when every one has its page, all start moving. Moves go
+straight after each other (no thinking time unless ``--think``): with every session busy at
+once this is a saturation test, the way issue 14 measured "30 concurrent sessions".
 By default every move is to settings no session has used (move 1 sets ``tech_commissioners`` to
 a value of its own per session, the others move ``sme_campaign``), so the model really runs;
 ``--shared-values`` lets the sessions use the same settings (``st.cache_data`` hits after the
 first session).
 
 Printed: median, 90th percentile and maximum of page load and move latency; the server's CPU
-seconds per rerun (from ``/proc/PID/stat`` before and after, divided by the number of script
-runs); beside them the issue's targets (≤ 100 ms server CPU per rerun, median move ≤ 1.5 s with
+seconds per page load and per move rerun (from ``/proc/PID/stat`` at the start, when the last
+page has loaded and at the end, divided by the number of script runs of each phase) and its
+memory; beside them the issue's targets (≤ 100 ms server CPU per rerun, median move ≤ 1.5 s with
 30 sessions), the driver's own CPU (it shares the machine's cores with the server) and the load
 average.
 
