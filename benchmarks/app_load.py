@@ -316,6 +316,7 @@ def run(args: argparse.Namespace) -> list[str]:
         raise BenchError("the websockets package is not installed "
                          "(pip install -r requirements.txt)") from None
     cpu_self0 = resource.getrusage(resource.RUSAGE_SELF)
+    load_before = os.getloadavg()[0]
     with AppServer(REPO / "artifacts" / "bench-load-streamlit.log",
                    options=args.option) as server:
         try:
@@ -336,7 +337,8 @@ def run(args: argparse.Namespace) -> list[str]:
     cpu = m.cpu_loads + m.cpu_moves
     out = [f"app load benchmark — {args.sessions} sessions at once, {args.moves} moves each "
            f"({'shared' if args.shared_values else 'fresh'} settings, think {args.think:g} s), "
-           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end",
+           f"{os.cpu_count()} CPUs, load average {load_before:.2f} at the start, "
+           f"{os.getloadavg()[0]:.2f} at the end",
            f"{'':<28}{'median':>10}{'p90':>10}{'max':>10}{'target':>9}{'n':>6}",
            summary("page load", loads)]
     if moves:
