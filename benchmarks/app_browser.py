@@ -11,8 +11,8 @@ downloaded) and prints, as median and 90th percentile of ``--repeat`` repetition
   from the DevTools protocol);
 * **cold load** — the same in a new browser context (empty HTTP cache: the link opened for the
   first time), with its bytes;
-* **slider move** — the focused 科技型中小企业 slider gets End or Home from the keyboard (as
-  ``tests/e2e`` does); the clock stops when the scorecard's text has changed and the app is idle
+* **slider move** — the focused slider of ``sme_campaign`` gets End or Home from the keyboard
+  (as ``tests/e2e`` does); the clock stops when the scorecard's text has changed and the app is idle
   again. "uncached": settings no session has used (each repetition opens the page with another
   value of a second lever, ``tech_commissioners``, so the model really runs); "cached": back to
   settings run a moment before (``st.cache_data`` hit);
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -212,6 +213,27 @@ def add_common(parser: argparse.ArgumentParser, timeout: int) -> None:
                         help=f"seconds for the whole run (30–3600, default {timeout})")
 
 
+def cli(name: str, run, args: argparse.Namespace) -> int:
+    """Print ``run(args)``'s lines; a :class:`BenchError` becomes one line on stderr and exit
+    code 1. A hard stop 30 s after ``args.timeout`` in case a wait is not bounded."""
+    def overdue(signum, frame):
+        raise BenchError(f"--timeout of {args.timeout} s reached (hard stop)")
+
+    signal.signal(signal.SIGALRM, overdue)
+    signal.alarm(args.timeout + 30)
+    try:
+        print("\n".join(run(args)))
+    except BenchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.alarm(0)
+    return 0
+
+
 def pct(values: list[float], q: float) -> float:
     """The ``q``-th percentile (linear interpolation, as numpy's default)."""
     data = sorted(values)
@@ -356,106 +378,125 @@ def run(args: argparse.Namespace) -> list[str]:
         raise BenchError(f"browser: {str(exc).splitlines()[0]}") from None
 
 
+Row = tuple[str, list[float], str]  # what, milliseconds of each repetition, notes
+
+
+@contextlib.contextmanager
+def loaded_page(context, url: str, deadline: Deadline):
+    """A new tab of ``context`` with ``url`` loaded (untimed); closed afterwards."""
+    page = context.new_page()
+    try:
+        page.goto(url, timeout=deadline.ms())
+        wait_loaded(page, deadline)
+        yield page
+    finally:
+        page.close()
+
+
+def references(context, url: str, n: int, deadline: Deadline) -> list[str]:
+    """``GET /_stcore/health`` from Python and in a tab: figures to compare machines by."""
+    in_tab = []
+    for _ in range(n):
+        page = context.new_page()
+        try:
+            start = time.perf_counter()
+            page.goto(f"{url}/_stcore/health", timeout=deadline.ms())
+            in_tab.append((time.perf_counter() - start) * 1000.0)
+        finally:
+            page.close()
+    return [f"{'reference: GET /_stcore/health':<34}{reference_health(url, 21):7.1f}ms"
+            "   (Python, median of 21)",
+            f"{'reference: same URL in a tab':<34}{statistics.median(in_tab):7.0f}ms"
+            f"{pct(in_tab, 90):7.0f}ms"]
+
+
+def loads(browser, context, ctx_args: dict, server: AppServer, n: int,
+          deadline: Deadline) -> list[Row]:
+    """Warm loads (a new tab of ``context``) and cold ones (a new context each time)."""
+    warm, warm_bytes = [], []
+    cpu0 = server.cpu()
+    for _ in range(n):
+        ms, size = timed_load(context, server.url, deadline)
+        warm.append(ms)
+        warm_bytes.append(size)
+    warm_cpu = (server.cpu() - cpu0) / n
+    cold, cold_bytes = [], []
+    for _ in range(n):
+        fresh = browser.new_context(**ctx_args)
+        try:
+            ms, size = timed_load(fresh, server.url, deadline)
+        finally:
+            fresh.close()
+        cold.append(ms)
+        cold_bytes.append(size)
+    return [("warm load", warm, f"{statistics.median(warm_bytes) / 1e6:.2f} MB, "
+                                f"server CPU {warm_cpu * 1000:.0f} ms"),
+            ("cold load (empty browser cache)", cold,
+             f"{statistics.median(cold_bytes) / 1e6:.2f} MB")]
+
+
+def moves(context, server: AppServer, n: int, deadline: Deadline) -> list[Row]:
+    """Per repetition, a page with settings of its own: End and Home (uncached), End again
+    (cached)."""
+    times = {"uncached": [], "cached": []}
+    cpu = {"uncached": 0.0, "cached": 0.0}
+    for k in range(n):
+        with loaded_page(context, f"{server.url}/?{SALT_LEVER}={402 + 2 * k}",
+                         deadline) as page:
+            for key, kind in (("End", "uncached"), ("Home", "uncached"), ("End", "cached")):
+                c0 = server.cpu()
+                times[kind].append(timed_move(page, key, deadline))
+                cpu[kind] += server.cpu() - c0
+    return [(f"slider move, {kind}", times[kind],
+             f"server CPU {cpu[kind] / len(times[kind]) * 1000:.0f} ms") for kind in times]
+
+
+def figure_packs(context, server: AppServer, n: int, deadline: Deadline,
+                 folder: Path) -> list[Row]:
+    """The figure pack, each time for settings of its own (a second click on the same page
+    would get the file already made)."""
+    times, sizes = [], []
+    for k in range(n):
+        with loaded_page(context, f"{server.url}/?{SALT_LEVER}={602 + 2 * k}",
+                         deadline) as page:
+            page.get_by_role("tab", name=EXPORT_TAB).click(timeout=deadline.ms())
+            ms, size = timed_figure_pack(page, deadline, folder)
+        times.append(ms)
+        sizes.append(size)
+    return [("figure pack", times, f"{statistics.median(sizes) / 1e6:.2f} MB ZIP")]
+
+
 def measure(args: argparse.Namespace, sync_playwright) -> list[str]:
     deadline = Deadline(args.timeout)
-    args.load_before = os.getloadavg()[0]
+    load_before = os.getloadavg()[0]
     width, height = args.viewport
-    rows: list[tuple[str, list[float], str]] = []  # (what, values in ms, extra)
-    notes: list[str] = []
+    ctx_args = dict(viewport={"width": width, "height": height}, locale="zh-CN",
+                    accept_downloads=True)
     with AppServer(REPO / "artifacts" / "bench-browser-streamlit.log",
                    options=args.option) as server, \
             sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
         browser = launch(pw)
         try:
-            ctx_args = dict(viewport={"width": width, "height": height}, locale="zh-CN",
-                            accept_downloads=True)
             context = browser.new_context(**ctx_args)
             # warm-up: the server loads the model, Chromium caches the JavaScript
             timed_load(context, server.url, deadline)
-            notes.append(f"server settled {server.settle():.0f} s after the first page")
-
-            health_py = reference_health(server.url, 21)
-            health_tab = []
-            for _ in range(args.repeat):
-                page = context.new_page()
-                start = time.perf_counter()
-                page.goto(f"{server.url}/_stcore/health", timeout=deadline.ms())
-                health_tab.append((time.perf_counter() - start) * 1000.0)
-                page.close()
-
-            warm, warm_bytes = [], []
-            cpu0 = server.cpu()
-            for _ in range(args.repeat):
-                ms, size = timed_load(context, server.url, deadline)
-                warm.append(ms)
-                warm_bytes.append(size)
-            warm_cpu = (server.cpu() - cpu0) / args.repeat
-            rows.append(("warm load", warm, f"{statistics.median(warm_bytes) / 1e6:.2f} MB, "
-                                            f"server CPU {warm_cpu * 1000:.0f} ms"))
-            cold, cold_bytes = [], []
-            for _ in range(args.repeat):
-                fresh = browser.new_context(**ctx_args)
-                try:
-                    ms, size = timed_load(fresh, server.url, deadline)
-                finally:
-                    fresh.close()
-                cold.append(ms)
-                cold_bytes.append(size)
-            rows.append(("cold load (empty browser cache)", cold,
-                         f"{statistics.median(cold_bytes) / 1e6:.2f} MB"))
-
-            uncached, cached = [], []
-            cpu_uncached = cpu_cached = 0.0
-            for k in range(args.repeat):
-                page = context.new_page()
-                try:
-                    page.goto(f"{server.url}/?{SALT_LEVER}={402 + 2 * k}",
-                              timeout=deadline.ms())
-                    wait_loaded(page, deadline)
-                    for key, bucket in (("End", uncached), ("Home", uncached),
-                                        ("End", cached)):
-                        c0 = server.cpu()
-                        bucket.append(timed_move(page, key, deadline))
-                        spent = server.cpu() - c0
-                        if bucket is cached:
-                            cpu_cached += spent
-                        else:
-                            cpu_uncached += spent
-                finally:
-                    page.close()
-            rows.append(("slider move, uncached", uncached,
-                         f"server CPU {cpu_uncached / len(uncached) * 1000:.0f} ms"))
-            rows.append(("slider move, cached", cached,
-                         f"server CPU {cpu_cached / len(cached) * 1000:.0f} ms"))
-
+            notes = [f"server settled {server.settle():.0f} s after the first page"]
+            refs = references(context, server.url, args.repeat, deadline)
+            rows = loads(browser, context, ctx_args, server, args.repeat, deadline)
+            rows += moves(context, server, args.repeat, deadline)
             if args.figures_repeat:
-                figs, sizes = [], []
-                for k in range(args.figures_repeat):
-                    # settings of its own each time: a second click on the same page would get
-                    # the file already made
-                    page = context.new_page()
-                    try:
-                        page.goto(f"{server.url}/?{SALT_LEVER}={602 + 2 * k}",
-                                  timeout=deadline.ms())
-                        wait_loaded(page, deadline)
-                        page.get_by_role("tab", name=EXPORT_TAB).click(timeout=deadline.ms())
-                        ms, size = timed_figure_pack(page, deadline, Path(tmp))
-                    finally:
-                        page.close()
-                    figs.append(ms)
-                    sizes.append(size)
-                rows.append(("figure pack", figs, f"{statistics.median(sizes) / 1e6:.2f} MB ZIP"))
-            context.close()
+                rows += figure_packs(context, server, args.figures_repeat, deadline, Path(tmp))
         finally:
             browser.close()
-    return report(args, rows, health_py, health_tab, notes)
+    head = (f"app browser benchmark — Chromium headless {width}×{height}, {os.cpu_count()} "
+            f"CPUs, load average {load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at "
+            "the end")
+    return [head] + report(args, rows) + refs + notes
 
 
-def report(args, rows, health_py: float, health_tab: list[float], notes: list[str]) -> list[str]:
-    width, height = args.viewport
-    out = [f"app browser benchmark — Chromium headless {width}×{height}, {os.cpu_count()} CPUs, "
-           f"load average {args.load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
-           f"{'':<34}{'median':>9}{'p90':>9}{'target':>9}   n   notes"]
+def report(args: argparse.Namespace, rows: list[Row]) -> list[str]:
+    """The table: median, p90 and the issue's target of each measurement."""
+    out = [f"{'':<34}{'median':>9}{'p90':>9}{'target':>9}   n   notes"]
     for what, values, extra in rows:
         target = TARGETS.get(what)
         goal = f"≤{target:.0f}" if target else "—"
@@ -463,14 +504,10 @@ def report(args, rows, health_py: float, health_tab: list[float], notes: list[st
                                           else "  MISSED")
         out.append(f"{what:<34}{statistics.median(values):7.0f}ms{pct(values, 90):7.0f}ms"
                    f"{goal:>9} {len(values):>3}   {extra}{flag}")
-    out.append(f"{'reference: GET /_stcore/health':<34}{health_py:7.1f}ms   (Python, median of 21)")
-    out.append(f"{'reference: same URL in a tab':<34}{statistics.median(health_tab):7.0f}ms"
-               f"{pct(health_tab, 90):7.0f}ms")
     if args.repeat < 7:
         out.append(f"only {args.repeat} repetitions: a trial, not the issue's median of ≥ 7")
     if args.option:
         out.append("server options: " + ", ".join(f"{k}={v}" for k, v in args.option))
-    out += notes
     return out
 
 
@@ -507,24 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figures-repeat", type=bounded(0, 20, "--figures-repeat"), default=3,
                         help="figure pack downloads to time (0–20, default 3; 0 skips)")
     add_common(parser, 900)
-    args = parser.parse_args(argv)
-
-    def overdue(signum, frame):
-        raise BenchError(f"--timeout of {args.timeout} s reached (hard stop)")
-
-    signal.signal(signal.SIGALRM, overdue)  # last resort; each wait is bounded by the deadline
-    signal.alarm(args.timeout + 30)
-    try:
-        print("\n".join(run(args)))
-    except BenchError as exc:
-        print(f"app_browser: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("app_browser: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        signal.alarm(0)
-    return 0
+    return cli("app_browser", run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

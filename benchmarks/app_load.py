@@ -44,7 +44,6 @@ import asyncio
 import os
 import re
 import resource
-import signal
 import statistics
 import sys
 import time
@@ -56,7 +55,7 @@ from urllib.parse import parse_qs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app_browser import REPO, AppServer, BenchError, add_common, bounded, pct  # noqa: E402
+from app_browser import REPO, AppServer, BenchError, add_common, bounded, cli, pct  # noqa: E402
 
 SALT_LEVER = "tech_commissioners"  # move 1 of session i: 402 + 2 i (0–800, step 2; plan: 350)
 MOVE_LEVER = "sme_campaign"        # moves 2…: its grid, visited in steps of 7
@@ -383,23 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, name)
         if not 0 <= value <= 60:
             parser.error(f"--{name} {value:g}: allowed 0–60 seconds")
-
-    def overdue(signum, frame):
-        raise BenchError(f"--timeout of {args.timeout} s reached (hard stop)")
-
-    signal.signal(signal.SIGALRM, overdue)  # last resort; each wait is bounded by the deadline
-    signal.alarm(args.timeout + 30)
-    try:
-        print("\n".join(run(args)))
-    except BenchError as exc:
-        print(f"app_load: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("app_load: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        signal.alarm(0)
-    return 0
+    return cli("app_load", run, args)
 
 
 if __name__ == "__main__":
