@@ -109,8 +109,8 @@ def test_a_saved_link_with_moves_and_another_reference_round_trips(tmp_path):
 
 @pytest.mark.parametrize("value, message", [
     ("AAAAAAAAAAAA", "field 'saved': no saved scenario has id 'AAAAAAAAAAAA'"),
-    ("../etc", "field 'saved': id '../etc' is not a saved scenario's id"),
-    ("[x](https://e.example)", "is not a saved scenario's id"),
+    ("../etc", "field 'saved': id '../etc' is not the id of a saved scenario"),
+    ("[x](https://e.example)", "is not the id of a saved scenario"),
 ], ids=["unknown", "path", "markdown"])
 def test_a_bad_saved_id_is_reported_never_guessed(tmp_path, value, message):
     lib, _ = _saved_row(tmp_path)
@@ -279,9 +279,11 @@ def test_a_damaged_row_is_marked_and_its_link_reported():
         con.execute("UPDATE scenarios SET scenario_yaml = 'name: 坏方案\nlevers: {gone: 1}\n'")
     con.close()
     rerun(owner)  # compared: its line says it is damaged, the page works
-    assert any("unknown lever" in e.value for e in owner.error)
+    assert any("未知杠杆" in e.value for e in owner.error)
     at = start({"saved": saved_id})
-    assert "is damaged" in link_warning(at) and "unknown lever" in link_warning(at)
+    warning = link_warning(at)  # in the page's language, the id and the field kept
+    assert "已损坏" in warning and "未知杠杆" in warning and saved_id.replace("_", "\\_") in warning
+    assert "is damaged" not in warning and "unknown lever" not in warning
     assert at.session_state["_preset"] == session.DEFAULT_PRESET
 
 

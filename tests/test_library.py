@@ -166,7 +166,7 @@ def test_purge_deletes_without_a_token(lib):
                          ids=["short", "long", "punctuation", "path", "fullwidth"])
 def test_malformed_ids_are_refused_before_any_lookup(lib, bad):
     for call in (lib.get, lib.purge, lambda i: lib.delete(i, "t")):
-        with pytest.raises(LibraryError, match="is not a saved scenario's id"):
+        with pytest.raises(LibraryError, match="is not the id of a saved scenario"):
             call(bad)
     assert not lib.path.exists()  # nothing was opened for a malformed id
 
@@ -198,7 +198,7 @@ def test_a_row_whose_yaml_no_longer_validates_is_reported(lib, column, value, me
     ("created", "yesterday", "field 'created': value 'yesterday' is not a date"),
     ("created", b"\x00\xff", "field 'created': value b'.*' is not a date"),
     ("name", "a,b", "field 'name'"),
-    ("id", "not-an-id", "is not a saved scenario's id"),
+    ("id", "not-an-id", "is not the id of a saved scenario"),
 ], ids=["author-bidi", "date-text", "date-blob", "name-comma", "id"])
 def test_a_row_with_damaged_fields_is_listed_with_its_problem(lib, column, value, message):
     saved, _ = lib.save(mine(), BASELINE)

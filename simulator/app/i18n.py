@@ -560,6 +560,17 @@ _VALUE = r"(?:(?<=: )|^)value "  # the word of a message ("…: value 'x' is…"
 #: link's, the actuals') and their Chinese, in the order applied.
 _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     (r"^link: ", "链接："),
+    # the scenario library's (simulator.app.library)
+    (rf"saved scenario {_V} is damaged", r"已保存的方案 \1 已损坏"),
+    (rf"no saved scenario has id {_V}", r"没有编号为 \1 的已保存方案"),
+    (rf"id {_V} is not the id of a saved scenario; allowed 12 characters A-Z, a-z, 0-9, "
+     r"(\x00\d+\x00), (\x00\d+\x00)", r"编号 \1 不是已保存方案的编号；只允许12个字符 A-Z、a-z、0-9、\2、\3"),
+    (r"cannot be opened: the scenario library is unavailable on this server",
+     "无法打开：本服务器的方案库不可用"),
+    (r"its YAML names another scenario than its row", "其YAML记录的方案与该行不符"),
+    (rf"scenario {_V} was saved by another session; only the session that saved it can delete "
+     r"it", r"方案 \1 由另一会话保存；只有保存它的会话可以删除"),
+    (r"(?<![\w])library: ", "方案库："),
     # the YAML reader's (simulator.base.inputs): before the generic phrases below
     (r"alias (\S+) is not allowed \(files hold plain data: write the value out\)",
      r"不允许使用别名 \1(文件只含普通数据：请写出值本身)"),

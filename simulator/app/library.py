@@ -215,7 +215,7 @@ def from_env() -> "Library":
 def check_id(text: str) -> str:
     """``text`` if it has the form of a saved scenario's id, else a one-line LibraryError."""
     if not isinstance(text, str) or not ID_PATTERN.fullmatch(text):
-        raise LibraryError(f"{SOURCE}: id {inputs.excerpt(text)} is not a saved scenario's id; "
+        raise LibraryError(f"{SOURCE}: id {inputs.excerpt(text)} is not the id of a saved scenario; "
                            "allowed 12 characters A-Z, a-z, 0-9, '-', '_'")
     return text
 
