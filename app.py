@@ -164,7 +164,7 @@ def library_problem(exc: library.LibraryError, lang: str) -> str:
         return i18n.ui("library_full", lang, n=f"{get_library().max_scenarios:,}")
     if isinstance(exc, library.UnknownScenario):  # deleted since the list was drawn
         return i18n.ui("library_unknown", lang, id=exc.scenario_id)
-    return str(exc).removeprefix(f"{library.SOURCE}: ")
+    return i18n.detail(str(exc).removeprefix(f"{library.SOURCE}: "), lang)
 
 
 def open_saved(scenario_id: str) -> library.SavedScenario:

@@ -213,11 +213,11 @@ def test_a_saved_link_opens_the_scenario_with_its_title_and_reference():
 
 
 @pytest.mark.parametrize("value, message", [
-    ("AAAAAAAAAAAA", "no saved scenario has id"),
-    ("nope", "is not a saved scenario"),
+    ("AAAAAAAAAAAA", "没有编号为 'AAAAAAAAAAAA' 的已保存方案"),
+    ("nope", "编号 'nope' 不是已保存方案的编号"),
 ], ids=["unknown", "malformed"])
 def test_a_bad_saved_id_in_the_link_is_reported_and_the_page_works(value, message):
-    at = start({"saved": value})
+    at = start({"saved": value})  # reported in the page's language, the id kept
     assert untrusted.md_text(message) in link_warning(at)
     assert at.session_state["_preset"] == session.DEFAULT_PRESET
     assert at.query_params == {}
@@ -290,7 +290,7 @@ def test_a_damaged_row_is_marked_and_its_link_reported():
 def test_a_library_that_cannot_be_opened_leaves_the_page_working(monkeypatch):
     monkeypatch.setenv(library.ENV_VAR, "postgresql://db.example/guangyuan")
     at = select_tab(start({"saved": "AAAAAAAAAAAA"}), "compare")
-    assert "unavailable" in link_warning(at)
+    assert "方案库不可用" in link_warning(at)
     assert at.error[0].value == untrusted.md_text(i18n.ui("library_unavailable", "zh"))
     at.text_input(key="w_save_name").set_value("方案丁")
     rerun(at)
