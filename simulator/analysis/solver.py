@@ -277,6 +277,8 @@ class SolveResult:
     bound_levers : tuple of str
         Unreachable: the levers at their maximum at the best reachable point whose raise would
         help a missed target (they bind).
+    best_levers : dict or None
+        Unreachable: the lever levels of the best reachable point (as ``levers``).
     best_cost_per_year : float or None
         Unreachable: the cost a year of the best reachable point (the proposal is the cheapest
         within ``tolerance`` of it).
@@ -305,6 +307,7 @@ class SolveResult:
     bound_levers: tuple = ()
     best_cost_per_year: float | None = None
     tolerance: float | None = None
+    best_levers: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -316,6 +319,8 @@ class SolveResult:
             "probability": self.probability, "central": self.central,
             "binding": list(self.binding), "bound_levers": list(self.bound_levers),
             "best_cost_per_year_wan_yuan": self.best_cost_per_year,
+            "best_levers": None if self.best_levers is None else {
+                k: list(v) if isinstance(v, tuple) else v for k, v in self.best_levers.items()},
             "tolerance": self.tolerance, "runs": self.runs,
             "margins": self.margins.to_dict(orient="records"),
         }
@@ -542,12 +547,9 @@ def _floor(scenario: Scenario, lever: tables.Lever, periods: Sequence[str]) -> f
     return max(scenario.levers[lever.id][tables.PERIODS.index(p)] for p in periods)
 
 
-def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
-            probability: float | None, bar, best: tuple | None = None,
-            tolerance: float = CLOSEST_TOLERANCE) -> SolveResult:
-    """The answer at ``z`` (constraint margins ``m``); ``best``: unreachable targets, the best
-    reachable point, its constraint margins and the indices of the levers that bind there."""
-    from simulator.model import Model
+def _settings(prob: _Problem, z: np.ndarray) -> tuple[dict, dict, dict]:
+    """Lever levels at ``z``: every period's (lever id → tuple), the decided ones (as
+    ``SolveResult.levers``) and the cost a year per decided period."""
     x = prob.x(z)
     levers = tables.levers()
     changes = {lev.id: list(prob.scenario.levers[lev.id]) for lev in levers}
@@ -563,6 +565,17 @@ def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
         settings = {lev.id: changes[lev.id][idx[0]] for lev in levers}
     else:
         settings = {lev.id: tuple(changes[lev.id][k] for k in idx) for lev in levers}
+    return changes, settings, by_period
+
+
+def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
+            probability: float | None, bar, best: tuple | None = None,
+            tolerance: float = CLOSEST_TOLERANCE) -> SolveResult:
+    """The answer at ``z`` (constraint margins ``m``); ``best``: unreachable targets, the best
+    reachable point, its constraint margins and the indices of the levers that bind there."""
+    from simulator.model import Model
+    levers = tables.levers()
+    changes, settings, by_period = _settings(prob, z)
     scen = prob.scenario.with_levers(name=f"{prob.scenario.name}-solved", **changes)
     card = goals.scorecard(Model().run(scen))
     nt = len(prob.targets)
@@ -632,4 +645,5 @@ def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
                        runs=prob.evaluations, cost_by_period=by_period,
                        floors=prob.floors, central=prob.central, bound_levers=bound,
                        best_cost_per_year=best_cost,
+                       best_levers=None if feasible else _settings(prob, best[0])[1],
                        tolerance=None if feasible else tolerance)
