@@ -10,7 +10,6 @@ tests/test_solver.py); the page's wiring does not depend on them.
 from __future__ import annotations
 
 import functools
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,12 @@ from simulator import Model, scorecard
 from simulator.analysis import solver
 from simulator.app import analyses, i18n, session
 from simulator.plan import tables
+from test_app import rerun, select_tab, warm_up_finished  # noqa: F401 (an autouse fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
 TIMEOUT = 600
 HTE = "high_tech_enterprises@2025"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def warm_up_finished():
-    """After the module, wait for the app's background XLA warm-up thread."""
-    yield
-    for thread in threading.enumerate():
-        if thread.name == "ensemble-warm-up":
-            thread.join(timeout=600)
 
 
 @pytest.fixture
@@ -47,17 +38,6 @@ def start(query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     if query:
         at.query_params.update(query)
-    return rerun(at)
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def select_tab(at: AppTest, key: str) -> AppTest:
-    at.session_state["w_tab"] = i18n.ui(f"tab_{key}", at.session_state["_lang"])
     return rerun(at)
 
 
