@@ -131,13 +131,21 @@ def solve_report(res: SolveResult) -> str:
         if not res.feasible:
             row.append(f"{r['best_margin'] * 100:+.1f} %")
         mrows.append(row + ["binding" if r["binding"] else ""])
-    hdr = ["目标 target", "margin (of target)" + (" at the required quantile" if under else "")]
+    hdr = ["目标 target", "margin"]
     if under:
-        hdr += ["probability", "central run margin", "draws below central"]
+        hdr += ["probability", "central", "below central"]
     if not res.feasible:
-        hdr.append("at best reachable")
+        hdr.append("at best")
+    said = ["margins in % of the target" + (" (at the required quantile of the draws)"
+                                             if under else "")]
+    if under:
+        said += ["central: in the central run (the scorecard's)",
+                 "below central: the share of the draws below the central run"]
+    if not res.feasible:
+        said.append("at best: at the best reachable point")
+    lines.append("; ".join(said).capitalize() + ".")
     lines.append(format_table(hdr + [""], mrows, shrink=[0]))
-    lines += [f"  {line}" for line in _solve_notes(res)]
+    lines += _solve_notes(res)
     lines.append("")
     lines.append("确定性记分卡 deterministic scorecard of the settings:")
     lines.append(scorecard_table(res.scorecard))
