@@ -45,7 +45,9 @@ Method
    lanes (× n draws, + D + 1 central lanes, under uncertainty). The answer is re-checked; if
    SLSQP ends slightly infeasible, the feasible point nearest to it on the segment to the start
    is taken. Binding targets are those with the smallest margins at the answer (unreachable:
-   the missed ones).
+   the missed ones). Under the probability alone (``central=False``) the search with the
+   central run is polished too and the cheaper answer kept: the probability alone is the
+   looser problem, and SLSQP on a quantile (kinked in the levers) can stop at a dearer point.
 The reported margins, probabilities and central values are re-runs of the answer's scenario,
 not values carried over from the search.
 
@@ -463,7 +465,7 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
 
     def fd(z):
         """Constraint margins at ``z`` and their Jacobian (columns: levers), one run."""
-        key = np.asarray(z, dtype=float).tobytes()
+        key = np.asarray(z, dtype=float).tobytes() + bytes([prob.central])
         if key not in cache:
             z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
             steps = np.where(z + FD_STEP <= 1.0, FD_STEP, -FD_STEP)
@@ -491,22 +493,41 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
         ok = (MC >= need).all(axis=1)  # the best point itself is one
     if bar is not None:
         bar.update(1)
-    okz = cands[ok]
-    z0 = okz[np.argmin(prob.annual_cost(okz))]
-    res = minimize(lambda z: float(prob.annual_cost(z)[0]) / scale, z0,
-                   jac=lambda z: (prob.cost * prob.slot_years * (prob.hi - prob.lo)
-                                  / (prob.years * scale)),
-                   method="SLSQP", bounds=[(0.0, 1.0)] * d,
-                   constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0] - need,
-                                 "jac": lambda z: fd(z)[1]}],
-                   options={"maxiter": maxiter, "ftol": 1e-7})
-    z1 = np.clip(res.x, 0.0, 1.0)
-    seg = z1 + np.linspace(0.0, 1.0, 21)[:, None] * (z0 - z1)  # from the answer back to the start
-    MS = prob.margins(seg)
-    i = int(np.argmax((MS >= need).all(axis=1)))  # z0 (last row) meets them, so some row does
-    z, m = seg[i], MS[i]
-    if prob.annual_cost(z)[0] > prob.annual_cost(z0)[0]:
-        z, m = z0, prob.margins(z0)[0]
+
+    def polish(ok, need):
+        """SLSQP from the cheapest candidate meeting ``need``; the answer and its margins."""
+        okz = cands[ok]
+        z0 = okz[np.argmin(prob.annual_cost(okz))]
+        res = minimize(lambda z: float(prob.annual_cost(z)[0]) / scale, z0,
+                       jac=lambda z: (prob.cost * prob.slot_years * (prob.hi - prob.lo)
+                                      / (prob.years * scale)),
+                       method="SLSQP", bounds=[(0.0, 1.0)] * d,
+                       constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0] - need,
+                                     "jac": lambda z: fd(z)[1]}],
+                       options={"maxiter": maxiter, "ftol": 1e-7})
+        z1 = np.clip(res.x, 0.0, 1.0)
+        seg = z1 + np.linspace(0.0, 1.0, 21)[:, None] * (z0 - z1)  # back to the start
+        MS = prob.margins(seg)
+        i = int(np.argmax((MS >= need).all(axis=1)))  # z0 (last row) meets them, so some row does
+        if prob.annual_cost(seg[i])[0] > prob.annual_cost(z0)[0]:
+            return z0, prob.margins(z0)[0]
+        return seg[i], MS[i]
+
+    z, m = polish(ok, need)
+    if best is None and probability is not None and not central:
+        # the probability alone is a relaxation of the probability with the central run: its
+        # answer must not cost more. SLSQP on the quantile (a kinked function of the levers)
+        # can stop at a dearer point than the one the central constraint leads it to, so that
+        # search is run too and the cheaper answer kept (both meet the probability)
+        prob.central = True
+        MC2 = prob.margins(cands)
+        ok2 = (MC2 >= 0).all(axis=1)
+        if ok2.any():
+            z2, _ = polish(ok2, np.zeros(MC2.shape[1]))
+            prob.central = False
+            if prob.annual_cost(z2)[0] < prob.annual_cost(z)[0]:
+                z, m = z2, prob.margins(z2)[0]
+        prob.central = False
     if best is None:
         return _result(prob, z, m, True, probability, bar)
     # which levers bind: at their maximum at the best point, where raising them would help a
