@@ -238,12 +238,15 @@ def warm_up_ensembles() -> threading.Thread:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def solve(key: session.ScenarioKey, targets: tuple[str, ...], probability: float | None
-          ) -> solver.SolveResult:
-    """The solver's cheapest settings for ``targets`` from the scenario ``key``."""
+def solve(key: session.ScenarioKey, targets: tuple[str, ...], probability: float | None,
+          central: bool = True, floors: bool = False) -> solver.SolveResult:
+    """The solver's cheapest settings for ``targets`` from the scenario ``key`` (``central``:
+    under a probability, the central run must meet them too; ``floors``: the scenario's levels
+    are lower bounds)."""
     scn = session.scenario_from_key(("app", *key[1:]))  # a short name: the solver appends to it
     return solver.solve(scn, list(targets), probability=probability, n=analyses.SOLVE_N,
-                        seed=analyses.SOLVE_SEED, spec=get_uncertainty_spec())
+                        seed=analyses.SOLVE_SEED, spec=get_uncertainty_spec(),
+                        central=central, floors=floors)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -1053,12 +1056,23 @@ def solve_view(current_key, card, lang: str) -> None:
         placeholder=i18n.ui("choose_targets", lang),
         on_change=on_copy, args=("w_solve_targets", "_solve_targets"))
     probability = probability_widgets("solve", lang)
+    c1, c2 = st.columns(2)
+    central = True
+    if probability is not None:
+        central = c1.toggle(i18n.ui("solve_central", lang),
+                            key=bind("w_solve_central", ss.get("_solve_central", True)),
+                            help=i18n.ui("solve_central_help", lang),
+                            on_change=on_copy, args=("w_solve_central", "_solve_central"))
+    floors = c2.toggle(i18n.ui("solve_floors", lang),
+                       key=bind("w_solve_floors", ss.get("_solve_floors", False)),
+                       help=i18n.ui("solve_floors_help", lang),
+                       on_change=on_copy, args=("w_solve_floors", "_solve_floors"))
     if not chosen:
         st.info(i18n.ui("solve_none", lang))
     if st.button(i18n.ui("solve_run", lang), key="w_solve_run", type="primary",
                  disabled=not chosen):
         with st.spinner(i18n.ui("solve_running", lang)):
-            result = solve(current_key, tuple(chosen), probability)
+            result = solve(current_key, tuple(chosen), probability, bool(central), bool(floors))
         ss["_solve"] = (current_key, result)
         ss["_solve_msg"] = None
     if not ss["_solve"]:
@@ -1071,8 +1085,14 @@ def solve_view(current_key, card, lang: str) -> None:
                          targets="、".join(analyses.target_label(k, lang) for k in result.margins["key"])
                          if lang == "zh" else "; ".join(analyses.target_label(k, lang)
                                                         for k in result.margins["key"])))
+        notes = analyses.solve_notes(result, lang)
+        if notes:
+            with st.container(key="solve_notes"):
+                for note in notes:
+                    st.markdown(note)  # the page's own strings, numbers and names
         st.dataframe(analyses.solve_table(result, lang), hide_index=True, key="w_solve_table")
         st.markdown(analyses.solve_cost_text(result, lang))
+        st.dataframe(analyses.solve_checks(result, lang), hide_index=True, key="w_solve_checks")
         st.button(i18n.ui("solve_apply", lang), key="w_solve_apply", on_click=on_apply_solution,
                   help=i18n.ui("solve_apply_help", lang, periods=analyses.periods_text(result.periods)))
         if ss["_solve_msg"] == "applied":

@@ -396,8 +396,12 @@ def cmd_solve(args) -> int:
     _runs("n", args.n, args.n, lo=10)
     if args.out:
         _check_output(Path(args.out), args)
+    if args.no_central and args.probability is None:
+        raise UserError("--no-central: only with --probability (without it the answer is the "
+                        "central run's)")
     res = solver.solve(scen, chosen, probability=args.probability, spec=spec, n=args.n,
-                       seed=args.seed, progress=args.progress)
+                       seed=args.seed, progress=args.progress, floors=args.floors,
+                       central=not args.no_central)
     text = solve_report(res)
     if args.format == "json":
         text = json.dumps(res.to_dict(), ensure_ascii=False, indent=2)
@@ -805,6 +809,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the draws and the search "
                    f"(a whole number from 0 to {MAX_SEED}; default 0)")
     p.add_argument("--uncertainty", help="uncertainty YAML file (with --probability)")
+    p.add_argument("--no-central", action="store_true", help="with --probability: do not also "
+                   "require the targets in the central run (the scorecard's); the answer may "
+                   "then cost less than the deterministic one and the scorecard miss a target")
+    p.add_argument("--floors", action="store_true", help="keep the scenario's enacted measures "
+                   "as floors: proposals never cut a lever below the scenario's level")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")

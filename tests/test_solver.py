@@ -61,9 +61,16 @@ def test_answer_is_near_the_cheapest(plan, easy):
     assert not card.loc["high_tech_enterprises@2025", "met"]
 
 
-def test_impossible_target_reported(plan):
+@pytest.fixture(scope="module")
+def impossible(plan):
+    """A hand-built unreachable target (5000 registered tech SMEs in 2025) beside a reachable
+    one."""
     impossible = dataclasses.replace(target("tech_smes@2025"), target=5000.0)
-    res = solver.solve(plan, [impossible, target("high_tech_enterprises@2025")], candidates=200)
+    return solver.solve(plan, [impossible, target("high_tech_enterprises@2025")], candidates=200)
+
+
+def test_impossible_target_reported(impossible):
+    res = impossible
     assert not res.feasible
     assert res.binding == ("tech_smes@2025",)
     assert "cannot be reached" in res.message and "tech_smes@2025" in res.message
@@ -110,12 +117,150 @@ def test_cli_infeasible(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("✗ cannot be reached within the lever bounds")
     assert "binding:" in out.stdout
+    # the binding constraint and the closest affordable settings, in words
+    assert "Binding: rd_intensity@2035 falls short by" in out.stdout
+    assert "Levers at their maximum there that bind" in out.stdout
+    assert "Proposed: the closest affordable settings" in out.stdout
 
 
 @pytest.mark.parametrize("args,needle", [
     (["--targets", "2030"], "--targets: value '2030' names no target"),
     (["--probability", "1.5"], "--probability: value 1.5"),
-], ids=["bad-target", "bad-probability"])
+    (["--no-central"], "--no-central: only with --probability"),
+], ids=["bad-target", "bad-probability", "no-central-alone"])
 def test_cli_errors(tmp_path, args, needle):
     out = cli("solve", PLAN, *args, cwd=tmp_path)
     assert out.returncode == 2 and out.stderr.startswith("error: ") and needle in out.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Honesty (issue 14 item 8): the central run and the ensemble agree or say why; unreachable
+# targets name what binds and propose the cheapest near-best settings; floors
+
+BASELINE = REPO / "scenarios" / "baseline.yaml"
+HTE = "high_tech_enterprises@2025"
+P, N = 0.5, 20  # the baseline's central run lies at about the 25th percentile of the ensemble
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario(BASELINE)
+
+
+@pytest.fixture(scope="module")
+def deterministic(baseline):
+    return solver.solve(baseline, [HTE], candidates=200)
+
+
+@pytest.fixture(scope="module")
+def both(baseline):
+    """The answers with and without the central run (same draws, seed and screen)."""
+    return {central: solver.solve(baseline, [HTE], probability=P, n=N, seed=0, candidates=200,
+                                  central=central) for central in (True, False)}
+
+
+@pytest.fixture(params=[True, False], ids=["central", "probability-only"])
+def under_uncertainty(request, both):
+    return both[request.param]
+
+
+def test_probability_alone_costs_no_more_than_with_the_central_run(both, deterministic):
+    """The probability alone relaxes the probability with the central run; and that, the
+    deterministic problem (up to the optimiser's 0.1 %)."""
+    assert both[False].cost_per_year <= both[True].cost_per_year + 1e-9
+    assert both[True].cost_per_year >= deterministic.cost_per_year * (1 - 1e-3)
+
+
+def rerun_ensemble(res):
+    """The ensemble re-run at the answer with the public API: target values per draw."""
+    from simulator.analysis import uncertainty
+    return uncertainty.run(res.scenario, n=N, seed=0).target_values()
+
+
+def test_claims_equal_a_rerun_of_the_answer(under_uncertainty):
+    """The central value is ``Model().run``'s; the probability and the central run's place
+    in the ensemble equal a re-run of the ensemble at the answer."""
+    from simulator import Model, scorecard
+    res = under_uncertainty
+    assert res.feasible and ("and in the central run" in res.message) == res.central
+    row = res.margins.set_index("key").loc[HTE]
+    card = scorecard(Model().run(res.scenario)).set_index("key").loc[HTE]
+    assert row["central_value"] == pytest.approx(card["value"], rel=1e-9)
+    assert bool(row["central_met"]) == bool(card["met"])
+    from simulator.analysis import uncertainty
+    values = rerun_ensemble(res)[HTE].to_numpy()
+    assert row["probability"] == pytest.approx(float(uncertainty.met(values, target(HTE)).mean()),
+                                               abs=1e-12)
+    assert row["probability"] >= P
+    assert row["central_quantile"] == pytest.approx(float((values < card["value"]).mean()),
+                                                    abs=1e-12)
+
+
+def test_central_option_agrees_with_the_scorecard(under_uncertainty, deterministic):
+    """With the central run required the scorecard of the answer meets the target and the
+    answer costs at least the deterministic one (up to the optimiser's 0.1 %); without it the
+    central run here misses the target, the answer is cheaper, and the notes say why."""
+    from simulator import Model, scorecard
+    from simulator.app import analyses
+    res = under_uncertainty
+    met = bool(scorecard(Model().run(res.scenario)).set_index("key").loc[HTE, "met"])
+    notes = {lang: " ".join(analyses.solve_notes(res, lang)) for lang in ("zh", "en")}
+    if res.central:
+        assert met
+        assert res.cost_per_year >= deterministic.cost_per_year * (1 - 1e-3)
+        assert "also meet every chosen target in the central run" in notes["en"]
+    else:
+        assert not met  # the case the issue met: the probability reached, the scorecard red
+        assert res.cost_per_year < deterministic.cost_per_year
+        q = res.margins.set_index("key").loc[HTE, "central_quantile"]
+        assert f"{q * 100:.1f}% of the draws lie below it" in notes["en"]
+        assert "中心运行只是集合中的一个点" in notes["zh"]
+
+
+def test_unreachable_names_the_binding_constraint(impossible, plan):
+    """The proposal is the cheapest within 1 % of the target of the best reachable point,
+    not every lever at its maximum; the binding levers sit at their maximum there and lowering
+    one lowers the missed indicator (checked with ``Model().run``)."""
+    from simulator import Model, scorecard
+    res = impossible
+    key = "tech_smes@2025"
+    assert res.binding == (key,) and res.tolerance == solver.CLOSEST_TOLERANCE
+    m = res.margins.set_index("key")
+    best, got = m.loc[key, "best_margin"], m.loc[key, "margin"]
+    assert best - res.tolerance - 1e-9 <= got < 0
+    assert got == pytest.approx(m.loc[key, "central_margin"], rel=1e-9)
+    assert m.loc["high_tech_enterprises@2025", "central_met"]
+    corner = sum(c.cost_per_unit * (tables.lever(k).max - tables.lever(k).default)
+                 for k, c in solver.lever_costs().items())
+    assert res.cost_per_year < res.best_cost_per_year <= corner + 1e-6
+    assert res.cost_per_year < 0.5 * corner  # not the corner: far cheaper
+    assert "closest affordable settings" in res.message and "binding: tech_smes" in res.message
+
+    def smes(levels):
+        scen = plan.with_levers(**{k: (v,) + plan.levers[k][1:] for k, v in levels.items()})
+        return scorecard(Model().run(scen)).set_index("key").loc[key, "value"]
+
+    at_best = smes(res.best_levers)
+    assert (at_best - 5000.0) / 5000.0 == pytest.approx(best, abs=1e-7)
+    assert res.bound_levers
+    for k in res.bound_levers:
+        lev = tables.lever(k)
+        assert res.best_levers[k] == pytest.approx(lev.max)
+        lower = dict(res.best_levers, **{k: lev.max - 0.1 * (lev.max - lev.default)})
+        assert smes(lower) < at_best, k
+
+
+def test_tolerance_out_of_range(plan):
+    with pytest.raises(ValueError, match=r"tolerance: value 1\.5 is not allowed"):
+        solver.solve(plan, [HTE], tolerance=1.5)
+
+
+def test_cli_floors_keep_the_enacted_measures(tmp_path, plan):
+    out = cli("solve", PLAN, "--targets", "tech_smes@2025", "--floors", "--format", "json",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    import json
+    got = json.loads(out.stdout)
+    assert got["floors"] is True and got["feasible"]
+    for lev in tables.levers():
+        assert got["levers"][lev.id] >= plan.levers[lev.id][0] - 1e-9, lev.id

@@ -14,24 +14,42 @@ total.
 
 Constraints: every chosen target met — in the deterministic run, or (``probability=p``) in at
 least ``ceil(p × n)`` of ``n`` Latin-hypercube draws of the uncertain constants, for each target
-separately (the per-target probability that ``python -m simulator uncertainty`` reports). A
-margin is normalised by the target's size, ``(value − target) / |target|``.
+separately (the per-target probability that ``python -m simulator uncertainty`` reports), and
+with ``central`` (the default) in the central run too. A margin is normalised by the target's
+size, ``(value − target) / |target|``.
+
+Probability and the central run: the central run (the model's own, calibrated constants) is
+what the scorecard shows, and it is one point of the ensemble, not its median: for a target
+where it lies near the bottom of the ensemble, settings that meet the target in 80 % of the
+draws can miss it in the central run (and cost less than the deterministic answer). With
+``central`` the answer meets both, so it never costs less than the deterministic one; without,
+the result reports for each target where the central run lies in the ensemble
+(``central_quantile``) and whether it meets the target.
 
 Method
 ------
 1. Screen: one vectorised engine run of a seeded Latin hypercube of candidate lever vectors, the
-   line from the 2020 levels to every lever at its maximum, and that corner itself.
-2. If no candidate meets the targets (the all-maximum corner included), they cannot be reached
-   within the bounds: report the candidate with the smallest total normalised shortfall ("closest
-   achievable") and the targets it misses, the largest shortfall first (the binding target).
-3. Otherwise polish the cheapest feasible candidate with SLSQP (linear cost, margins ≥ 0),
-   derivatives by forward differences computed in one vectorised run of D + 1 lanes (× n draws
-   under uncertainty). The answer is re-checked; if SLSQP ends slightly infeasible, the feasible
-   point nearest to it on the segment to the start is taken. Binding targets are those with the
-   smallest margins at the answer.
-Under uncertainty the start is the cheapest point meeting the probability constraints among the
-line from the deterministic answer to the maximum corner and the 20 screened candidates with the
-largest deterministic margins.
+   line from the 2020 levels to every lever at its maximum, and that corner itself. Under
+   uncertainty the candidates are the line from the cheapest deterministic candidate to the
+   maximum corner and the 20 screened candidates with the largest deterministic margins,
+   evaluated over the draws.
+2. If no candidate meets the targets, they cannot be reached within the bounds. The best
+   reachable point is the candidate with the smallest total normalised shortfall (the
+   all-maximum corner is one); the levers that bind are those at their maximum there whose
+   raise would help a missed target (a positive forward difference). The proposal is not that
+   point but the **closest affordable settings**: the cheapest that meet the targets the best
+   point meets and come within ``tolerance`` (default 1 %) of each missed target of the best
+   point's margin on it — found as in step 3 with the constraints shifted accordingly.
+3. Polish the cheapest candidate meeting the constraints with SLSQP (linear cost,
+   margins ≥ 0), derivatives by forward differences computed in one vectorised run of D + 1
+   lanes (× n draws, + D + 1 central lanes, under uncertainty). The answer is re-checked; if
+   SLSQP ends slightly infeasible, the feasible point nearest to it on the segment to the start
+   is taken. Binding targets are those with the smallest margins at the answer (unreachable:
+   the missed ones). Under the probability alone (``central=False``) the search with the
+   central run is polished too and the cheaper answer kept: the probability alone is the
+   looser problem, and SLSQP on a quantile (kinked in the levers) can stop at a dearer point.
+The reported margins, probabilities and central values are re-runs of the answer's scenario,
+not values carried over from the search.
 
 Variants
 --------
@@ -60,6 +78,9 @@ from simulator.plan.tables import Target
 
 #: Relative step of the forward differences, in units of each lever's range.
 FD_STEP = 1e-3
+#: Unreachable targets: the closest affordable settings may fall short of the best reachable
+#: margin by at most this share of each missed target (0.01: 1 % of the target).
+CLOSEST_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -146,6 +167,7 @@ class _Problem:
     slots: tuple = ()
     ref: np.ndarray | None = None    # the level cost is measured from (default ``lo``)
     floors: bool = False             # whether ``lo`` holds the scenario's levels
+    central: bool = False            # under uncertainty, also require the central run
 
     def __post_init__(self):
         if not self.slots:
@@ -165,39 +187,53 @@ class _Problem:
         """Cost a year averaged over the decided periods (万元 above the 2020 levels)."""
         return (self.x(np.atleast_2d(z)) - self.ref) @ (self.cost * self.slot_years) / self.years
 
-    def margins(self, Z: np.ndarray) -> np.ndarray:
-        """Normalised margins (K, m) of candidates Z (K, D) in the unit cube; under uncertainty
-        the ``need``-th largest margin over the draws (≥ 0 ⇔ met in at least ``need`` draws)."""
-        Z = np.atleast_2d(Z)
-        X = self.x(Z)
+    def lane_margins(self, X: np.ndarray, draws: pd.DataFrame | None) -> np.ndarray:
+        """Normalised margins (K, R, m) of lever vectors X (K, D) in each of the R draws
+        (``draws`` None: R = 1, the central run: the model's own constants, no ``fixed``)."""
         k = len(X)
         levers = tables.levers()
         base = dict(self.scenario.params())
-        base.update(self.fixed)
+        if draws is not None:
+            base.update(self.fixed)
         cols: dict[str, np.ndarray] = {}
-        reps = 1 if self.draws is None else len(self.draws)
+        reps = 1 if draws is None else len(draws)
         for j, (i, periods) in enumerate(self.slots):
             col = np.repeat(X[:, j], reps)
             for p in periods:
                 cols[levers[i].period_param(p)] = col
-        if self.draws is not None:
-            for c in self.draws.columns:
-                cols[c] = np.tile(self.draws[c].to_numpy(dtype=float), k)
+        if draws is not None:
+            for c in draws.columns:
+                cols[c] = np.tile(draws[c].to_numpy(dtype=float), k)
         variables = list(dict.fromkeys(t.indicator for t in self.targets))
         times, data = unc.evaluate(base, pd.DataFrame(cols), variables)
         self.evaluations += k * reps
-        out = np.empty((k, len(self.targets)))
+        out = np.empty((k, reps, len(self.targets)))
         for i, t in enumerate(self.targets):
             v = unc.target_values(data, times, t).reshape(k, reps)
-            m = _sign(t) * (v - t.target) / abs(t.target)
-            if t.comparison in (">", "<"):
-                m = np.where(m > 0, m, np.minimum(m, -1e-12))  # equality does not meet
-            m = np.where(np.isnan(m), -1.0, m)
-            if reps == 1:
-                out[:, i] = m[:, 0]
-            else:
-                out[:, i] = np.sort(m, axis=1)[:, reps - self.need]
+            out[:, :, i] = _margin(v, t)
         return out
+
+    def margins(self, Z: np.ndarray) -> np.ndarray:
+        """Constraint margins of candidates Z (K, D) in the unit cube: (K, m) normalised
+        margins, ≥ 0 ⇔ met. Under uncertainty the ``need``-th largest margin over the draws
+        (≥ 0 ⇔ met in at least ``need`` draws), followed with ``central`` by the m margins of
+        the central run: (K, 2m)."""
+        X = self.x(np.atleast_2d(Z))
+        if self.draws is None:
+            return self.lane_margins(X, None)[:, 0, :]
+        q = np.sort(self.lane_margins(X, self.draws), axis=1)[:, len(self.draws) - self.need, :]
+        if self.central:
+            return np.hstack([q, self.lane_margins(X, None)[:, 0, :]])
+        return q
+
+
+def _margin(v: np.ndarray, t: Target) -> np.ndarray:
+    """Normalised margin ``(value − target) / |target|`` signed so that ≥ 0 meets ``t`` (a
+    strict comparison is not met by equality; a NaN value misses by 100 %)."""
+    m = _sign(t) * (np.asarray(v, dtype=float) - t.target) / abs(t.target)
+    if t.comparison in (">", "<"):
+        m = np.where(m > 0, m, np.minimum(m, -1e-12))  # equality does not meet
+    return np.where(np.isnan(m), -1.0, m)
 
 
 @dataclass(frozen=True)
@@ -220,7 +256,13 @@ class SolveResult:
     scenario : Scenario
         The input scenario with the settings applied.
     margins : DataFrame
-        Per target: normalised margin at the answer (≥ 0: met), ``binding`` flag.
+        Per target (in the order asked): ``margin``, the normalised margin ``(value − target)
+        / |target|`` signed so that ≥ 0 meets it, at the answer (under ``probability`` the
+        margin at the required quantile of the draws); ``central_value`` and
+        ``central_margin``, ``central_met``: the central run of the answer (the scorecard's);
+        under ``probability`` also ``probability`` (share of the draws meeting it) and
+        ``central_quantile`` (share of the draws whose value lies below the central run's);
+        unreachable: ``best_margin`` (at the best reachable point); ``binding``.
     scorecard : DataFrame
         The deterministic scorecard of ``scenario`` (every target).
     probabilities : DataFrame or None
@@ -232,6 +274,19 @@ class SolveResult:
         万元 a year above the 2020 levels in each decided period.
     floors : bool
         Whether the scenario's levels were lower bounds.
+    central : bool
+        Whether the central run was required as well as the probability.
+    bound_levers : tuple of str
+        Unreachable: the levers at their maximum at the best reachable point whose raise would
+        help a missed target (they bind).
+    best_levers : dict or None
+        Unreachable: the lever levels of the best reachable point (as ``levers``).
+    best_cost_per_year : float or None
+        Unreachable: the cost a year of the best reachable point (the proposal is the cheapest
+        within ``tolerance`` of it).
+    tolerance : float or None
+        Unreachable: the share of each missed target the proposal may fall short of the best
+        reachable margin.
     """
 
     feasible: bool
@@ -250,6 +305,11 @@ class SolveResult:
     runs: int
     cost_by_period: dict = field(default_factory=dict)
     floors: bool = False
+    central: bool = False
+    bound_levers: tuple = ()
+    best_cost_per_year: float | None = None
+    tolerance: float | None = None
+    best_levers: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -258,7 +318,12 @@ class SolveResult:
             "periods": list(self.periods), "cost_per_year_wan_yuan": self.cost_per_year,
             "cost_by_period_wan_yuan": self.cost_by_period, "floors": self.floors,
             "cost_total_wan_yuan": self.cost_total, "years": self.years,
-            "probability": self.probability, "binding": list(self.binding), "runs": self.runs,
+            "probability": self.probability, "central": self.central,
+            "binding": list(self.binding), "bound_levers": list(self.bound_levers),
+            "best_cost_per_year_wan_yuan": self.best_cost_per_year,
+            "best_levers": None if self.best_levers is None else {
+                k: list(v) if isinstance(v, tuple) else v for k, v in self.best_levers.items()},
+            "tolerance": self.tolerance, "runs": self.runs,
             "margins": self.margins.to_dict(orient="records"),
         }
 
@@ -267,8 +332,8 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
           probability: float | None = None, spec: unc.UncertaintySpec | None = None,
           n: int = 100, seed: int | None = 0, candidates: int = 2000, maxiter: int = 60,
           progress: bool = False, periods: Sequence[str] | None = None,
-          per_period: bool = False, floors: bool = False, conditioned: bool = True
-          ) -> SolveResult:
+          per_period: bool = False, floors: bool = False, conditioned: bool = True,
+          central: bool = True, tolerance: float = CLOSEST_TOLERANCE) -> SolveResult:
     """The lowest-cost lever settings that reach ``targets`` (see the module docstring).
 
     Parameters
@@ -302,6 +367,15 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
     conditioned : bool, default True
         Under uncertainty, draw only constants consistent with the 2015–2020 observations
         (:mod:`simulator.analysis.conditioning`); False: the prior's draws.
+    central : bool, default True
+        Under uncertainty, also require every target in the central run (the model's own
+        constants, what the scorecard shows), so that the answer costs at least the
+        deterministic one and the scorecard of the answer meets the targets; False: the
+        probability alone (the central run may then miss a target, see
+        ``SolveResult.margins["central_quantile"]``). Ignored without ``probability``.
+    tolerance : float, default :data:`CLOSEST_TOLERANCE`
+        Unreachable targets: how far (a share of each missed target) the closest affordable
+        settings may fall short of the best reachable point's margin.
 
     Returns
     -------
@@ -313,8 +387,8 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
     Raises
     ------
     ValueError
-        No targets, unknown target names or periods, or a ``probability`` not strictly
-        between 0 and 1.
+        No targets, unknown target names or periods, a ``probability`` not strictly
+        between 0 and 1, or a ``tolerance`` outside [0, 1).
 
     Examples
     --------
@@ -330,6 +404,14 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
     targets = tuple(targets)
     if not targets:
         raise ValueError("targets: none chosen")
+    if probability is not None:
+        if not 0 < probability < 1:
+            raise ValueError(f"probability: value {probability!r} is not allowed; allowed a number "
+                             "between 0 and 1 (exclusive)")
+        spec = spec or unc.load_spec()
+    if not 0 <= tolerance < 1:
+        raise ValueError(f"tolerance: value {tolerance!r} is not allowed; allowed a number from 0 "
+                         "(inclusive) to 1 (exclusive)")
     levers = tables.levers()
     costs = lever_costs()
     if periods is None:
@@ -360,51 +442,30 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
         bar.update(1)
     feasible = (M >= 0).all(axis=1)
 
-    if probability is not None:
-        if not 0 < probability < 1:
-            raise ValueError(f"probability: value {probability!r} is not allowed; allowed a number "
-                             "between 0 and 1 (exclusive)")
-        spec = spec or unc.load_spec()
+    if probability is None:
+        cands, MC = screen, M
+    else:
         prob.draws = unc.ensemble_draws(spec, n, seed, conditioned=conditioned)[0]
         prob.fixed = {dd.constant: dd.min for dd in spec.distributions if not dd.varies}
         prob.need = max(1, math.ceil(probability * n - 1e-9))
-
-    def closest(Z, MZ):
-        short = np.clip(-MZ, 0, None).sum(axis=1)
-        i = int(np.argmin(short + 1e-9 * prob.annual_cost(Z) / scale))
-        return Z[i], MZ[i]
-
-    if probability is None:
-        if not feasible.any():
-            z, m = closest(screen, M)
-            return _result(prob, z, m, False, probability, bar)
-        order = np.flatnonzero(feasible)
-        z0 = screen[order[np.argmin(prob.annual_cost(screen[order]))]]
-    else:
+        prob.central = central
         # start from the cheapest deterministic answer, then walk towards the max corner
         if feasible.any():
             order = np.flatnonzero(feasible)
             zd = screen[order[np.argmin(prob.annual_cost(screen[order]))]]
         else:
             zd = np.zeros(d)
-        seg = zd + np.linspace(0.0, 1.0, 21)[:, None] * (1.0 - zd)
+        cands = zd + np.linspace(0.0, 1.0, 21)[:, None] * (1.0 - zd)
         # plus the screen's candidates with the largest deterministic margins (levers can work
         # against each other, so the all-maximum corner is not always the most robust point)
-        seg = np.vstack([seg, screen[np.argsort(-M.min(axis=1), kind="stable")[:20]]])
-        MS = prob.margins(seg)
-        ok = (MS >= 0).all(axis=1)
-        if not ok.any():
-            z, m = closest(seg, MS)
-            return _result(prob, z, m, False, probability, bar)
-        okz = seg[ok]
-        z0 = okz[np.argmin(prob.annual_cost(okz))]
-    if bar is not None:
-        bar.update(1)
+        cands = np.vstack([cands, screen[np.argsort(-M.min(axis=1), kind="stable")[:20]]])
+        MC = prob.margins(cands)
 
     cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
     def fd(z):
-        key = np.asarray(z, dtype=float).tobytes()
+        """Constraint margins at ``z`` and their Jacobian (columns: levers), one run."""
+        key = np.asarray(z, dtype=float).tobytes() + bytes([prob.central])
         if key not in cache:
             z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
             steps = np.where(z + FD_STEP <= 1.0, FD_STEP, -FD_STEP)
@@ -414,22 +475,92 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
             cache[key] = (MZ[0], ((MZ[1:] - MZ[0]) / steps[:, None]).T)
         return cache[key]
 
-    res = minimize(lambda z: float(prob.annual_cost(z)[0]) / scale, z0,
-                   jac=lambda z: (prob.cost * prob.slot_years * (prob.hi - prob.lo)
-                                  / (prob.years * scale)),
-                   method="SLSQP", bounds=[(0.0, 1.0)] * d,
-                   constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0],
-                                 "jac": lambda z: fd(z)[1]}],
-                   options={"maxiter": maxiter, "ftol": 1e-7})
+    ok = (MC >= 0).all(axis=1)
+    best = None
+    if ok.any():
+        need = np.zeros(MC.shape[1])
+    else:
+        # unreachable: the best reachable point is the candidate with the smallest total
+        # shortfall (the all-maximum corner is one); the answer is the cheapest point that comes
+        # within ``tolerance`` of the target of that point's margin on every missed target
+        # and meets the others
+        short = np.clip(-MC, 0, None).sum(axis=1)
+        ib = int(np.argmin(short + 1e-9 * prob.annual_cost(cands) / scale))
+        zb, mb = _closest(prob, fd, cands[ib], MC[ib], maxiter)
+        best = (zb, mb)
+        need = np.where(mb < 0, mb - tolerance, 0.0)
+        cands, MC = np.vstack([cands, zb]), np.vstack([MC, mb])
+        ok = (MC >= need).all(axis=1)  # the best point itself is one
+    if bar is not None:
+        bar.update(1)
+
+    def polish(ok, need):
+        """SLSQP from the cheapest candidate meeting ``need``; the answer and its margins."""
+        okz = cands[ok]
+        z0 = okz[np.argmin(prob.annual_cost(okz))]
+        res = minimize(lambda z: float(prob.annual_cost(z)[0]) / scale, z0,
+                       jac=lambda z: (prob.cost * prob.slot_years * (prob.hi - prob.lo)
+                                      / (prob.years * scale)),
+                       method="SLSQP", bounds=[(0.0, 1.0)] * d,
+                       constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0] - need,
+                                     "jac": lambda z: fd(z)[1]}],
+                       options={"maxiter": maxiter, "ftol": 1e-7})
+        z1 = np.clip(res.x, 0.0, 1.0)
+        seg = z1 + np.linspace(0.0, 1.0, 21)[:, None] * (z0 - z1)  # back to the start
+        MS = prob.margins(seg)
+        i = int(np.argmax((MS >= need).all(axis=1)))  # z0 (last row) meets them, so some row does
+        if prob.annual_cost(seg[i])[0] > prob.annual_cost(z0)[0]:
+            return z0, prob.margins(z0)[0]
+        return seg[i], MS[i]
+
+    z, m = polish(ok, need)
+    if best is None and probability is not None and not central:
+        # the probability alone is a relaxation of the probability with the central run: its
+        # answer must not cost more. SLSQP on the quantile (a kinked function of the levers)
+        # can stop at a dearer point than the one the central constraint leads it to, so that
+        # search is run too and the cheaper answer kept (both meet the probability)
+        prob.central = True
+        MC2 = prob.margins(cands)
+        ok2 = (MC2 >= 0).all(axis=1)
+        if ok2.any():
+            z2, _ = polish(ok2, np.zeros(MC2.shape[1]))
+            prob.central = False
+            if prob.annual_cost(z2)[0] < prob.annual_cost(z)[0]:
+                z, m = z2, prob.margins(z2)[0]
+        prob.central = False
+    if best is None:
+        return _result(prob, z, m, True, probability, bar)
+    # which levers bind: at their maximum at the best point, where raising them would help a
+    # missed target (a positive derivative of its margin, one-sided from the bound)
+    mb, jac = fd(best[0])
+    missed = mb < 0
+    bound = [j for j in range(d) if best[0][j] >= 1.0 - 1e-9 and (jac[missed, j] > 0).any()]
+    return _result(prob, z, m, False, probability, bar, best=(best[0], mb, bound),
+                   tolerance=tolerance)
+
+
+def _closest(prob: _Problem, fd, z0: np.ndarray, m0: np.ndarray, maxiter: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The best reachable point from ``z0`` (constraint margins ``m0``, some < 0): SLSQP
+    maximising the sum of the missed margins (each counted up to 0) while keeping the met
+    ones ≥ 0; returns it with its margins, or ``z0`` if that is not better."""
+    from scipy.optimize import minimize
+    met = m0 >= 0
+
+    def objective(z):
+        m, jac = fd(z)
+        low = (m < 0) & ~met
+        return -float(m[low].sum()), -jac[low].sum(axis=0)
+
+    res = minimize(objective, z0, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * len(z0),
+                   constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0][met],
+                                 "jac": lambda z: fd(z)[1][met]}] if met.any() else [],
+                   options={"maxiter": maxiter, "ftol": 1e-9})
     z1 = np.clip(res.x, 0.0, 1.0)
-    seg = z1 + np.linspace(0.0, 1.0, 21)[:, None] * (z0 - z1)  # from the answer back to the start
-    MS = prob.margins(seg)
-    ok = (MS >= 0).all(axis=1)
-    i = int(np.argmax(ok))  # z0 (last row) is feasible, so some row is
-    z, m = seg[i], MS[i]
-    if prob.annual_cost(z)[0] > prob.annual_cost(z0)[0]:
-        z, m = z0, prob.margins(z0)[0]
-    return _result(prob, z, m, True, probability, bar)
+    m1 = prob.margins(z1)[0]
+    if (m1[met] >= 0).all() and np.clip(-m1, 0, None).sum() < np.clip(-m0, 0, None).sum():
+        return z1, m1
+    return z0, m0
 
 
 def _floor(scenario: Scenario, lever: tables.Lever, periods: Sequence[str]) -> float:
@@ -437,9 +568,9 @@ def _floor(scenario: Scenario, lever: tables.Lever, periods: Sequence[str]) -> f
     return max(scenario.levers[lever.id][tables.PERIODS.index(p)] for p in periods)
 
 
-def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
-            probability: float | None, bar) -> SolveResult:
-    from simulator.model import Model
+def _settings(prob: _Problem, z: np.ndarray) -> tuple[dict, dict, dict]:
+    """Lever levels at ``z``: every period's (lever id → tuple), the decided ones (as
+    ``SolveResult.levers``) and the cost a year per decided period."""
     x = prob.x(z)
     levers = tables.levers()
     changes = {lev.id: list(prob.scenario.levers[lev.id]) for lev in levers}
@@ -455,38 +586,76 @@ def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
         settings = {lev.id: changes[lev.id][idx[0]] for lev in levers}
     else:
         settings = {lev.id: tuple(changes[lev.id][k] for k in idx) for lev in levers}
+    return changes, settings, by_period
+
+
+def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
+            probability: float | None, bar, best: tuple | None = None,
+            tolerance: float = CLOSEST_TOLERANCE) -> SolveResult:
+    """The answer at ``z`` (constraint margins ``m``); ``best``: unreachable targets, the best
+    reachable point, its constraint margins and the indices of the levers that bind there."""
+    from simulator.model import Model
+    levers = tables.levers()
+    changes, settings, by_period = _settings(prob, z)
     scen = prob.scenario.with_levers(name=f"{prob.scenario.name}-solved", **changes)
     card = goals.scorecard(Model().run(scen))
+    nt = len(prob.targets)
+    variables = list(dict.fromkeys(t.indicator for t in prob.targets))
+    # the central run of the answer (what the scorecard shows), re-run, not taken from the search
+    params = scen.params()
+    one = levers[0].period_param(tables.PERIODS[0])  # one lane: one column set to its value
+    times, data = unc.evaluate(params, pd.DataFrame({one: [params[one]]}), variables)
+    central = np.array([float(unc.target_values(data, times, t)[0]) for t in prob.targets])
+    margins = pd.DataFrame({
+        "key": [t.key for t in prob.targets], "margin": m[:nt], "central_value": central,
+        "central_margin": [float(_margin(v, t)) for v, t in zip(central, prob.targets)]})
+    margins["central_met"] = margins["central_margin"] >= 0
     probs = None
     if prob.draws is not None:
-        base = {**scen.params(), **prob.fixed}
-        times, data = unc.evaluate(base, prob.draws, list(dict.fromkeys(
-            t.indicator for t in prob.targets)))
-        rows = []
-        for t in prob.targets:
+        times, data = unc.evaluate({**scen.params(), **prob.fixed}, prob.draws, variables)
+        shares, below = [], []
+        for t, c in zip(prob.targets, central):
             vals = unc.target_values(data, times, t)
-            rows.append({"key": t.key, "probability": float(unc.met(vals, t).mean())})
-        probs = pd.DataFrame(rows)
-    margins = pd.DataFrame({"key": [t.key for t in prob.targets], "margin": m})
+            shares.append(float(unc.met(vals, t).mean()))
+            below.append(float((vals < c).mean()))
+        probs = pd.DataFrame({"key": margins["key"], "probability": shares})
+        margins["probability"] = shares
+        margins["central_quantile"] = below  # share of the draws below the central run
+    # the margin each target is held to: the required quantile's, and the central run's if
+    # that is required too
+    held = np.minimum(m[:nt], m[nt:]) if len(m) > nt else m
     if feasible:
-        low = margins["margin"].min()
-        margins["binding"] = margins["margin"] <= low + 1e-3
+        margins["binding"] = held <= held.min() + 1e-3
     else:
-        margins["binding"] = margins["margin"] < 0
-    binding = tuple(margins.sort_values("margin", kind="stable").loc[
+        margins["binding"] = held < 0
+        mb = best[1]
+        margins["best_margin"] = np.minimum(mb[:nt], mb[nt:]) if len(mb) > nt else mb
+    binding = tuple(margins.assign(held=held).sort_values("held", kind="stable").loc[
         lambda f: f["binding"], "key"])
     annual = float(prob.annual_cost(z)[0])
     period_text = f"{prob.periods[0][:4]}–{prob.periods[-1][-4:]}"
+    how = ""
+    if probability is not None:
+        how = f" with probability ≥ {probability:g} ({prob.need} of {len(prob.draws)} draws)"
+        if prob.central:
+            how += " and in the central run"
+    bound, best_cost = (), None
     if feasible:
-        what = (f"each with probability ≥ {probability:g} ({prob.need} of {len(prob.draws)} draws)"
-                if probability is not None else "in the deterministic run")
-        message = (f"reached {len(prob.targets)} target(s) {what} at {annual:,.0f} 万元 a year "
-                   f"above the 2020 levels over {period_text}")
+        message = (f"reached {nt} target(s) {'each' + how if how else 'in the deterministic run'}"
+                   f" at {annual:,.0f} 万元 a year above the 2020 levels over {period_text}")
     else:
-        missed = ", ".join(binding)
-        message = ("cannot be reached within the lever bounds"
-                   + (f" with probability ≥ {probability:g}" if probability is not None else "")
-                   + f"; closest achievable misses {missed} (binding: {binding[0] if binding else '—'})")
+        bound = tuple(dict.fromkeys(levers[prob.slots[j][0]].id for j in best[2]))
+        best_cost = float(prob.annual_cost(best[0])[0])
+        shorts = "; ".join(
+            f"{k} short by {-b * 100:.1f} % of its target at best"
+            + (f" ({-a * 100:.1f} % in the proposal)" if a < b - 1e-9 else "")
+            for k, a, b in zip(margins["key"], held, margins["best_margin"]) if b < 0)
+        message = (f"cannot be reached within the lever bounds{how}: {shorts or '—'}"
+                   f" (binding: {binding[0] if binding else '—'}); levers at their maximum that "
+                   f"bind: {', '.join(bound) or 'none'}; closest affordable settings (the "
+                   f"cheapest within {tolerance * 100:g} % of each target of the best reachable "
+                   f"point): {annual:,.0f} 万元 a year over {period_text}, against "
+                   f"{best_cost:,.0f} at the best point")
     if bar is not None:
         bar.update(bar.total - bar.n)
         bar.close()
@@ -495,4 +664,7 @@ def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
                        scenario=scen, margins=margins, scorecard=card, probabilities=probs,
                        probability=probability, binding=binding, message=message,
                        runs=prob.evaluations, cost_by_period=by_period,
-                       floors=prob.floors)
+                       floors=prob.floors, central=prob.central, bound_levers=bound,
+                       best_cost_per_year=best_cost,
+                       best_levers=None if feasible else _settings(prob, best[0])[1],
+                       tolerance=None if feasible else tolerance)

@@ -116,9 +116,65 @@ def solve_summary(result: Any, lang: str) -> tuple[bool, str]:
         text = ui("solve_reachable", lang, n=len(result.margins), how=how)
     else:
         missed = [k for k, m in zip(result.margins["key"], result.margins["margin"]) if m < 0]
-        text = ui("solve_unreachable", lang, how=how,
-                  missed=names(target_label(k, lang) for k in missed) or "—")
+        tol = getattr(result, "tolerance", None)  # None: the proposal is the best point itself
+        text = (ui("solve_unreachable", lang, how=how,
+                   missed=names(target_label(k, lang) for k in missed) or "—") if tol is None
+                else ui("solve_unreachable_closest", lang, how=how, tol=format_probability(tol),
+                        missed=names(target_label(k, lang) for k in missed) or "—"))
     return bool(result.feasible), f"{text} {ui('solve_binding', lang, names=binding)}"
+
+
+def solve_notes(result: Any, lang: str) -> list[str]:
+    """Plain-language notes under a solver answer, in ``lang``: whether the central run (the
+    scorecard's) meets the targets and, where it does not while the probability is reached,
+    why (its place in the ensemble); for unreachable targets what binds (the shortfall at the
+    best reachable point, the levers at their maximum there) and what the proposal costs."""
+    names = "、".join if lang == "zh" else "; ".join
+    m = result.margins
+    notes = []
+    if result.probability is not None and "central_met" in m:
+        if getattr(result, "central", False) and m["central_met"].all():
+            notes.append(ui("solve_note_central_ok", lang))
+        for _, r in m[~m["central_met"].astype(bool)].iterrows():
+            notes.append(ui("solve_note_central_miss", lang, target=target_label(r["key"], lang),
+                            margin=f"{r['central_margin'] * 100:+.1f}%",
+                            p=format_probability(r["probability"]),
+                            below=format_probability(r["central_quantile"]),
+                            above=format_probability(1 - r["central_quantile"])))
+    if not result.feasible and "best_margin" in m:
+        for _, r in m[m["best_margin"] < 0].iterrows():
+            notes.append(ui("solve_note_short", lang, target=target_label(r["key"], lang),
+                            short=format_probability(-r["best_margin"])))
+        bound = [label(tables.lever(k), lang) for k in result.bound_levers]
+        notes.append(ui("solve_note_bound", lang, names=names(bound)) if bound
+                     else ui("solve_note_bound_none", lang))
+        notes.append(ui("solve_note_cost", lang, annual=f"{result.cost_per_year:,.0f}",
+                        best=f"{result.best_cost_per_year:,.0f}"))
+    return notes
+
+
+def solve_checks(result: Any, lang: str) -> pd.DataFrame:
+    """Per chosen target, as a display table in ``lang``: the margin the solver held it to
+    (at the required quantile under a probability), the central run's margin (the
+    scorecard's), and under a probability the share of draws meeting it and below the central
+    run; for unreachable targets the margin at the best reachable point. Margins are shares of
+    the target (``+1.0%``: 1 % above it)."""
+    m = result.margins
+
+    def pct(v: float) -> str:
+        return f"{v * 100:+.1f}%"
+
+    out = {ui("col_target", lang): [target_label(k, lang) for k in m["key"]]}
+    if result.probability is not None:
+        out[ui("col_required_margin", lang)] = [pct(v) for v in m["margin"]]
+        out[ui("col_probability", lang)] = [format_probability(v) for v in m["probability"]]
+    out[ui("col_central_margin", lang)] = [pct(v) for v in m["central_margin"]]
+    if result.probability is not None:
+        out[ui("col_central_quantile", lang)] = [format_probability(v)
+                                                 for v in m["central_quantile"]]
+    if not result.feasible:
+        out[ui("col_best_margin", lang)] = [pct(v) for v in m["best_margin"]]
+    return pd.DataFrame(out)
 
 
 def solve_cost_text(result: Any, lang: str) -> str:

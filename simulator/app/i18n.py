@@ -421,6 +421,59 @@ UI_STRINGS: dict[str, dict[str, str]] = {
               "each slider's step); later periods stay as they are."},
     "solve_applied": {"zh": "已应用到滑块，记分卡已按新设置更新。",
                       "en": "Applied to the sliders; the scorecard shows the new settings."},
+    # solver honesty (issue 14 item 8): the central run, unreachable targets, floors
+    "solve_central": {"zh": "同时要求中心运行达成", "en": "Also require the central run"},
+    "solve_central_help": {
+        "zh": "中心运行即记分卡所示的模拟(校准后的常数)。它只是不确定性集合中的一个点，不是其中位数："
+              "只要求概率时，建议可能比确定性求解更便宜，而应用后记分卡仍显示未达成。打开(默认)："
+              "建议同时满足概率和中心运行。",
+        "en": "The central run is the simulation the scorecard shows (the calibrated constants). "
+              "It is one point of the uncertainty ensemble, not its median: with the "
+              "probability alone, the proposal can cost less than the deterministic one and the "
+              "scorecard still show a target missed after applying it. On (default): the "
+              "proposal meets both the probability and the central run."},
+    "solve_floors": {"zh": "保留情景已实施的措施(作为下限)", "en": "Keep the scenario's measures as floors"},
+    "solve_floors_help": {
+        "zh": "打开：建议不会削减当前情景实施的任何措施(每个杠杆的下限为当前设置)。关闭(默认)：下限为2020年水平。"
+              "成本仍按高于2020年水平的支出计算。",
+        "en": "On: proposals never cut a measure the scenario enacts (each lever's lower bound "
+              "is its current setting). Off (default): the lower bound is the 2020 level. The "
+              "cost is still the spending above the 2020 levels."},
+    "solve_unreachable_closest": {
+        "zh": "在杠杆范围内无法达成{how}。下表为成本最低的最接近设定(与最佳可达点的差距相差不超过目标的{tol})，"
+              "仍未达成：{missed}。",
+        "en": "Cannot be reached within the lever bounds{how}. The table shows the closest "
+              "affordable settings (the cheapest within {tol} of each target of the best "
+              "reachable point); they still miss: {missed}."},
+    "solve_note_short": {"zh": "约束：即使在最佳可达点，{target}仍比目标低{short}。",
+                         "en": "Binding: even at the best reachable point, {target} falls short "
+                               "of its target by {short}."},
+    "solve_note_bound": {"zh": "在最佳可达点处于上限、再提高仍有帮助的杠杆：{names}。",
+                         "en": "Levers at their maximum there that bind (raising them further "
+                               "would help): {names}."},
+    "solve_note_bound_none": {
+        "zh": "在最佳可达点没有处于上限且起作用的杠杆：限制来自其他目标或杠杆之间的相互作用。",
+        "en": "No lever at its maximum binds at the best reachable point: other targets or the "
+              "levers' interplay limit it."},
+    "solve_note_cost": {"zh": "建议设定每年 {annual} 万元，而最佳可达点每年需 {best} 万元。",
+                        "en": "The proposal costs {annual} 万元 a year, against {best} 万元 a "
+                              "year at the best reachable point."},
+    "solve_note_central_ok": {"zh": "建议设定在中心运行(记分卡所示)中也达成全部所选目标。",
+                              "en": "The settings also meet every chosen target in the central "
+                                    "run (what the scorecard shows)."},
+    "solve_note_central_miss": {
+        "zh": "{target}：中心运行(记分卡所示)未达成(差距{margin})，但{p}的抽样达成。中心运行只是集合中的一个点："
+              "{below}的抽样低于它，{above}的抽样高于它；因此按抽样计算的概率可以达到，而中心运行仍然不足。"
+              "打开“同时要求中心运行达成”可两者兼顾。",
+        "en": "{target}: the central run (what the scorecard shows) misses it (margin {margin}) "
+              "although {p} of the draws meet it. The central run is one point of the "
+              "ensemble: {below} of the draws lie below it and {above} above, so a probability "
+              "counted over the draws can be reached while the central run falls short. Switch "
+              "on \"Also require the central run\" to meet both."},
+    "col_central_margin": {"zh": "中心运行差距", "en": "Central run margin"},
+    "col_central_quantile": {"zh": "低于中心运行的抽样", "en": "Draws below the central run"},
+    "col_best_margin": {"zh": "最佳可达点差距", "en": "At the best reachable point"},
+    "col_required_margin": {"zh": "所需分位处差距", "en": "Margin at the required quantile"},
     # sensitivity
     "tab_sensitivity": {"zh": "敏感性分析", "en": "Sensitivity"},
     "sens_target": {"zh": "目标", "en": "Target"},

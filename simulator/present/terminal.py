@@ -121,16 +121,67 @@ def solve_report(res: SolveResult) -> str:
                  f"{res.cost_total:,.0f} 万元 (models/lever_costs.csv; spending above the 2020 "
                  "levels)")
     lines.append("")
-    mrows = [[r["key"], f"{r['margin'] * 100:+.1f} %", "binding" if r["binding"] else ""]
-             for _, r in res.margins.iterrows()]
-    hdr = ["目标 target", "margin (of target)" + (" at the required quantile"
-                                                   if res.probability is not None else ""), ""]
-    if res.probabilities is not None:
-        for row, p in zip(mrows, res.probabilities["probability"]):
-            row.insert(2, f"{p * 100:.0f} %")
-        hdr.insert(2, "probability")
-    lines.append(format_table(hdr, mrows, shrink=[0]))
+    under = res.probabilities is not None
+    mrows = []
+    for _, r in res.margins.iterrows():
+        row = [r["key"], f"{r['margin'] * 100:+.1f} %"]
+        if under:
+            row += [f"{r['probability'] * 100:.0f} %", f"{r['central_margin'] * 100:+.1f} %",
+                    f"{r['central_quantile'] * 100:.0f} %"]
+        if not res.feasible:
+            row.append(f"{r['best_margin'] * 100:+.1f} %")
+        mrows.append(row + ["binding" if r["binding"] else ""])
+    hdr = ["目标 target", "margin"]
+    if under:
+        hdr += ["probability", "central", "below central"]
+    if not res.feasible:
+        hdr.append("at best")
+    said = ["margins in % of the target" + (" (at the required quantile of the draws)"
+                                             if under else "")]
+    if under:
+        said += ["central: in the central run (the scorecard's)",
+                 "below central: the share of the draws below the central run"]
+    if not res.feasible:
+        said.append("at best: at the best reachable point")
+    lines.append("; ".join(said).capitalize() + ".")
+    lines.append(format_table(hdr + [""], mrows, shrink=[0]))
+    lines += _solve_notes(res)
     lines.append("")
     lines.append("确定性记分卡 deterministic scorecard of the settings:")
     lines.append(scorecard_table(res.scorecard))
     return "\n".join(lines) + "\n"
+
+
+def _solve_notes(res: SolveResult) -> list[str]:
+    """Plain-language notes under the solver's margins: why the central run differs from the
+    ensemble, and what binds when the targets cannot be reached."""
+    notes = []
+    if res.probabilities is not None:
+        if res.central:
+            notes.append("The settings meet every target in the central run (the scorecard's) "
+                         "as well as with the probability asked.")
+        for _, r in res.margins.iterrows():
+            if r["central_met"]:
+                continue
+            notes.append(
+                f"{r['key']}: the central run (what the scorecard shows) misses it "
+                f"({r['central_margin'] * 100:+.1f} %) although {r['probability'] * 100:.0f} % "
+                f"of the draws meet it. The central run is one point of the ensemble: "
+                f"{r['central_quantile'] * 100:.0f} % of the draws lie below it and "
+                f"{(1 - r['central_quantile']) * 100:.0f} % above, so a probability counted "
+                "over the draws can be reached while the central run falls short. Drop "
+                "--no-central to require both.")
+    if not res.feasible:
+        missed = res.margins[res.margins["best_margin"] < 0]
+        for _, r in missed.iterrows():
+            notes.append(f"Binding: {r['key']} falls short by {-r['best_margin'] * 100:.1f} % of "
+                         "its target even at the best reachable point.")
+        names = [f"{tables.lever(k).name_zh} {tables.lever(k).name_en}" for k in res.bound_levers]
+        notes.append("Levers at their maximum there that bind (raising them further would help): "
+                     + ("; ".join(names) if names else "none (other targets or the lever "
+                                                        "interplay limit the best point)") + ".")
+        notes.append(f"Proposed: the closest affordable settings, the cheapest that meet what "
+                     f"the best point meets and come within {res.tolerance * 100:g} % of each "
+                     f"missed target of its margin there: {res.cost_per_year:,.0f} 万元/年, "
+                     f"against {res.best_cost_per_year:,.0f} 万元/年 at the best point.")
+    return notes
