@@ -5,6 +5,7 @@ Every path is derived from this file's location, never from the working director
 from __future__ import annotations
 
 import itertools
+import threading
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,15 @@ def fresh_library(library_dir, monkeypatch) -> Path:
     path = library_dir / f"test-{next(_LIBRARY_NUMBERS)}.sqlite3"
     monkeypatch.setenv(LIBRARY_ENV_VAR, str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def warm_up_finished():
+    """After a module that drives the app, wait for its background XLA warm-up thread
+    (``warm_up_ensembles`` in app.py): a daemon thread still compiling when the interpreter
+    exits can abort the process. Modules ask for it with
+    ``pytestmark = pytest.mark.usefixtures("warm_up_finished")``."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "ensemble-warm-up":
+            thread.join(timeout=600)

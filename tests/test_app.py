@@ -27,14 +27,8 @@ ASSUMPTIONS = tables.assumptions()
 
 # ``model`` (one loaded Model per session) comes from tests/conftest.py.
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_up_finished():
-    """After the module, wait for the app's background XLA warm-up (``warm_up_ensembles``):
-    a daemon thread still compiling when the interpreter exits can abort the process."""
-    yield
-    for thread in threading.enumerate():
-        if thread.name == "ensemble-warm-up":
-            thread.join(timeout=600)
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 
 @pytest.fixture(scope="module")

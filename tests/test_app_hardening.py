@@ -37,9 +37,11 @@ from test_app import (
     expected_scorecard,
     rerun,
     scorecard_text,
-    start,  # noqa: F401 (an autouse fixture)
-    warm_up_finished,
+    start,
 )
+
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 CONFIG = REPO / ".streamlit" / "config.toml"
 #: Longest one-line message the app may show for a refused input (inputs.MAX_MESSAGE_CHARS and

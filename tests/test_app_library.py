@@ -6,7 +6,6 @@ so these sessions never see the user's library, nor each other's rows.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,8 @@ TIMEOUT = 60
 PRESETS = session.load_presets(REPO / "scenarios")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_up_finished():
-    """After the module, wait for the app's background XLA warm-up thread (see test_app.py)."""
-    yield
-    for thread in threading.enumerate():
-        if thread.name == "ensemble-warm-up":
-            thread.join(timeout=600)
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 
 def start(query: dict[str, str] | None = None) -> AppTest:

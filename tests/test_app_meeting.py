@@ -17,10 +17,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 # start, rerun and the fixtures (the app's warm-up thread awaited after the module, the shipped
 # presets) are tests/test_app.py's; ``model`` comes from tests/conftest.py
-from test_app import presets, rerun, select_tab, start, warm_up_finished  # noqa: F401
+from test_app import presets, rerun, select_tab, start  # noqa: F401 (presets: a fixture)
 
 from simulator.app import i18n, links, scorecards, session, untrusted
 from simulator.plan import actuals, goals, scenario, tables
+
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 TARGET_KEYS = [t.key for t in tables.targets()]
 LEVER_IDS = [lev.id for lev in tables.levers()]

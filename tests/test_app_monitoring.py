@@ -12,7 +12,6 @@ import io
 import json
 import math
 import re
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -46,13 +45,8 @@ GENERATED = (
 ).encode()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_up_finished():
-    """After the module, wait for the app's background warm-up thread (see tests/test_app.py)."""
-    yield
-    for thread in threading.enumerate():
-        if thread.name == "ensemble-warm-up":
-            thread.join(timeout=600)
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 
 @pytest.fixture(scope="module")

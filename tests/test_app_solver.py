@@ -19,7 +19,10 @@ from simulator import Model, scorecard
 from simulator.analysis import solver
 from simulator.app import analyses, i18n, session
 from simulator.plan import tables
-from test_app import rerun, select_tab, warm_up_finished  # noqa: F401 (an autouse fixture)
+from test_app import rerun, select_tab
+
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -25,14 +24,8 @@ RTOL = 1e-12
 LOOPS = loops.load()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_up_finished():
-    """After the module, wait for the app's background XLA warm-up (as tests/test_app.py does):
-    a daemon thread still compiling when the interpreter exits can abort the process."""
-    yield
-    for thread in threading.enumerate():
-        if thread.name == "ensemble-warm-up":
-            thread.join(timeout=600)
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 
 @pytest.fixture(scope="module")
