@@ -487,9 +487,22 @@ TOOLTIP = "#vg-tooltip-element.visible"     # Vega's tooltip, as Streamlit's cha
 
 
 def choose(page, key: str, option: str) -> None:
-    """Pick ``option`` (its visible text) in the selectbox of widget ``key``."""
-    page.locator(f".st-key-{key} input[role='combobox']").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick ``option`` (its visible text) in the selectbox of widget ``key``.
+
+    The list is opened again if a rerun of the page (the link being written, say) closed it
+    before the option could be clicked; three tries at most."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for attempt in range(3):
+        page.locator(f".st-key-{key} button[aria-haspopup='listbox']").click()
+        try:
+            wanted.click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
     page.wait_for_function(
         """([sel, want]) => { const e = document.querySelector(sel);
                               return e !== null && e.value === want; }""",
@@ -510,6 +523,7 @@ def test_drivers_panel_ranks_levers_and_applies_a_move(server, page, model):
     page.goto(server)
     page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
     assert shown(i18n.ui("drivers", "zh")) in shown(page.locator(OPEN_TAB).inner_text())
+    page.wait_for_selector("[class*='st-key-w_drive_']", timeout=WAIT_MS)  # the panel drawn
     key = "high_tech_enterprises@2025"
     target = analyses.target_by_key(key)
     choose(page, "w_driver_target", analyses.target_label(key, "zh"))
@@ -538,11 +552,14 @@ def test_drivers_panel_ranks_levers_and_applies_a_move(server, page, model):
     before_rows = scorecard_rows(page)
     before_row = row_cells(page, key)
     page.locator(f".st-key-w_drive_{lever} button").click()
+    # the sidebar slider shows the new value (its thumb's label, in the slider's own format;
+    # the range input's DOM value is snapped by the browser to the slider's step)
+    lev = tables.lever(lever)
     page.wait_for_function(
         """([sel, want]) => { const e = document.querySelector(sel);
-                              return e !== null && e.value === want; }""",
-        arg=[f".st-key-w_{lever} input[type='range']", i18n.plain_number(after[0])],
-        timeout=WAIT_MS)
+                              return e !== null && e.innerText.trim() === want; }""",
+        arg=[f".st-key-w_{lever} [data-testid='stSliderThumbValue']",
+             i18n.slider_format(lev, after) % after[0]], timeout=WAIT_MS)
     page.wait_for_function(
         """([sel, old]) => Array.from(document.querySelectorAll(sel + ' tbody tr'))
                                .map(r => r.innerText).join('\\n') !== old""",
