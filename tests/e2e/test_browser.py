@@ -474,3 +474,212 @@ def test_the_uploader_speaks_the_pages_language(server, page, lang):
     assert too_big == f'"{i18n.ui("st_too_big", "zh", limit="2 MB")}"'
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-uploader-zh.png"))
+
+
+# --------------------------------------------------------------------------------------------
+# What to move, the model's map and the one-page brief (issue 14, items 1, 2 and 4)
+
+PLAN = scenario.load(REPO / "scenarios" / "plan.yaml")  # the page's first scenario
+OPEN_TAB = "[role='tabpanel']:not([hidden])"
+MAP_CHART = f"{OPEN_TAB} [data-testid='stVegaLiteChart'] svg"
+MAP_RECTS = f"{MAP_CHART} g.mark-rect path"  # the boxes of the map (data order)
+TOOLTIP = "#vg-tooltip-element.visible"     # Vega's tooltip, as Streamlit's charts show it
+
+
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` (its visible text) in the selectbox of widget ``key``.
+
+    The list is opened again if a rerun of the page (the link being written, say) closed it
+    before the option could be clicked; three tries at most."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for attempt in range(3):
+        page.locator(f".st-key-{key} button[aria-haspopup='listbox']").click()
+        try:
+            wanted.click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    page.wait_for_function(
+        """([sel, want]) => { const e = document.querySelector(sel);
+                              return e !== null && e.value === want; }""",
+        arg=[f".st-key-{key} input[role='combobox']", option], timeout=WAIT_MS)
+
+
+def row_cells(page, key: str) -> list[str]:
+    """The cells of the scorecard row of target ``key`` as shown."""
+    cells = page.locator(f"{SCORECARD} tr[data-key='{key}'] td").all_inner_texts()
+    return [shown(t) for t in cells]
+
+
+def test_drivers_panel_ranks_levers_and_applies_a_move(server, page, model):
+    from simulator.analysis import drivers
+    from simulator.app import analyses, scorecards
+    from simulator.plan import goals
+
+    page.goto(server)
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    assert shown(i18n.ui("drivers", "zh")) in shown(page.locator(OPEN_TAB).inner_text())
+    page.wait_for_selector("[class*='st-key-w_drive_']", timeout=WAIT_MS)  # the panel drawn
+    key = "high_tech_enterprises@2025"
+    target = analyses.target_by_key(key)
+    choose(page, "w_driver_target", analyses.target_label(key, "zh"))
+    # the levers that help, largest effect first, as a separate computation ranks them
+    helpful = analyses.helpful_drivers(drivers.lever_effects(PLAN, target))
+    expected = list(helpful["lever"])
+    assert expected
+    page.wait_for_function(
+        """want => Array.from(document.querySelectorAll("[class*='st-key-w_drive_']"))
+                       .map(e => Array.from(e.classList).find(c => c.startsWith('st-key-w_drive_'))
+                                     .slice('st-key-w_drive_'.length)).join(',') === want""",
+        arg=",".join(expected), timeout=WAIT_MS)
+    panel = shown(page.locator(OPEN_TAB).inner_text())
+    at = -1
+    for row in helpful.to_dict("records"):  # each sentence: lever, move, indicator, signed size
+        sentence = shown(analyses.driver_sentence(row, target, "zh"))
+        assert sentence in panel and panel.index(sentence) > at, sentence
+        at = panel.index(sentence)
+        button = page.locator(f".st-key-w_drive_{row['lever']} button")
+        label = i18n.ui("drivers_apply", "zh", lever=i18n.label(tables.lever(row["lever"]), "zh"))
+        assert shown(button.inner_text()) == shown(label)
+
+    # the first lever's button moves that lever: its slider, the link, the scorecard
+    first = helpful.iloc[0]
+    lever, after = first["lever"], tuple(first["after"])
+    before_rows = scorecard_rows(page)
+    before_row = row_cells(page, key)
+    page.locator(f".st-key-w_drive_{lever} button").click()
+    # the sidebar slider shows the new value (its thumb's label, in the slider's own format;
+    # the range input's DOM value is snapped by the browser to the slider's step)
+    lev = tables.lever(lever)
+    page.wait_for_function(
+        """([sel, want]) => { const e = document.querySelector(sel);
+                              return e !== null && e.innerText.trim() === want; }""",
+        arg=[f".st-key-w_{lever} [data-testid='stSliderThumbValue']",
+             i18n.slider_format(lev, after) % after[0]], timeout=WAIT_MS)
+    page.wait_for_function(
+        """([sel, old]) => Array.from(document.querySelectorAll(sel + ' tbody tr'))
+                               .map(r => r.innerText).join('\\n') !== old""",
+        arg=[SCORECARD, "\n".join(before_rows)], timeout=WAIT_MS)
+    page.wait_for_function(f"() => window.location.search.includes('{lever}=')", timeout=WAIT_MS)
+    # the target's row shows the value of a separate run with the lever moved, highlighted
+    card = goals.scorecard(model.run(PLAN.with_levers(**{lever: after})))
+    disp = scorecards.scorecard_display(card, "zh").set_index("key")
+    row = page.locator(f"{SCORECARD} tr[data-key='{key}']")
+    assert shown(row.locator("td.val").inner_text()) == shown(disp.at[key, "value"])
+    assert row_cells(page, key) != before_row
+    assert "changed" in (row.get_attribute("class") or "").split()
+    assert_no_leak(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "e2e-drivers.png"), full_page=True)
+
+
+def tooltip_rows(page) -> dict[str, str]:
+    """The rows of the visible Vega tooltip: key → value, as shown."""
+    return dict(page.eval_on_selector_all(
+        f"{TOOLTIP} tr", "rows => rows.map(r => [r.querySelector('td.key').innerText,"
+                         " r.querySelector('td.value').innerText])"))
+
+
+def test_model_map_renders_highlights_a_loop_and_shows_values_on_hover(server, page, model):
+    from simulator.analysis import loops
+    from simulator.app import modelmap
+
+    struct, lay = modelmap.model_map()
+    sector = modelmap.default_sector(lay)
+    nodes, _ = modelmap.map_frames(struct, lay, "zh", sector=sector)
+    drawn = nodes[~nodes["shape"].isin(["valve", "cloud"])].reset_index(drop=True)
+
+    page.goto(server)
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    page.get_by_role("tab", name=i18n.ui("tab_map", "zh")).click()
+    page.wait_for_selector(MAP_RECTS, timeout=WAIT_MS)
+    size = boxes(page, MAP_CHART)[0]
+    assert size["right"] - size["left"] > 100 and size["bottom"] - size["top"] > 100, size
+    assert page.locator(MAP_RECTS).count() == len(drawn)  # one box per variable of the sector
+
+    # hovering a stock shows its name, kind and values: those of a separate run
+    k = int(drawn.index[drawn["shape"] == "stock"][0])
+    stock = drawn.loc[k]
+    rect = page.locator(MAP_RECTS).nth(k)
+    rect.scroll_into_view_if_needed()
+    box = rect.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(TOOLTIP, timeout=WAIT_MS)
+    tip = tooltip_rows(page)
+    assert shown(tip[i18n.ui("map_tt_name", "zh")]) == shown(stock["label"])
+    assert tip[i18n.ui("map_tt_kind", "zh")] == i18n.ui("map_kind_stock", "zh")
+    run = model.run_wide(PLAN, variables=[stock["name"]])
+    for year in modelmap.MAP_YEARS:  # d3's ",.4~g": four significant digits
+        value = float(tip[str(year)].replace(",", "").replace("\u2212", "-"))
+        assert value == pytest.approx(float(run.at[year, stock["name"]]), rel=1e-3), year
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "e2e-map-hover.png"))
+    page.mouse.move(5, 5)
+
+    # a loop with variables in this sector: its boxes turn gold, the caption names it
+    fill = modelmap.HIGHLIGHT_FILL.lower()
+    gold = f"{MAP_RECTS}[fill='{fill}']"
+    assert page.locator(gold).count() == 0
+    loop = hi = None
+    for loop in loops.load():
+        lit, _ = modelmap.map_frames(struct, lay, "zh", sector=sector, loop=loop)
+        hi = int((lit["highlight"] & ~lit["shape"].isin(["valve", "cloud"])).sum())
+        if hi:
+            break
+    assert hi, "no named loop passes through the first sector"
+    before = page.locator(MAP_CHART).inner_html()
+    choose(page, "w_map_loop", f"{loop.id} {loop.name_zh}")
+    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n",
+                           arg=[gold, hi], timeout=WAIT_MS)
+    assert page.locator(MAP_CHART).inner_html() != before
+    name = f"{loop.id} {loop.name_zh}"
+    caption = i18n.ui("map_loop_in", "zh", loop=name,
+                      sectors="、".join(modelmap.loop_sectors(struct, lay, loop, "zh")))
+    assert shown(caption) in shown(page.locator(OPEN_TAB).inner_text())
+    assert_no_leak(page)
+    page.screenshot(path=str(ARTIFACTS / "e2e-map-loop.png"))
+
+
+def test_brief_pdf_download_has_the_pages_scorecard_and_scenario(server, page, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    from simulator.app import exports
+
+    if exports.cjk_font() is None:
+        pytest.skip("no CJK font installed (Debian package fonts-noto-cjk): the brief is English")
+    page.goto(f"{server}/?preset=ambitious&tech_loans=2.5")
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    # the numbers as the page shows them: target, simulated value and margin of every row
+    head = [shown(t) for t in page.locator(f"{SCORECARD} thead th").all_inner_texts()]
+    columns = [head.index(i18n.ui(c, "zh")) for c in ("col_target", "col_value", "col_margin")]
+    rows = page.locator(f"{SCORECARD} tbody tr")
+    numbers = [shown(rows.nth(r).locator("td").nth(c).inner_text())
+               for r in range(rows.count()) for c in columns]
+    assert len(numbers) == 3 * len(tables.targets()) and all(numbers)
+    title = shown(page.locator("[data-testid='stMain'] h4").first.inner_text())
+    prefix = f"{i18n.ui('current', 'zh')} · "
+    assert title.startswith(prefix)
+
+    page.get_by_role("tab", name=i18n.ui("tab_export", "zh")).click()
+    button = page.locator(".st-key-w_dl_brief_pdf button")
+    button.wait_for(timeout=WAIT_MS)
+    assert shown(button.inner_text()) == shown(i18n.ui("export_brief_pdf", "zh"))
+    with page.expect_download(timeout=WAIT_MS) as info:
+        button.click()
+    name = info.value.suggested_filename
+    assert name.endswith("-brief.pdf")
+    path = tmp_path / name
+    info.value.save_as(path)
+    reader = pypdf.PdfReader(path)
+    assert len(reader.pages) == 1
+    text = re.sub(r"\s+", "", reader.pages[0].extract_text())  # wrapped lines compare equal
+    missing = [n for n in numbers if re.sub(r"\s+", "", n) not in text]
+    assert not missing
+    # the scenario: its title as the page shows it, and its name (the file's)
+    assert re.sub(r"\s+", "", title[len(prefix):]) in text
+    assert name.removesuffix("-brief.pdf") in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "e2e-brief-export.png"))
