@@ -57,7 +57,7 @@ from simulator.app import (
     session,
     untrusted,
 )
-from simulator.model import Model
+from simulator.model import Model, tidy
 from simulator.plan import goals, tables
 from simulator.plan.scenario import Scenario, ScenarioError
 
@@ -178,16 +178,15 @@ def open_saved(scenario_id: str) -> library.SavedScenario:
 
 
 @st.cache_data(max_entries=2048, show_spinner=False)
-def simulate(key: session.ScenarioKey) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tidy results and scorecard of the scenario ``key`` (see ``simulator.app.session.scenario_key``)."""
-    results = get_model().run(session.scenario_from_key(key))
-    return results, goals.scorecard(results)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def simulate_budget(key: session.ScenarioKey) -> list[budget.PeriodBudget]:
-    """The public cost of scenario ``key`` against the S&T budget, per plan period."""
-    return budget.of_scenario(session.scenario_from_key(key), get_model())
+def simulate(key: session.ScenarioKey
+             ) -> tuple[pd.DataFrame, pd.DataFrame, list[budget.PeriodBudget]]:
+    """Tidy results, scorecard and public cost per plan period (against the S&T budget) of the
+    scenario ``key`` (see ``simulator.app.session.scenario_key``): one model run saves the
+    indicators and the budget variables, so the budget costs no second run."""
+    scn = session.scenario_from_key(key)
+    wide = get_model().run_wide(scn, extra=budget.VARIABLES)
+    results = tidy(wide, scn.name)  # as Model.run: the indicators, tidy
+    return results, goals.scorecard(results), budget.summarise(wide)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -875,7 +874,9 @@ def page() -> None:
     presets = all_presets()
     base = presets[ss["_preset"]]
     current = session.build_scenario(ss["_levers"], ss["_assumptions"], base)
-    sidebar(lang, meeting, simulate_budget(session.scenario_key(current)))
+    current_key = session.scenario_key(current)
+    results, card, periods = simulate(current_key)
+    sidebar(lang, meeting, periods)
 
     st.query_params.from_dict(links.encode_query(
         ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
@@ -884,11 +885,9 @@ def page() -> None:
         reference=ss["_reference"],
         default_reference=ss["_saved_refs"].get(ss["_preset"], session.REFERENCE_PRESET)))
 
-    current_key = session.scenario_key(current)
-    results, card = simulate(current_key)
     reference_name = ss.get("_reference", session.REFERENCE_PRESET)
     reference = get_presets().get(reference_name) or next(iter(get_presets().values()))
-    ref_results, ref_card = simulate(session.scenario_key(reference))
+    ref_results, ref_card, _ = simulate(session.scenario_key(reference))
     cur_label = f"{i18n.ui('current', lang)} · {session.short_title(base, lang)}"
     if session.is_modified(ss["_levers"], ss["_assumptions"], base):
         cur_label += f" ({i18n.ui('modified', lang)})"
@@ -983,7 +982,8 @@ def page() -> None:
             cards = {cur_label: card, ref_label: ref_card}
             if recal_card is not None:
                 cards[recal_label] = monitoring.with_progress(recal_card, obs, series[recal_label])
-            export_view(current, base, reference, series, cards, colors, ref_label, lang)
+            export_view(current, base, reference, series, cards, colors, ref_label, periods,
+                        lang)
 
 
 def drivers_view(current_key, card, lang: str) -> None:
@@ -1213,7 +1213,7 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
             a.error(untrusted.md_text(library_problem(exc, lang)))
             continue
         label = entry.name if entry.name not in runs else f"{entry.name} ({sid})"
-        runs[label] = simulate(session.scenario_key(saved.scenario))
+        runs[label] = simulate(session.scenario_key(saved.scenario))[:2]
     if not runs:
         return
     label = cur_label if cur_label not in runs else f"{cur_label} *"
@@ -1275,7 +1275,7 @@ def model_map_view(current_key, lang: str) -> None:
 
 
 def export_view(current: Scenario, base: Scenario, reference: Scenario, series, cards,
-                colors, ref_label: str, lang: str) -> None:
+                colors, ref_label: str, periods: list[budget.PeriodBudget], lang: str) -> None:
     st.caption(i18n.ui("export_note", lang))
     c1, c2 = st.columns(2)
     c1.download_button(i18n.ui("export_scenario", lang), current.to_yaml().encode("utf-8"),
@@ -1306,8 +1306,7 @@ def export_view(current: Scenario, base: Scenario, reference: Scenario, series, 
         file_name=f"{current.name}-figures.zip", mime="application/zip", key="w_dl_figs",
         on_click="ignore", width="stretch")
     # the one-page brief: settings, scorecard, key charts, budget, caveat (built on click)
-    brief_args = (current, series[labels[0]], cards[labels[0]],
-                  simulate_budget(session.scenario_key(current)), lang)
+    brief_args = (current, series[labels[0]], cards[labels[0]], periods, lang)
     brief_kwargs = {"reference": reference, "ref_results": series[labels[1]]}
     c2.download_button(
         i18n.ui("export_brief_pdf", lang),
