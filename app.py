@@ -195,6 +195,47 @@ def lever_drivers(key: session.ScenarioKey, target_key: str) -> pd.DataFrame:
     return drivers.lever_effects(session.scenario_from_key(key), analyses.target_by_key(target_key))
 
 
+def altair_converter():
+    """Streamlit's conversion of an Altair chart to the Vega-Lite spec and Arrow datasets that
+    ``st.altair_chart`` sends (``_convert_altair_to_vega_lite_spec``, private in Streamlit
+    1.67); None if the installed Streamlit has none (the charts are then built on every draw)."""
+    from streamlit.elements import vega_charts
+    return getattr(vega_charts, "_convert_altair_to_vega_lite_spec", None)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def trajectory_spec(series: dict[str, pd.DataFrame], lang: str, indicator_ids: tuple | None,
+                    columns: int, large: bool, colors: tuple, dashed: tuple,
+                    bands: pd.DataFrame | None, observed_digest: str | None, _observed) -> dict:
+    """What ``st.altair_chart(charts.trajectory_chart(...))`` sends for these arguments, built and
+    converted once per distinct input instead of on every rerun. The key is every input:
+    Streamlit hashes the results and bands by their values (and the labels, language, layout),
+    and ``observed_digest`` (:func:`monitoring.actuals_digest`, the hash of every figure the
+    chart draws) stands for the actuals ``_observed``."""
+    chart = charts.trajectory_chart(series, lang, indicator_ids=indicator_ids, columns=columns,
+                                    large=large, colors=colors, dashed=dashed, bands=bands,
+                                    observed=_observed)
+    return altair_converter()(chart)
+
+
+def draw_trajectories(series: dict[str, pd.DataFrame], lang: str, *, width: str,
+                      indicator_ids=None, columns: int = 3, large: bool = False, colors=None,
+                      dashed=(), bands: pd.DataFrame | None = None, observed=None) -> None:
+    """``st.altair_chart`` of ``charts.trajectory_chart`` (same arguments), from the cached spec
+    (:func:`trajectory_spec`)."""
+    kwargs = dict(indicator_ids=None if indicator_ids is None else tuple(indicator_ids),
+                  columns=columns, large=large, colors=None if colors is None else tuple(colors),
+                  dashed=tuple(dashed), bands=bands)
+    if altair_converter() is None:
+        st.altair_chart(charts.trajectory_chart(series, lang, observed=observed, **kwargs),
+                        width=width)
+        return
+    digest = None if observed is None else monitoring.actuals_digest(observed)
+    st.vega_lite_chart(spec=trajectory_spec(dict(series), lang, observed_digest=digest,
+                                            _observed=observed, **kwargs),
+                       width=width)
+
+
 @st.cache_resource(show_spinner=False)
 def get_uncertainty_spec() -> uncertainty.UncertaintySpec:
     """``models/uncertainty.yaml``, validated once per server process."""
@@ -807,10 +848,9 @@ def meeting_view(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang
             for lev in levers:
                 meeting_slider(lev, lang)
     with st.container(key="meeting_charts"):
-        st.altair_chart(charts.trajectory_chart(series, lang, indicator_ids=charts.key_indicator_ids(),
-                                                columns=3, large=True, colors=colors,
-                                                dashed=[ref_label], bands=bands, observed=obs),
-                        width="stretch")
+        draw_trajectories(series, lang, indicator_ids=charts.key_indicator_ids(), columns=3,
+                          large=True, colors=colors, dashed=[ref_label], bands=bands,
+                          observed=obs, width="stretch")
     chart_captions(lang, bands)
 
 
@@ -951,10 +991,9 @@ def page() -> None:
                             changed=changed)
             drivers_view(current_key, card, lang)
             st.subheader(i18n.ui("key_charts", lang))
-            st.altair_chart(charts.trajectory_chart(series, lang, indicator_ids=charts.key_indicator_ids(),
-                                                colors=colors, dashed=[ref_label], bands=bands,
-                                                observed=obs),
-                            width="content")
+            draw_trajectories(series, lang, indicator_ids=charts.key_indicator_ids(),
+                              colors=colors, dashed=[ref_label], bands=bands, observed=obs,
+                              width="content")
             chart_captions(lang, bands)
             if obs is not None:
                 with st.expander(i18n.ui("actuals_table", lang)):
@@ -1014,9 +1053,8 @@ def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs
                  key=bind("w_reference", ss.get("_reference", session.REFERENCE_PRESET)),
                  format_func=lambda k: f"{session.short_title(presets[k], lang)} ({k})",
                  on_change=on_copy, args=("w_reference", "_reference"))
-    st.altair_chart(charts.trajectory_chart(series, lang, colors=colors, dashed=[ref_label],
-                                        bands=bands, observed=obs),
-                    width="content")
+    draw_trajectories(series, lang, colors=colors, dashed=[ref_label], bands=bands, observed=obs,
+                      width="content")
     chart_captions(lang, bands)
     st.subheader(i18n.ui("detail", lang))
     inds = list(tables.indicators())
@@ -1223,8 +1261,7 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
         st.markdown(scorecards.SCORECARD_CSS + scorecards.compare_html({k: v[1] for k, v in runs.items()}, lang),
                     unsafe_allow_html=True)
     st.subheader(i18n.ui("compare_trajectories", lang))
-    st.altair_chart(charts.trajectory_chart({k: v[0] for k, v in runs.items()}, lang),
-                    width="content")
+    draw_trajectories({k: v[0] for k, v in runs.items()}, lang, width="content")
     st.caption(i18n.ui("target_legend", lang))
 
 
