@@ -22,6 +22,7 @@ clears only the sending session's state, not the caches other sessions share
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import sys
@@ -195,45 +196,45 @@ def lever_drivers(key: session.ScenarioKey, target_key: str) -> pd.DataFrame:
     return drivers.lever_effects(session.scenario_from_key(key), analyses.target_by_key(target_key))
 
 
-def altair_converter():
-    """Streamlit's conversion of an Altair chart to the Vega-Lite spec and Arrow datasets that
-    ``st.altair_chart`` sends (``_convert_altair_to_vega_lite_spec``, private in Streamlit
-    1.67); None if the installed Streamlit has none (the charts are then built on every draw)."""
+def vega_converters():
+    """Streamlit's own conversion of an Altair chart for ``st.altair_chart``: the whole chart
+    (``_convert_altair_to_vega_lite_spec``) and its data alone (``_to_arrow_dataset``, which
+    names the Arrow bytes by their hash), both private in Streamlit 1.67; None if the installed
+    Streamlit lacks either (the charts are then converted whole on every draw)."""
     from streamlit.elements import vega_charts
-    return getattr(vega_charts, "_convert_altair_to_vega_lite_spec", None)
+    whole = getattr(vega_charts, "_convert_altair_to_vega_lite_spec", None)
+    data = getattr(vega_charts, "_to_arrow_dataset", None)
+    return None if whole is None or data is None else (whole, data)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def trajectory_spec(series: dict[str, pd.DataFrame], lang: str, indicator_ids: tuple | None,
-                    columns: int, large: bool, colors: tuple, dashed: tuple,
-                    bands: pd.DataFrame | None, observed_digest: str | None, _observed) -> dict:
-    """What ``st.altair_chart(charts.trajectory_chart(...))`` sends for these arguments, built and
-    converted once per distinct input instead of on every rerun. The key is every input:
-    Streamlit hashes the results and bands by their values (and the labels, language, layout),
-    and ``observed_digest`` (:func:`monitoring.actuals_digest`, the hash of every figure the
-    chart draws) stands for the actuals ``_observed``."""
-    chart = charts.trajectory_chart(series, lang, indicator_ids=indicator_ids, columns=columns,
-                                    large=large, colors=colors, dashed=dashed, bands=bands,
-                                    observed=_observed)
-    return altair_converter()(chart)
+@st.cache_resource(max_entries=512, show_spinner=False)
+def trajectory_layout_spec(layout: tuple, _data: pd.DataFrame) -> str:
+    """The Vega-Lite spec, without its datasets, of the trajectory chart ``layout``
+    (:func:`charts.trajectory_parts`) as ``st.altair_chart`` converts it, as JSON: converted
+    once per layout and process. ``_data`` is that chart's data for the conversion; the data
+    is put in anew on every draw (:func:`draw_trajectories`)."""
+    chart = charts.trajectory_template(layout).copy(deep=False)
+    chart.data = _data
+    spec = vega_converters()[0](chart)
+    del spec["datasets"]  # Arrow bytes, the data's own: replaced on every draw
+    return json.dumps(spec)
 
 
 def draw_trajectories(series: dict[str, pd.DataFrame], lang: str, *, width: str,
-                      indicator_ids=None, columns: int = 3, large: bool = False, colors=None,
-                      dashed=(), bands: pd.DataFrame | None = None, observed=None) -> None:
-    """``st.altair_chart`` of ``charts.trajectory_chart`` (same arguments), from the cached spec
-    (:func:`trajectory_spec`)."""
-    kwargs = dict(indicator_ids=None if indicator_ids is None else tuple(indicator_ids),
-                  columns=columns, large=large, colors=None if colors is None else tuple(colors),
-                  dashed=tuple(dashed), bands=bands)
-    if altair_converter() is None:
-        st.altair_chart(charts.trajectory_chart(series, lang, observed=observed, **kwargs),
-                        width=width)
+                      **kwargs) -> None:
+    """``st.altair_chart(charts.trajectory_chart(series, lang, **kwargs), width=width)``, the same
+    element, without converting the chart's structure again on every rerun: the layout's spec
+    (:func:`trajectory_layout_spec`) with the data of this draw in Streamlit's own form."""
+    converters = vega_converters()
+    if converters is None:
+        st.altair_chart(charts.trajectory_chart(series, lang, **kwargs), width=width)
         return
-    digest = None if observed is None else monitoring.actuals_digest(observed)
-    st.vega_lite_chart(spec=trajectory_spec(dict(series), lang, observed_digest=digest,
-                                            _observed=observed, **kwargs),
-                       width=width)
+    layout, data = charts.trajectory_parts(series, lang, **kwargs)
+    spec = json.loads(trajectory_layout_spec(layout, data))
+    datasets: dict = {}
+    spec["data"] = converters[1](data, datasets)   # {"name": hash of the Arrow bytes}
+    spec["datasets"] = datasets                    # last, as Streamlit's conversion puts it
+    st.vega_lite_chart(spec=spec, width=width)
 
 
 @st.cache_resource(show_spinner=False)

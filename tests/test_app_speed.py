@@ -12,11 +12,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from simulator import Model
-from simulator.app import charts, i18n, session
+from simulator.analysis import uncertainty
+from simulator.app import analyses, charts, i18n, session
+from simulator.plan import actuals
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
 TIMEOUT = 60
+
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 
 def _chart(at: AppTest, index: int = 0):
@@ -32,7 +37,10 @@ def _datasets(proto) -> dict[str, list[dict]]:
 
 def _series_labels(proto) -> list[str]:
     """The series of a trajectory chart, in drawing order (its colour scale's domain)."""
-    return json.loads(proto.spec)["spec"]["layer"][0]["encoding"]["color"]["scale"]["domain"]
+    layers = json.loads(proto.spec)["spec"]["layer"]
+    lines = [la for la in layers if "color" in la.get("encoding", {})]
+    assert len(lines) == 1
+    return lines[0]["encoding"]["color"]["scale"]["domain"]
 
 
 def _fresh_chart(series: dict, kwargs: dict, width: str):
@@ -129,3 +137,35 @@ def test_other_views_draw_their_own_chart(view):
         kwargs.update(indicator_ids=charts.key_indicator_ids(), columns=3, large=True)
     expected = _fresh_chart(series, kwargs, "stretch" if view == "meeting" else "content")
     assert shown.spec == expected.spec and _datasets(shown) == _datasets(expected)
+
+
+#: Generated actuals (not real figures): levels, bounds and a year before 2020 (widens the axis).
+ACTUALS = ("indicator,year,value,kind,source,note\n"
+           "tech_smes,2023,300,level,generated,\n"
+           "tech_contract_turnover,2023,2,lower_bound,generated,\n"
+           "science_literacy,2023,11,upper_bound,generated,\n"
+           "innovation_platforms,2018,60,level,generated,\n").encode()
+
+
+def test_key_chart_with_bands_and_actuals_is_altair_chart_s(app):
+    """With the uncertainty switch on (bands) and actuals loaded (points, an earlier axis), the
+    key chart is still the one ``st.altair_chart`` sends for fresh results, bands and actuals."""
+    app.toggle(key="w_uncertainty").set_value(True)
+    app.file_uploader(key="w_actuals").upload("actuals.csv", ACTUALS, "text/csv")
+    app.slider(key="w_sme_campaign").set_value(16.5)
+    app.run()
+    assert not app.exception
+    current, reference = _current(app)
+    bands = uncertainty.run(current, n=analyses.UNCERTAINTY_N, seed=analyses.UNCERTAINTY_SEED,
+                            spec=uncertainty.load_spec()).bands()
+    shown = _chart(app)
+    labels = _series_labels(shown)
+    expected = _fresh_chart(
+        {labels[0]: Model().run(current), labels[1]: Model().run(reference)},
+        dict(lang="zh", indicator_ids=charts.key_indicator_ids(),
+             colors=[charts.CURRENT_COLOR, charts.REFERENCE_COLOR], dashed=[labels[1]],
+             bands=bands, observed=actuals.loads(ACTUALS, source="actuals.csv")),
+        "content")
+    assert '"area"' in shown.spec and "datum.layer == 'actual'" in shown.spec
+    assert shown.spec == expected.spec
+    assert _datasets(shown) == _datasets(expected)
