@@ -196,6 +196,21 @@ def lever_drivers(key: session.ScenarioKey, target_key: str) -> pd.DataFrame:
     return drivers.lever_effects(session.scenario_from_key(key), analyses.target_by_key(target_key))
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def drivers_panel(key: session.ScenarioKey, target_key: str, lang: str
+                  ) -> tuple[pd.DataFrame, list[tuple[str, str, str, tuple]]]:
+    """The drivers panel's table in ``lang`` and, for each helpful lever, its id, its sentence,
+    its button's label and the values the button applies (from :func:`lever_drivers`, which
+    a language switch does not run again)."""
+    target = analyses.target_by_key(target_key)
+    frame = lever_drivers(key, target_key)
+    moves = [(row["lever"], analyses.driver_sentence(row, target, lang),
+              i18n.ui("drivers_apply", lang, lever=i18n.label(tables.lever(row["lever"]), lang)),
+              tuple(row["after"]))
+             for row in analyses.helpful_drivers(frame).to_dict("records")]
+    return analyses.drivers_frame(frame, target, lang), moves
+
+
 def vega_converters():
     """Streamlit's own conversion of an Altair chart for ``st.altair_chart``: the whole chart
     (``_convert_altair_to_vega_lite_spec``) and its data alone (``_to_arrow_dataset``, which
@@ -1037,15 +1052,13 @@ def drivers_view(current_key, card, lang: str) -> None:
                  placeholder=i18n.ui("choose_option", lang),
                  key=bind("w_driver_target", chosen), on_change=on_copy,
                  args=("w_driver_target", "_driver_target"))
-    target = analyses.target_by_key(ss["w_driver_target"])
-    frame = lever_drivers(current_key, target.key)
-    st.dataframe(analyses.drivers_frame(frame, target, lang), hide_index=True, key="w_drivers_table")
-    for row in analyses.helpful_drivers(frame).to_dict("records"):
+    table, moves = drivers_panel(current_key, ss["w_driver_target"], lang)
+    st.dataframe(table, hide_index=True, key="w_drivers_table")
+    for lever_id, sentence, button, after in moves:
         cols = st.columns([3, 1])
-        cols[0].markdown(untrusted.md_text(analyses.driver_sentence(row, target, lang)))
-        cols[1].button(i18n.ui("drivers_apply", lang, lever=i18n.label(tables.lever(row["lever"]), lang)),
-                       key=f"w_drive_{row['lever']}", on_click=on_drive,
-                       args=(row["lever"], tuple(row["after"])))
+        cols[0].markdown(untrusted.md_text(sentence))
+        cols[1].button(button, key=f"w_drive_{lever_id}", on_click=on_drive,
+                       args=(lever_id, after))
 
 
 def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs=None) -> None:

@@ -19,6 +19,9 @@ APP = REPO / "app.py"
 PLAN = REPO / "scenarios" / "plan.yaml"
 TIMEOUT = 60
 
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
+
 #: The plan's programmes with a budget that stops growing: the S&T budget cannot pay them.
 UNAFFORDABLE = {"fiscal_st_growth": 0.0, "industry_rd_programme": 3.0, "talent_introduction": 60.0}
 
