@@ -1,5 +1,5 @@
 """The caches that make a slider move cheap show what a fresh computation shows: the trajectory
-charts drawn from cached Vega-Lite specs (``trajectory_spec`` in ``app.py``) are what
+charts drawn from a cached spec per layout (``trajectory_layout_spec`` in ``app.py``) are what
 ``st.altair_chart`` draws from a fresh model run, and they follow every move, the language and
 the view (AppTest)."""
 from __future__ import annotations
