@@ -22,6 +22,7 @@ clears only the sending session's state, not the caches other sessions share
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import sys
@@ -57,7 +58,7 @@ from simulator.app import (
     session,
     untrusted,
 )
-from simulator.model import Model
+from simulator.model import Model, tidy
 from simulator.plan import goals, tables
 from simulator.plan.scenario import Scenario, ScenarioError
 
@@ -178,22 +179,77 @@ def open_saved(scenario_id: str) -> library.SavedScenario:
 
 
 @st.cache_data(max_entries=2048, show_spinner=False)
-def simulate(key: session.ScenarioKey) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tidy results and scorecard of the scenario ``key`` (see ``simulator.app.session.scenario_key``)."""
-    results = get_model().run(session.scenario_from_key(key))
-    return results, goals.scorecard(results)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def simulate_budget(key: session.ScenarioKey) -> list[budget.PeriodBudget]:
-    """The public cost of scenario ``key`` against the S&T budget, per plan period."""
-    return budget.of_scenario(session.scenario_from_key(key), get_model())
+def simulate(key: session.ScenarioKey
+             ) -> tuple[pd.DataFrame, pd.DataFrame, list[budget.PeriodBudget]]:
+    """Tidy results, scorecard and public cost per plan period (against the S&T budget) of the
+    scenario ``key`` (see ``simulator.app.session.scenario_key``): one model run saves the
+    indicators and the budget variables, so the budget costs no second run."""
+    scn = session.scenario_from_key(key)
+    wide = get_model().run_wide(scn, extra=budget.VARIABLES)
+    results = tidy(wide, scn.name)  # as Model.run: the indicators, tidy
+    return results, goals.scorecard(results), budget.summarise(wide)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def lever_drivers(key: session.ScenarioKey, target_key: str) -> pd.DataFrame:
     """The effect of +10 % on each lever on one target (``simulator.analysis.drivers``)."""
     return drivers.lever_effects(session.scenario_from_key(key), analyses.target_by_key(target_key))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def drivers_panel(key: session.ScenarioKey, target_key: str, lang: str
+                  ) -> tuple[pd.DataFrame, list[tuple[str, str, str, tuple]]]:
+    """The drivers panel's table in ``lang`` and, for each helpful lever, its id, its sentence,
+    its button's label and the values the button applies (from :func:`lever_drivers`, which
+    a language switch does not run again)."""
+    target = analyses.target_by_key(target_key)
+    frame = lever_drivers(key, target_key)
+    moves = [(row["lever"], analyses.driver_sentence(row, target, lang),
+              i18n.ui("drivers_apply", lang, lever=i18n.label(tables.lever(row["lever"]), lang)),
+              tuple(row["after"]))
+             for row in analyses.helpful_drivers(frame).to_dict("records")]
+    return analyses.drivers_frame(frame, target, lang), moves
+
+
+def vega_converters():
+    """Streamlit's own conversion of an Altair chart for ``st.altair_chart``: the whole chart
+    (``_convert_altair_to_vega_lite_spec``) and its data alone (``_to_arrow_dataset``, which
+    names the Arrow bytes by their hash), both private in Streamlit 1.67; None if the installed
+    Streamlit lacks either (the charts are then converted whole on every draw)."""
+    from streamlit.elements import vega_charts
+    whole = getattr(vega_charts, "_convert_altair_to_vega_lite_spec", None)
+    data = getattr(vega_charts, "_to_arrow_dataset", None)
+    return None if whole is None or data is None else (whole, data)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def trajectory_layout_spec(layout: tuple, _data: pd.DataFrame) -> str:
+    """The Vega-Lite spec, without its datasets, of the trajectory chart ``layout``
+    (:func:`charts.trajectory_parts`) as ``st.altair_chart`` converts it, as JSON: converted
+    once per layout and process. ``_data`` is that chart's data for the conversion; the data
+    is put in anew on every draw (:func:`draw_trajectories`)."""
+    chart = charts.trajectory_template(layout).copy(deep=False)
+    chart.data = _data
+    spec = vega_converters()[0](chart)
+    del spec["datasets"]  # Arrow bytes, the data's own: replaced on every draw
+    return json.dumps(spec)
+
+
+def draw_trajectories(series: dict[str, pd.DataFrame], lang: str, *, width: str,
+                      **kwargs) -> None:
+    """``st.altair_chart(charts.trajectory_chart(series, lang, **kwargs), width=width)``, the same
+    element, without converting the chart's structure again on every rerun: the layout's spec
+    (:func:`trajectory_layout_spec`) with the data of this draw in Streamlit's own form."""
+    converters = vega_converters()
+    if converters is None:
+        st.altair_chart(charts.trajectory_chart(series, lang, **kwargs), width=width)
+        return
+    layout, data = charts.trajectory_parts(series, lang, **kwargs)
+    spec = json.loads(trajectory_layout_spec(layout, data))
+    datasets: dict = {}
+    spec["data"] = converters[1](data, datasets)   # {"name": hash of the Arrow bytes}
+    spec["datasets"] = datasets                    # last, as Streamlit's conversion puts it
+    st.vega_lite_chart(spec=spec, width=width)
 
 
 @st.cache_resource(show_spinner=False)
@@ -808,10 +864,9 @@ def meeting_view(card: pd.DataFrame, ref_card: pd.DataFrame, ref_name: str, lang
             for lev in levers:
                 meeting_slider(lev, lang)
     with st.container(key="meeting_charts"):
-        st.altair_chart(charts.trajectory_chart(series, lang, indicator_ids=charts.key_indicator_ids(),
-                                                columns=3, large=True, colors=colors,
-                                                dashed=[ref_label], bands=bands, observed=obs),
-                        width="stretch")
+        draw_trajectories(series, lang, indicator_ids=charts.key_indicator_ids(), columns=3,
+                          large=True, colors=colors, dashed=[ref_label], bands=bands,
+                          observed=obs, width="stretch")
     chart_captions(lang, bands)
 
 
@@ -875,7 +930,9 @@ def page() -> None:
     presets = all_presets()
     base = presets[ss["_preset"]]
     current = session.build_scenario(ss["_levers"], ss["_assumptions"], base)
-    sidebar(lang, meeting, simulate_budget(session.scenario_key(current)))
+    current_key = session.scenario_key(current)
+    results, card, periods = simulate(current_key)
+    sidebar(lang, meeting, periods)
 
     st.query_params.from_dict(links.encode_query(
         ss["_levers"], ss["_assumptions"], preset=ss["_preset"], presets=get_presets(),
@@ -884,11 +941,9 @@ def page() -> None:
         reference=ss["_reference"],
         default_reference=ss["_saved_refs"].get(ss["_preset"], session.REFERENCE_PRESET)))
 
-    current_key = session.scenario_key(current)
-    results, card = simulate(current_key)
     reference_name = ss.get("_reference", session.REFERENCE_PRESET)
     reference = get_presets().get(reference_name) or next(iter(get_presets().values()))
-    ref_results, ref_card = simulate(session.scenario_key(reference))
+    ref_results, ref_card, _ = simulate(session.scenario_key(reference))
     cur_label = f"{i18n.ui('current', lang)} · {session.short_title(base, lang)}"
     if session.is_modified(ss["_levers"], ss["_assumptions"], base):
         cur_label += f" ({i18n.ui('modified', lang)})"
@@ -952,10 +1007,9 @@ def page() -> None:
                             changed=changed)
             drivers_view(current_key, card, lang)
             st.subheader(i18n.ui("key_charts", lang))
-            st.altair_chart(charts.trajectory_chart(series, lang, indicator_ids=charts.key_indicator_ids(),
-                                                colors=colors, dashed=[ref_label], bands=bands,
-                                                observed=obs),
-                            width="content")
+            draw_trajectories(series, lang, indicator_ids=charts.key_indicator_ids(),
+                              colors=colors, dashed=[ref_label], bands=bands, observed=obs,
+                              width="content")
             chart_captions(lang, bands)
             if obs is not None:
                 with st.expander(i18n.ui("actuals_table", lang)):
@@ -983,7 +1037,8 @@ def page() -> None:
             cards = {cur_label: card, ref_label: ref_card}
             if recal_card is not None:
                 cards[recal_label] = monitoring.with_progress(recal_card, obs, series[recal_label])
-            export_view(current, base, reference, series, cards, colors, ref_label, lang)
+            export_view(current, base, reference, series, cards, colors, ref_label, periods,
+                        lang)
 
 
 def drivers_view(current_key, card, lang: str) -> None:
@@ -997,15 +1052,13 @@ def drivers_view(current_key, card, lang: str) -> None:
                  placeholder=i18n.ui("choose_option", lang),
                  key=bind("w_driver_target", chosen), on_change=on_copy,
                  args=("w_driver_target", "_driver_target"))
-    target = analyses.target_by_key(ss["w_driver_target"])
-    frame = lever_drivers(current_key, target.key)
-    st.dataframe(analyses.drivers_frame(frame, target, lang), hide_index=True, key="w_drivers_table")
-    for row in analyses.helpful_drivers(frame).to_dict("records"):
+    table, moves = drivers_panel(current_key, ss["w_driver_target"], lang)
+    st.dataframe(table, hide_index=True, key="w_drivers_table")
+    for lever_id, sentence, button, after in moves:
         cols = st.columns([3, 1])
-        cols[0].markdown(untrusted.md_text(analyses.driver_sentence(row, target, lang)))
-        cols[1].button(i18n.ui("drivers_apply", lang, lever=i18n.label(tables.lever(row["lever"]), lang)),
-                       key=f"w_drive_{row['lever']}", on_click=on_drive,
-                       args=(row["lever"], tuple(row["after"])))
+        cols[0].markdown(untrusted.md_text(sentence))
+        cols[1].button(button, key=f"w_drive_{lever_id}", on_click=on_drive,
+                       args=(lever_id, after))
 
 
 def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs=None) -> None:
@@ -1014,9 +1067,8 @@ def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs
                  key=bind("w_reference", ss.get("_reference", session.REFERENCE_PRESET)),
                  format_func=lambda k: f"{session.short_title(presets[k], lang)} ({k})",
                  on_change=on_copy, args=("w_reference", "_reference"))
-    st.altair_chart(charts.trajectory_chart(series, lang, colors=colors, dashed=[ref_label],
-                                        bands=bands, observed=obs),
-                    width="content")
+    draw_trajectories(series, lang, colors=colors, dashed=[ref_label], bands=bands, observed=obs,
+                      width="content")
     chart_captions(lang, bands)
     st.subheader(i18n.ui("detail", lang))
     inds = list(tables.indicators())
@@ -1213,7 +1265,7 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
             a.error(untrusted.md_text(library_problem(exc, lang)))
             continue
         label = entry.name if entry.name not in runs else f"{entry.name} ({sid})"
-        runs[label] = simulate(session.scenario_key(saved.scenario))
+        runs[label] = simulate(session.scenario_key(saved.scenario))[:2]
     if not runs:
         return
     label = cur_label if cur_label not in runs else f"{cur_label} *"
@@ -1223,8 +1275,7 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
         st.markdown(scorecards.SCORECARD_CSS + scorecards.compare_html({k: v[1] for k, v in runs.items()}, lang),
                     unsafe_allow_html=True)
     st.subheader(i18n.ui("compare_trajectories", lang))
-    st.altair_chart(charts.trajectory_chart({k: v[0] for k, v in runs.items()}, lang),
-                    width="content")
+    draw_trajectories({k: v[0] for k, v in runs.items()}, lang, width="content")
     st.caption(i18n.ui("target_legend", lang))
 
 
@@ -1275,7 +1326,7 @@ def model_map_view(current_key, lang: str) -> None:
 
 
 def export_view(current: Scenario, base: Scenario, reference: Scenario, series, cards,
-                colors, ref_label: str, lang: str) -> None:
+                colors, ref_label: str, periods: list[budget.PeriodBudget], lang: str) -> None:
     st.caption(i18n.ui("export_note", lang))
     c1, c2 = st.columns(2)
     c1.download_button(i18n.ui("export_scenario", lang), current.to_yaml().encode("utf-8"),
@@ -1306,8 +1357,7 @@ def export_view(current: Scenario, base: Scenario, reference: Scenario, series, 
         file_name=f"{current.name}-figures.zip", mime="application/zip", key="w_dl_figs",
         on_click="ignore", width="stretch")
     # the one-page brief: settings, scorecard, key charts, budget, caveat (built on click)
-    brief_args = (current, series[labels[0]], cards[labels[0]],
-                  simulate_budget(session.scenario_key(current)), lang)
+    brief_args = (current, series[labels[0]], cards[labels[0]], periods, lang)
     brief_kwargs = {"reference": reference, "ref_results": series[labels[1]]}
     c2.download_button(
         i18n.ui("export_brief_pdf", lang),

@@ -184,7 +184,7 @@ class Model:
 
     def run_wide(self, scenario: Scenario, *, params: Mapping[str, float] | None = None,
                  variables: Sequence[str] | None = None, time_step: float | None = None,
-                 ) -> pd.DataFrame:
+                 extra: Sequence[str] = ()) -> pd.DataFrame:
         """Run ``scenario`` and return a wide table: one row per year end, one column per variable.
 
         Parameters
@@ -198,13 +198,16 @@ class Model:
             Python names to return; default every indicator (columns named by indicator id).
         time_step : float, optional
             Integration step in years; default the model's TIME STEP (1/16).
+        extra : sequence of str, optional
+            Python names saved by the same run besides the indicators, each a column of its own
+            name (with ``variables`` omitted; the app reads the budget variables this way).
 
         Returns
         -------
         pandas.DataFrame
             Index ``time`` (year ends, float), one column per indicator id (or per Python name
-            in ``variables``), in the model's units. An indicator is NaN in the years before it
-            is defined.
+            in ``variables``) and per name in ``extra``, in the model's units. An indicator is
+            NaN in the years before it is defined.
 
         Raises
         ------
@@ -215,7 +218,10 @@ class Model:
             :data:`simulator.base.inputs.MAX_STEPS` steps
             (:func:`simulator.base.inputs.check_params`).
         KeyError
-            For a name in ``params`` or ``variables`` the model does not have.
+            For a name in ``params``, ``variables`` or ``extra`` the model does not have.
+        ValueError
+            For ``extra`` together with ``variables``, or a name in ``extra`` that is an
+            indicator's variable (it is a column already).
         """
         from simulator.sd.engine import EngineError, EngineFallbackWarning, fallback_notice
         all_params = scenario.params()
@@ -226,12 +232,20 @@ class Model:
         all_params.update(inputs.check_params(
             params, time_step, initial_time=self.initial_time, final_time=self.final_time,
             default_time_step=self.time_step, default_saveper=self.saveper, limits=self._limits))
+        if extra and variables is not None:
+            raise ValueError("run_wide: pass the names to save in 'variables' or in 'extra', "
+                             "not both")
+        unknown = sorted(set(variables or extra) - self.python_names)
+        if unknown:
+            raise KeyError(f"unknown model variables {unknown}; use PySD Python names")
         if variables is None:
             columns = {i.variable: i.id for i in tables.indicators()}
+            twice = sorted(set(extra) & set(columns))
+            if twice:
+                raise ValueError(f"run_wide: {twice} in 'extra' are indicators' variables, "
+                                 "saved already")
+            columns.update({v: v for v in extra})
         else:
-            unknown = sorted(set(variables) - self.python_names)
-            if unknown:
-                raise KeyError(f"unknown model variables {unknown}; use PySD Python names")
             columns = {v: v for v in variables}
         out = None
         if self.backend == "engine":

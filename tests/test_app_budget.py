@@ -19,6 +19,9 @@ APP = REPO / "app.py"
 PLAN = REPO / "scenarios" / "plan.yaml"
 TIMEOUT = 60
 
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
+
 #: The plan's programmes with a budget that stops growing: the S&T budget cannot pay them.
 UNAFFORDABLE = {"fiscal_st_growth": 0.0, "industry_rd_programme": 3.0, "talent_introduction": 60.0}
 
@@ -101,3 +104,45 @@ def test_app_shows_the_budget_beside_the_sliders_and_follows_a_move():
     errors = [e.value for e in at.sidebar.error]
     assert len(errors) == 1 and errors[0].startswith("超出科技预算")
     assert not _budget_table(at).equals(expected)
+
+
+def test_one_run_saves_indicators_and_budget_as_two_runs_do():
+    """``run_wide(extra=...)``, the app's single run, gives the indicators of ``Model.run`` and
+    the budget of a run of the budget variables alone (same numbers, to rounding)."""
+    model = Model()
+    scen = scenario.load(PLAN).with_levers(sme_campaign=7.5, **UNAFFORDABLE)
+    wide = model.run_wide(scen, extra=budget.VARIABLES)
+    indicators = model.run_wide(scen)
+    assert list(wide.columns) == [*indicators.columns, *budget.VARIABLES]
+    np.testing.assert_allclose(wide[indicators.columns], indicators, rtol=1e-12, atol=0)
+    for one, two in zip(budget.summarise(wide), budget.of_scenario(scen, model)):
+        assert one.period == two.period
+        for field in ("budget", "requested", "funded", "shortfall", "worst_shortfall",
+                      "ip_outlays", "tax_forgone", "public_cost"):
+            assert getattr(one, field) == pytest.approx(getattr(two, field), rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"extra": ["no_such_variable"]}, KeyError, "no_such_variable"),
+    ({"extra": ["rd_intensity"]}, ValueError, "rd_intensity"),
+    ({"extra": ["budget_shortfall"], "variables": ["tech_smes"]}, ValueError, "not both"),
+], ids=["unknown", "an-indicator", "with-variables"])
+def test_extra_variables_refused_by_name(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Model().run_wide(scenario.load(PLAN), **kwargs)
+
+
+def test_budget_shown_after_a_move_is_that_of_a_fresh_run():
+    """The budget beside the sliders comes from the page's own (cached) model run: after a move
+    to settings no session used, and after moving back to cached ones, it equals the summary
+    of a fresh run of the settings shown."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    preset = session.load_presets(REPO / "scenarios")[at.session_state["_preset"]]
+    for value in (13.5, float(preset.levers["tech_loans"][0])):
+        at.slider(key="w_tech_loans").set_value(value)
+        at.run()
+        assert not at.exception
+        moved = preset.with_levers(tech_loans=value)
+        expected = analyses.budget_frame(budget.of_scenario(moved, Model()), "zh")
+        assert _budget_table(at).equals(expected)

@@ -11,13 +11,16 @@ from streamlit.testing.v1 import AppTest
 
 from simulator import Model, load_scenario
 from simulator.analysis import drivers, solver
-from simulator.app import analyses, i18n, session
+from simulator.app import analyses, i18n, session, untrusted
 from simulator.plan import goals, tables
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
 PLAN = load_scenario(REPO / "scenarios" / "plan.yaml")
 TARGETS = {t.key: t for t in tables.targets()}
+
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 
 @pytest.mark.parametrize("values,expected", [
@@ -105,3 +108,31 @@ def test_app_panel_picks_a_missed_target_and_applies_a_move():
     after = at.session_state["_levers"][first["lever"]]
     assert tuple(after) == pytest.approx(tuple(first["after"])) and tuple(after) != tuple(before)
     assert at.slider(key=f"w_{first['lever']}").value == pytest.approx(first["after"][0])
+
+
+def test_app_panel_follows_moves_and_the_language():
+    """The panel (cached by settings, target and language) shows, after a move and after a
+    language switch, the table and sentences of a fresh ``lever_effects`` of what is shown."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    key = "high_tech_enterprises@2025"
+    at.selectbox(key="w_driver_target").set_value(key).run()
+    for lang, value in (("zh", 14.5), ("en", 14.5), ("en", 3.5)):
+        if lang != at.session_state["_lang"]:
+            at.radio(key="w_lang").set_value(lang)
+        at.slider(key="w_sme_campaign").set_value(value).run()
+        assert not at.exception
+        current = session.build_scenario(
+            at.session_state["_levers"], at.session_state["_assumptions"],
+            session.load_presets(REPO / "scenarios")[at.session_state["_preset"]])
+        assert current.levers["sme_campaign"] == (value,) * 3
+        frame = drivers.lever_effects(current, TARGETS[key])
+        assert len(at.main.dataframe) == 1  # the scorecard tab's only table
+        table = at.main.dataframe[0].value
+        assert table.equals(analyses.drivers_frame(frame, TARGETS[key], lang))
+        helpful = analyses.helpful_drivers(frame).to_dict("records")
+        shown = [m.value for m in at.markdown]
+        for row in helpful:
+            assert untrusted.md_text(analyses.driver_sentence(row, TARGETS[key], lang)) in shown
+            assert at.button(key=f"w_drive_{row['lever']}").label == i18n.ui(
+                "drivers_apply", lang, lever=i18n.label(tables.lever(row["lever"]), lang))

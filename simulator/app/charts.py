@@ -361,17 +361,38 @@ def trajectory_chart(series: Mapping[str, pd.DataFrame], lang: str, *,
         Actuals drawn as points (levels ●, lower bounds ▲, upper bounds ▼, with a legend); the
         time axis starts at the earliest one drawn if that is before 2020.
     """
+    layout, data = trajectory_parts(series, lang, indicator_ids=indicator_ids, columns=columns,
+                                    large=large, colors=colors, dashed=dashed, bands=bands,
+                                    observed=observed)
+    chart = trajectory_template(layout).copy(deep=False)  # shared: never mutate it
+    chart.data = data
+    return chart
+
+
+def trajectory_parts(series: Mapping[str, pd.DataFrame], lang: str, *,
+                     indicator_ids: Sequence[str] | None = None, columns: int = 3,
+                     large: bool = False, colors: Sequence[str] | None = None,
+                     dashed: Sequence[str] = (), bands: pd.DataFrame | None = None,
+                     observed: Any = None) -> tuple[tuple, pd.DataFrame]:
+    """:func:`trajectory_chart` in two parts: its layout (a hashable tuple naming the chart
+    without its data: :func:`trajectory_template` of it) and its data. Same parameters.
+
+    The app keeps the Vega-Lite spec of each layout and sends only the data anew on a rerun.
+    """
     labels = tuple(series)
     data = chart_frame(series, lang, indicator_ids, width=26 if large else 30, bands=bands,
                        observed=observed)
     panel_order = tuple(dict.fromkeys(data.loc[data["layer"] != "actual", "panel"]))
-    template = _trajectory_template(lang, labels, panel_order, columns,
-                                    large, tuple(_colors(labels, colors)), tuple(dashed),
-                                    bands is not None, actual_kinds(observed),
-                                    first_chart_year(observed, indicator_ids))
-    chart = template.copy(deep=False)  # the template is shared: never mutate it
-    chart.data = data
-    return chart
+    layout = (lang, labels, panel_order, columns, large, tuple(_colors(labels, colors)),
+              tuple(dashed), bands is not None, actual_kinds(observed),
+              first_chart_year(observed, indicator_ids))
+    return layout, data
+
+
+def trajectory_template(layout: tuple) -> TrustedFacetChart:
+    """The shared chart without data of a ``layout`` from :func:`trajectory_parts` (never
+    mutate it: copy it first)."""
+    return _trajectory_template(*layout)
 
 
 class TrustedLayerChart(alt.LayerChart):
