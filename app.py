@@ -579,7 +579,6 @@ def on_load_saved(scenario_id: str) -> None:
 
 
 @guarded
-@guarded
 def on_drive(lever_id: str, values: tuple) -> None:
     """Move one lever as the drivers table proposes (all three plan periods)."""
     ss["_levers"] = {**ss["_levers"], lever_id: tuple(i18n.clean_value(v) for v in values)}
