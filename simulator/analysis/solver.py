@@ -146,10 +146,6 @@ def _periods(targets: Sequence[Target]) -> tuple[str, ...]:
     return tuple(p for p in tables.PERIODS if int(p[:4]) <= last)
 
 
-def _sign(t: Target) -> float:
-    return 1.0 if t.comparison in (">=", ">") else -1.0
-
-
 @dataclass
 class _Problem:
     scenario: Scenario
@@ -230,7 +226,7 @@ class _Problem:
 def _margin(v: np.ndarray, t: Target) -> np.ndarray:
     """Normalised margin ``(value − target) / |target|`` signed so that ≥ 0 meets ``t`` (a
     strict comparison is not met by equality; a NaN value misses by 100 %)."""
-    m = _sign(t) * (np.asarray(v, dtype=float) - t.target) / abs(t.target)
+    m = goals.margin(np.asarray(v, dtype=float), t) / abs(t.target)
     if t.comparison in (">", "<"):
         m = np.where(m > 0, m, np.minimum(m, -1e-12))  # equality does not meet
     return np.where(np.isnan(m), -1.0, m)
@@ -398,8 +394,9 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
     """
     from scipy.optimize import minimize
     from scipy.stats import qmc
-    if targets is None or isinstance(targets, str) or (targets and isinstance(
-            next(iter(targets)), str)):
+    if targets is not None and not isinstance(targets, str):
+        targets = tuple(targets)  # (an iterator is read once: its first item must stay)
+    if targets is None or isinstance(targets, str) or (targets and isinstance(targets[0], str)):
         targets = select_targets(targets)
     targets = tuple(targets)
     if not targets:
@@ -601,11 +598,9 @@ def _result(prob: _Problem, z: np.ndarray, m: np.ndarray, feasible: bool,
     card = goals.scorecard(Model().run(scen))
     nt = len(prob.targets)
     variables = list(dict.fromkeys(t.indicator for t in prob.targets))
-    # the central run of the answer (what the scorecard shows), re-run, not taken from the search
-    params = scen.params()
-    one = levers[0].period_param(tables.PERIODS[0])  # one lane: one column set to its value
-    times, data = unc.evaluate(params, pd.DataFrame({one: [params[one]]}), variables)
-    central = np.array([float(unc.target_values(data, times, t)[0]) for t in prob.targets])
+    # the central run of the answer: the scorecard's own values (a run of the answer, not taken
+    # from the search), so that "central run met" and the scorecard cannot disagree
+    central = card.set_index("key").loc[[t.key for t in prob.targets], "value"].to_numpy(float)
     margins = pd.DataFrame({
         "key": [t.key for t in prob.targets], "margin": m[:nt], "central_value": central,
         "central_margin": [float(_margin(v, t)) for v, t in zip(central, prob.targets)]})
