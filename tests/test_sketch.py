@@ -239,3 +239,20 @@ def test_sketch_check_fails_on_a_perturbed_copy_and_sketch_repairs_it(tmp_path):
 def test_sketch_of_a_missing_file_is_one_line(tmp_path):
     r = cli("sketch", "--model", tmp_path / "none.mdl", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "none.mdl" in r.stderr
+
+
+def test_names_that_python_spells_differently_keep_their_flows_and_links(tmp_path):
+    """PySD's equations spell ``"R&D stock"`` as ``"r&d_stock"``, its Python name is
+    ``rd_stock``: the structure maps one to the other (as the engine does), so no flow or link
+    of such a variable is lost."""
+    text = SIR.read_text(encoding="utf-8")
+    text = text.replace("infection - recovery", '"R&D-inflow" - recovery', 1).replace(
+        "infection = contact rate", '"R&D-inflow" = contact rate', 1).replace(
+        "INTEG(-infection,", 'INTEG(-"R&D-inflow",', 1)
+    mdl = tmp_path / "names.mdl"
+    mdl.write_text(text, encoding="utf-8")
+    flow = translate.python_name("R&D-inflow")
+    assert flow != "r&d-inflow"  # the two spellings differ: the case this test is about
+    s = sketch.structure(mdl)
+    assert s.flows[flow] == sketch.Flow(flow, "susceptible", "infected")
+    assert {("contact_rate", flow), ("infected", flow), (flow, "susceptible")} <= set(s.links)

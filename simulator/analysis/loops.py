@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.base import inputs
-from simulator.base.inputs import InputError, excerpt
+from simulator.base.inputs import CONTROL, InputError, excerpt
 from simulator.plan import tables
 from simulator.plan.scenario import Scenario
 
@@ -64,7 +64,7 @@ README_START = "<!-- loops:start -->"
 README_END = "<!-- loops:end -->"
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-_CONTROL = frozenset({"initial_time", "final_time", "time_step", "saveper"})
+_CONTROL = frozenset(CONTROL)
 
 
 class LoopError(InputError):

@@ -44,7 +44,7 @@ import pandas as pd
 
 from simulator.analysis import conditioning
 from simulator.analysis.conditioning import Conditioned
-from simulator.base.inputs import check_text, read_bytes
+from simulator.base.inputs import CONTROL, check_text, read_bytes
 from simulator.plan import goals, tables
 from simulator.plan import scenario as scenario_mod
 from simulator.plan.scenario import Scenario, ScenarioError
@@ -59,7 +59,6 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "fixed": ("value",),
 }
 _TOP_FIELDS = ("name", "description", "distributions")
-_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 #: Quantiles reported for bands and targets.
 QUANTILES = (0.05, 0.5, 0.95)
@@ -149,7 +148,7 @@ def uncertain_constants(engine=None) -> dict[str, tuple[float, float]]:
     """
     from simulator.model import engine_for
     engine = engine or engine_for()
-    excluded = set(_CONTROL)
+    excluded = set(CONTROL)
     for lev in tables.levers():
         excluded.add(tables.python_name(f"{lev.vensim_name} 2020"))
         excluded.update(lev.period_param(p) for p in tables.PERIODS)

@@ -168,12 +168,6 @@ def map_frames(struct: sketch.Structure, lay: sketch.Layout, lang: str, *,
     years = [y for y in MAP_YEARS if values is not None and y in values.index]
     kind_names = {k: i18n.ui(f"map_kind_{k}", lang) for k in sketch.KINDS + ("shadow",)}
     rows, edges = [], []
-    where: dict[tuple[int, int], tuple[float, float, sketch.Box]] = {}
-    for v in views:
-        view = lay.views[v]
-        ox, oy = offsets[v]
-        for i, b in enumerate(view.boxes):
-            where[(v, i)] = (b.x + ox, b.y + oy, b)
     for v in views:
         view = lay.views[v]
         ox, oy = offsets[v]

@@ -98,11 +98,10 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from simulator.base.inputs import InputError, check_run_settings, excerpt, one_line
+from simulator.base.inputs import CONTROL, InputError, check_run_settings, excerpt, one_line
 from simulator.sd import translate
 from simulator.sd.schedule import SMALL_VENSIM, schedule
 
-_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 _STATEFUL = ("stock", "trend", "smooth", "delay", "fixed")  # node kinds that hold state
 _TIME_FUNCTIONS = {"step", "ramp", "pulse", "pulse_train", "Xpulse", "Xpulse_train", "Xramp"}
 
@@ -210,9 +209,7 @@ def _namespace(section) -> dict[str, str]:
                               f"the Python name {ident!r}; rename one of them")
         owner[ident] = element.name
         names[element.name] = ident
-    # references are written as PySD's "clean" names (lower case, spaces as _, quotes kept)
-    clean = {name.lower().replace(" ", "_"): ident for name, ident in names.items()}
-    clean["time"] = "time"
+    clean = translate.reference_names(names)  # as PySD spells references in equations
     lookups = {names[e.name] for e in section.elements
                if len(e.components) == 1 and isinstance(e.components[0].ast, ae.LookupsStructure)}
 
@@ -422,7 +419,7 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
             _check_fixed_input(nodes, node)
     # control variables written as expressions of constants (SAVEPER = TIME STEP): constants
     # whose value is the expression's, recomputed by Engine.run from the run's settings
-    for ctl in _CONTROL:
+    for ctl in CONTROL:
         node = nodes.get(ctl)
         if node is None:
             raise EngineError(f"control variable {ctl!r} is missing")
@@ -441,7 +438,7 @@ def _nodes_from_mdl(mdl_file: Path) -> dict[str, _Node]:
         elif node.kind != "constant":
             raise EngineError(f"control variable {ctl!r} must be a number or an expression of "
                               "constants")
-    for ctl in _CONTROL:
+    for ctl in CONTROL:
         node = nodes[ctl]
         if node.formula is not None:
             value = _value_at_start(nodes, node.formula, node.vname)
@@ -506,11 +503,11 @@ def _control_values(nodes: Mapping[str, _Node], P: dict, given: set) -> None:
     """Recompute, in ``P``, the control variables the model writes as expressions (SAVEPER =
     TIME STEP) and the run did not set, from the run's values (as PySD's control functions
     do: ``run(time_step=...)`` moves such a SAVEPER too)."""
-    for ctl in _CONTROL:
+    for ctl in CONTROL:
         node = nodes[ctl]
         if node.formula is not None and ctl not in given:
             values = {k: v for k, v in P.items() if not (
-                k in _CONTROL and nodes[k].formula is not None and k not in given)}
+                k in CONTROL and nodes[k].formula is not None and k not in given)}
             try:
                 value = _value_at_start(nodes, node.formula, node.vname, values)
                 P[ctl] = float(value) if np.ndim(value) == 0 else value
@@ -1456,7 +1453,7 @@ def _read_cache(path: Path, sha: str, version: str) -> tuple[dict, dict] | None:
     meta, sources = data.get("meta"), data.get("sources")
     if not isinstance(meta, dict) or set(meta) != set(_META_CHECKS) \
             or not all(check(meta[k]) for k, check in _META_CHECKS.items()) \
-            or not set(_CONTROL) <= set(meta["constants"]) \
+            or not set(CONTROL) <= set(meta["constants"]) \
             or not _is_map(sources, lambda v: isinstance(v, str)) \
             or data.get("checksum") != _checksum(meta, sources):
         return None
@@ -1565,7 +1562,7 @@ class Engine:
             "xla_inexact": list(xla_inexact) if xla_inexact else None,
             "numpy_only": numpy_only,
             "auxes": [n.name for n in nodes.values() if n.kind == "aux"],
-            "control_formulas": [c for c in _CONTROL if nodes[c].formula is not None],
+            "control_formulas": [c for c in CONTROL if nodes[c].formula is not None],
         }
 
     @property
@@ -1730,7 +1727,7 @@ class Engine:
         if self._control_formulas:  # (else _control_values has nothing to do)
             _control_values(self.nodes, P, set(params) | ({"time_step"} if time_step is not None
                                                           else set()))
-        for ctl in _CONTROL:
+        for ctl in CONTROL:
             if np.ndim(P[ctl]) > 0:
                 raise ValueError(f"{ctl} must be the same for all runs")
         t0, t1, dt, saveper = (P[c] for c in ("initial_time", "final_time", "time_step", "saveper"))
@@ -2088,7 +2085,7 @@ class PySDRunner:
         self.lower_limits, self.limits = doc_limits(doc)
         self.constants: dict[str, float] = {}
         for name, kind in zip(doc["Py Name"], doc["Type"]):
-            if kind == "Constant" or name in _CONTROL:
+            if kind == "Constant" or name in CONTROL:
                 try:
                     self.constants[name] = float(getattr(model.components, name)())
                 except (TypeError, ValueError):  # a subscripted or otherwise non-scalar value
@@ -2121,8 +2118,8 @@ class PySDRunner:
                              + (f", expected n={n}" if n is not None else ""))
         if n is None and sizes:
             n = sizes.pop()
-        settings = {c: self.constants.get(c) for c in _CONTROL}
-        settings.update({c: float(arrays[c]) for c in _CONTROL if c in arrays})
+        settings = {c: self.constants.get(c) for c in CONTROL}
+        settings.update({c: float(arrays[c]) for c in CONTROL if c in arrays})
         if time_step is not None:
             settings["time_step"] = time_step
         check_run_settings(settings["initial_time"], settings["final_time"],

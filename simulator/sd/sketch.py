@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from simulator.base.inputs import CONTROL
 from simulator.sd import translate
 
 #: Marker that starts Vensim's sketch section (the rest of its line is free text).
@@ -48,7 +49,6 @@ _VIEW_HEAD = ("\\\\\\---/// Sketch information - do not modify anything except n
               "V300  Do not put anything below this section - it will be ignored\n")
 _VIEW_STYLE = ("$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|"
                "96,96,100,0")
-_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 #: Kinds of variable (:attr:`Variable.kind`).
 KINDS = ("stock", "flow", "aux", "constant", "lookup", "control")
 _GROUP = re.compile(r"^\*{3,}\s*\n\s*\.(?P<name>[^\n]+?)\s*\n\*{3,}~", re.M)
@@ -135,9 +135,6 @@ class Structure:
 
     def outflows(self, stock: str) -> list[str]:
         return [f.name for f in self.flows.values() if f.source == stock]
-
-    def causes(self, name: str) -> set[str]:
-        return {a for a, b in self.links if b == name}
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,15 +227,15 @@ def structure(mdl_file: str | Path) -> Structure:
     norm = {re.sub(r"\s+", " ", k).lower(): v for k, v in groups.items()}
     names = {e.name: translate.python_name(e.name) for e in section.elements}
     known = set(names.values())
+    # references in the equations are PySD's "clean" spelling, not the Python names
+    py_name = translate.reference_names(names).get
     kinds: dict[str, str] = {}
     asts: dict[str, Any] = {}
-    elements = {}
     for element in section.elements:
         py = names[element.name]
         ast = element.components[0].ast if element.components else None
         asts[py] = ast
-        elements[py] = element
-        if py in _CONTROL:
+        if py in CONTROL:
             kinds[py] = "control"
         elif isinstance(ast, ae.IntegStructure):
             kinds[py] = "stock"
@@ -254,9 +251,9 @@ def structure(mdl_file: str | Path) -> Structure:
         if kinds[py] != "stock":
             continue
         for sign, term in _rate_terms(ast.flow):
-            if isinstance(term, ae.ReferenceStructure) and term.reference in known \
-                    and kinds.get(term.reference) == "aux":
-                side = ends.setdefault(term.reference, {"source": [], "sink": []})
+            ref = py_name(term.reference) if isinstance(term, ae.ReferenceStructure) else None
+            if ref in known and kinds.get(ref) == "aux":
+                side = ends.setdefault(ref, {"source": [], "sink": []})
                 side["sink" if sign > 0 else "source"].append(py)
     flows: dict[str, Flow] = {}
     for name, side in ends.items():
@@ -267,7 +264,7 @@ def structure(mdl_file: str | Path) -> Structure:
                            side["sink"][0] if side["sink"] else None)
     links = set()
     for py, ast in asts.items():
-        for ref in _references(ast, set()):
+        for ref in map(py_name, _references(ast, set())):
             if ref in known and ref != py:
                 links.add((ref, py))
     variables = {}

@@ -113,6 +113,25 @@ def python_name(vensim_name: str) -> str:
     return name
 
 
+def reference_names(names: dict[str, str]) -> dict[str, str]:
+    """How PySD's abstract model spells a reference in an equation → its Python name.
+
+    Parameters
+    ----------
+    names : dict
+        Vensim name → Python name (:func:`python_name`) of every element of the model.
+
+    Returns
+    -------
+    dict
+        PySD's "clean" spelling of each name (lower case, spaces as ``_``, every other
+        character kept, so ``R&D stock`` is ``r&d_stock``) → its Python name, and ``time``.
+    """
+    clean = {name.lower().replace(" ", "_"): ident for name, ident in names.items()}
+    clean["time"] = "time"
+    return clean
+
+
 def abstract_model(mdl_file: str | Path):
     """PySD's abstract model of a Vensim file (its public translator: parse, then
     ``get_abstract_model``), the common input of the engine, the units check and the docs."""
