@@ -200,6 +200,7 @@ BAD_CHARS = {
     "LRI": ("\u2066", "U+2066"), "ZWSP": ("\u200b", "U+200B (ZERO WIDTH SPACE)"),
     "ZWJ": ("\u200d", "U+200D"), "BOM": ("\ufeff", "U+FEFF"),
     "LINE-SEP": ("\u2028", "U+2028"), "surrogate": ("\ud83d", "U+D83D (a lone surrogate)"),
+    "FFFF": ("\uffff", "U+FFFF (a noncharacter)"), "FFFE": ("\ufffe", "U+FFFE (a noncharacter)"),
 }
 
 

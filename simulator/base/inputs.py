@@ -452,6 +452,8 @@ def parse_yaml(data: str | bytes, source: str, error: type[Exception] = InputErr
 _CATEGORY_NAMES = {"Cc": "a control character", "Cf": "an invisible format character",
                    "Cs": "a lone surrogate", "Zl": "a line separator",
                    "Zp": "a paragraph separator"}
+#: Unassigned code points that are not text in XML 1.0 either (no Word or Excel file holds them).
+_NONCHARACTERS = frozenset("\ufffe\uffff")
 
 
 def check_text(value: Any, source: str, fieldname: str, multiline: bool = False,
@@ -461,7 +463,8 @@ def check_text(value: Any, source: str, fieldname: str, multiline: bool = False,
     Refused: non-strings; more than ``max_chars`` characters; control characters (C0, DEL,
     C1; tab and line feed are allowed when ``multiline``), format characters (bidirectional
     overrides and isolates, zero-width characters, BOM, soft hyphen), line and paragraph
-    separators, and lone surrogates (not encodable as UTF-8). The message names the field and
+    separators, lone surrogates (not encodable as UTF-8) and the noncharacters U+FFFE and
+    U+FFFF (not text in XML: an export to Word or Excel would fail). The message names the field and
     the first offending character as a code point (``U+202E``).
     """
     if not isinstance(value, str):
@@ -476,9 +479,9 @@ def check_text(value: Any, source: str, fieldname: str, multiline: bool = False,
         if ch.isprintable() or (multiline and ch in "\t\n"):
             continue
         category = unicodedata.category(ch)
-        if category not in _CATEGORY_NAMES:
+        if category not in _CATEGORY_NAMES and ch not in _NONCHARACTERS:
             continue  # spaces other than U+0020, private-use and unassigned code points
-        name = unicodedata.name(ch, "") or _CATEGORY_NAMES[category]
+        name = unicodedata.name(ch, "") or _CATEGORY_NAMES.get(category, "a noncharacter")
         allowed = ("printable text (tab and line breaks allowed)" if multiline else
                    "printable text on one line")
         raise error(one_line(
