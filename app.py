@@ -1173,10 +1173,11 @@ def milestones_view(current_key, obs, lang: str) -> None:
     with st.container(key="milestones_result"):
         if asked != request:
             st.info(i18n.ui("ms_stale", lang))
-        (st.success if res.feasible else st.warning)(untrusted.md_text(res.message))
-        st.caption(i18n.ui("ms_for", lang, name=untrusted.md_text(session.short_title(
-            session.scenario_from_key(asked[0]), lang)), goals="; ".join(labels.get(k, k)
-                                                                  for k in asked[1])))
+        name = session.short_title(session.scenario_from_key(asked[0]), lang)
+        (st.success if res.feasible else st.warning)(
+            untrusted.md_text(analyses.milestones_message(res, lang, name)))
+        st.caption(i18n.ui("ms_for", lang, name=untrusted.md_text(name),
+                           goals="; ".join(labels.get(k, k) for k in asked[1])))
         if res.feasible:
             st.subheader(i18n.ui("ms_table", lang))
             st.dataframe(analyses.milestones_display(res, lang), hide_index=True, key="w_ms_table")

@@ -6,9 +6,11 @@ import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulator import Model, load_scenario
@@ -160,9 +162,22 @@ def top_rd_intensity(plan) -> float:
     return float(table.loc[2035.0, "rd_intensity"])
 
 
-def test_out_of_reach(plan, top_rd_intensity):
+@pytest.fixture(scope="module")
+def out_of_reach(plan):
+    """Every 2035 goal from the plan: R&D/GDP 2.5 % is out of reach."""
+    return ms.milestones(plan, candidates=200)
+
+
+@pytest.fixture(scope="module")
+def out_of_reach_p(plan):
+    """R&D/GDP 5 % with probability 0.8: out of reach, with the share of draws in the message."""
+    return ms.milestones(plan, ["rd_intensity@2035=5", "innovation_index@2035"], probability=0.8,
+                         n=N, seed=0, candidates=200)
+
+
+def test_out_of_reach(out_of_reach, top_rd_intensity):
     """R&D/GDP 2.5 % in 2035 is out of reach from the plan even at the maxima (1.45 %)."""
-    res = ms.milestones(plan, candidates=200)
+    res = out_of_reach
     assert not res.feasible and res.path is None and res.table.empty
     assert "\n" not in res.message
     assert "out of reach" in res.message and "binding goal rd_intensity@2035" in res.message
@@ -172,6 +187,59 @@ def test_out_of_reach(plan, top_rd_intensity):
     assert reach.loc["rd_intensity@2035", "max_value"] == pytest.approx(top_rd_intensity, rel=1e-9)
     assert f"{top_rd_intensity:.3g} %" in res.message
     assert not reach.loc["rd_intensity@2035", "met"] and reach.loc["innovation_index@2035", "met"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The message's facts, as data: the app words them in Chinese and English (item 7 of issue 14)
+
+_YEARS = {"2020", "2021", "2025", "2026", "2030", "2035"}
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers a message states, years of the plan left out (``rd_intensity@2035`` and
+    "2026–2035" name years, not results)."""
+    return sorted(n for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text) if n not in _YEARS)
+
+
+@pytest.mark.parametrize("which", ["central", "p=0.5", "out-of-reach", "out-of-reach-p"])
+def test_app_message_states_the_message_numbers(central, by_p, out_of_reach, out_of_reach_p,
+                                                which):
+    """The app's rendering (simulator.app.analyses.milestones_message) is built from the
+    result's data, and states exactly the numbers of the English ``message``: the Chinese one
+    all of them and no other, the English one all of them (its units may hold digits)."""
+    from simulator.app import analyses
+    res = {"central": central, "p=0.5": by_p[0.5], "out-of-reach": out_of_reach,
+           "out-of-reach-p": out_of_reach_p}[which]
+    zh, en = (analyses.milestones_message(res, lang) for lang in ("zh", "en"))
+    assert _numbers(zh) == _numbers(res.message), (zh, res.message)
+    assert not set(_numbers(res.message)) - set(_numbers(en)), (en, res.message)
+    assert not re.search(r"[A-Za-z]", zh.replace(res.scenario.name, "")), zh
+    assert "\n" not in zh and "\n" not in en
+
+
+def test_binding_goal_is_the_message_one(out_of_reach, out_of_reach_p, central):
+    assert central.binding is None
+    assert central.cost_per_year == central.solved.cost_per_year
+    assert f"{central.cost_per_year:,.0f} 万元" in central.message
+    for res in (out_of_reach, out_of_reach_p):
+        assert res.binding == "rd_intensity@2035" and math.isnan(res.cost_per_year)
+        assert f"binding goal {res.binding} " in res.message
+    share = out_of_reach_p.reach.set_index("key").loc["rd_intensity@2035", "max_probability"]
+    assert f"meets it in {share * 100:.0f} % of draws (needed 80 %)" in out_of_reach_p.message
+
+
+def test_binding_goal_is_the_shortest_relative_to_its_target():
+    """Of the goals the maxima miss, the one they fall shortest of relative to its target (a
+    ≤ goal's shortfall counts upwards); all goals when none is missed."""
+    reach = pd.DataFrame([
+        {"key": "a", "comparison": ">=", "target": 10.0, "max_value": 9.0, "met": False},
+        {"key": "b", "comparison": ">=", "target": 2.0, "max_value": 1.0, "met": False},
+        {"key": "c", "comparison": "<=", "target": 1.0, "max_value": 1.6, "met": False},
+        {"key": "d", "comparison": ">=", "target": 1.0, "max_value": 0.0, "met": True},
+    ])
+    assert ms.binding_goal(reach) == "c"      # 60 % over, against 50 % and 10 % short
+    assert ms.binding_goal(reach.iloc[:2]) == "b"
+    assert ms.binding_goal(reach.assign(met=True).iloc[:2]) == "b"
 
 
 @pytest.mark.parametrize("spec,needle", [

@@ -119,8 +119,11 @@ class Milestones:
     feasible : bool
         Whether a lever path meets every goal (with the probability asked).
     message : str
-        One line: what was reached and at what cost, or which goal is out of reach and what
-        the maxima reach.
+        One line in English (the command line's): what was reached and at what cost, or which
+        goal is out of reach and what the maxima reach. Its facts are data here too, for
+        a rendering in another language: ``goals``, ``probability``, ``n``,
+        :attr:`cost_per_year` (met); ``scenario``, :attr:`binding` and ``reach`` (out of
+        reach).
     table : DataFrame
         ``TABLE_COLUMNS``, one row per indicator of ``models/indicators.csv`` (empty when out
         of reach).
@@ -153,6 +156,18 @@ class Milestones:
     reach: pd.DataFrame
     solved: solver.SolveResult
     observed: str = ""
+
+    @property
+    def binding(self) -> str | None:
+        """Out of reach: the key of the binding goal the message names (:func:`binding_goal`);
+        None when the goals are met."""
+        return None if self.feasible else binding_goal(self.reach)
+
+    @property
+    def cost_per_year(self) -> float:
+        """万元 a year above the 2020 levels, averaged over 2026–2035, on the path (the
+        message's figure; NaN when out of reach)."""
+        return self.solved.cost_per_year if self.feasible else math.nan
 
     def to_dict(self) -> dict:
         """Plain data for strict JSON (a missing number is None, never NaN)."""
@@ -233,14 +248,20 @@ def _reach(scenario: Scenario, goals: Sequence[Target], probability: float | Non
                                        "max_probability", "met"])
 
 
-def _out_of_reach_message(scenario: Scenario, reach: pd.DataFrame,
-                          probability: float | None) -> str:
+def binding_goal(reach: pd.DataFrame) -> str:
+    """The key of the binding goal of an out-of-reach answer: of the goals the maxima miss (all
+    goals when they miss none), the one they fall shortest of, relative to its target."""
     missed = reach[~reach["met"]].copy()
     if missed.empty:  # the maxima meet every goal but the solver found nothing cheaper
         missed = reach.copy()
     missed["short"] = [(r.target - r.max_value) / abs(r.target) * (1 if r.comparison in (">=", ">")
                        else -1) for r in missed.itertuples()]
-    b = missed.sort_values("short", ascending=False, kind="stable").iloc[0]
+    return str(missed.sort_values("short", ascending=False, kind="stable").iloc[0]["key"])
+
+
+def _out_of_reach_message(scenario: Scenario, reach: pd.DataFrame,
+                          probability: float | None) -> str:
+    b = reach.set_index("key", drop=False).loc[binding_goal(reach)]
     unit = "" if b["unit"] in ("分", "件", "家") else f" {b['unit']}"
     text = (f"2035 goals out of reach from scenario {scenario.name!r} (2021–2025 as enacted): "
             f"binding goal {b['key']} {_SYMBOL[b['comparison']]} {b['target']:g}{unit}; every lever at "

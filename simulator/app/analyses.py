@@ -276,6 +276,44 @@ def milestones_display(res: Any, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _goal_unit(target: tables.Target, lang: str) -> str:
+    """A goal's unit after its number: Chinese close up (``2.5%``, ``70分``), English after a
+    space (``2.5 %``)."""
+    text = target_unit(target, lang)
+    return text if lang == "zh" else f" {text}"
+
+
+def milestones_message(res: Any, lang: str, name: str | None = None) -> str:
+    """The one line of a :class:`simulator.analysis.milestones.Milestones` in ``lang``, built
+    from the result's data (not from its English ``message``): the goals met and the path's
+    cost, or the binding goal, what the maxima reach and the other goals at the maxima. Numbers
+    are formatted as in ``message`` (targets ``:g``, values ``.3g``, shares ``.0f``, cost
+    ``,.0f``); goals by name; the scenario as ``name`` (default: its own name). Plain text: pass
+    it through ``untrusted.md_text`` (it holds the scenario's name)."""
+    sep = "、" if lang == "zh" else ", "
+    if res.feasible:
+        goals = sep.join(f"{label(g, lang)} {_SYMBOL[g.comparison]} {g.target:g}"
+                         f"{_goal_unit(g, lang)}" for g in res.goals)
+        how = (ui("ms_how_central", lang) if res.probability is None
+               else ui("ms_how_p", lang, n=res.n, p=f"{res.probability:g}"))
+        return ui("ms_met", lang, goals=goals, how=how, cost=f"{res.cost_per_year:,.0f}")
+    by_key = {g.key: g for g in res.goals}
+    reach = res.reach.set_index("key", drop=False)
+    b = reach.loc[res.binding]
+    goal = by_key[b["key"]]
+    how = ("" if res.probability is None else
+           ui("ms_out_p", lang, share=f"{b['max_probability'] * 100:.0f}",
+              needed=f"{res.probability * 100:g}"))
+    text = ui("ms_out", lang, name=res.scenario.name if name is None else name, goal=label(goal, lang),
+              symbol=_SYMBOL[b["comparison"]], target=f"{b['target']:g}",
+              unit=_goal_unit(goal, lang), value=f"{b['max_value']:.3g}", how=how)
+    others = [f"{label(by_key[r['key']], lang)} {r['max_value']:.3g}"
+              + (" ✓" if r["met"] else " ✗") for _, r in reach.iterrows() if r["key"] != b["key"]]
+    if others:
+        text += (" " if lang == "en" else "") + ui("ms_out_others", lang, others=sep.join(others))
+    return text
+
+
 def milestones_levers_display(res: Any, lang: str) -> pd.DataFrame:
     """The lever path of a :class:`simulator.analysis.milestones.Milestones`: lever, unit, period, the
     scenario's level, the path's level, the extra cost (万元 a year), headers in ``lang``."""

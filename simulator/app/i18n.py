@@ -588,6 +588,24 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "ms_col_path": {"zh": "路径", "en": "Path"},
     "ms_src_actual": {"zh": "实际值({year})", "en": "actual ({year})"},
     "ms_src_simulated": {"zh": "模拟值", "en": "simulated"},
+    # the result's one line (simulator.app.analyses.milestones_message), from its data
+    "ms_met": {"zh": "2035年目标可以达成：{goals}，{how}；2026–2035年成本最低的路径平均每年比2020年水平多支出 "
+                     "{cost} 万元。",
+               "en": "2035 goals met ({goals}){how}; lowest-cost path 2026–2035 at {cost} 万元 "
+                     "(10,000 yuan) a year above the 2020 levels on average."},
+    "ms_how_central": {"zh": "按确定性模拟(中心运行)", "en": " in the central run"},
+    "ms_how_p": {"zh": "每个目标在{n}次抽样中的达成概率不低于{p}",
+                 "en": ", each with probability ≥ {p} over {n} draws"},
+    "ms_out": {"zh": "从情景“{name}”出发(2021–2025年按已实施)，2035年目标无法达成：约束最紧的目标为"
+                     "{goal} {symbol} {target}{unit}；2026–2035年所有杠杆取最大值也只达到 {value}{unit}{how}。",
+               "en": "2035 goals out of reach from scenario '{name}' (2021–2025 as enacted): "
+                     "binding goal {goal} {symbol} {target}{unit}; every lever at its maximum in "
+                     "2026–2035 reaches {value}{unit}{how}."},
+    "ms_out_p": {"zh": "(中心运行)，在{share}%的抽样中达成(要求{needed}%)",
+                 "en": " in the central run and meets it in {share} % of draws (needed "
+                       "{needed} %)"},
+    "ms_out_others": {"zh": "其他目标在杠杆最大值时：{others}。", "en": "Other goals at the maxima: "
+                      "{others}."},
 }
 
 
