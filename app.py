@@ -987,7 +987,8 @@ def page() -> None:
     if recal_problem:
         st.warning(f"{i18n.ui('recal_failed', lang)}\n\n{untrusted.md_text(i18n.detail(recal_problem, lang))}")
     elif recal_card is not None:
-        st.caption(untrusted.md_text(recalibration(monitoring.actuals_digest(obs), obs).summary()))
+        st.caption(untrusted.md_text(analyses.recal_summary(
+            recalibration(monitoring.actuals_digest(obs), obs), lang)))
     st.markdown(f"#### {untrusted.md_text(cur_label)}")  # the title of an uploaded file
     changed = changed_since_last_move(current_key, card)
     if meeting:

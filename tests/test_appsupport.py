@@ -823,7 +823,8 @@ def test_sensitivity_frame_labels_and_chart(presets, lang):
             assert r["label"] == i18n.label(tables.lever(r["input"]), lang)
             assert r["kind"] == i18n.ui("kind_lever", lang)
         else:
-            assert r["label"] == r["input"] and r["kind"] == i18n.ui("kind_constant", lang)
+            assert r["label"] == i18n.constant_name(r["input"], lang) != r["input"]
+            assert r["kind"] == i18n.ui("kind_constant", lang)
     assert (frame["lo"] >= 0).all() and (frame["hi"] >= frame["mu_star"]).all()
     spec = charts.validate_spec(analyses.sensitivity_chart(frame, lang, "t"))
     assert spec["layer"][0]["encoding"]["y"]["sort"] == list(frame["label"])

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from simulator.app.charts import CURRENT_COLOR
-from simulator.app.i18n import clean_value, label, plain_number, target_unit, ui, unit
+from simulator.app.i18n import (clean_value, constant_name, label, plain_number, target_unit, ui,
+                                unit)
 from simulator.app.scorecards import _SYMBOL, format_probability
 from simulator.base import inputs
 from simulator.base.text import format_number
@@ -187,16 +188,16 @@ def sensitivity_frame(table: pd.DataFrame, target_key: str, lang: str,
     """The ``k`` most influential inputs of one target from a Morris table
     (``SensitivityResult.table``), most influential first.
 
-    Columns: ``rank, input`` (lever id or constant), ``label`` (a lever's name in ``lang``, a
-    constant's Python name), ``kind`` (display text), ``mu_star, conf, lo, hi`` (the 95 %
+    Columns: ``rank, input`` (lever id or constant), ``label`` (a lever's or constant's name in
+    ``lang``, :func:`simulator.app.i18n.constant_name`), ``kind`` (display text), ``mu_star, conf, lo, hi`` (the 95 %
     interval, clipped at 0).
     """
     part = table[table["target"] == target_key].sort_values("rank").head(k)
     if part.empty:
         raise KeyError(f"target {target_key!r} is not in the table")
     lever_ids = {lev.id for lev in tables.levers()}
-    labels = [label(tables.lever(i), lang) if kind == "lever" and i in lever_ids else i
-              for i, kind in zip(part["input"], part["kind"])]
+    labels = [label(tables.lever(i), lang) if kind == "lever" and i in lever_ids
+              else constant_name(i, lang) for i, kind in zip(part["input"], part["kind"])]
     mu, conf = part["mu_star"].astype(float).to_numpy(), part["mu_star_conf"].astype(float).to_numpy()
     return pd.DataFrame({
         "rank": part["rank"].astype(int).to_numpy(), "input": part["input"].to_numpy(),
@@ -312,6 +313,23 @@ def milestones_message(res: Any, lang: str, name: str | None = None) -> str:
     if others:
         text += (" " if lang == "en" else "") + ui("ms_out_others", lang, others=sep.join(others))
     return text
+
+
+def recal_summary(rec: Any, lang: str) -> str:
+    """The one line of a :class:`simulator.analysis.hindcast.Recalibration` in ``lang``: what
+    was fitted to what and how the constants moved from the default calibration (the facts
+    and number formats of its English ``summary()``; constants by name). Plain text: pass it
+    through ``untrusted.md_text``."""
+    from simulator.plan.calibrated import parameters
+    before = parameters()
+    sep = "、" if lang == "zh" else ", "
+    moved = sep.join(f"{constant_name(k, lang)} = {v:.4g}"
+                     + (ui("recal_was", lang, value=f"{before[k]:.4g}") if k in before else "")
+                     for k, v in rec.fitted.items()) or ui("recal_none", lang)
+    n = sum(1 for t in rec.result.targets if t["role"] == "fit"
+            and t["source"].startswith("actuals:"))
+    return ui("recal_summary", lang, up_to=f"{rec.up_to:g}", n=n, scenario=rec.scenario,
+              moved=moved)
 
 
 def milestones_levers_display(res: Any, lang: str) -> pd.DataFrame:

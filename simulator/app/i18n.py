@@ -519,7 +519,7 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "actual_lower_bound": {"zh": "实际值下限(“突破…”)", "en": "actual, lower bound"},
     "actual_upper_bound": {"zh": "实际值上限(“不超过…”)", "en": "actual, upper bound"},
     "col_actual": {"zh": "最新实际值(年份)", "en": "Latest actual (year)"},
-    "col_progress": {"zh": "完成进度", "en": "Progress 完成进度"},
+    "col_progress": {"zh": "完成进度", "en": "Progress"},
     "col_time_progress": {"zh": "时间进度", "en": "Time elapsed"},
     "progress_help": {
         "zh": "完成进度 = (最新实际值 − 2020年值) ÷ (目标值 − 2020年值) × 100%；增速目标为 "
@@ -549,6 +549,11 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                      "en": "Cannot recalibrate to these actuals (the default-calibrated "
                            "projection only):"},
     "col_recal": {"zh": "重新校准后模拟值", "en": "Simulated, recalibrated"},
+    "recal_summary": {"zh": "已按项目数据和截至{up_to}年的{n}条实际值重新校准(情景“{scenario}”)：{moved}",
+                      "en": "Recalibrated to the project's data and {n} actuals up to {up_to} "
+                            "(scenario '{scenario}'): {moved}"},
+    "recal_was": {"zh": "(原为 {value})", "en": " (was {value})"},
+    "recal_none": {"zh": "没有可由这些数据识别的常数", "en": "no constant identified"},
     # The 15th FYP: 2030 milestones toward the 2035 goals (simulator.analysis.milestones)
     "tab_milestones": {"zh": "十五五 目标测算", "en": "15th FYP milestones"},
     "ms_intro": {
@@ -664,11 +669,50 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
      r"在YAML 1.1中是六十进制数(\1)、在YAML 1.2中是文本；请写十进制数，若是文本(如时间)请加引号"),
     (r"has digit separators \(YAML 1\.1 reads it as a number, YAML 1\.2 as text\); write (\S+), "
      r"or quote it if it is text", r"含数字分隔符(YAML 1.1读作数，YAML 1.2读作文本)；请写 \1，若是文本请加引号"),
+    # YAML syntax errors: the problem line of libyaml (the C parser the reader uses when
+    # installed) and of PyYAML's Python parser; the quoted characters are kept as they are
     (r"mapping values are not allowed (?:here|in this context)", "此处不能出现映射值(检查冒号和缩进)"),
-    (r"could not find expected (\x00\d+\x00)", r"找不到应有的 \1"),
+    (r"mapping keys are not allowed (?:here|in this context)", "此处不能出现映射键(检查缩进)"),
+    (r"(?:block )?sequence entries are not allowed (?:here|in this context)",
+     "此处不能出现列表项(检查“-”和缩进)"),
+    (r"(?:could|did) not find (?:the )?expected (\x00\d+\x00) or (\x00\d+\x00)",
+     r"找不到应有的 \1 或 \2(检查括号是否成对)"),
+    (r"(?:could|did) not find (?:the )?expected (\x00\d+\x00) indicator",
+     r"找不到应有的 \1(检查列表的缩进)"),
+    (r"(?:could|did) not find (?:the )?expected (\x00\d+\x00)", r"找不到应有的 \1"),
+    (r"did not find expected key", "找不到应有的键(检查缩进是否一致)"),
+    (r"did not find expected node content", "找不到应有的值"),
+    (r"did not find expected <document start>", "文件内容应已结束(检查多余的括号或缩进)"),
+    (r"did not find expected alphabetic or numeric character", "此处应为字母或数字"),
+    (r"did not find expected comment or line break", "此处应为注释或换行"),
+    (r"did not find expected whitespace or line break", "此处应为空格或换行"),
+    (r"did not find expected hexdecimal number", "此处应为十六进制数"),
+    (r"expected (\x00\d+\x00) or (\x00\d+\x00), but got (.*)$",
+     r"找不到应有的 \1 或 \2(此处为 \3；检查括号是否成对)"),
+    (r"expected (?:the node content|a mapping node|a scalar node|a sequence node), but found (.*)$",
+     r"找不到应有的值(此处为 \1)"),
+    (r"expected alphabetic or numeric character, but found (.*)$", r"此处应为字母或数字(出现 \1)"),
+    (r"expected a comment or a line break, but found (.*)$", r"此处应为注释或换行(出现 \1)"),
+    (r"expected (\x00\d+\x00), but found (.*)$", r"此处应为 \1(出现 \2)"),
     (r"found character (\x00\d+\x00) that cannot start any token", r"字符 \1 不能出现在此处"),
-    (r"found undefined alias", "别名未定义"),
+    (r"found character that cannot start any token",
+     "此处的字符不能开始一个值(如 @、`、% 或缩进中的制表符)"),
+    (r"found unexpected end of stream", "文件意外结束(检查引号或括号是否闭合)"),
+    (r"found unknown escape character(?: (\x00\d+\x00))?", r"未知的转义字符 \1"),
+    (r"found undefined tag handle(?: (\x00\d+\x00))?", r"未定义的标签前缀 \1"),
+    (r"found undefined alias(?: (\x00\d+\x00))?", r"别名未定义 \1"),
+    (r"found unknown directive name", "未知的指令名"),
+    (r"found duplicate %YAML directive", "重复的 %YAML 指令"),
+    (r"found an indentation indicator equal to 0", "缩进指示符不能为0"),
+    (r"found a tab character (?:that violates? indentation|where an indentation space is "
+     r"expected)", "缩进中不能使用制表符"),
+    (r"unacceptable character (#x[0-9A-Fa-f]+): (?:control|special) characters are not allowed",
+     r"不可接受的字符 \1：不允许控制字符"),
     (r"expected <block end>, but found (.*)$", r"缩进不一致(此处出现 \1)"),
+    # the project's own YAML reader's (simulator.base.inputs)
+    (r"a second YAML document \(---\); a file holds one", "第二个YAML文档(---)；一个文件只能有一个文档"),
+    (r"a mapping key must be a name or number, not a list", "映射的键必须是名称或数，不能是列表"),
+    (r"a mapping key must be a name or number, not a mapping", "映射的键必须是名称或数，不能是映射"),
     (r"the file is empty; a scenario needs at least ", "文件为空；情景文件至少需要字段 "),
     (r"the file is empty; expected ", "文件为空；应为"),
     (r"field (\x00\d+\x00) is missing; a scenario needs a name", r"缺少字段 \1；情景文件需要名称"),
@@ -718,6 +762,7 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     (r"malformed YAML at line (\d+), column (\d+)", r"YAML格式错误(第\1行第\2列)"),
     (r"malformed YAML", "YAML格式错误"),
     (r"line (\d+), column (\d+)", r"第\1行第\2列"),
+    (r"(?<![\w])line (\d+)(?=:)", r"第\1行"),
     (r"duplicate key (\x00\d+\x00|\S+) \(line (\d+)\)", r"重复的键 \1(第\2行)"),
     (r"more than ([\d,]+) YAML nodes; a scenario file needs far fewer",
      r"YAML节点超过\1个；情景文件远用不了这么多"),
@@ -759,7 +804,147 @@ def detail(message: str, lang: str) -> str:
     text = _KEEP.sub(hold, message)
     for pattern, replacement in _DETAIL_ZH:
         text = re.sub(pattern, replacement, text)
+    text = _YAML_FALLBACK.sub(_yaml_fallback, text)
     return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
+
+
+#: A YAML parser's problem the table above does not know (a libyaml or PyYAML release may word
+#: a new one): after "YAML格式错误(第…行第…列)：", English words are replaced by a general
+#: sentence; the line, column and quoted characters stay.
+_YAML_FALLBACK = re.compile(r"(YAML格式错误(?:\(第\d+行第\d+列\))?：)([^；]*[A-Za-z][^；]*)")
+
+
+def _yaml_fallback(match: re.Match) -> str:
+    rest = match.group(2)
+    if not re.search(r"[A-Za-z]", re.sub(r"\x00\d+\x00", "", rest)):
+        return match.group(0)
+    quoted = " ".join(re.findall(r"\x00\d+\x00", rest))
+    return (match.group(1) + "语法错误(检查缩进、冒号、引号和括号)"
+            + (f"：{quoted}" if quoted else ""))
+
+
+#: Names of the model's uncertain constants (``models/uncertainty.yaml``) for the sensitivity
+#: table and the recalibration line, in Chinese and English, by Python name;
+#: ``tests/test_app_language.py`` checks that every constant of the file has one.
+CONSTANT_NAMES: dict[str, tuple[str, str]] = {
+    "rd_rate_of_return": ("研发收益率", "rate of return to R&D"),
+    "max_innovation_premium": ("创新溢价上限", "maximum innovation premium"),
+    "max_high_tech_share": ("高新产业占比上限", "maximum high-tech share"),
+    "high_tech_premium_2020": ("2020年高新产业增速溢价", "high-tech growth premium, 2020"),
+    "premium_knowledge_elasticity": ("增速溢价对知识存量的弹性", "premium elasticity to knowledge"),
+    "premium_hte_elasticity": ("增速溢价对高企数的弹性", "premium elasticity to HTEs"),
+    "revenue_per_new_hte": ("每家新认定高企带来的营收", "revenue per newly certified HTE"),
+    "min_industry_ratio": ("规上工业营收与GDP之比下限", "minimum industry revenue / GDP"),
+    "max_industry_ratio": ("规上工业营收与GDP之比上限", "maximum industry revenue / GDP"),
+    "fiscal_expenditure_2020": ("2020年一般公共预算支出", "general public expenditure, 2020"),
+    "high_tech_fiscal_yield": ("高新产业营收的地方财政贡献率", "local fiscal yield of high-tech revenue"),
+    "enterprise_rd_share_2020": ("2020年企业研发占比", "enterprise share of R&D, 2020"),
+    "fiscal_rd_share_2020": ("2020年财政研发占比", "fiscal share of R&D, 2020"),
+    "fiscal_st_spending_2020": ("2020年财政科技支出", "fiscal S&T spending, 2020"),
+    "max_fiscal_st_share": ("科技支出占财政支出比重上限", "maximum S&T share of fiscal spending"),
+    "ht_rd_ratio": ("高新产业研发投入与营收之比", "high-tech R&D / revenue"),
+    "enterprise_match_ratio": ("企业配套研发比例", "enterprise matching of co-funding"),
+    "pledge_rd_share": ("质押贷款用于研发的比例", "share of pledge loans spent on R&D"),
+    "loan_rd_share": ("科技贷款用于研发的比例", "share of tech loans spent on R&D"),
+    "collateral_per_hv_patent": ("每件高价值专利支撑的质押融资", "pledge financing per high-value patent"),
+    "pledge_collateral_elasticity": ("质押融资对高价值专利的弹性", "pledge lending elasticity to collateral"),
+    "crowding_out_share": ("财政研发对企业研发的挤出比例", "crowding-out share of public R&D"),
+    "max_rd_to_sales": ("研发与营收之比上限", "maximum R&D / sales"),
+    "deduction_coverage": ("可享受加计扣除的研发比例", "coverage of the super-deduction"),
+    "rd_price_elasticity": ("研发的税收价格弹性", "tax-price elasticity of R&D"),
+    "rd_adjustment_time": ("研发调整时间", "R&D adjustment time"),
+    "talent_elasticity": ("研发对人才的弹性", "R&D elasticity to talent"),
+    "cooperation_saturation": ("产学研合作效应上限", "cooperation effect ceiling"),
+    "cooperation_scale": ("产学研合作规模参数", "cooperation scale"),
+    "min_other_st_share": ("科技预算中不可挤占的比例", "protected share of the S&T budget"),
+    "rd_cost_per_fte_2020": ("2020年每个研发全时当量的经费", "R&D spending per FTE, 2020"),
+    "rd_utilisation_2020": ("2020年研发人员利用率", "R&D workforce utilisation, 2020"),
+    "graduate_entry_rate": ("毕业生进入研发的比率", "graduate entry rate"),
+    "max_hiring_rate": ("研发人员最大增长率", "maximum hiring rate"),
+    "hiring_adjustment_time": ("招聘调整时间", "hiring adjustment time"),
+    "rd_attrition_rate": ("研发人员流失率", "R&D staff attrition rate"),
+    "knowledge_per_joint_project": ("每个联合攻关项目的知识增量", "knowledge per joint project"),
+    "knowledge_depreciation_rate": ("知识折旧率", "knowledge depreciation rate"),
+    "pre_plan_rd_growth": ("规划前研发增速", "pre-plan R&D growth"),
+    "invention_grants_2020": ("2020年发明专利授权量", "invention grants, 2020"),
+    "patent_elasticity": ("专利对研发的弹性", "patent elasticity to R&D"),
+    "talent_patent_elasticity": ("专利对人才的弹性", "patent elasticity to talent"),
+    "ip_patenting_elasticity": ("专利申请对知识产权保护的弹性", "patenting elasticity to IP protection"),
+    "patent_grant_lag": ("专利授权滞后", "patent grant lag"),
+    "valid_invention_patents_2020": ("2020年有效发明专利量", "valid invention patents, 2020"),
+    "ordinary_lapse_rate": ("普通专利失效率", "ordinary patent lapse rate"),
+    "ip_maintenance_elasticity": ("专利维持对知识产权保护的弹性", "maintenance elasticity to IP protection"),
+    "hv_share_2020": ("2020年高价值专利占比", "high-value share of grants, 2020"),
+    "hv_upgrade_rate_2020": ("2020年专利升级为高价值的比率", "high-value upgrade rate, 2020"),
+    "hv_cultivation_saturation": ("高价值专利培育效应上限", "cultivation effect ceiling"),
+    "hv_cultivation_scale": ("高价值专利培育规模参数", "cultivation scale"),
+    "hv_lapse_rate": ("高价值专利失效率", "high-value patent lapse rate"),
+    "trademark_registrations_2020": ("2020年商标注册量", "trademark registrations, 2020"),
+    "brand_saturation": ("品牌培育效应上限", "brand-building effect ceiling"),
+    "brand_scale": ("品牌培育规模参数", "brand-building scale"),
+    "trademark_lapse_rate": ("商标失效率", "trademark lapse rate"),
+    "incubators_2020": ("2020年孵化器数量", "incubators, 2020"),
+    "incubator_closure_rate": ("孵化器关闭率", "incubator closure rate"),
+    "base_firm_formation": ("基础企业新设数", "base firm formation"),
+    "firms_per_incubator": ("每个孵化器孵化的企业数", "firms per incubator"),
+    "eligible_unregistered_firms_2020": ("2020年符合条件未备案企业数", "eligible unregistered firms, 2020"),
+    "firm_exit_rate": ("企业退出率", "firm exit rate"),
+    "registration_deduction_elasticity": ("备案对加计扣除的弹性", "registration elasticity to the deduction"),
+    "spontaneous_registration_effort": ("自发备案力度", "spontaneous registration effort"),
+    "registration_fraction_2020": ("2020年备案比率", "registration fraction, 2020"),
+    "non_reregistration_rate": ("未重新备案率", "non-reregistration rate"),
+    "candidate_dropout_rate": ("候选企业流失率", "candidate dropout rate"),
+    "hte_registration_overlap": ("高企候选来自科技型中小企业的比例", "HTE candidates from the SME register"),
+    "certification_pool_elasticity": ("认定对候选池的弹性", "certification elasticity to the pool"),
+    "certification_rd_elasticity": ("认定对研发强度的弹性", "certification elasticity to R&D"),
+    "max_certification_fraction": ("年认定比率上限", "maximum certification fraction"),
+    "certification_fraction_2020": ("2020年高企认定比率", "HTE certification fraction, 2020"),
+    "reward_saturation": ("高企奖补效应上限", "reward effect ceiling"),
+    "reward_scale": ("高企奖补规模参数", "reward scale"),
+    "certification_patent_elasticity": ("认定对专利的弹性", "certification elasticity to patents"),
+    "renewal_success_2020": ("2020年高企复审通过率", "HTE renewal success, 2020"),
+    "max_renewal_success": ("高企复审通过率上限", "maximum renewal success"),
+    "hte_exit_rate": ("高企退出率", "HTE exit rate"),
+    "platforms_per_hte": ("每家高企新建平台数", "platforms per HTE"),
+    "platform_elimination_rate": ("平台考核淘汰率", "platform elimination rate"),
+    "high_level_talent_2020": ("2020年高层次人才数", "high-level talent, 2020"),
+    "talent_per_platform": ("每个平台引进的人才", "talent per platform"),
+    "talent_attrition_rate": ("人才流失率", "talent attrition rate"),
+    "tech_transfer_capacity_2020": ("2020年技术转移能力", "technology-transfer capacity, 2020"),
+    "transfer_attrition_rate": ("技术转移人员流失率", "transfer staff attrition rate"),
+    "contracts_signed_2020": ("2020年技术合同签订数", "technology contracts signed, 2020"),
+    "negotiation_time": ("技术合同洽谈时间", "contract negotiation time"),
+    "contract_success_share": ("洽谈成交比例", "contract success share"),
+    "contract_value_elasticity": ("合同金额对知识存量的弹性", "contract value elasticity"),
+    "contract_capacity_elasticity": ("合同对转移能力的弹性", "contract elasticity to capacity"),
+    "contract_knowledge_elasticity": ("合同对知识存量的弹性", "contract elasticity to knowledge"),
+    "commissioner_saturation": ("科技特派员效应上限", "commissioner effect ceiling"),
+    "commissioner_scale": ("科技特派员规模参数", "commissioner scale"),
+    "conversion_output_2020": ("2020年成果转化产值", "conversion output, 2020"),
+    "max_conversion_share": ("成果转化产值占比上限", "maximum conversion share"),
+    "base_conversion_growth": ("成果转化基础增速", "base conversion growth"),
+    "conversion_capacity_elasticity": ("转化对转移能力的弹性", "conversion elasticity to capacity"),
+    "conversion_knowledge_elasticity": ("转化对知识存量的弹性", "conversion elasticity to knowledge"),
+    "demonstration_saturation": ("示范项目效应上限", "demonstration effect ceiling"),
+    "demonstration_scale": ("示范项目规模参数", "demonstration scale"),
+    "literacy_ceiling": ("科学素质比例上限", "science literacy ceiling"),
+    "literacy_growth_rate_2020": ("2020年科学素质增长率", "science literacy growth, 2020"),
+    "popularisation_saturation": ("科普效应上限", "popularisation effect ceiling"),
+    "popularisation_scale": ("科普规模参数", "popularisation scale"),
+    "weight_environment": ("创新环境权重", "weight: innovation environment"),
+    "weight_input": ("创新投入权重", "weight: innovation input"),
+    "weight_output": ("创新产出权重", "weight: innovation output"),
+    "weight_industrialisation": ("高新产业化权重", "weight: high-tech industrialisation"),
+    "weight_development": ("科技促进发展权重", "weight: S&T for development"),
+    "policy_adjustment_time": ("政策见效时间", "policy adjustment time"),
+}
+
+
+def constant_name(param: str, lang: str) -> str:
+    """A model constant's name in ``lang`` (:data:`CONSTANT_NAMES`); its Python name when it has
+    none."""
+    names = CONSTANT_NAMES.get(param)
+    return param if names is None else names[0 if lang == "zh" else 1]
 
 
 def label(item: Any, lang: str) -> str:
@@ -807,10 +992,27 @@ def lever_help(lever: tables.Lever, lang: str) -> str:
     return "\n\n".join(parts)
 
 
+#: The sources of ``models/assumptions.csv`` (English there) in Chinese, by assumption id;
+#: ``tests/test_app_language.py`` checks every assumption has one and the numbers agree.
+ASSUMPTION_SOURCES_ZH: dict[str, str] = {
+    "gdp_growth": "model.md；实际增速8.4 %(2018年)和4.2 %(2020年)",
+    "industry_growth_gap": "假设(工业增速与GDP大致相当：6.0 %对6.5 %)",
+    "population_growth": "观测：2010–2020年人口普查，−0.74 %/年",
+    "innovation_environment": "定义(2020 = 1)",
+    "inflation": "假设(2016–2020年GDP平减指数约2 %/年)",
+}
+
+
+def assumption_source(item: tables.Assumption, lang: str) -> str:
+    """Where an assumption's default comes from, in ``lang`` (the table's English when no
+    Chinese is written for it)."""
+    return ASSUMPTION_SOURCES_ZH.get(item.id, item.source) if lang == "zh" else item.source
+
+
 def assumption_help(item: tables.Assumption, lang: str) -> str:
     """Help text of a scenario assumption's slider: its source, unit and range."""
     return "\n\n".join([
-        ui("help_source", lang, source=item.source),
+        ui("help_source", lang, source=assumption_source(item, lang)),
         ui("help_range", lang, unit=unit(item, lang), lo=plain_number(item.min),
            hi=plain_number(item.max), default=plain_number(item.default)),
     ])

@@ -1,0 +1,353 @@
+"""One language (issue 14, item 7): every string the Chinese page shows is Chinese, the English
+page's English.
+
+The scan renders the page through AppTest in each state a planner can reach — every tab, with
+uncertainty on, in advanced mode, in meeting mode, with a solver answer (reachable and not), a
+milestones result (met and out of reach), a rejected scenario upload (a validation error and a
+YAML syntax error), a rejected file of actuals and a library error — and collects every string
+shown: Markdown and captions (HTML stripped; ``title``/``alt``/``aria-label`` attributes kept:
+they show as tooltips), titles and subheaders, alerts, labels, help texts and placeholders of
+widgets, options as displayed, button labels, metrics, tab and expander labels, dataframe headers
+and cells, and chart titles, axis and legend titles.
+
+On the Chinese page no run of Latin letters may remain once :data:`ALLOWED_LATIN` is taken out;
+on the English page no CJK character may remain once :data:`ALLOWED_CJK` is taken out. What
+the tests upload is the user's own data: its values are taken out too (:func:`user_data`).
+Streamlit's words that no API sets (the uploader's, "Press Enter to apply", the table's
+toolbar) are not in AppTest's tree: the browser test checks those (``tests/e2e``).
+"""
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
+
+from simulator.analysis import milestones, solver
+from simulator.app import analyses, i18n, library, session, untrusted
+from simulator.plan import scenario, tables
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "app.py"
+TIMEOUT = 300
+
+#: Wait for the app's background warm-up thread after this module (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("warm_up_finished")
+
+#: Latin text the Chinese page may show, and why. Each pattern is taken out before the scan
+#: looks for Latin letters.
+ALLOWED_LATIN: tuple[tuple[str, str], ...] = (
+    (r"R&D", "the plan's own spelling (全社会研究与试验发展（R&D）经费)"),
+    (r"GDP", "the abbreviation Chinese statistics write as is (名义GDP, GDP平减指数)"),
+    (r"(?<![\w/])(?:scenarios|models)/[\w./-]*", "the repository's folders and files a help "
+     "text points to (scenarios/, models/uncertainty.yaml)"),
+    (r"[\w.-]*\.(?:yaml|yml|csv|mdl|md|py|xlsx|zip|pdf|png|docx)(?![A-Za-z])", "file names"),
+    (r"(?<![A-Za-z])(?:YAML|CSV|Excel|Word|PDF|PNG|ZIP|UTF-8|MB|UTC|Vensim|Morris)(?![A-Za-z])",
+     "names of formats, programs and methods, written so in Chinese too"),
+    (r"(?<![A-Za-z])e\^", "Euler's number in a formula (1−e^(−力度))"),
+    (r"(?<![A-Za-z])[RB]\d+(?!\d)", "the model's loop names (R1 reinforcing, B1 balancing), as in the .mdl "
+     "and docs/model.md"),
+    (r"\?saved=", "the link's parameter a planner types (?saved=编号)"),
+    (r"indicator,year,value|kind, source, note|hindcast --observed", "what a planner types: "
+     "the column names a file of actuals must have, and the command-line option"),
+    (r"Language|English", "the language picker: its label and the other language's name are "
+     "written in both, so that a reader of either finds it"),
+    (re.escape(i18n.UI_STRINGS["actuals_private"]["en"]), "the privacy note on actuals, shown in "
+     "both languages on purpose (docs/app.md, Monitoring)"),
+)
+#: CJK the English page may show, and why.
+ALLOWED_CJK: tuple[tuple[str, str], ...] = (
+    (r"中文|语言", "the language picker: its label and the other language's name are written "
+     "in both, so that a reader of either finds it"),
+    (r"万元", "the plan's money unit, named beside its English gloss (10,000 yuan)"),
+    (r"Plan clause: [^\n]*", "a lever's clause of the plan, cited in the plan's own words"),
+    (re.escape(i18n.UI_STRINGS["actuals_private"]["zh"]), "the privacy note on actuals, shown in "
+     "both languages on purpose (docs/app.md, Monitoring)"),
+)
+#: In an error or warning: the ids and field names a file must use, and the excerpts of the
+#: user's file it quotes — what the planner has to write or wrote (``字段 'levers.nope'：未知杠杆
+#: …；允许 hte_reward, …``).
+FILE_WORDS: tuple[tuple[str, str], ...] = (
+    ("(?<![A-Za-z0-9_@])(?:" + "|".join(re.escape(w) for w in sorted(
+        {lev.id for lev in tables.levers()} | {a.id for a in tables.assumptions()}
+        | {ind.id for ind in tables.indicators()} | {t.key for t in tables.targets()}
+        | set(scenario.TOP_FIELDS), key=len, reverse=True)) + ")(?![A-Za-z0-9_@])",
+     "ids and field names of the file formats"),
+    (r"'[^'\n]*'", "an excerpt of the user's file, quoted"),
+)
+
+_LATIN = re.compile(r"[A-Za-z]+")
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
+
+
+# --------------------------------------------------------------------------------------------
+# What the page shows
+
+def markdown_text(body: str) -> str:
+    """What a reader sees of a Markdown/HTML body: tags and style sheets out, tooltips in."""
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", body, flags=re.S | re.I)
+    tips = re.findall(r'\b(?:title|alt|aria-label)="([^"]*)"', body)
+    body = re.sub(r"<[^>]*>", " ", body)
+    body = re.sub(r":material/[a-z_]+:", " ", body)                   # icons
+    body = re.sub(r":(?:red|green|orange|blue|gray|grey|violet|rainbow|primary)\[", " ", body)
+    body = re.sub(r"\]\((?:https?://|\?|/)[^)]*\)", " ", body)        # link targets
+    body = re.sub(r"\\(.)", r"\1", body)                              # Markdown escapes
+    return html.unescape(" ".join([body, *tips]))
+
+
+def _chart_texts(spec: str) -> Iterator[str]:
+    """Titles of a Vega-Lite chart: the chart's, its axes' and its legends'."""
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "title":
+                    if isinstance(value, str):
+                        yield value
+                    elif isinstance(value, list):
+                        yield from (v for v in value if isinstance(v, str))
+                    elif isinstance(value, dict) and isinstance(value.get("text"), str):
+                        yield value["text"]
+                    else:
+                        yield from walk(value)
+                else:
+                    yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+    yield from walk(json.loads(spec))
+
+
+_FIELDS = ("label", "body", "help", "placeholder", "delta")
+
+
+def shown(at: AppTest) -> list[tuple[str, str]]:
+    """Every string the page shows, as ``(where, text)``."""
+    out: list[tuple[str, str]] = []
+
+    def add(where: str, text) -> None:
+        if isinstance(text, str) and text.strip():
+            out.append((where, text))
+
+    def visit(node, path: str) -> None:
+        proto = getattr(node, "proto", None)
+        kind = getattr(node, "type", "?")
+        where = f"{path}/{kind}"
+        if isinstance(node, Block):
+            if proto is not None:
+                sub = getattr(proto, kind, None) if kind not in ("container", "unknown") else None
+                for name in ("label", "help"):
+                    add(where, getattr(sub, name, None) if sub is not None and
+                        hasattr(sub, name) else None)
+            for child in node.children.values():
+                visit(child, where)
+            return
+        if kind == "dataframe":
+            frame = node.value
+            for column in frame.columns:
+                add(f"{where} header", str(column))
+            for column in frame.columns:
+                for cell in frame[column]:
+                    add(f"{where} cell", cell if isinstance(cell, str) else None)
+            return
+        if kind in ("vega_lite_chart", "arrow_vega_lite_chart"):
+            for text in _chart_texts(proto.spec):
+                add(f"{where} title", text)
+            return
+        for name in _FIELDS:
+            value = getattr(proto, name, None) if proto is not None else None
+            if isinstance(value, str):
+                add(f"{where} {name}", markdown_text(value) if name in ("body", "help") else value)
+        options = getattr(proto, "options", None) if proto is not None else None
+        if options is not None and not isinstance(options, str):
+            for option in options:
+                add(f"{where} option", option if isinstance(option, str)
+                    else getattr(option, "content", None))
+
+    visit(at._tree, "")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The scan
+
+def strip_allowed(text: str, allowed, extra: tuple[str, ...] = ()) -> str:
+    for value in sorted(extra, key=len, reverse=True):
+        text = text.replace(value, " ")
+    for pattern, _why in allowed:
+        text = re.sub(pattern, " ", text)
+    return text
+
+
+def foreign(at: AppTest, lang: str, user: tuple[str, ...] = ()) -> list[str]:
+    """Strings of the page in the other language: ``where: offending words | text``. ``user``:
+    the user's own data on the page (taken out as it is)."""
+    found = []
+    for where, text in shown(at):
+        if where.endswith(("/error body", "/warning body")):
+            text = strip_allowed(text, FILE_WORDS)
+        if lang == "zh":
+            rest = _LATIN.findall(strip_allowed(text, ALLOWED_LATIN, user))
+        else:
+            rest = _CJK.findall(strip_allowed(text, ALLOWED_CJK, user))
+        if rest:
+            found.append(f"{where}: {' '.join(dict.fromkeys(rest))} | {text[:300]}")
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# The states a planner can reach
+
+TAB_IDS = ("scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones", "map",
+           "export")
+HTE = "high_tech_enterprises@2025"
+#: Names of the preset scenarios (their files' ``name``: the planner's data, shown beside the
+#: title, e.g. 基准情景 (baseline)).
+PRESET_NAMES = tuple(session.load_presets(REPO / "scenarios"))
+ACTUALS = (b"indicator,year,value,kind,source,note\n"
+           b"rd_intensity,2023,0.9,level,test,\ntech_smes,2024,250,level,test,\n")
+#: What the actuals file holds, shown back to the planner as typed (the table of actuals).
+ACTUALS_DATA = ("indicator", "year", "value", "kind", "source", "note", "rd_intensity",
+                "tech_smes", "level", "test")
+
+
+@pytest.fixture
+def small(monkeypatch):
+    """The app's searches made smaller (as in tests/test_app_solver.py): 20 draws, 200
+    candidates; their answers are real, only less polished."""
+    monkeypatch.setattr(analyses, "SOLVE_N", 20)
+    monkeypatch.setattr(solver, "solve", functools.partial(solver.solve, candidates=200))
+    monkeypatch.setattr(milestones, "milestones",
+                        functools.partial(milestones.milestones, candidates=200))
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def start(lang: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if lang != i18n.DEFAULT_LANG:
+        at.query_params["lang"] = lang
+    at = rerun(at)
+    assert at.session_state["_lang"] == lang
+    return at
+
+
+def open_tab(at: AppTest, tab: str, lang: str) -> AppTest:
+    at.session_state["w_tab"] = i18n.ui(f"tab_{tab}", lang)
+    for key in [k for k in at.session_state if str(k).startswith("w_group_")] + ["w_drivers"]:
+        at.session_state[key] = True  # the lazy expanders, open (harmless where there are none)
+    return rerun(at)
+
+
+def run_button(at: AppTest, multiselect: str, chosen: list[str], button: str) -> AppTest:
+    at.multiselect(key=multiselect).set_value(chosen)
+    rerun(at)
+    at.button(key=button).click()
+    return rerun(at)
+
+
+def upload(at: AppTest, key: str, name: str, content: bytes, mime: str) -> AppTest:
+    at.file_uploader(key=key).upload(name, content, mime)
+    return rerun(at)
+
+
+def _tab(tab):
+    def drive(at, lang):
+        return open_tab(at, tab, lang)
+    return drive
+
+
+def _toggle(key, tab="scorecard"):
+    def drive(at, lang):
+        at.toggle(key=key).set_value(True)
+        return open_tab(rerun(at), tab, lang)
+    return drive
+
+
+def _solve(targets):
+    def drive(at, lang):
+        at = run_button(open_tab(at, "solve", lang), "w_solve_targets", targets(), "w_solve_run")
+        assert at.session_state["_solve"], "no answer"
+        return at
+    return drive
+
+
+def _milestones(goals, feasible):
+    def drive(at, lang):
+        at = run_button(open_tab(at, "milestones", lang), "w_ms_goals", goals, "w_ms_run")
+        assert at.session_state["_ms"][1].feasible is feasible
+        return at
+    return drive
+
+
+def _scenario_upload(name, content):
+    def drive(at, lang):
+        at = upload(at, "w_upload", name, content, "application/x-yaml")
+        assert at.session_state["_upload_msg"][0] == "error"
+        return at
+    return drive
+
+
+def _actuals(content, ok):
+    def drive(at, lang):
+        at = upload(at, "w_actuals", "actuals.csv", content, "text/csv")
+        if ok:
+            at.toggle(key="w_recal").set_value(True)
+            at = rerun(at)
+        assert (at.session_state["_actuals"] is not None) is ok
+        return at
+    return drive
+
+
+def _library_error(at, lang):
+    return open_tab(at, "compare", lang)
+
+
+#: name → (what drives the page there, whether the library cannot be opened)
+STATES = {
+    **{f"tab-{t}": (_tab(t), False) for t in TAB_IDS},
+    "uncertainty": (_toggle("w_uncertainty"), False),
+    "uncertainty-trajectories": (_toggle("w_uncertainty", "trajectories"), False),
+    "advanced": (_toggle("w_advanced"), False),
+    "meeting": (_toggle("w_meeting"), False),
+    "solver-reachable": (_solve(lambda: [HTE]), False),
+    "solver-unreachable": (_solve(lambda: [t.key for t in tables.targets() if t.year == 2025]),
+                           False),
+    "milestones-met": (_milestones(["innovation_index@2035"], True), False),
+    "milestones-out-of-reach": (_milestones(["rd_intensity@2035", "innovation_index@2035"],
+                                            False), False),
+    "upload-invalid": (_scenario_upload("bad.yaml", b"name: mine\nlevers:\n  nope: 3\n"),
+                       False),
+    "upload-yaml-syntax": (_scenario_upload("syntax.yaml", b"name: mine\nlevers: [1, 2\n"),
+                           False),
+    "upload-yaml-indent": (_scenario_upload("indent.yaml", b"name: mine\n  levers: 3\n"),
+                           False),
+    "actuals-invalid": (_actuals(b"indicator,year,value\nno_such,2025,1\n", False), False),
+    "actuals-recalibrated": (_actuals(ACTUALS, True), False),
+    "library-error": (_library_error, True),
+}
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS, ids=list(i18n.LANGS))
+@pytest.mark.parametrize("state", list(STATES), ids=list(STATES))
+def test_the_page_speaks_one_language(small, monkeypatch, state, lang):
+    """Every string shown in this state is in the page's language (allow-lists above)."""
+    drive, library_down = STATES[state]
+    if library_down:  # a database URL this server cannot open (tests/test_app_library.py)
+        monkeypatch.setenv(library.ENV_VAR, "postgresql://db.example/guangyuan")
+    at = drive(start(lang), lang)
+    if library_down:
+        assert untrusted.md_text(i18n.ui("library_unavailable", lang)) in [e.value for e in at.error]
+    user = PRESET_NAMES + ("mine", "bad.yaml", "syntax.yaml", "indent.yaml", "actuals.csv")
+    if state == "actuals-recalibrated":
+        user += ACTUALS_DATA
+    assert foreign(at, lang, user) == []
