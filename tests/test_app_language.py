@@ -139,11 +139,12 @@ def shown(at: AppTest) -> list[tuple[str, str]]:
         kind = getattr(node, "type", "?")
         where = f"{path}/{kind}"
         if isinstance(node, Block):
-            if proto is not None:
-                sub = getattr(proto, kind, None) if kind not in ("container", "unknown") else None
-                for name in ("label", "help"):
-                    add(where, getattr(sub, name, None) if sub is not None and
-                        hasattr(sub, name) else None)
+            # AppTest keeps a tab's or expander's own message (label, help) as its proto; other
+            # blocks keep the whole block message
+            fields = getattr(getattr(proto, "DESCRIPTOR", None), "fields_by_name", {})
+            sub = proto if "label" in fields else getattr(proto, kind, None)
+            for name in ("label", "help"):
+                add(f"{where} {name}", getattr(sub, name, None))
             for child in node.children.values():
                 visit(child, where)
             return
@@ -351,3 +352,146 @@ def test_the_page_speaks_one_language(small, monkeypatch, state, lang):
     if state == "actuals-recalibrated":
         user += ACTUALS_DATA
     assert foreign(at, lang, user) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The scan itself finds what it is for
+
+def _every_kind_of_text():
+    """A page with an English word in each kind of element the scan reads."""
+    import altair as alt
+    import pandas as pd
+    import streamlit as st
+    st.markdown('<div title="tooltipword">正文</div> markdownword', unsafe_allow_html=True)
+    st.caption("captionword")
+    st.subheader("subheaderword", help="helpword")
+    st.selectbox("选择", ["optionword"], placeholder="placeholderword", index=None)
+    st.button("buttonword")
+    st.error("alertword")
+    st.metric("metricword", "1", "deltaword")
+    with st.expander("expanderword"):
+        st.write("中文")
+    st.tabs(["tabword"])
+    st.dataframe(pd.DataFrame({"headerword": ["cellword"]}))
+    st.altair_chart(alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(
+        x=alt.X("x", title="axisword")).properties(title="chartword"))
+
+
+def test_the_scan_reads_every_kind_of_text():
+    at = AppTest.from_function(_every_kind_of_text, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    found = " ".join(foreign(at, "zh"))
+    words = ("tooltipword", "markdownword", "captionword", "subheaderword", "helpword",
+             "optionword", "placeholderword", "buttonword", "alertword", "metricword",
+             "deltaword", "expanderword", "tabword", "headerword", "cellword", "axisword",
+             "chartword")
+    assert [w for w in words if w not in found] == []
+    assert foreign(at, "en") and all("中文" not in f.split(" | ")[0] for f in foreign(at, "en"))
+
+
+@pytest.mark.parametrize("text, lang, left", [
+    ("研发经费投入强度(R&D) · models/uncertainty.yaml · 1−e^(−力度) · R1", "zh", []),
+    ("名义GDP年增速 (nominal)", "zh", ["nominal"]),
+    ("Morris基本效应筛选", "zh", []),
+    ("Morrisfoo", "zh", ["Morrisfoo"]),
+    ("Cost (万元 a year)", "en", []),
+    ("Plan clause: 三 · 三(二)\n\nEffect: 力度", "en", ["力度"]),
+], ids=["zh-allowed", "zh-word", "zh-name-before-cjk", "zh-name-inside-word", "en-unit",
+        "en-clause-only"])
+def test_allow_lists_take_out_only_what_they_name(text, lang, left):
+    if lang == "zh":
+        assert _LATIN.findall(strip_allowed(text, ALLOWED_LATIN)) == left
+    else:
+        assert _CJK.findall(strip_allowed(text, ALLOWED_CJK)) == left
+
+
+# --------------------------------------------------------------------------------------------
+# Words from data, in Chinese
+
+#: Malformed YAML of the kinds a hand-edited scenario file shows, through the project's reader
+#: (libyaml's messages when installed, else PyYAML's).
+BAD_YAML = {
+    "indent": b"name: x\n  levers: 3\n", "unclosed-list": b"name: x\nlevers: [1, 2\n",
+    "unclosed-map": b"a: {b: 1\n", "list-in-map": b"- a\nb: c\n", "stray-key": b"a: [b, c]]\n",
+    "unclosed-quote": b"a: 'abc\n", "bad-character": b"a: @x\n", "tab": b"a:\n\t- b\n",
+    "escape": b'a: "\\q"\n', "dash-after-colon": b"a: - b\n", "empty-anchor": b"a: &\n",
+    "no-value": b"a: ,b\n", "block-indicator": b"a: |x\n", "hex": b'a: "\\x4"\n',
+    "tag-handle": b"a: !e!x y\n",
+    "two-directives": b"%YAML 1.1\n%YAML 1.1\n---\na: 1\n", "zero-indent": b"a: |0\n  x\n",
+    "second-document": b"a: 1\n---\nb: 2\n", "list-key": b"[a, b]: c\n",
+    "after-end": b"a: 1\n...\nb\n",
+}
+
+
+@pytest.mark.parametrize("loader", ["libyaml", "python"], ids=["libyaml", "python"])
+@pytest.mark.parametrize("name", list(BAD_YAML), ids=list(BAD_YAML))
+def test_yaml_syntax_errors_in_chinese(monkeypatch, name, loader):
+    """The one-line message in Chinese keeps the line, column and quoted characters, and has
+    no English word left (what it quotes of the file aside)."""
+    import yaml
+    from simulator.base import inputs
+    if loader == "python":
+        monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    elif not yaml.__with_libyaml__:
+        pytest.skip("PyYAML without libyaml")
+    with pytest.raises(ValueError) as caught:
+        inputs.parse_yaml(BAD_YAML[name], "f.yaml", error=ValueError)
+    message = str(caught.value)
+    zh = i18n.detail(message, "zh")
+    rest = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"|f\.yaml|YAML|#x[0-9a-fA-F]+|<[^>]*>", " ", zh)
+    assert not _LATIN.findall(rest), (message, zh)
+    for line, column in re.findall(r"line (\d+), column (\d+)", message):
+        assert f"第{line}行第{column}列" in zh
+    for quoted in re.findall(r"'[^'\n]*'", message):
+        assert quoted in zh
+
+
+def test_an_unknown_yaml_problem_gets_the_general_sentence():
+    message = "f.yaml: malformed YAML at line 3, column 7: found a brand-new problem ':'"
+    assert i18n.detail(message, "zh") == ("f.yaml：YAML格式错误(第3行第7列)：语法错误(检查缩进、冒号、"
+                                          "引号和括号)：':'")
+
+
+def test_every_assumption_has_a_chinese_source_with_its_numbers():
+    for item in tables.assumptions():
+        zh = i18n.assumption_source(item, "zh")
+        assert zh != item.source and not _LATIN.findall(strip_allowed(zh, ALLOWED_LATIN)), item.id
+        numbers = [sorted(re.findall(r"\d+(?:\.\d+)?", t)) for t in (zh, item.source)]
+        assert numbers[0] == numbers[1], item.id
+        assert i18n.assumption_source(item, "en") == item.source
+    assert set(i18n.ASSUMPTION_SOURCES_ZH) == {a.id for a in tables.assumptions()}
+
+
+def test_every_uncertain_constant_has_a_name_in_both_languages():
+    from simulator.analysis import uncertainty
+    ids = {d.constant for d in uncertainty.load_spec().distributions}
+    assert set(i18n.CONSTANT_NAMES) == ids
+    for param, (zh, en) in i18n.CONSTANT_NAMES.items():
+        assert _CJK.search(zh) and not _LATIN.findall(strip_allowed(zh, ALLOWED_LATIN)), param
+        assert not _CJK.search(en) and en != param, param
+    assert len({zh for zh, _ in i18n.CONSTANT_NAMES.values()}) == len(ids)  # no two alike
+    assert i18n.constant_name("no_such_constant", "zh") == "no_such_constant"
+
+
+def test_recalibration_line_states_the_facts_of_its_summary():
+    """The page's line (analyses.recal_summary) and the command line's (Recalibration.summary)
+    from the same object: the same numbers; constants by name."""
+    from types import SimpleNamespace
+
+    from simulator.analysis import hindcast
+    from simulator.plan.calibrated import parameters
+    param = next(iter(parameters()))
+    rec = SimpleNamespace(fitted={param: 0.123456, "ht_rd_ratio": 0.02}, up_to=2023.0,
+                          scenario="plan", result=SimpleNamespace(targets=[
+                              {"role": "fit", "source": "actuals:x.csv"},
+                              {"role": "fit", "source": "observed"},
+                              {"role": "check", "source": "actuals:x.csv"}]))
+    english = hindcast.Recalibration.summary(rec)
+    for lang in i18n.LANGS:
+        text = analyses.recal_summary(rec, lang)
+        assert sorted(re.findall(r"\d[\d.]*", text)) == sorted(re.findall(r"\d[\d.]*",
+                                                                          english.replace(
+                                                                              "ht_rd_ratio", "")))
+        assert i18n.constant_name(param, lang) in text and param not in text
+    none = SimpleNamespace(**{**vars(rec), "fitted": {}})
+    assert i18n.ui("recal_none", "zh") in analyses.recal_summary(none, "zh")

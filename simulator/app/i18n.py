@@ -51,6 +51,13 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                    "en": "File not accepted: wrong type or larger than {limit}"},
     "st_enter": {"zh": "按回车键确认", "en": "Press Enter to apply"},
     "choose_option": {"zh": "请选择", "en": "Choose an option"},
+    # the hover toolbar of a table (st.dataframe): its buttons' tooltips
+    "st_tb_columns": {"zh": "显示/隐藏列", "en": "Show/hide columns"},
+    "st_tb_download": {"zh": "下载为CSV", "en": "Download as CSV"},
+    "st_tb_search": {"zh": "搜索", "en": "Search"},
+    "st_tb_fullscreen": {"zh": "全屏", "en": "Fullscreen"},
+    "st_tb_close_fullscreen": {"zh": "退出全屏", "en": "Close fullscreen"},
+    "st_tb_clear": {"zh": "清除选择", "en": "Clear selection"},
     "preset": {"zh": "预设情景", "en": "Preset scenario"},
     "preset_help": {"zh": "scenarios/ 目录中的情景文件；上传的情景也会出现在这里。",
                     "en": "The scenario files in scenarios/; uploaded scenarios appear here too."},
@@ -1087,6 +1094,18 @@ _ST_INSTRUCTIONS = '[data-testid="stFileUploaderDropzoneInstructions"] > div'
 _ST_CHIP_ERROR = '[data-testid="stFileChip"] span[role="alert"]'
 _ST_TOOLTIP_ERROR = '[data-testid="stTooltipErrorContent"]'
 _ST_ENTER = '[data-testid="InputInstructions"] > span:first-child'
+#: A table's hover toolbar: each button's tooltip is drawn away from it (in a layer of its own),
+#: so the rule finds it through the hovered button, named by its English ``aria-label``
+#: ("Download as CSV" or "Download as CSV: <table>"), key of :data:`TOOLBAR_TOOLTIPS`.
+_ST_TOOLBAR_TOOLTIP = ('body:has([data-testid="stElementToolbarButton"] button[aria-label^="{label}"]'
+                       ':hover) [data-testid="stTooltipContent"]')
+#: Streamlit 1.67's toolbar labels (``Toolbar``/``DataFrame`` in its frontend) and their keys
+#: in :data:`UI_STRINGS`.
+TOOLBAR_TOOLTIPS: dict[str, str] = {
+    "Show/hide columns": "st_tb_columns", "Download as CSV": "st_tb_download",
+    "Search": "st_tb_search", "Fullscreen": "st_tb_fullscreen",
+    "Close fullscreen": "st_tb_close_fullscreen", "Clear selection": "st_tb_clear",
+}
 
 
 def _css_text(text: str) -> str:
@@ -1108,6 +1127,9 @@ def _replace_text(selector: str, text: str, size: str = "14px", block: bool = Fa
 _TOOLTIP_BOX = (" display: block; background: #fff; color: #b3261e; padding: .35rem .65rem;"
                 " border: 1px solid #e0b4b0; border-radius: .4rem;"
                 " box-shadow: 0 2px 6px rgba(0, 0, 0, .15);")
+_TOOLBAR_BOX = (" display: block; background: #fff; color: #31333f; padding: .25rem .6rem;"
+                " border: 1px solid #d6d6d9; border-radius: .4rem; white-space: nowrap;"
+                " box-shadow: 0 2px 6px rgba(0, 0, 0, .15);")
 
 
 def streamlit_words_css(lang: str, uploaders: Mapping[str, str], limit: str = "1 MB",
@@ -1116,7 +1138,9 @@ def streamlit_words_css(lang: str, uploaders: Mapping[str, str], limit: str = "1
 
     Streamlit has no setting for the words of its file uploader ("Upload", "Drag and drop
     file here", "Limit 200MB per file • CSV"), the error on a refused file ("File must be
-    2.0MB or smaller.") or a text box's "Press Enter to apply": the rules hide those texts
+    2.0MB or smaller."), a text box's "Press Enter to apply" or the tooltips of a table's
+    toolbar ("Download as CSV", "Search", "Fullscreen" …; the buttons' ``aria-label`` stays
+    English: CSS cannot change an attribute): the rules hide those texts
     (``visibility: hidden``, so they are out of the visible text) and draw the page's words in
     their place (``::after``). ``uploaders`` maps each uploader's widget key to the file
     types it takes; ``limit`` is what the app accepts (it refuses more itself, in words),
@@ -1133,4 +1157,7 @@ def streamlit_words_css(lang: str, uploaders: Mapping[str, str], limit: str = "1
     rules.append(_replace_text(_ST_CHIP_ERROR, too_big))
     rules.append(_replace_text(_ST_TOOLTIP_ERROR, too_big, extra=_TOOLTIP_BOX))
     rules.append(_replace_text(_ST_ENTER, ui("st_enter", lang), size="12px"))
+    for english, key in TOOLBAR_TOOLTIPS.items():
+        rules.append(_replace_text(_ST_TOOLBAR_TOOLTIP.format(label=_css_text(english)),
+                                   ui(key, lang), size="12px", extra=_TOOLBAR_BOX))
     return "<style>\n" + "".join(rules) + "</style>"

@@ -683,3 +683,49 @@ def test_brief_pdf_download_has_the_pages_scorecard_and_scenario(server, page, t
     assert name.removesuffix("-brief.pdf") in text
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-brief-export.png"))
+
+
+# --------------------------------------------------------------------------------------------
+# A table's toolbar speaks the page's language (issue 14, item 7)
+
+SENS_TABLE = ".st-key-w_sens_table"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"], ids=["zh", "en"])
+def test_the_table_toolbar_tooltips_speak_the_pages_language(server, page, lang):
+    """Hovering a table's toolbar buttons (Streamlit 1.67: Show/hide columns, Download as CSV,
+    Search, Fullscreen) shows their tooltip in the page's language: on the Chinese page the
+    English text is hidden and the Chinese drawn in its place (``i18n.streamlit_words_css``);
+    the English page keeps Streamlit's words (the check can see them)."""
+    page.goto(f"{server}/{'' if lang == 'zh' else '?lang=en'}")
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    page.get_by_role("tab", name=i18n.ui("tab_sensitivity", lang)).click()
+    table = page.locator(SENS_TABLE)
+    table.wait_for(timeout=WAIT_MS)
+    table.hover()
+    buttons = page.locator(f"{SENS_TABLE} [data-testid='stElementToolbarButton'] button")
+    buttons.first.wait_for(timeout=WAIT_MS)
+    labels = [b.get_attribute("aria-label") or "" for b in buttons.all()]
+    names = [next((e for e in i18n.TOOLBAR_TOOLTIPS if a.startswith(e)), a) for a in labels]
+    # an upgrade that renames or adds a button shows here first
+    assert set(names) <= set(i18n.TOOLBAR_TOOLTIPS), labels
+    assert {"Download as CSV", "Search", "Fullscreen"} <= set(names), labels
+    tooltip = page.locator("[data-testid='stTooltipContent']")
+    for button, english in zip(buttons.all(), names):
+        table.hover()
+        button.hover()
+        tooltip.wait_for(timeout=WAIT_MS)  # shown after a second's hover
+        visible = tooltip.inner_text()
+        drawn = tooltip.evaluate("e => getComputedStyle(e, '::after').content")
+        if lang == "en":
+            assert english in visible and drawn in ("none", "normal", ""), (english, drawn)
+        else:
+            assert english not in visible, visible
+            assert drawn == f'"{i18n.ui(i18n.TOOLBAR_TOOLTIPS[english], "zh")}"', english
+        page.mouse.move(0, 0)
+        tooltip.wait_for(state="detached", timeout=WAIT_MS)
+    if lang == "zh":
+        buttons.nth(names.index("Download as CSV")).hover()
+        tooltip.wait_for(timeout=WAIT_MS)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "e2e-table-toolbar-zh.png"))
