@@ -51,13 +51,18 @@ UI_STRINGS: dict[str, dict[str, str]] = {
                    "en": "File not accepted: wrong type or larger than {limit}"},
     "st_enter": {"zh": "按回车键确认", "en": "Press Enter to apply"},
     "choose_option": {"zh": "请选择", "en": "Choose an option"},
-    # the hover toolbar of a table (st.dataframe): its buttons' tooltips
+    # the hover toolbar of a table (st.dataframe) or chart: its buttons' tooltips
     "st_tb_columns": {"zh": "显示/隐藏列", "en": "Show/hide columns"},
     "st_tb_download": {"zh": "下载为CSV", "en": "Download as CSV"},
     "st_tb_search": {"zh": "搜索", "en": "Search"},
     "st_tb_fullscreen": {"zh": "全屏", "en": "Fullscreen"},
     "st_tb_close_fullscreen": {"zh": "退出全屏", "en": "Close fullscreen"},
     "st_tb_clear": {"zh": "清除选择", "en": "Clear selection"},
+    "st_tb_show_data": {"zh": "查看数据", "en": "Show data"},
+    "st_tb_show_chart": {"zh": "查看图表", "en": "Show chart"},
+    "st_tb_png": {"zh": "下载为PNG", "en": "Download as PNG"},
+    "st_tb_svg": {"zh": "下载为SVG", "en": "Download as SVG"},
+    "st_tb_spec": {"zh": "复制图表定义(Vega-Lite)", "en": "Copy Vega-Lite spec"},
     "preset": {"zh": "预设情景", "en": "Preset scenario"},
     "preset_help": {"zh": "scenarios/ 目录中的情景文件；上传的情景也会出现在这里。",
                     "en": "The scenario files in scenarios/; uploaded scenarios appear here too."},
@@ -1094,17 +1099,20 @@ _ST_INSTRUCTIONS = '[data-testid="stFileUploaderDropzoneInstructions"] > div'
 _ST_CHIP_ERROR = '[data-testid="stFileChip"] span[role="alert"]'
 _ST_TOOLTIP_ERROR = '[data-testid="stTooltipErrorContent"]'
 _ST_ENTER = '[data-testid="InputInstructions"] > span:first-child'
-#: A table's hover toolbar: each button's tooltip is drawn away from it (in a layer of its own),
+#: A table's or chart's hover toolbar: each button's tooltip is drawn away from it (in a layer of its own),
 #: so the rule finds it through the hovered button, named by its English ``aria-label``
 #: ("Download as CSV" or "Download as CSV: <table>"), key of :data:`TOOLBAR_TOOLTIPS`.
 _ST_TOOLBAR_TOOLTIP = ('body:has([data-testid="stElementToolbarButton"] button[aria-label^="{label}"]'
                        ':hover) [data-testid="stTooltipContent"]')
-#: Streamlit 1.67's toolbar labels (``Toolbar``/``DataFrame`` in its frontend) and their keys
-#: in :data:`UI_STRINGS`.
+#: Streamlit 1.67's toolbar labels (``Toolbar``, ``DataFrame`` and ``ArrowVegaLiteChart`` in
+#: its frontend) and their keys in :data:`UI_STRINGS`.
 TOOLBAR_TOOLTIPS: dict[str, str] = {
     "Show/hide columns": "st_tb_columns", "Download as CSV": "st_tb_download",
     "Search": "st_tb_search", "Fullscreen": "st_tb_fullscreen",
     "Close fullscreen": "st_tb_close_fullscreen", "Clear selection": "st_tb_clear",
+    "Show data": "st_tb_show_data", "Show chart": "st_tb_show_chart",
+    "Download as PNG": "st_tb_png", "Download as SVG": "st_tb_svg",
+    "Copy Vega-Lite spec": "st_tb_spec",
 }
 
 
