@@ -377,6 +377,9 @@ def init_session() -> None:
     ss["_actuals_msg"] = None  # (kind, text)
     ss["_ms"] = None           # (request, Milestones) of the last milestones computation
     ss["_recal"] = False       # the "recalibrated" toggle
+    # the open expanders whose content is drawn only while open (lazy_expander): the first
+    # lever group; kept if already set (a test may open them before the first run)
+    ss.setdefault("_open", {group_key(0)})
 
 
 def all_presets() -> dict[str, Scenario]:
@@ -580,8 +583,10 @@ def on_load_saved(scenario_id: str) -> None:
 
 @guarded
 def on_drive(lever_id: str, values: tuple) -> None:
-    """Move one lever as the drivers table proposes (all three plan periods)."""
+    """Move one lever as the drivers table proposes (all three plan periods) and open its group
+    in the sidebar, so that its slider shows the move."""
     ss["_levers"] = {**ss["_levers"], lever_id: tuple(i18n.clean_value(v) for v in values)}
+    ss["_open"] = ss["_open"] | {group_key(lever_group(lever_id))}
 
 
 def on_apply_solution() -> None:
@@ -589,6 +594,32 @@ def on_apply_solution() -> None:
     result = ss["_solve"][1]
     ss["_levers"] = analyses.solution_levers(result, ss["_levers"])
     ss["_solve_msg"] = "applied"
+
+
+def group_key(n: int | str) -> str:
+    """The widget key of the sidebar's lever group ``n`` (``i18n.action_groups()`` order), or of
+    ``"assumptions"``."""
+    return f"w_group_{n}"
+
+
+def lever_group(lever_id: str) -> int:
+    """The index of the sidebar group that holds lever ``lever_id``."""
+    return next(n for n, group in enumerate(i18n.action_groups())
+                if any(lev.id == lever_id for lev in group.levers))
+
+
+@guarded
+def on_open(widget_key: str) -> None:
+    """An expander opened or closed: keep the state in ``_open`` (it outlives the widget)."""
+    ss["_open"] = ss["_open"] | {widget_key} if ss[widget_key] else ss["_open"] - {widget_key}
+
+
+def lazy_expander(parent, label: str, widget_key: str, **kwargs):
+    """``parent.expander`` whose content is drawn only while it is open (the caller checks
+    ``.open``): a closed lever group sends no sliders, so a slider move reruns and redraws less.
+    Its open state lives in ``_open``, so a language switch (a new label) keeps it."""
+    return parent.expander(label, key=bind(widget_key, widget_key in ss["_open"]),
+                           on_change=on_open, args=(widget_key,), **kwargs)
 
 
 def bind(widget_key: str, value) -> str:
@@ -648,11 +679,11 @@ def sidebar(lang: str, meeting: bool, periods: list) -> None:
     budget_block(sb, periods, lang)
     sb.subheader(i18n.ui("levers", lang))
     for n, group in enumerate(i18n.action_groups()):
-        with sb.expander(group.title(lang), expanded=n == 0):
-            for lev in group.levers:
+        with lazy_expander(sb, group.title(lang), group_key(n)) as box:
+            for lev in group.levers if box.open else ():
                 lever_widgets(lev, lang, advanced)
-    with sb.expander(i18n.ui("assumptions", lang)):
-        for ass in tables.assumptions():
+    with lazy_expander(sb, i18n.ui("assumptions", lang), group_key("assumptions")) as box:
+        for ass in tables.assumptions() if box.open else ():
             value = ss["_assumptions"][ass.id]
             st.slider(f"{i18n.label(ass, lang)} · {i18n.unit(ass, lang)}", float(ass.min),
                       float(ass.max), step=float(ass.step),
@@ -1041,9 +1072,16 @@ def page() -> None:
 
 
 def drivers_view(current_key, card, lang: str) -> None:
-    """Pick a target; the levers that move it, largest effect first, each helpful one with a
-    button that applies its move."""
-    st.subheader(i18n.ui("drivers", lang), help=i18n.ui("drivers_help", lang))
+    """In an expander, computed only while open: pick a target; the levers that move it,
+    largest effect first, each helpful one with a button that applies its move."""
+    with lazy_expander(st, i18n.ui("drivers", lang), "w_drivers", icon=":material/tune:") as box:
+        if box.open:
+            drivers_panel_view(current_key, card, lang)
+
+
+def drivers_panel_view(current_key, card, lang: str) -> None:
+    """The drivers panel's content (see :func:`drivers_view`)."""
+    st.caption(i18n.ui("drivers_help", lang))
     keys = [t.key for t in tables.targets()]
     missed = analyses.missed_targets(card)
     chosen = ss.get("_driver_target") or (missed[0] if missed else keys[0])

@@ -14,6 +14,8 @@ from simulator.analysis import budget
 from simulator.app import analyses, i18n, session
 from simulator.plan import scenario, tables
 
+from helpers import open_all
+
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
 PLAN = REPO / "scenarios" / "plan.yaml"
@@ -90,6 +92,7 @@ def _budget_table(at: AppTest):
 
 def test_app_shows_the_budget_beside_the_sliders_and_follows_a_move():
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    open_all(at)  # the sliders of every lever group
     at.run()
     assert not at.exception
     shown = _budget_table(at)
@@ -137,6 +140,7 @@ def test_budget_shown_after_a_move_is_that_of_a_fresh_run():
     to settings no session used, and after moving back to cached ones, it equals the summary
     of a fresh run of the settings shown."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    open_all(at)  # the sliders of every lever group
     at.run()
     preset = session.load_presets(REPO / "scenarios")[at.session_state["_preset"]]
     for value in (13.5, float(preset.levers["tech_loans"][0])):

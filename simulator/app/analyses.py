@@ -56,12 +56,6 @@ def missed_targets(card: pd.DataFrame, year: int = SOLVE_DEFAULT_YEAR) -> list[s
     return [str(k) for k in part["key"]]
 
 
-def _on_grid_above(value: float, lever: tables.Lever) -> float:
-    """``value`` rounded up to the lever's slider step (within its range), without float noise."""
-    k = math.ceil((value - lever.min) / lever.step - 1e-6)
-    return clean_value(min(max(lever.min + k * lever.step, lever.min), lever.max))
-
-
 def solution_levers(result: Any, levers: Mapping[str, Sequence[float]]
                     ) -> dict[str, tuple[float, ...]]:
     """The lever settings that apply a solver answer to the sliders.
@@ -73,7 +67,7 @@ def solution_levers(result: Any, levers: Mapping[str, Sequence[float]]
     for lev in tables.levers():
         values = list(levers[lev.id])
         for p in result.periods:
-            values[tables.PERIODS.index(p)] = _on_grid_above(result.levers[lev.id], lev)
+            values[tables.PERIODS.index(p)] = lev.on_grid_above(result.levers[lev.id])
         out[lev.id] = tuple(values)
     return out
 
