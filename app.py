@@ -125,13 +125,35 @@ def guarded(callback):
 # --------------------------------------------------------------------------------------------
 # Cached resources and results
 
-@st.cache_resource(show_spinner=False)
+def once(cache, **options):
+    """``@cache(**options)`` (``st.cache_data`` or ``st.cache_resource``), made once per server
+    process instead of on every run of this script.
+
+    Streamlit builds a cached function's key from its source code (``inspect.getsource``, which
+    tokenises this file) each time the decorator runs, i.e. on every rerun for every function
+    here: about an eighth of a slider move's server time. The wrapper made on the first run is
+    kept in :data:`simulator.app.hooks.PER_PROCESS` under the function's name and bytecode (a
+    changed function gets a new one) and returned on later runs. The cache itself is
+    Streamlit's, keyed as before; the functions read only modules and other cached functions,
+    nothing of one run."""
+    def decorate(func):
+        code = func.__code__
+        key = (type(cache).__name__, func.__qualname__, code.co_code, code.co_consts,
+               tuple(sorted(options.items())))
+        made = hooks.PER_PROCESS.get(key)
+        if made is None:
+            made = hooks.PER_PROCESS[key] = cache(**options)(func)
+        return made
+    return decorate
+
+
+@once(st.cache_resource, show_spinner=False)
 def get_model() -> Model:
     """The model, loaded once per server process (its runs share no state)."""
     return Model()
 
 
-@st.cache_resource(show_spinner=False, ttl=60)
+@once(st.cache_resource, show_spinner=False, ttl=60)
 def find_presets() -> session.Presets:
     """The scenario files of ``scenarios/``, validated (looked at again after a minute)."""
     return session.find_presets()
@@ -142,7 +164,7 @@ def get_presets() -> dict[str, Scenario]:
     return find_presets().scenarios
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@once(st.cache_resource, show_spinner=False, max_entries=8)
 def open_library(location: str) -> library.Library:
     """The scenario library at ``location`` (one object per location and process; it opens a
     connection per operation, so the server's threads share it safely)."""
@@ -178,7 +200,7 @@ def open_saved(scenario_id: str) -> library.SavedScenario:
         raise
 
 
-@st.cache_data(max_entries=2048, show_spinner=False)
+@once(st.cache_data, max_entries=2048, show_spinner=False)
 def simulate(key: session.ScenarioKey
              ) -> tuple[pd.DataFrame, pd.DataFrame, list[budget.PeriodBudget]]:
     """Tidy results, scorecard and public cost per plan period (against the S&T budget) of the
@@ -190,13 +212,13 @@ def simulate(key: session.ScenarioKey
     return results, goals.scorecard(results), budget.summarise(wide)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@once(st.cache_data, show_spinner=False, max_entries=256)
 def lever_drivers(key: session.ScenarioKey, target_key: str) -> pd.DataFrame:
     """The effect of +10 % on each lever on one target (``simulator.analysis.drivers``)."""
     return drivers.lever_effects(session.scenario_from_key(key), analyses.target_by_key(target_key))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@once(st.cache_data, show_spinner=False, max_entries=256)
 def drivers_panel(key: session.ScenarioKey, target_key: str, lang: str
                   ) -> tuple[pd.DataFrame, list[tuple[str, str, str, tuple]]]:
     """The drivers panel's table in ``lang`` and, for each helpful lever, its id, its sentence,
@@ -222,7 +244,7 @@ def vega_converters():
     return None if whole is None or data is None else (whole, data)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+@once(st.cache_resource, max_entries=512, show_spinner=False)
 def trajectory_layout_spec(layout: tuple, _data: pd.DataFrame) -> str:
     """The Vega-Lite spec, without its datasets, of the trajectory chart ``layout``
     (:func:`charts.trajectory_parts`) as ``st.altair_chart`` converts it, as JSON: converted
@@ -252,13 +274,13 @@ def draw_trajectories(series: dict[str, pd.DataFrame], lang: str, *, width: str,
     st.vega_lite_chart(spec=spec, width=width)
 
 
-@st.cache_resource(show_spinner=False)
+@once(st.cache_resource, show_spinner=False)
 def get_uncertainty_spec() -> uncertainty.UncertaintySpec:
     """``models/uncertainty.yaml``, validated once per server process."""
     return uncertainty.load_spec()
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@once(st.cache_data, max_entries=256, show_spinner=False)
 def simulate_uncertain(key: session.ScenarioKey, n: int, seed: int
                        ) -> tuple[pd.DataFrame, pd.DataFrame, dict | None]:
     """Probabilities of the targets and 5–95 % bands of the scenario ``key`` (``n`` draws), and
@@ -269,7 +291,7 @@ def simulate_uncertain(key: session.ScenarioKey, n: int, seed: int
     return res.probabilities(), res.bands(), kept
 
 
-@st.cache_resource(show_spinner=False)
+@once(st.cache_resource, show_spinner=False)
 def warm_up_ensembles() -> threading.Thread:
     """Once per server process, in a background thread: settle which engine backend ``auto`` picks
     on this machine (the same choice every ensemble of this process then uses; measured once per
@@ -293,7 +315,7 @@ def warm_up_ensembles() -> threading.Thread:
     return thread
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@once(st.cache_data, max_entries=64, show_spinner=False)
 def solve(key: session.ScenarioKey, targets: tuple[str, ...], probability: float | None,
           central: bool = True, floors: bool = False) -> solver.SolveResult:
     """The solver's cheapest settings for ``targets`` from the scenario ``key`` (``central``:
@@ -305,7 +327,7 @@ def solve(key: session.ScenarioKey, targets: tuple[str, ...], probability: float
                         central=central, floors=floors)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@once(st.cache_data, max_entries=64, show_spinner=False)
 def sensitivity_table(key: session.ScenarioKey) -> tuple[pd.DataFrame, int]:
     """Morris screen of every target for the scenario ``key``: its table and runs used."""
     res = sensitivity.morris(session.scenario_from_key(key), n=analyses.SENSITIVITY_TRAJECTORIES,
@@ -313,7 +335,7 @@ def sensitivity_table(key: session.ScenarioKey) -> tuple[pd.DataFrame, int]:
     return res.table, res.runs
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@once(st.cache_resource, show_spinner=False, max_entries=32)
 def recalibration(digest: str, _observed) -> hindcast.Recalibration:
     """The model's constants refitted to the project's data plus the actuals ``_observed``
     (identified by ``digest``, the hash of their figures: one fit per file), compared after 2020
@@ -323,7 +345,7 @@ def recalibration(digest: str, _observed) -> hindcast.Recalibration:
     return hindcast.recalibrate(_observed, starts=monitoring.RECAL_STARTS)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@once(st.cache_data, max_entries=256, show_spinner=False)
 def simulate_recalibrated(key: session.ScenarioKey, digest: str, _observed
                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tidy results and scorecard of the scenario ``key`` run with the recalibrated constants
@@ -333,7 +355,7 @@ def simulate_recalibrated(key: session.ScenarioKey, digest: str, _observed
     return results, goals.scorecard(results)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@once(st.cache_data, max_entries=16, show_spinner=False)
 def compute_milestones(key: session.ScenarioKey, goal_keys: tuple[str, ...], observed,
                        probability: float | None = None) -> milestones.Milestones:
     """The 2030 milestones of the scenario ``key`` for the 2035 goals ``goal_keys`` (with the
@@ -635,7 +657,7 @@ def budget_block(sb, periods: list, lang: str) -> None:
     """The yearly public cost of the current settings against the S&T budget (beside the
     sliders, so every move shows what it costs)."""
     sb.subheader(i18n.ui("budget", lang), help=i18n.ui("budget_help", lang))
-    sb.dataframe(analyses.budget_frame(periods, lang), hide_index=True, key="w_budget_table")
+    sb.markdown(analyses.budget_html(periods, lang), unsafe_allow_html=True)
     kind, text = analyses.budget_message(periods, lang)
     (sb.error if kind == "error" else sb.caption)(text)
 
@@ -1316,13 +1338,13 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
     st.caption(i18n.ui("target_legend", lang))
 
 
-@st.cache_resource(show_spinner=False)
+@once(st.cache_resource, show_spinner=False)
 def get_model_map():
     """The model's structure and layout (``simulator.app.modelmap``), read once per process."""
     return modelmap.model_map()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@once(st.cache_data, show_spinner=False, max_entries=64)
 def simulate_map(key: session.ScenarioKey) -> pd.DataFrame:
     """Every variable of the map in scenario ``key``, one row per year (the map's hover values)."""
     model = get_model()
