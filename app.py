@@ -125,13 +125,35 @@ def guarded(callback):
 # --------------------------------------------------------------------------------------------
 # Cached resources and results
 
-@st.cache_resource(show_spinner=False)
+def once(cache, **options):
+    """``@cache(**options)`` (``st.cache_data`` or ``st.cache_resource``), made once per server
+    process instead of on every run of this script.
+
+    Streamlit builds a cached function's key from its source code (``inspect.getsource``, which
+    tokenises this file) each time the decorator runs, i.e. on every rerun for every function
+    here: about an eighth of a slider move's server time. The wrapper made on the first run is
+    kept in :data:`simulator.app.hooks.PER_PROCESS` under the function's name and bytecode (a
+    changed function gets a new one) and returned on later runs. The cache itself is
+    Streamlit's, keyed as before; the functions read only modules and other cached functions,
+    nothing of one run."""
+    def decorate(func):
+        code = func.__code__
+        key = (type(cache).__name__, func.__qualname__, code.co_code, code.co_consts,
+               tuple(sorted(options.items())))
+        made = hooks.PER_PROCESS.get(key)
+        if made is None:
+            made = hooks.PER_PROCESS[key] = cache(**options)(func)
+        return made
+    return decorate
+
+
+@once(st.cache_resource, show_spinner=False)
 def get_model() -> Model:
     """The model, loaded once per server process (its runs share no state)."""
     return Model()
 
 
-@st.cache_resource(show_spinner=False, ttl=60)
+@once(st.cache_resource, show_spinner=False, ttl=60)
 def find_presets() -> session.Presets:
     """The scenario files of ``scenarios/``, validated (looked at again after a minute)."""
     return session.find_presets()
@@ -142,7 +164,7 @@ def get_presets() -> dict[str, Scenario]:
     return find_presets().scenarios
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@once(st.cache_resource, show_spinner=False, max_entries=8)
 def open_library(location: str) -> library.Library:
     """The scenario library at ``location`` (one object per location and process; it opens a
     connection per operation, so the server's threads share it safely)."""
@@ -178,7 +200,7 @@ def open_saved(scenario_id: str) -> library.SavedScenario:
         raise
 
 
-@st.cache_data(max_entries=2048, show_spinner=False)
+@once(st.cache_data, max_entries=2048, show_spinner=False)
 def simulate(key: session.ScenarioKey
              ) -> tuple[pd.DataFrame, pd.DataFrame, list[budget.PeriodBudget]]:
     """Tidy results, scorecard and public cost per plan period (against the S&T budget) of the
@@ -190,13 +212,13 @@ def simulate(key: session.ScenarioKey
     return results, goals.scorecard(results), budget.summarise(wide)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@once(st.cache_data, show_spinner=False, max_entries=256)
 def lever_drivers(key: session.ScenarioKey, target_key: str) -> pd.DataFrame:
     """The effect of +10 % on each lever on one target (``simulator.analysis.drivers``)."""
     return drivers.lever_effects(session.scenario_from_key(key), analyses.target_by_key(target_key))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@once(st.cache_data, show_spinner=False, max_entries=256)
 def drivers_panel(key: session.ScenarioKey, target_key: str, lang: str
                   ) -> tuple[pd.DataFrame, list[tuple[str, str, str, tuple]]]:
     """The drivers panel's table in ``lang`` and, for each helpful lever, its id, its sentence,
@@ -222,7 +244,7 @@ def vega_converters():
     return None if whole is None or data is None else (whole, data)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+@once(st.cache_resource, max_entries=512, show_spinner=False)
 def trajectory_layout_spec(layout: tuple, _data: pd.DataFrame) -> str:
     """The Vega-Lite spec, without its datasets, of the trajectory chart ``layout``
     (:func:`charts.trajectory_parts`) as ``st.altair_chart`` converts it, as JSON: converted
@@ -252,13 +274,13 @@ def draw_trajectories(series: dict[str, pd.DataFrame], lang: str, *, width: str,
     st.vega_lite_chart(spec=spec, width=width)
 
 
-@st.cache_resource(show_spinner=False)
+@once(st.cache_resource, show_spinner=False)
 def get_uncertainty_spec() -> uncertainty.UncertaintySpec:
     """``models/uncertainty.yaml``, validated once per server process."""
     return uncertainty.load_spec()
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@once(st.cache_data, max_entries=256, show_spinner=False)
 def simulate_uncertain(key: session.ScenarioKey, n: int, seed: int
                        ) -> tuple[pd.DataFrame, pd.DataFrame, dict | None]:
     """Probabilities of the targets and 5–95 % bands of the scenario ``key`` (``n`` draws), and
@@ -269,7 +291,7 @@ def simulate_uncertain(key: session.ScenarioKey, n: int, seed: int
     return res.probabilities(), res.bands(), kept
 
 
-@st.cache_resource(show_spinner=False)
+@once(st.cache_resource, show_spinner=False)
 def warm_up_ensembles() -> threading.Thread:
     """Once per server process, in a background thread: settle which engine backend ``auto`` picks
     on this machine (the same choice every ensemble of this process then uses; measured once per
@@ -293,7 +315,7 @@ def warm_up_ensembles() -> threading.Thread:
     return thread
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@once(st.cache_data, max_entries=64, show_spinner=False)
 def solve(key: session.ScenarioKey, targets: tuple[str, ...], probability: float | None,
           central: bool = True, floors: bool = False) -> solver.SolveResult:
     """The solver's cheapest settings for ``targets`` from the scenario ``key`` (``central``:
@@ -305,7 +327,7 @@ def solve(key: session.ScenarioKey, targets: tuple[str, ...], probability: float
                         central=central, floors=floors)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@once(st.cache_data, max_entries=64, show_spinner=False)
 def sensitivity_table(key: session.ScenarioKey) -> tuple[pd.DataFrame, int]:
     """Morris screen of every target for the scenario ``key``: its table and runs used."""
     res = sensitivity.morris(session.scenario_from_key(key), n=analyses.SENSITIVITY_TRAJECTORIES,
@@ -313,7 +335,7 @@ def sensitivity_table(key: session.ScenarioKey) -> tuple[pd.DataFrame, int]:
     return res.table, res.runs
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@once(st.cache_resource, show_spinner=False, max_entries=32)
 def recalibration(digest: str, _observed) -> hindcast.Recalibration:
     """The model's constants refitted to the project's data plus the actuals ``_observed``
     (identified by ``digest``, the hash of their figures: one fit per file), compared after 2020
@@ -323,7 +345,7 @@ def recalibration(digest: str, _observed) -> hindcast.Recalibration:
     return hindcast.recalibrate(_observed, starts=monitoring.RECAL_STARTS)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@once(st.cache_data, max_entries=256, show_spinner=False)
 def simulate_recalibrated(key: session.ScenarioKey, digest: str, _observed
                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tidy results and scorecard of the scenario ``key`` run with the recalibrated constants
@@ -333,7 +355,7 @@ def simulate_recalibrated(key: session.ScenarioKey, digest: str, _observed
     return results, goals.scorecard(results)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@once(st.cache_data, max_entries=16, show_spinner=False)
 def compute_milestones(key: session.ScenarioKey, goal_keys: tuple[str, ...], observed,
                        probability: float | None = None) -> milestones.Milestones:
     """The 2030 milestones of the scenario ``key`` for the 2035 goals ``goal_keys`` (with the
@@ -377,6 +399,9 @@ def init_session() -> None:
     ss["_actuals_msg"] = None  # (kind, text)
     ss["_ms"] = None           # (request, Milestones) of the last milestones computation
     ss["_recal"] = False       # the "recalibrated" toggle
+    # the open expanders whose content is drawn only while open (lazy_expander): the first
+    # lever group; kept if already set (a test may open them before the first run)
+    ss.setdefault("_open", {group_key(0)})
 
 
 def all_presets() -> dict[str, Scenario]:
@@ -580,8 +605,10 @@ def on_load_saved(scenario_id: str) -> None:
 
 @guarded
 def on_drive(lever_id: str, values: tuple) -> None:
-    """Move one lever as the drivers table proposes (all three plan periods)."""
+    """Move one lever as the drivers table proposes (all three plan periods) and open its group
+    in the sidebar, so that its slider shows the move."""
     ss["_levers"] = {**ss["_levers"], lever_id: tuple(i18n.clean_value(v) for v in values)}
+    ss["_open"] = ss["_open"] | {group_key(lever_group(lever_id))}
 
 
 def on_apply_solution() -> None:
@@ -589,6 +616,32 @@ def on_apply_solution() -> None:
     result = ss["_solve"][1]
     ss["_levers"] = analyses.solution_levers(result, ss["_levers"])
     ss["_solve_msg"] = "applied"
+
+
+def group_key(n: int | str) -> str:
+    """The widget key of the sidebar's lever group ``n`` (``i18n.action_groups()`` order), or of
+    ``"assumptions"``."""
+    return f"w_group_{n}"
+
+
+def lever_group(lever_id: str) -> int:
+    """The index of the sidebar group that holds lever ``lever_id``."""
+    return next(n for n, group in enumerate(i18n.action_groups())
+                if any(lev.id == lever_id for lev in group.levers))
+
+
+@guarded
+def on_open(widget_key: str) -> None:
+    """An expander opened or closed: keep the state in ``_open`` (it outlives the widget)."""
+    ss["_open"] = ss["_open"] | {widget_key} if ss[widget_key] else ss["_open"] - {widget_key}
+
+
+def lazy_expander(parent, label: str, widget_key: str, **kwargs):
+    """``parent.expander`` whose content is drawn only while it is open (the caller checks
+    ``.open``): a closed lever group sends no sliders, so a slider move reruns and redraws less.
+    Its open state lives in ``_open``, so a language switch (a new label) keeps it."""
+    return parent.expander(label, key=bind(widget_key, widget_key in ss["_open"]),
+                           on_change=on_open, args=(widget_key,), **kwargs)
 
 
 def bind(widget_key: str, value) -> str:
@@ -604,7 +657,7 @@ def budget_block(sb, periods: list, lang: str) -> None:
     """The yearly public cost of the current settings against the S&T budget (beside the
     sliders, so every move shows what it costs)."""
     sb.subheader(i18n.ui("budget", lang), help=i18n.ui("budget_help", lang))
-    sb.dataframe(analyses.budget_frame(periods, lang), hide_index=True, key="w_budget_table")
+    sb.markdown(analyses.budget_html(periods, lang), unsafe_allow_html=True)
     kind, text = analyses.budget_message(periods, lang)
     (sb.error if kind == "error" else sb.caption)(text)
 
@@ -648,11 +701,11 @@ def sidebar(lang: str, meeting: bool, periods: list) -> None:
     budget_block(sb, periods, lang)
     sb.subheader(i18n.ui("levers", lang))
     for n, group in enumerate(i18n.action_groups()):
-        with sb.expander(group.title(lang), expanded=n == 0):
-            for lev in group.levers:
+        with lazy_expander(sb, group.title(lang), group_key(n)) as box:
+            for lev in group.levers if box.open else ():
                 lever_widgets(lev, lang, advanced)
-    with sb.expander(i18n.ui("assumptions", lang)):
-        for ass in tables.assumptions():
+    with lazy_expander(sb, i18n.ui("assumptions", lang), group_key("assumptions")) as box:
+        for ass in tables.assumptions() if box.open else ():
             value = ss["_assumptions"][ass.id]
             st.slider(f"{i18n.label(ass, lang)} · {i18n.unit(ass, lang)}", float(ass.min),
                       float(ass.max), step=float(ass.step),
@@ -1042,9 +1095,16 @@ def page() -> None:
 
 
 def drivers_view(current_key, card, lang: str) -> None:
-    """Pick a target; the levers that move it, largest effect first, each helpful one with a
-    button that applies its move."""
-    st.subheader(i18n.ui("drivers", lang), help=i18n.ui("drivers_help", lang))
+    """In an expander, computed only while open: pick a target; the levers that move it,
+    largest effect first, each helpful one with a button that applies its move."""
+    with lazy_expander(st, i18n.ui("drivers", lang), "w_drivers", icon=":material/tune:") as box:
+        if box.open:
+            drivers_panel_view(current_key, card, lang)
+
+
+def drivers_panel_view(current_key, card, lang: str) -> None:
+    """The drivers panel's content (see :func:`drivers_view`)."""
+    st.caption(i18n.ui("drivers_help", lang))
     keys = [t.key for t in tables.targets()]
     missed = analyses.missed_targets(card)
     chosen = ss.get("_driver_target") or (missed[0] if missed else keys[0])
@@ -1280,13 +1340,13 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
     st.caption(i18n.ui("target_legend", lang))
 
 
-@st.cache_resource(show_spinner=False)
+@once(st.cache_resource, show_spinner=False)
 def get_model_map():
     """The model's structure and layout (``simulator.app.modelmap``), read once per process."""
     return modelmap.model_map()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@once(st.cache_data, show_spinner=False, max_entries=64)
 def simulate_map(key: session.ScenarioKey) -> pd.DataFrame:
     """Every variable of the map in scenario ``key``, one row per year (the map's hover values)."""
     model = get_model()

@@ -16,10 +16,11 @@ stopped) and runs ``--sessions`` sessions at the same time, each doing what a br
 All sessions load the page at once; when every one has its page, all start moving. Moves go
 straight after each other (no thinking time unless ``--think``): with every session busy at
 once this is a saturation test, the way issue 14 measured "30 concurrent sessions".
-By default every move is to settings no session has used (move 1 sets ``tech_commissioners`` to
-a value of its own per session, the others move ``sme_campaign``), so the model really runs;
-``--shared-values`` lets the sessions use the same settings (``st.cache_data`` hits after the
-first session).
+By default every move is to settings no session has used (each session opens a link that sets
+``tech_commissioners`` to a value of its own, as a planner opening a shared link does; the moves
+are of ``sme_campaign``, whose lever group is open on a new page: the sidebar draws the sliders
+of open groups only), so the model really runs; ``--shared-values`` lets the sessions use the
+same settings (``st.cache_data`` hits after the first session).
 
 Printed: median, 90th percentile and maximum of page load and move latency; the server's CPU
 seconds per page load and per move rerun (from ``/proc/PID/stat`` at the start, when the last
@@ -57,8 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app_browser import REPO, AppServer, BenchError, add_common, bounded, cli, pct  # noqa: E402
 
-SALT_LEVER = "tech_commissioners"  # move 1 of session i: 402 + 2 i (0–800, step 2; plan: 350)
-MOVE_LEVER = "sme_campaign"        # moves 2…: its grid, visited in steps of 7
+SALT_LEVER = "tech_commissioners"  # session i's link sets it to 402 + 2 i (0–800, step 2; plan: 350)
+MOVE_LEVER = "sme_campaign"        # the moves: its grid, visited in steps of 7 (its group is open)
 CRASH = "An unexpected error occurred"
 TARGET_CPU_MS = 100.0
 TARGET_MOVE_MS = 1500.0
@@ -160,11 +161,15 @@ def move_to(session: Session, key: str, value: float):
     return state
 
 
-def plan(index: int, moves: int, session: Session, shared: bool) -> list[tuple[str, float]]:
+def salt(index: int, shared: bool) -> str:
+    """The query string session ``index`` opens the page with: settings of its own (a link
+    with ``SALT_LEVER`` set), or none with ``--shared-values``."""
+    return "" if shared else f"{SALT_LEVER}={402 + 2 * index}"
+
+
+def plan(index: int, moves: int, session: Session) -> list[tuple[str, float]]:
     """The (widget key, value) of each move of session ``index``."""
     out = []
-    if not shared and moves:
-        out.append((f"w_{SALT_LEVER}", 402.0 + 2 * index))
     s = session.sliders[f"w_{MOVE_LEVER}"]
     n = round((s.max - s.min) / s.step) + 1
     last, j = s.value, 0
@@ -237,15 +242,19 @@ async def one_session(index: int, args, phases: Phases) -> Result:
     async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None,
                                   open_timeout=max(1.0, deadline - time.monotonic()),
                                   ping_interval=None, compression=None) as ws:
-        session = Session(ws)
+        session = Session(ws, query=salt(index, args.shared_values))
         await session.rerun([], deadline)
         res.load_ms = (time.perf_counter() - start) * 1000.0
         if not session.scorecard:
             raise BenchError(f"session {index}: the first run showed no scorecard")
+        own = salt(index, args.shared_values)
+        if own and own not in session.query.split("&"):
+            raise BenchError(f"session {index}: opened with ?{own}, the app's link says "
+                             f"?{session.query}")
         phases.loaded()
         await asyncio.wait_for(phases.all_loaded.wait(),
                                timeout=max(0.0, deadline - time.monotonic()))
-        for key, value in plan(index, args.moves, session, args.shared_values):
+        for key, value in plan(index, args.moves, session):
             if args.think:
                 await asyncio.sleep(args.think)
             before = session.scorecard
@@ -280,7 +289,7 @@ async def drive(args, server: AppServer) -> Measured:
     """The warm-up session, then all sessions at once: page loads, then moves."""
     deadline = time.monotonic() + args.timeout
     warm = argparse.Namespace(**{**vars(args), "moves": 0})
-    await one_session(0, warm, Phases(server, 1, deadline))  # model load, first-run imports
+    await one_session(-1, warm, Phases(server, 1, deadline))  # model load, first-run imports
     settled = await asyncio.to_thread(server.settle)
     phases = Phases(server, args.sessions, deadline)
     cpu0, wall0 = server.cpu(), time.perf_counter()

@@ -17,3 +17,12 @@ def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     env["PYTHONIOENCODING"] = "utf-8"
     return subprocess.run([sys.executable, "-m", "simulator", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, encoding="utf-8", timeout=300)
+
+
+def open_all(at) -> None:
+    """Open every lazily drawn expander of the app (the sidebar's lever groups and assumptions,
+    the drivers panel) for the next run of the AppTest ``at``, as a planner clicking each one
+    would: their content is drawn only while open (``app.lazy_expander``)."""
+    from simulator.app import i18n
+    groups = [f"w_group_{n}" for n in range(len(i18n.action_groups()))]
+    at.session_state["_open"] = {*groups, "w_group_assumptions", "w_drivers"}

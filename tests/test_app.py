@@ -17,6 +17,8 @@ from simulator.analysis import sensitivity, solver, uncertainty
 from simulator.app import analyses, i18n, library, links, scorecards, session, untrusted
 from simulator.plan import goals, scenario, tables
 
+from helpers import open_all
+
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
 SCENARIOS = REPO / "scenarios"
@@ -36,8 +38,12 @@ def presets():
     return session.load_presets(SCENARIOS)
 
 
-def start(query: dict[str, str] | None = None) -> AppTest:
+def start(query: dict[str, str] | None = None, *, expanded: bool = True) -> AppTest:
+    """The app's first run (for ``query``); with ``expanded``, every lazy expander opened
+    (``helpers.open_all``: the tests read every slider)."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if expanded:
+        open_all(at)
     if query:
         at.query_params.update(query)
     at.run()
@@ -129,6 +135,42 @@ def test_sliders_are_grouped_by_the_plan_actions(app):
         assert group.title("zh") in titles
     assert i18n.ui("assumptions", "zh") in titles
     assert len(app.slider) == len(LEVERS) + len(ASSUMPTIONS)
+
+
+def _group_levers(n: int) -> list[str]:
+    return [lev.id for lev in i18n.action_groups()[n].levers]
+
+
+def test_only_open_groups_draw_their_sliders(model, presets):
+    """A closed lever group sends no sliders (a slider move redraws less); the first group is
+    open on a new page; what a closed group's levers are set to still counts, and opening the
+    group shows it; the open groups stay open through a language switch."""
+    at = start(expanded=False)
+    assert sorted(s.key for s in at.slider) == sorted(f"w_{i}" for i in _group_levers(0))
+    titles = [e.label for e in at.sidebar.expander]
+    assert titles == [g.title("zh") for g in i18n.action_groups()] + [i18n.ui("assumptions", "zh")]
+    # a lever of group 0 moved, then group 0 closed and group 6 opened (as clicks do)
+    at.slider(key="w_sme_campaign").set_value(20.0)
+    rerun(at)
+    at.session_state["_open"] = {"w_group_6"}
+    rerun(at)
+    assert sorted(s.key for s in at.slider) == sorted(f"w_{i}" for i in _group_levers(6))
+    base = presets[session.DEFAULT_PRESET]
+    assert scorecard_text(at) == expected_scorecard(model, base.with_levers(sme_campaign=20.0))
+    assert at.query_params == {"sme_campaign": "20"}
+    at.slider(key="w_tech_loans").set_value(0.0)
+    rerun(at)
+    both = base.with_levers(sme_campaign=20.0, tech_loans=0.0)
+    assert scorecard_text(at) == expected_scorecard(model, both)
+    at.session_state["_open"] = {"w_group_0", "w_group_6"}
+    rerun(at)
+    assert at.slider(key="w_sme_campaign").value == 20.0   # the session's value, not the preset's
+    assert at.slider(key="w_tech_loans").value == 0.0
+    at.radio(key="w_lang").set_value("en")
+    rerun(at)
+    assert at.session_state["_open"] == {"w_group_0", "w_group_6"}
+    assert len(at.slider) == len(_group_levers(0)) + len(_group_levers(6))
+    assert scorecard_text(at) == expected_scorecard(model, both, "en")
 
 
 def _moved(lever: tables.Lever, current: float) -> float:

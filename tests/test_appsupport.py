@@ -377,6 +377,9 @@ def test_summary_counts(runs):
     assert s["doubling_total"] == sum(t.doubling for t in tables.targets()) == 4
     assert s["late_year"] == 2035
     assert s["late_total"] == sum(t.year == 2035 for t in tables.targets())
+    met = card.set_index("key")["met"]  # the counts of met targets, one target at a time
+    assert s["doubling_met"] == sum(bool(met[t.key]) for t in tables.targets() if t.doubling)
+    assert s["late_met"] == sum(bool(met[t.key]) for t in tables.targets() if t.year == 2035)
 
 
 @pytest.mark.parametrize("lang", i18n.LANGS)

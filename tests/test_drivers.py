@@ -14,6 +14,8 @@ from simulator.analysis import drivers, solver
 from simulator.app import analyses, i18n, session, untrusted
 from simulator.plan import goals, tables
 
+from helpers import open_all
+
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
 PLAN = load_scenario(REPO / "scenarios" / "plan.yaml")
@@ -24,15 +26,28 @@ pytestmark = pytest.mark.usefixtures("warm_up_finished")
 
 
 @pytest.mark.parametrize("values,expected", [
-    ((30.0, 30.0, 30.0), (33.0, 33.0, 33.0)),
-    ((0.0, 10.0, 95.0), (10.0, 11.0, 100.0)),      # 0: +10 % of the range; capped at the maximum
-], ids=["plain", "zero-and-cap"])
+    ((30.0, 30.0, 30.0), (35.0, 35.0, 35.0)),      # 33 rounded up to the slider's step of 5
+    ((40.0, 50.0, 60.0), (45.0, 55.0, 70.0)),      # 44, 55 (on the grid: kept), 66
+    ((0.0, 10.0, 95.0), (10.0, 15.0, 100.0)),      # 0: +10 % of the range; capped at the maximum
+    ((32.0, 32.0, 32.0), (40.0, 40.0, 40.0)),      # off the grid (an uploaded value): 35.2 → 40
+], ids=["plain", "on-grid", "zero-and-cap", "off-grid"])
 def test_move_by_hand(values, expected):
-    lev = tables.lever("hte_reward")                 # range 0-100
+    lev = tables.lever("hte_reward")                 # range 0-100, step 5
     mv = drivers.move(lev, values)
-    assert mv.after == pytest.approx(expected)
+    assert mv.after == expected                      # exactly: slider positions, no float noise
     assert not mv.at_maximum
     assert drivers.move(lev, (100.0, 100.0, 100.0)).at_maximum
+
+
+@pytest.mark.parametrize("lever_id,value,expected", [
+    ("tech_loans", 5.0 * 1.1, 5.5),                  # 5.500000000000001 is on the grid: 5.5
+    ("tech_loans", 5.51, 6.0),
+    ("hte_reward", -3.0, 0.0),                       # below the range: its minimum
+    ("hte_reward", 1000.0, 100.0),                   # above: its maximum
+], ids=["float-noise", "up", "below", "above"])
+def test_on_grid_above_by_hand(lever_id, value, expected):
+    lev = tables.lever(lever_id)
+    assert lev.on_grid_above(value) == expected
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +97,7 @@ def test_table_and_sentence_in_the_page_language(effects, lang):
     assert list(shown.columns) == [i18n.ui(k, lang) for k in (
         "drivers_lever", "drivers_move", "drivers_effect", "drivers_direction", "drivers_cost")]
     assert shown.iloc[0, 0] == i18n.label(tables.lever("hte_reward"), lang)
-    assert shown.iloc[0, 1].startswith("30 → 33 ")
+    assert shown.iloc[0, 1].startswith("30 → 35 ")
     row = frame.iloc[0].to_dict()
     sentence = analyses.driver_sentence(row, target, lang)
     assert i18n.label(target, lang) in sentence and "2025" in sentence
@@ -90,8 +105,26 @@ def test_table_and_sentence_in_the_page_language(effects, lang):
     assert analyses.driver_effect_text(0.0, target, lang) == i18n.ui("drivers_none", lang)
 
 
+def test_app_panel_is_drawn_only_while_open():
+    """Closed (the default), the panel computes and draws nothing; opened, it shows the
+    ranking for the first missed target."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert [e.label for e in at.main.expander] == [i18n.ui("drivers", "zh")]
+    assert not [b for b in at.button if (b.key or "").startswith("w_drive_")]
+    with pytest.raises(KeyError):
+        at.selectbox(key="w_driver_target")
+    at.session_state["_open"] = at.session_state["_open"] | {"w_drivers"}  # a click on it
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="w_driver_target").value
+    assert [b for b in at.button if (b.key or "").startswith("w_drive_")]
+
+
 def test_app_panel_picks_a_missed_target_and_applies_a_move():
     at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["_open"] = {"w_group_0", "w_drivers"}  # the default group, the panel
     at.run()
     assert not at.exception
     current = session.build_scenario(at.session_state["_levers"], at.session_state["_assumptions"],
@@ -101,19 +134,30 @@ def test_app_panel_picks_a_missed_target_and_applies_a_move():
     at.selectbox(key="w_driver_target").set_value("high_tech_enterprises@2025").run()
     assert not at.exception
     frame = drivers.lever_effects(current, TARGETS["high_tech_enterprises@2025"])
-    first = analyses.helpful_drivers(frame).iloc[0]
+    groups = {lev.id: n for n, g in enumerate(i18n.action_groups()) for lev in g.levers}
+    # the most effective helpful lever whose sidebar group is closed (not the first group)
+    first = next(row for row in analyses.helpful_drivers(frame).to_dict("records")
+                 if groups[row["lever"]] != 0)
+    group = f"w_group_{groups[first['lever']]}"
+    assert group not in at.session_state["_open"]
     before = at.session_state["_levers"][first["lever"]]
     at.button(key=f"w_drive_{first['lever']}").click().run()
     assert not at.exception
     after = at.session_state["_levers"][first["lever"]]
-    assert tuple(after) == pytest.approx(tuple(first["after"])) and tuple(after) != tuple(before)
-    assert at.slider(key=f"w_{first['lever']}").value == pytest.approx(first["after"][0])
+    assert tuple(after) == tuple(first["after"]) and tuple(after) != tuple(before)
+    # the lever's group opened, its slider at the move, which is a position of the slider
+    assert group in at.session_state["_open"]
+    lev = tables.lever(first["lever"])
+    assert at.slider(key=f"w_{first['lever']}").value == first["after"][0]
+    steps = (first["after"][0] - lev.min) / lev.step
+    assert steps == pytest.approx(round(steps), abs=1e-9)
 
 
 def test_app_panel_follows_moves_and_the_language():
     """The panel (cached by settings, target and language) shows, after a move and after a
     language switch, the table and sentences of a fresh ``lever_effects`` of what is shown."""
     at = AppTest.from_file(str(APP), default_timeout=60)
+    open_all(at)
     at.run()
     key = "high_tech_enterprises@2025"
     at.selectbox(key="w_driver_target").set_value(key).run()

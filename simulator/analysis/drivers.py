@@ -2,7 +2,8 @@
 
 For a scenario and a target (an indicator in a year, or its average growth since 2020), every
 lever is moved up by :data:`STEP` (10 %) of its value in all three plan periods — by 10 % of its
-range where its value is 0, never past its maximum — and the model is run once for all the moves
+range where its value is 0, rounded up to the lever's slider step (so that the move is one a
+slider can show: 30 → 35 on a step of 5, not 33), never past its maximum — and the model is run once for all the moves
 together (one ensemble lane per lever, plus the scenario itself). The effect is the change in the
 target's measured value; the levers are ranked by its size, with the direction (does it help meet
 the target?) and the yearly public cost of the move (``models/lever_costs.csv``).
@@ -38,9 +39,11 @@ class Move:
 
 
 def move(lever: tables.Lever, values: tuple[float, ...], step: float = STEP) -> Move:
-    """``values`` moved up by ``step`` of themselves (of the lever's range where 0), capped at the
-    lever's maximum."""
-    after = tuple(min(lever.max, v * (1 + step) if v > 0 else v + step * (lever.max - lever.min))
+    """``values`` moved up by ``step`` of themselves (of the lever's range where 0), rounded up
+    to the lever's grid (its slider's step: the move a planner can make, and the one the
+    drivers panel's button applies), capped at the lever's maximum."""
+    after = tuple(lever.on_grid_above(v * (1 + step) if v > 0
+                                      else v + step * (lever.max - lever.min))
                   for v in values)
     return Move(lever, tuple(values), after)
 
@@ -56,7 +59,8 @@ def lever_effects(scenario: Scenario, target: tables.Target, step: float = STEP)
         One of ``tables.targets()``.
     step : float, default :data:`STEP` (0.10)
         Relative move (0.10: +10 % of the lever's value, or of its range where the value
-        is 0), capped at the lever's maximum.
+        is 0), rounded up to the lever's step (:meth:`Lever.on_grid_above
+        <simulator.plan.tables.Lever.on_grid_above>`), capped at the lever's maximum.
 
     Returns
     -------

@@ -5,6 +5,7 @@ Nothing here imports Streamlit: every function can be tested on its own.
 """
 from __future__ import annotations
 
+import html
 import math
 from typing import Any, Mapping, Sequence
 
@@ -57,12 +58,6 @@ def missed_targets(card: pd.DataFrame, year: int = SOLVE_DEFAULT_YEAR) -> list[s
     return [str(k) for k in part["key"]]
 
 
-def _on_grid_above(value: float, lever: tables.Lever) -> float:
-    """``value`` rounded up to the lever's slider step (within its range), without float noise."""
-    k = math.ceil((value - lever.min) / lever.step - 1e-6)
-    return clean_value(min(max(lever.min + k * lever.step, lever.min), lever.max))
-
-
 def solution_levers(result: Any, levers: Mapping[str, Sequence[float]]
                     ) -> dict[str, tuple[float, ...]]:
     """The lever settings that apply a solver answer to the sliders.
@@ -74,7 +69,7 @@ def solution_levers(result: Any, levers: Mapping[str, Sequence[float]]
     for lev in tables.levers():
         values = list(levers[lev.id])
         for p in result.periods:
-            values[tables.PERIODS.index(p)] = _on_grid_above(result.levers[lev.id], lev)
+            values[tables.PERIODS.index(p)] = lev.on_grid_above(result.levers[lev.id])
         out[lev.id] = tuple(values)
     return out
 
@@ -365,6 +360,30 @@ def budget_frame(periods: Sequence[Any], lang: str) -> pd.DataFrame:
         ui("budget_funded", lang): [f"{100 * p.funded:.0f}%" for p in periods],
         ui("budget_other", lang): [f"{p.ip_outlays + p.tax_forgone:.2f}" for p in periods],
     })
+
+
+#: The budget table beside the sliders: compact, to fit the sidebar without scrolling sideways.
+BUDGET_CSS = """<style>
+table.gy-budget {border-collapse: collapse; width: 100%; font-size: .8rem;
+  font-variant-numeric: tabular-nums; margin-bottom: .3rem;}
+table.gy-budget th {font-weight: 600; text-align: right; border-bottom: 1px solid #999;
+  padding: .15em .3em; vertical-align: bottom; line-height: 1.25;}
+table.gy-budget td {text-align: right; border-bottom: 1px solid #e3e3e3; padding: .15em .3em;
+  white-space: nowrap;}
+table.gy-budget th:first-child, table.gy-budget td:first-child {text-align: left;}
+</style>"""
+
+
+def budget_html(periods: Sequence[Any], lang: str) -> str:
+    """The table of :func:`budget_frame` as HTML (``table.gy-budget``, escaped): the sidebar
+    shows it as a plain table, lighter on every rerun than an interactive data grid (and without
+    the grid's English toolbar on the Chinese page)."""
+    frame = budget_frame(periods, lang)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return (f'{BUDGET_CSS}<table class="gy-budget"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
 
 
 def budget_message(periods: Sequence[Any], lang: str) -> tuple[str, str]:

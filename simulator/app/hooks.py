@@ -1,11 +1,17 @@
 """Two guards the app installs on the Streamlit server it runs in: caches shared by every session
-are kept when a session's state is cleared, and scripts are compiled one at a time.
+are kept when a session's state is cleared, and scripts are compiled one at a time; and the
+registry of what the app script makes once per server process (:data:`PER_PROCESS`).
 
 Nothing here imports Streamlit: every function can be tested on its own.
 """
 from __future__ import annotations
 
 from typing import Any
+
+#: What the app script makes once per server process, by a key it chooses (``once`` in
+#: ``app.py``: its cached functions). The script runs again on every interaction; this module
+#: is imported once per process, so what it holds outlives the runs.
+PER_PROCESS: dict = {}
 
 
 def keep_shared_caches(session_cls: type, log: Any) -> bool:

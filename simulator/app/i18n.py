@@ -103,17 +103,20 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "changed_note": {"zh": "◆ 黄色底纹：上次调整设定后数值发生变化的目标({n}项)。",
                      "en": "◆ Yellow rows: targets whose value changed with the last move ({n})."},
     "drivers": {"zh": "推动目标的杠杆", "en": "What moves a target"},
-    "drivers_help": {"zh": "每个杠杆在三个规划期都提高10%(取值为0时提高量程的10%，不超过上限)后，"
+    "drivers_help": {"zh": "每个杠杆在三个规划期都提高约10%(取值为0时提高量程的10%；向上取整到滑块的步长，"
+                           "即滑块能取到的值；不超过上限)后，"
                            "该目标的模拟值变化多少；按影响大小排序。只看当前设定附近的局部效果："
                            "告诉你先动哪个杠杆，不告诉你动多少(见“怎样才能达成”)。",
                      "en": "How much the target's simulated value changes when each lever is "
-                           "raised by 10 % in all three plan periods (by 10 % of its range where "
-                           "it is 0, never past its maximum), largest effect first. A local "
+                           "raised by about 10 % in all three plan periods (by 10 % of its range "
+                           "where it is 0; rounded up to the slider's step, so that the move is "
+                           "one the slider can show; never past its maximum), largest effect "
+                           "first. A local "
                            "reading around the current settings: which lever to move first, not "
                            "how far (see “What would it take”)."},
     "drivers_target": {"zh": "目标", "en": "target"},
     "drivers_lever": {"zh": "杠杆", "en": "lever"},
-    "drivers_move": {"zh": "提高10%", "en": "+10 %"},
+    "drivers_move": {"zh": "提高约10%", "en": "about +10 %"},
     "drivers_effect": {"zh": "对目标的影响", "en": "effect on the target"},
     "drivers_cost": {"zh": "每年增加成本(万元)", "en": "extra cost (10k yuan a year)"},
     "drivers_direction": {"zh": "方向", "en": "direction"},
@@ -121,9 +124,9 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "drivers_hurts": {"zh": "不利", "en": "hurts"},
     "drivers_none": {"zh": "无影响", "en": "no effect"},
     "drivers_at_max": {"zh": "已达上限", "en": "at its maximum"},
-    "drivers_apply": {"zh": "采用：{lever} 提高10%", "en": "Apply: {lever} +10 %"},
-    "drivers_sentence": {"zh": "{lever}提高10%({before}→{after} {unit}) → {indicator}{year}年 {effect}",
-                         "en": "{lever} +10 % ({before} → {after} {unit}) → {indicator} in {year}: "
+    "drivers_apply": {"zh": "采用：{lever} 提高约10%", "en": "Apply: {lever} about +10 %"},
+    "drivers_sentence": {"zh": "{lever}提高约10%({before}→{after} {unit}) → {indicator}{year}年 {effect}",
+                         "en": "{lever} about +10 % ({before} → {after} {unit}) → {indicator} in {year}: "
                                "{effect}"},
     "assumptions": {"zh": "情景假设(非政策杠杆)", "en": "Scenario assumptions (not policy levers)"},
     "differs_by_period": {"zh": "分期设定：{values}。拖动滑块将把三个规划期设为同一值。",

@@ -110,12 +110,14 @@ def scorecard_display(card: pd.DataFrame, lang: str,
 
 def summary(card: pd.DataFrame) -> dict[str, int]:
     """Counts of a one-scenario scorecard: targets met, doubling targets met, 2035 goals met."""
-    doubling = card[card["doubling"].astype(bool)]
-    late = card[card["year"] == card["year"].max()]
-    return {"met": int(card["met"].sum()), "total": len(card),
-            "doubling_met": int(doubling["met"].sum()), "doubling_total": len(doubling),
-            "late_met": int(late["met"].sum()), "late_total": len(late),
-            "late_year": int(card["year"].max())}
+    met = card["met"].to_numpy(dtype=bool)          # (numpy: called on every rerun, twice)
+    doubling = card["doubling"].to_numpy(dtype=bool)
+    years = card["year"].to_numpy()
+    late = years == years.max()
+    return {"met": int(met.sum()), "total": len(card),
+            "doubling_met": int((met & doubling).sum()), "doubling_total": int(doubling.sum()),
+            "late_met": int((met & late).sum()), "late_total": int(late.sum()),
+            "late_year": int(years.max())}
 
 
 SCORECARD_CSS = """

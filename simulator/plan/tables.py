@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +64,13 @@ class Lever:
     def effective_variable(self) -> str:
         """The PySD name of the lever's value in effect (after the implementation delay)."""
         return python_name(self.vensim_name)
+
+    def on_grid_above(self, value: float) -> float:
+        """``value`` rounded up to the lever's grid (``min + k * step``, the app's slider
+        positions), kept within ``[min, max]`` and without float noise (9 decimals): a
+        setting a slider can show exactly."""
+        k = math.ceil((value - self.min) / self.step - 1e-6)
+        return float(round(min(max(self.min + k * self.step, self.min), self.max), 9))
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ ARTIFACTS = REPO / "artifacts"
 SCORECARD = ".st-key-scorecard table.gy-card"
 WAIT_MS = 60_000
 SIDEBAR_ERROR = "[data-testid='stSidebar'] [data-testid='stAlertContentError']"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 SIDEBAR_SUCCESS = "[data-testid='stSidebar'] [data-testid='stAlertContentSuccess']"
 UPLOAD_INPUT = ".st-key-w_upload input[type='file']"
 #: Never in the page: a traceback, or a path of the server (the repository, the packages).
@@ -47,6 +48,13 @@ def scorecard_rows(page) -> list[str]:
 
 def slider_thumb(page, lever_id: str):
     return page.locator(f".st-key-w_{lever_id} [data-testid='stSlider'] input")
+
+
+def toggle_expander(page, key: str) -> None:
+    """Click the header of the expander with widget key ``key`` (its content is drawn by the
+    server only while it is open) and wait until the app is idle again."""
+    page.locator(f".st-key-{key} summary").first.click(timeout=WAIT_MS)
+    page.wait_for_selector(IDLE, timeout=WAIT_MS)
 
 
 def test_slider_move_updates_scorecard(server, page):
@@ -79,6 +87,37 @@ def test_slider_move_updates_scorecard(server, page):
     other.wait_for_selector(SCORECARD, timeout=WAIT_MS)
     assert scorecard_rows(other) == after
     other.close()
+
+
+def test_a_closed_lever_group_opens_and_keeps_its_moves(server, page):
+    """The sidebar draws the sliders of open groups only: a click opens a group, its slider
+    moves the scenario; closed again and reopened, the slider shows the moved value."""
+    page.goto(server)
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    lever = tables.lever("tech_loans")                   # in the last lever group, closed
+    key = f"w_group_{next(n for n, g in enumerate(i18n.action_groups()) if lever in g.levers)}"
+    assert slider_thumb(page, lever.id).count() == 0
+    toggle_expander(page, key)
+    thumb = slider_thumb(page, lever.id)
+    thumb.wait_for(timeout=WAIT_MS)
+    before = scorecard_rows(page)
+    thumb.focus()
+    thumb.press("End")
+    page.wait_for_function(
+        """([sel, old]) => Array.from(document.querySelectorAll(sel + ' tbody tr'))
+                               .map(r => r.innerText).join('\\n') !== old""",
+        arg=[SCORECARD, "\n".join(before)], timeout=WAIT_MS)
+    page.wait_for_function(f"() => window.location.search.includes('{lever.id}=')",
+                           timeout=WAIT_MS)
+    moved = scorecard_rows(page)
+    toggle_expander(page, key)                          # closed: the slider is gone ...
+    page.wait_for_function(f"() => !document.querySelector('.st-key-w_{lever.id}')",
+                           timeout=WAIT_MS)
+    assert scorecard_rows(page) == moved                # ... and the move still counts
+    toggle_expander(page, key)                          # reopened: the moved value
+    label = page.locator(f".st-key-w_{lever.id} [data-testid='stSliderThumbValue']")
+    label.wait_for(timeout=WAIT_MS)
+    assert label.inner_text().strip() == i18n.slider_format(lever, (lever.max,)) % lever.max
 
 
 def test_downloaded_yaml_loads_again(server, page, tmp_path):
@@ -523,6 +562,8 @@ def test_drivers_panel_ranks_levers_and_applies_a_move(server, page, model):
     page.goto(server)
     page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
     assert shown(i18n.ui("drivers", "zh")) in shown(page.locator(OPEN_TAB).inner_text())
+    assert page.locator("[class*='st-key-w_drive_']").count() == 0  # closed: not computed
+    toggle_expander(page, "w_drivers")
     page.wait_for_selector("[class*='st-key-w_drive_']", timeout=WAIT_MS)  # the panel drawn
     key = "high_tech_enterprises@2025"
     target = analyses.target_by_key(key)
@@ -546,9 +587,13 @@ def test_drivers_panel_ranks_levers_and_applies_a_move(server, page, model):
         label = i18n.ui("drivers_apply", "zh", lever=i18n.label(tables.lever(row["lever"]), "zh"))
         assert shown(button.inner_text()) == shown(label)
 
-    # the first lever's button moves that lever: its slider, the link, the scorecard
-    first = helpful.iloc[0]
+    # the button of the most effective helpful lever whose sidebar group is closed (not the
+    # first group) moves that lever: its group opens, its slider shows the move; the link and
+    # the scorecard follow
+    groups = {lev.id: n for n, g in enumerate(i18n.action_groups()) for lev in g.levers}
+    first = next(row for row in helpful.to_dict("records") if groups[row["lever"]] != 0)
     lever, after = first["lever"], tuple(first["after"])
+    assert slider_thumb(page, lever).count() == 0
     before_rows = scorecard_rows(page)
     before_row = row_cells(page, key)
     page.locator(f".st-key-w_drive_{lever} button").click()
@@ -570,7 +615,12 @@ def test_drivers_panel_ranks_levers_and_applies_a_move(server, page, model):
     disp = scorecards.scorecard_display(card, "zh").set_index("key")
     row = page.locator(f"{SCORECARD} tr[data-key='{key}']")
     assert shown(row.locator("td.val").inner_text()) == shown(disp.at[key, "value"])
-    assert row_cells(page, key) != before_row
+    # (the row before the move showed the plan's own run: the move is what changed it; its
+    # shown value may round to the same figure, the highlight follows the unrounded value)
+    plan_disp = scorecards.scorecard_display(goals.scorecard(model.run(PLAN)), "zh").set_index("key")
+    assert before_row[4] == shown(plan_disp.at[key, "value"])
+    assert card.set_index("key").at[key, "value"] != goals.scorecard(model.run(PLAN)).set_index(
+        "key").at[key, "value"]
     assert "changed" in (row.get_attribute("class") or "").split()
     assert_no_leak(page)
     ARTIFACTS.mkdir(exist_ok=True)
