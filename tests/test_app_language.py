@@ -233,8 +233,15 @@ def rerun(at: AppTest) -> AppTest:
     return at
 
 
+#: The expanders drawn only while open (app.py ``lazy_expander``): every lever group, the
+#: assumptions and the drivers panel, all open so that their content is scanned.
+OPEN = {f"w_group_{n}" for n in range(len(i18n.action_groups()))} | {"w_group_assumptions",
+                                                                     "w_drivers"}
+
+
 def start(lang: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.session_state["_open"] = set(OPEN)  # kept by the app's first run (init_session)
     if lang != i18n.DEFAULT_LANG:
         at.query_params["lang"] = lang
     at = rerun(at)
@@ -244,8 +251,6 @@ def start(lang: str) -> AppTest:
 
 def open_tab(at: AppTest, tab: str, lang: str) -> AppTest:
     at.session_state["w_tab"] = i18n.ui(f"tab_{tab}", lang)
-    for key in [k for k in at.session_state if str(k).startswith("w_group_")] + ["w_drivers"]:
-        at.session_state[key] = True  # the lazy expanders, open (harmless where there are none)
     return rerun(at)
 
 
@@ -346,6 +351,7 @@ def test_the_page_speaks_one_language(small, monkeypatch, state, lang):
     if library_down:  # a database URL this server cannot open (tests/test_app_library.py)
         monkeypatch.setenv(library.ENV_VAR, "postgresql://db.example/guangyuan")
     at = drive(start(lang), lang)
+    assert len(at.sidebar.slider) >= len(tables.levers())  # the lazy lever groups were drawn
     if library_down:
         assert untrusted.md_text(i18n.ui("library_unavailable", lang)) in [e.value for e in at.error]
     user = PRESET_NAMES + ("mine", "bad.yaml", "syntax.yaml", "indent.yaml", "actuals.csv")
