@@ -417,7 +417,8 @@ def test_milestones_view_computes_the_draft_2030_table_on_demand(model, observed
     request, res = at.session_state["_ms"]
     assert request[1] == ("innovation_index@2035",) and request[2] == observed
     assert res.feasible
-    assert [s.value for s in at.main.success] == [untrusted.md_text(res.message)]
+    assert [s.value for s in at.main.success] == [
+        untrusted.md_text(analyses.milestones_message(res, "en"))]
     # the path it rests on meets the goal when run again
     run = model.run(res.path)
     index_2035 = run[(run["variable"] == "innovation_index") & (run["time"] == 2035)]["value"]
@@ -499,4 +500,5 @@ def test_milestones_with_a_probability_use_the_ensemble():
     request, res = at.session_state["_ms"]
     assert request[3] == 0.8 and request[2] is None  # no actuals in this session
     assert (res.probability, res.n, res.seed) == (0.8, analyses.SOLVE_N, analyses.SOLVE_SEED)
-    assert res.feasible and [s.value for s in at.main.success] == [untrusted.md_text(res.message)]
+    assert res.feasible and [s.value for s in at.main.success] == [untrusted.md_text(
+        analyses.milestones_message(res, "en"))]
