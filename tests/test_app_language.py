@@ -53,8 +53,8 @@ ALLOWED_LATIN: tuple[tuple[str, str], ...] = (
     (r"(?<![A-Za-z])(?:YAML|CSV|Excel|Word|PDF|PNG|ZIP|UTF-8|MB|UTC|Vensim|Morris)(?![A-Za-z])",
      "names of formats, programs and methods, written so in Chinese too"),
     (r"(?<![A-Za-z])e\^", "Euler's number in a formula (1−e^(−力度))"),
-    (r"(?<![A-Za-z])[RB]\d+(?!\d)", "the model's loop names (R1 reinforcing, B1 balancing), as in the .mdl "
-     "and docs/model.md"),
+    (r"(?<![A-Za-z])[RB]\d+(?!\d)", "the model's loop names (R1 reinforcing, B1 balancing), "
+     "as in the .mdl and docs/model.md"),
     (r"\?saved=", "the link's parameter a planner types (?saved=编号)"),
     (r"indicator,year,value|kind, source, note|hindcast --observed", "what a planner types: "
      "the column names a file of actuals must have, and the command-line option"),
@@ -392,7 +392,8 @@ def test_the_page_speaks_one_language(small, monkeypatch, state, lang):
     at = drive(start(lang), lang)
     assert len(at.sidebar.slider) >= len(tables.levers())  # the lazy lever groups were drawn
     if library_down:
-        assert untrusted.md_text(i18n.ui("library_unavailable", lang)) in [e.value for e in at.error]
+        shown_errors = [e.value for e in at.error]
+        assert untrusted.md_text(i18n.ui("library_unavailable", lang)) in shown_errors
     user = PRESET_NAMES + ("mine", "bad.yaml", "syntax.yaml", "indent.yaml", "actuals.csv")
     if state == "actuals-recalibrated":
         user += ACTUALS_DATA

@@ -184,8 +184,8 @@ def sensitivity_frame(table: pd.DataFrame, target_key: str, lang: str,
     (``SensitivityResult.table``), most influential first.
 
     Columns: ``rank, input`` (lever id or constant), ``label`` (a lever's or constant's name in
-    ``lang``, :func:`simulator.app.i18n.constant_name`), ``kind`` (display text), ``mu_star, conf, lo, hi`` (the 95 %
-    interval, clipped at 0).
+    ``lang``, :func:`simulator.app.i18n.constant_name`), ``kind`` (display text),
+    ``mu_star, conf, lo, hi`` (the 95 % interval, clipped at 0).
     """
     part = table[table["target"] == target_key].sort_values("rank").head(k)
     if part.empty:
@@ -300,8 +300,8 @@ def milestones_message(res: Any, lang: str, name: str | None = None) -> str:
     how = ("" if res.probability is None else
            ui("ms_out_p", lang, share=f"{b['max_probability'] * 100:.0f}",
               needed=f"{res.probability * 100:g}"))
-    text = ui("ms_out", lang, name=res.scenario.name if name is None else name, goal=label(goal, lang),
-              symbol=_SYMBOL[b["comparison"]], target=f"{b['target']:g}",
+    text = ui("ms_out", lang, name=res.scenario.name if name is None else name,
+              goal=label(goal, lang), symbol=_SYMBOL[b["comparison"]], target=f"{b['target']:g}",
               unit=_goal_unit(goal, lang), value=f"{b['max_value']:.3g}", how=how)
     others = [f"{label(by_key[r['key']], lang)} {r['max_value']:.3g}"
               + (" ✓" if r["met"] else " ✗") for _, r in reach.iterrows() if r["key"] != b["key"]]

@@ -1102,11 +1102,12 @@ _ST_INSTRUCTIONS = '[data-testid="stFileUploaderDropzoneInstructions"] > div'
 _ST_CHIP_ERROR = '[data-testid="stFileChip"] span[role="alert"]'
 _ST_TOOLTIP_ERROR = '[data-testid="stTooltipErrorContent"]'
 _ST_ENTER = '[data-testid="InputInstructions"] > span:first-child'
-#: A table's or chart's hover toolbar: each button's tooltip is drawn away from it (in a layer of its own),
-#: so the rule finds it through the hovered button, named by its English ``aria-label``
-#: ("Download as CSV" or "Download as CSV: <table>"), key of :data:`TOOLBAR_TOOLTIPS`.
-_ST_TOOLBAR_TOOLTIP = ('body:has([data-testid="stElementToolbarButton"] button[aria-label^="{label}"]'
-                       ':hover) [data-testid="stTooltipContent"]')
+#: A table's or chart's hover toolbar: each button's tooltip is drawn away from it (in a layer
+#: of its own), so the rule finds it through the hovered button, named by its English
+#: ``aria-label`` ("Download as CSV" or "Download as CSV: <table>"), a key of
+#: :data:`TOOLBAR_TOOLTIPS`.
+_ST_TOOLBAR_TOOLTIP = ('body:has([data-testid="stElementToolbarButton"] '
+                       'button[aria-label^="{label}"]:hover) [data-testid="stTooltipContent"]')
 #: Streamlit 1.67's toolbar labels (``Toolbar``, ``DataFrame`` and ``ArrowVegaLiteChart`` in
 #: its frontend) and their keys in :data:`UI_STRINGS`.
 TOOLBAR_TOOLTIPS: dict[str, str] = {
