@@ -718,7 +718,7 @@ def actuals_widgets(sb, lang: str) -> None:
     """The upload of actuals, its message, the note that they stay in the session."""
     sb.file_uploader(i18n.ui("upload_actuals", lang), type=["csv"], key="w_actuals",
                      help=i18n.ui("upload_actuals_help", lang), on_change=on_upload_actuals)
-    sb.caption(monitoring.actuals_private_note())
+    sb.caption(monitoring.actuals_private_note(lang))
     msg = ss["_actuals_msg"]
     if msg and msg[0] == "error":
         sb.error(f"{i18n.ui('actuals_bad', lang)}\n\n{untrusted.md_text(i18n.detail(msg[1], lang))}")

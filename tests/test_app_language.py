@@ -60,8 +60,6 @@ ALLOWED_LATIN: tuple[tuple[str, str], ...] = (
      "the column names a file of actuals must have, and the command-line option"),
     (r"Language|English", "the language picker: its label and the other language's name are "
      "written in both, so that a reader of either finds it"),
-    (re.escape(i18n.UI_STRINGS["actuals_private"]["en"]), "the privacy note on actuals, shown in "
-     "both languages on purpose (docs/app.md, Monitoring)"),
 )
 #: CJK the English page may show, and why.
 ALLOWED_CJK: tuple[tuple[str, str], ...] = (
@@ -69,8 +67,6 @@ ALLOWED_CJK: tuple[tuple[str, str], ...] = (
      "in both, so that a reader of either finds it"),
     (r"万元", "the plan's money unit, named beside its English gloss (10,000 yuan)"),
     (r"Plan clause: [^\n]*", "a lever's clause of the plan, cited in the plan's own words"),
-    (re.escape(i18n.UI_STRINGS["actuals_private"]["zh"]), "the privacy note on actuals, shown in "
-     "both languages on purpose (docs/app.md, Monitoring)"),
 )
 #: In an error or warning: the ids and field names a file must use, and the excerpts of the
 #: user's file it quotes — what the planner has to write or wrote (``字段 'levers.nope'：未知杠杆

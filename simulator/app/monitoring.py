@@ -41,10 +41,9 @@ def actuals_digest(obs: Any) -> str:
     return digest(obs)
 
 
-def actuals_private_note() -> str:
-    """The note that actuals never leave the session, in both languages (shown whatever the
-    page's language)."""
-    return f"{UI_STRINGS['actuals_private']['zh']}  \n{UI_STRINGS['actuals_private']['en']}"
+def actuals_private_note(lang: str) -> str:
+    """The note that actuals never leave the session, in the page's language."""
+    return UI_STRINGS["actuals_private"][lang]
 
 
 def read_actuals_upload(data: bytes, filename: Any, lang: str) -> tuple[Any, str]:

@@ -338,7 +338,7 @@ def test_uploaded_actuals_add_the_progress_column_and_stay_out_of_the_link(serve
     page.goto(server)
     page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
     link_before = page.url
-    assert shown(monitoring.actuals_private_note()) in shown(
+    assert shown(monitoring.actuals_private_note("zh")) in shown(
         page.locator("[data-testid='stSidebar']").inner_text())
     page.locator(".st-key-w_actuals input[type='file']").set_input_files(
         files=[{"name": "generated.csv", "mimeType": "text/csv", "buffer": GENERATED_ACTUALS}])
