@@ -413,9 +413,31 @@ def apply_scenario(scn: Scenario) -> None:
     ss["_assumptions"] = dict(scn.assumptions)
 
 
+def title_of(name: str, lang: str) -> str:
+    """The title in ``lang`` of the scenario named ``name`` among the session's scenarios (a
+    run's key holds the name only), else the name itself."""
+    for scn in all_presets().values():
+        if scn.name == name:
+            return session.short_title(scn, lang)
+    return name
+
+
+def distinct_title(presets: dict[str, Scenario], key: str, lang: str) -> str:
+    """The title in ``lang`` of preset ``key``, with its file's name beside it only where
+    another of ``presets`` has the same title."""
+    title = session.short_title(presets[key], lang)
+    twins = sum(session.short_title(scn, lang) == title for scn in presets.values())
+    return f"{title} ({presets[key].name})" if twins > 1 and title != presets[key].name else title
+
+
 def preset_label(key: str, lang: str) -> str:
+    """A scenario's name in the preset picker: a preset's title in the page's language (its
+    file's name beside it only where two presets share a title); an uploaded or saved
+    scenario's title and name, as the planner wrote them."""
     scn = all_presets()[key]
     text = f"{session.short_title(scn, lang)} ({scn.name})"
+    if not key.startswith(("upload:", session.SAVED_PREFIX)):
+        return distinct_title(all_presets(), key, lang)
     if key.startswith(session.SAVED_PREFIX):
         return f"{i18n.ui('saved_prefix', lang)}: {scn.name} ({key.removeprefix(session.SAVED_PREFIX)})"
     return f"{i18n.ui('uploaded_prefix', lang)}: {text}" if key.startswith("upload:") else text
@@ -1040,8 +1062,9 @@ def page() -> None:
     if recal_problem:
         st.warning(f"{i18n.ui('recal_failed', lang)}\n\n{untrusted.md_text(i18n.detail(recal_problem, lang))}")
     elif recal_card is not None:
-        st.caption(untrusted.md_text(analyses.recal_summary(
-            recalibration(monitoring.actuals_digest(obs), obs), lang)))
+        rec = recalibration(monitoring.actuals_digest(obs), obs)
+        st.caption(untrusted.md_text(analyses.recal_summary(rec, lang,
+                                                            title_of(rec.scenario, lang))))
     st.markdown(f"#### {untrusted.md_text(cur_label)}")  # the title of an uploaded file
     changed = changed_since_last_move(current_key, card)
     if meeting:
@@ -1125,7 +1148,7 @@ def trajectories_view(series, colors, ref_label: str, lang: str, bands=None, obs
     presets = get_presets()
     st.selectbox(i18n.ui("reference", lang), list(presets), placeholder=i18n.ui("choose_option", lang),
                  key=bind("w_reference", ss.get("_reference", session.REFERENCE_PRESET)),
-                 format_func=lambda k: f"{session.short_title(presets[k], lang)} ({k})",
+                 format_func=lambda k: distinct_title(presets, k, lang),
                  on_change=on_copy, args=("w_reference", "_reference"))
     draw_trajectories(series, lang, colors=colors, dashed=[ref_label], bands=bands, observed=obs,
                       width="content")
@@ -1193,7 +1216,7 @@ def solve_view(current_key, card, lang: str) -> None:
     ok, text = analyses.solve_summary(result, lang)
     with st.container(key="solve_result"):
         (st.success if ok else st.error)(text)
-        st.caption(i18n.ui("solve_for", lang, name=untrusted.md_text(key[0]),
+        st.caption(i18n.ui("solve_for", lang, name=untrusted.md_text(title_of(key[0], lang)),
                          targets="、".join(analyses.target_label(k, lang) for k in result.margins["key"])
                          if lang == "zh" else "; ".join(analyses.target_label(k, lang)
                                                         for k in result.margins["key"])))
@@ -1234,7 +1257,7 @@ def milestones_view(current_key, obs, lang: str) -> None:
     with st.container(key="milestones_result"):
         if asked != request:
             st.info(i18n.ui("ms_stale", lang))
-        name = session.short_title(session.scenario_from_key(asked[0]), lang)
+        name = title_of(asked[0][0], lang)
         (st.success if res.feasible else st.warning)(
             untrusted.md_text(analyses.milestones_message(res, lang, name)))
         st.caption(i18n.ui("ms_for", lang, name=untrusted.md_text(name),

@@ -242,9 +242,6 @@ def foreign(at: AppTest, lang: str, user: tuple[str, ...] = ()) -> list[str]:
 TAB_IDS = ("scorecard", "trajectories", "compare", "solve", "sensitivity", "milestones", "map",
            "export")
 HTE = "high_tech_enterprises@2025"
-#: Names of the preset scenarios (their files' ``name``: the planner's data, shown beside the
-#: title, e.g. 基准情景 (baseline)).
-PRESET_NAMES = tuple(session.load_presets(REPO / "scenarios"))
 ACTUALS = (b"indicator,year,value,kind,source,note\n"
            b"rd_intensity,2023,0.9,level,test,\ntech_smes,2024,250,level,test,\n")
 #: What the actuals file holds, shown back to the planner as typed (the table of actuals).
@@ -390,7 +387,7 @@ def test_the_page_speaks_one_language(small, monkeypatch, state, lang):
     if library_down:
         shown_errors = [e.value for e in at.error]
         assert untrusted.md_text(i18n.ui("library_unavailable", lang)) in shown_errors
-    user = PRESET_NAMES + ("mine", "bad.yaml", "syntax.yaml", "indent.yaml", "actuals.csv")
+    user = ("mine", "bad.yaml", "syntax.yaml", "indent.yaml", "actuals.csv")
     if state == "actuals-recalibrated":
         user += ACTUALS_DATA
     found = foreign(at, lang, user)

@@ -460,7 +460,7 @@ def test_recalibrated_toggle_shows_both_projections_and_fits_once_per_file(model
         row = re.search(rf'data-key="{re.escape(key)}">(.*?)</tr>', html_text).group(1)
         assert re.search(r'<td class="num recal (ok|no)">(.*?)</td>', row).group(2) == expected
     assert row_cells(html_text, "tech_smes@2025")["progress"] == "49.6%"  # still the actuals'
-    assert untrusted.md_text(analyses.recal_summary(rec, "zh")) in [c.value for c in at.caption]
+    assert untrusted.md_text(analyses.recal_summary(rec, "zh", "规划情景")) in [c.value for c in at.caption]
     spec = at.get("vega_lite_chart")[0].proto.spec
     assert monitoring.RECAL_COLOR in spec and charts.CURRENT_COLOR in spec  # two projections, two colours
     # off and on again, and a lever moved: no new fit

@@ -310,10 +310,11 @@ def milestones_message(res: Any, lang: str, name: str | None = None) -> str:
     return text
 
 
-def recal_summary(rec: Any, lang: str) -> str:
+def recal_summary(rec: Any, lang: str, name: str | None = None) -> str:
     """The one line of a :class:`simulator.analysis.hindcast.Recalibration` in ``lang``: what
     was fitted to what and how the constants moved from the default calibration (the facts
-    and number formats of its English ``summary()``; constants by name). Plain text: pass it
+    and number formats of its English ``summary()``; constants by name), the scenario called
+    ``name`` (the title the page shows; default: the scenario's name). Plain text: pass it
     through ``untrusted.md_text``."""
     from simulator.plan.calibrated import parameters
     before = parameters()
@@ -323,8 +324,8 @@ def recal_summary(rec: Any, lang: str) -> str:
                      for k, v in rec.fitted.items()) or ui("recal_none", lang)
     n = sum(1 for t in rec.result.targets if t["role"] == "fit"
             and t["source"].startswith("actuals:"))
-    return ui("recal_summary", lang, up_to=f"{rec.up_to:g}", n=n, scenario=rec.scenario,
-              moved=moved)
+    return ui("recal_summary", lang, up_to=f"{rec.up_to:g}", n=n,
+              scenario=rec.scenario if name is None else name, moved=moved)
 
 
 def milestones_levers_display(res: Any, lang: str) -> pd.DataFrame:
