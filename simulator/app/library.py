@@ -289,17 +289,18 @@ def _scenario_yaml(value: Scenario | str, fieldname: str) -> tuple[str, Scenario
 # The two databases: what they spell differently, and nothing else
 
 class _Connection:
-    """One open connection of either database, taking the library's SQL as written here
-    (``?`` placeholders; the statements hold no other ``?`` nor any ``%``)."""
+    """One open connection of either database, taking the library's SQL as written here:
+    ``?`` placeholders in a statement with parameters (which then holds no other ``?`` nor
+    any ``%``); a statement without parameters goes to the database as it is."""
 
     def __init__(self, raw: Any, backend: "_Backend"):
         self.raw, self.backend = raw, backend
 
     def execute(self, sql: str, params: tuple = ()) -> Any:
         """Run one statement; returns the driver's cursor (``fetchone``, ``rowcount`` …)."""
-        if self.backend.placeholder != "?":
-            sql = sql.replace("?", self.backend.placeholder)
-        return self.raw.execute(sql, params) if params else self.raw.execute(sql)
+        if not params:
+            return self.raw.execute(sql)
+        return self.raw.execute(sql.replace("?", self.backend.placeholder), params)
 
     def begin(self, kind: str) -> None:
         """Open the transaction of ``kind``: ``read``, ``write`` or ``prepare``."""
@@ -404,7 +405,8 @@ class _Postgres(_Backend):
             raise LibraryUnavailable(f"{ENV_VAR}: the PostgreSQL URL does not parse: {message}; "
                                      "allowed postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME "
                                      "as libpq reads it") from None
-        self._secrets |= {str(params["password"])} if params.get("password") else set()
+        if params.get("password"):  # as libpq decoded it (from the user part or the query)
+            self._secrets.add(str(params["password"]))
         if not params.get("dbname"):
             raise LibraryUnavailable(f"{ENV_VAR}: the PostgreSQL URL names no database; "
                                      "allowed postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
