@@ -71,7 +71,8 @@ def find_bindir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 where nothing listens (bound, then released)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -138,7 +139,7 @@ class PostgresServer:
                  "--no-locale", "--no-sync")
         pwfile.unlink()
         for attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
                        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                        "-c shared_buffers=16MB")
@@ -151,9 +152,17 @@ class PostgresServer:
         self.run("pg_ctl", "-D", str(self.data), "stop", "-m", "immediate", "-w", check=False)
 
 
+#: The server of this test session, once started (each test module that imports the fixture
+#: gets its own copy of it from pytest: they share this one server).
+_RUNNING: list[PostgresServer] = []
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server for the whole session (see the module's docstring)."""
+    if _RUNNING:  # started for another module's copy of this fixture, which stops it
+        yield _RUNNING[0]
+        return
     require_psycopg()
     bindir = find_bindir()
     if bindir is None:
@@ -167,8 +176,10 @@ def postgres_server():
         if os.geteuid() == 0:
             shutil.chown(root, "postgres", "postgres")
         server.start()
+        _RUNNING.append(server)
         yield server
     finally:
+        _RUNNING.clear()
         if server.port:
             server.stop()
         shutil.rmtree(root, ignore_errors=True)

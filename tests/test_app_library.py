@@ -7,18 +7,19 @@ uses a new database on the session's throwaway server (``tests/pgserver.py``).
 from __future__ import annotations
 
 import logging
-import socket
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import yaml
-from pgserver import PASSWORD, postgres_server, require_psycopg  # noqa: F401 (a fixture)
 from streamlit.testing.v1 import AppTest
 
 from simulator.app import i18n, library, links, session, untrusted
 from simulator.plan import tables
+
+from pgserver import PASSWORD, free_port, require_psycopg
+from pgserver import postgres_server  # noqa: F401 (a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -301,12 +302,6 @@ def test_a_damaged_row_is_marked_and_its_link_reported():
     assert at.session_state["_preset"] == session.DEFAULT_PRESET
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize("kind", ["scheme", "postgresql-refused"],
                          ids=["scheme", "postgresql-refused"])
 def test_a_library_that_cannot_be_opened_leaves_the_page_working(monkeypatch, caplog, kind):
@@ -316,7 +311,7 @@ def test_a_library_that_cannot_be_opened_leaves_the_page_working(monkeypatch, ca
     else:
         require_psycopg()
         url, reason = (f"postgresql://gy:{quote(PASSWORD, safe='')}@127.0.0.1:"
-                       f"{_closed_port()}/guangyuan", "Connection refused")
+                       f"{free_port()}/guangyuan", "Connection refused")
     monkeypatch.setenv(library.ENV_VAR, url)
     caplog.set_level(logging.ERROR)
     at = select_tab(start({"saved": "AAAAAAAAAAAA"}), "compare")

@@ -21,12 +21,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from pgserver import PASSWORD, postgres_server, require_psycopg  # noqa: F401 (a fixture)
 
 from simulator.app import library
 from simulator.app.library import Library, LibraryError, LibraryUnavailable
 from simulator.app.session import load_presets
 from simulator.plan.scenario import ScenarioError, loads
+
+from pgserver import PASSWORD, free_port, require_psycopg
+from pgserver import postgres_server  # noqa: F401 (a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = load_presets(REPO / "scenarios")
@@ -513,7 +515,7 @@ def test_a_password_in_the_url_is_never_shown(pg, caplog):
     wrong = "Wrong-pw-7c1e"
     failures = [Library(server.url(dbname, password=wrong)),  # authentication fails
                 Library(server.url("no_such_database")),
-                Library(server.url(dbname).replace(f":{server.port}/", f":{_closed_port()}/"))]
+                Library(server.url(dbname).replace(f":{server.port}/", f":{free_port()}/"))]
     texts = [repr(lib), lib.where]
     for failing in failures:
         with pytest.raises(LibraryUnavailable) as info:
@@ -523,14 +525,6 @@ def test_a_password_in_the_url_is_never_shown(pg, caplog):
         texts += [repr(failing), str(info.value), "".join(traceback.format_exception(info.value))]
     assert_no_password("\n".join(texts) + caplog.text, wrong)
     assert caplog.text.count("scenario library:") == len(failures)  # the logging did happen
-
-
-def _closed_port() -> int:
-    """A TCP port on 127.0.0.1 where nothing listens (bound, then released)."""
-    import socket
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("case, message", [
@@ -543,7 +537,7 @@ def test_a_server_that_refuses_is_reported_in_one_line_naming_host_port_and_data
     server, dbname = pg
     port, password = server.port, PASSWORD
     if case == "refused":
-        port = _closed_port()
+        port = free_port()
     elif case == "authentication":
         password = "not-the-password"
     else:
