@@ -27,7 +27,7 @@ from simulator.app.library import Library, LibraryError, LibraryUnavailable
 from simulator.app.session import load_presets
 from simulator.plan.scenario import ScenarioError, loads
 
-from pgserver import PASSWORD, free_port, require_psycopg
+from pgserver import PASSWORD, REQUIRE_ENV, free_port, require_psycopg, unavailable
 from pgserver import postgres_server  # noqa: F401 (a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -602,6 +602,12 @@ def test_a_malformed_postgresql_url_is_refused_before_connecting(url, message):
     assert "secret" not in text and "s%zzcret" not in text
 
 
+def test_a_password_libpq_misreads_stays_hidden():
+    require_psycopg()
+    lib = Library("postgresql://app:pa55/w0rd@db.example/gy")  # "/" not percent-encoded
+    assert "pa55" not in repr(lib) and "w0rd" not in repr(lib) and "***" in lib.where
+
+
 def test_postgres_is_an_alias_and_nothing_is_opened_until_used():
     require_psycopg()
     lib = Library("postgres://app:pw@db.example:6543/gy?sslmode=require")
@@ -618,3 +624,13 @@ def test_without_psycopg_a_postgresql_url_says_how_to_install_it(monkeypatch):
     assert str(info.value) == ("GUANGYUAN_LIBRARY: a postgresql:// URL needs the psycopg "
                                "package, which is not installed; install it with "
                                'pip install -e ".[postgres]"')
+
+
+def test_without_postgresql_its_tests_skip_unless_ci_requires_them(monkeypatch):
+    monkeypatch.delenv(REQUIRE_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no server here"):
+        unavailable("no server here")
+    monkeypatch.setenv(REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception,
+                       match=r"no server here \(and GUANGYUAN_REQUIRE_POSTGRES=1 requires"):
+        unavailable("no server here")

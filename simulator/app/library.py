@@ -411,7 +411,7 @@ class _Postgres(_Backend):
             raise LibraryUnavailable(f"{ENV_VAR}: the PostgreSQL URL names no database; "
                                      "allowed postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
         self.url = url
-        self.where = _postgres_where(params)
+        self.where = self.scrub(_postgres_where(params))  # a malformed URL can misplace it
         # libpq's defaults unless the URL sets them: give up on a server that does not answer,
         # and name the app in the server's list of connections
         self._extra = {key: value for key, value in
@@ -457,26 +457,30 @@ class _Postgres(_Backend):
 
 
 def _url_secrets(url: str) -> set[str]:
-    """The password of a PostgreSQL URL in every form a message might quote it (as written
-    and percent-decoded), found without libpq: its own parse errors quote the URL."""
-    found = set()
-    rest = url.split("://", 1)[-1]
-    userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+    """The password of a PostgreSQL URL in every form a message might quote it, found without
+    libpq (its own parse errors quote the URL): as written, percent-decoded, and, written
+    with a ``/ ? # @ :`` that should have been percent-encoded (libpq then cuts it there and
+    may quote a piece as a host, port or database), its pieces of three characters or more."""
+    found = set(re.findall(r"[?&]password=([^&#]*)", url))
+    userinfo = url.split("://", 1)[-1].rpartition("@")[0]  # up to the last @: a stray / too
     if ":" in userinfo:
         found.add(userinfo.split(":", 1)[1])
-    found.update(re.findall(r"[?&]password=([^&]*)", url))
-    return {form for raw in found if raw for form in (raw, unquote(raw))}
+    pieces = {piece for raw in found for piece in re.split(r"[/?#@:]", raw) if len(piece) >= 3}
+    return {form for raw in found for form in (raw, unquote(raw)) if form} | pieces
 
 
 def _postgres_where(params: dict) -> str:
-    """A parsed PostgreSQL URL without its password: user, host, port and database (libpq's
-    defaults shown as ``$PGHOST`` would give them)."""
+    """A parsed PostgreSQL URL without its password: user, host, port and database. What the
+    URL leaves out is shown as libpq fills it in from ``$PGUSER``, ``$PGHOST`` and
+    ``$PGPORT`` (no host at all: its default Unix socket, written as a URL writes it)."""
     user = params.get("user") or os.environ.get("PGUSER", "")
-    host = params.get("host") or os.environ.get("PGHOST") or "localhost"
+    host = params.get("host") or os.environ.get("PGHOST") or ""
     port = params.get("port") or os.environ.get("PGPORT") or "5432"
     at = f"{user}@" if user else ""
     if host.startswith("/"):  # a socket directory, as libpq's URLs write it
         return f"postgresql://{at}/{params['dbname']}?host={host}&port={port}"
+    if not host:
+        return f"postgresql://{at}/{params['dbname']}?port={port}"
     return f"postgresql://{at}{host}:{port}/{params['dbname']}"
 
 
