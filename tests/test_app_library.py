@@ -1,12 +1,15 @@
 """The scenario library in the app (AppTest) and in the link (``simulator.app.links``).
 
 ``tests/conftest.py`` points ``$GUANGYUAN_LIBRARY`` at a fresh temporary file for every test,
-so these sessions never see the user's library, nor each other's rows.
+so these sessions never see the user's library, nor each other's rows; the PostgreSQL case
+uses a new database on the session's throwaway server (``tests/pgserver.py``).
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -14,6 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 from simulator.app import i18n, library, links, session, untrusted
 from simulator.plan import tables
+
+from pgserver import PASSWORD, free_port, require_psycopg
+from pgserver import postgres_server  # noqa: F401 (a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
@@ -186,6 +192,21 @@ def test_a_saved_scenario_is_there_after_a_reload_and_a_server_restart(fresh_lib
     assert fresh_library.exists()
 
 
+def test_two_servers_on_one_postgresql_library_share_its_scenarios(postgres_server,
+                                                                   monkeypatch):
+    dbname = postgres_server.create_database()
+    monkeypatch.setenv(library.ENV_VAR, postgres_server.url(dbname))
+    first = start()
+    save(first, "方案丙", author="赵六")
+    [saved_id] = first.session_state["_compare"]
+    # another server process, here over the Unix socket (another key of the app's cache)
+    monkeypatch.setenv(library.ENV_VAR, postgres_server.socket_url(dbname))
+    other = select_tab(start({"saved": saved_id}), "compare")
+    assert heading(other) == f"#### {i18n.ui('current', 'zh')} · 方案丙"
+    assert [(r["编号"], r["作者"]) for r in library_table(other).to_dict("records")] == [
+        (saved_id, "赵六")]
+
+
 def test_a_saved_link_opens_the_scenario_with_its_title_and_reference():
     first = start({"ref": "ambitious"})
     first.slider(key="w_hte_reward").set_value(44.0)
@@ -281,8 +302,18 @@ def test_a_damaged_row_is_marked_and_its_link_reported():
     assert at.session_state["_preset"] == session.DEFAULT_PRESET
 
 
-def test_a_library_that_cannot_be_opened_leaves_the_page_working(monkeypatch):
-    monkeypatch.setenv(library.ENV_VAR, "postgresql://db.example/guangyuan")
+@pytest.mark.parametrize("kind", ["scheme", "postgresql-refused"],
+                         ids=["scheme", "postgresql-refused"])
+def test_a_library_that_cannot_be_opened_leaves_the_page_working(monkeypatch, caplog, kind):
+    # a refused URL scheme; a PostgreSQL server that refuses the connection
+    if kind == "scheme":
+        url, reason = "mysql://db.example/guangyuan", "URL scheme 'mysql' is not supported"
+    else:
+        require_psycopg()
+        url, reason = (f"postgresql://gy:{quote(PASSWORD, safe='')}@127.0.0.1:"
+                       f"{free_port()}/guangyuan", "Connection refused")
+    monkeypatch.setenv(library.ENV_VAR, url)
+    caplog.set_level(logging.ERROR)
     at = select_tab(start({"saved": "AAAAAAAAAAAA"}), "compare")
     assert "方案库不可用" in link_warning(at)
     assert at.error[0].value == untrusted.md_text(i18n.ui("library_unavailable", "zh"))
@@ -292,6 +323,9 @@ def test_a_library_that_cannot_be_opened_leaves_the_page_working(monkeypatch):
     rerun(at)
     assert untrusted.md_text(i18n.ui("library_unavailable", "zh")) in [e.value for e in at.error]
     assert tables.levers() and at.session_state["_compare"] == []
+    assert reason in caplog.text  # the reason went to the server's log …
+    for secret in (PASSWORD, quote(PASSWORD, safe="")):  # … without the password
+        assert secret not in caplog.text
 
 
 def test_a_full_library_says_so_in_the_pages_language(monkeypatch):
