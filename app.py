@@ -173,7 +173,8 @@ def open_library(location: str) -> library.Library:
 
 def get_library() -> library.Library:
     """The library ``$GUANGYUAN_LIBRARY`` names, read on every call (tests point it elsewhere).
-    Raises ``library.LibraryUnavailable`` for a location that is not a SQLite file."""
+    Raises ``library.LibraryUnavailable`` for a location it cannot open (a scheme other than
+    SQLite's and PostgreSQL's, a server that refuses, a missing psycopg)."""
     return open_library(os.environ.get(library.ENV_VAR, ""))
 
 

@@ -381,7 +381,7 @@ def test_the_page_speaks_one_language(small, monkeypatch, state, lang):
     """Every string shown in this state is in the page's language (allow-lists above)."""
     drive, library_down = STATES[state]
     if library_down:  # a database URL this server cannot open (tests/test_app_library.py)
-        monkeypatch.setenv(library.ENV_VAR, "postgresql://db.example/guangyuan")
+        monkeypatch.setenv(library.ENV_VAR, "mysql://db.example/guangyuan")
     at = drive(start(lang), lang)
     assert len(at.sidebar.slider) >= len(tables.levers())  # the lazy lever groups were drawn
     if library_down:
