@@ -10,7 +10,9 @@ per-period constants) a green one; a variable of another sector read here is a g
 named feedback loop (``models/loops.csv``) is highlighted: its variables in gold, its links in
 red — the shortest cycles through every link its cut constant gates
 (:func:`simulator.sd.sketch.members_of_cut`). Hovering a node shows its values in the current
-run (passed in: nothing here runs the model).
+run (passed in: nothing here runs the model). Names and units are in the page's language:
+``models/variable_names.csv`` names every variable, ``models/unit_names.csv`` every unit atom
+(:mod:`simulator.plan.tables`).
 
 Renderer: an Altair (Vega-Lite) chart, as every other chart of the page: Streamlit shows it
 without a system package, its tooltips give the hover values reliably, zoom and pan come with
@@ -24,6 +26,7 @@ Nothing here imports Streamlit.
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from typing import Sequence
 
@@ -79,15 +82,20 @@ def sector_label(group: str, lang: str) -> str:
 
 
 def node_label(struct: sketch.Structure, name: str, lang: str) -> str:
-    """The name shown on the map: the table's name of an indicator or lever in ``lang``, else
-    the model's own (English) name."""
-    for ind in tables.indicators():
-        if ind.variable == name:
-            return i18n.label(ind, lang)
-    for lever in tables.levers():
-        if lever.effective_variable == name:
-            return i18n.label(lever, lang)
-    return struct.variables[name].vensim
+    """The name shown on the map in ``lang``: the variable's name in
+    ``models/variable_names.csv`` (:func:`simulator.plan.tables.variable_name`), which for an
+    indicator, lever or assumption is the name its own table gives; a control variable's
+    (``INITIAL TIME`` …) from the page's words."""
+    var = struct.variables[name]
+    if var.kind == "control":
+        return i18n.ui(f"map_ctl_{name}", lang)
+    return tables.variable_name(var.vensim, lang)
+
+
+def unit_label(struct: sketch.Structure, name: str, lang: str) -> str:
+    """The variable's unit on the map in ``lang``: the Vensim unit on the English page, its
+    Chinese rendering (:func:`simulator.plan.tables.unit_label`) on the Chinese one."""
+    return tables.unit_label(struct.variables[name].units, lang)
 
 
 def loop_members(struct: sketch.Structure, loop: loops_mod.Loop) -> tuple[set[str], set[tuple[str, str]]]:
@@ -103,8 +111,18 @@ def loop_members(struct: sketch.Structure, loop: loops_mod.Loop) -> tuple[set[st
 
 def _wrap(text: str, width: int) -> str:
     words, lines, line = text.split(" "), [], ""
-    if any("\u4e00" <= ch <= "\u9fff" for ch in text):   # Chinese: break by characters
-        return "\n".join(text[i:i + width // 2] for i in range(0, len(text), width // 2))
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        # Chinese: break between characters, never inside a Latin word or number (GDP, 2020);
+        # a Chinese character is about as wide as two Latin letters
+        lines, line, used = [], "", 0.0
+        for token in re.findall(r"[A-Za-z0-9&.]+|.", text):
+            size = len(token) / 2 if token.isascii() else len(token)
+            if line and used + size > width / 2:
+                lines.append(line)
+                line, used = "", 0.0
+            line, used = line + token, used + size
+        lines.append(line)
+        return "\n".join(lines)
     for word in words:
         if line and len(line) + 1 + len(word) > width:
             lines.append(line)
@@ -184,7 +202,7 @@ def map_frames(struct: sketch.Structure, lay: sketch.Layout, lang: str, *,
             else:
                 row.update(label=_wrap(node_label(struct, b.name, lang), 18),
                            kind=kind_names["shadow" if b.shape == "shadow" else var.kind],
-                           role=role.get(b.name, ""), unit=var.units,
+                           role=role.get(b.name, ""), unit=unit_label(struct, b.name, lang),
                            sector=sector_label(var.group, lang))
             for y in MAP_YEARS:
                 value = math.nan
