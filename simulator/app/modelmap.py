@@ -280,7 +280,10 @@ def map_chart(nodes: pd.DataFrame, edges: pd.DataFrame, lang: str, *, width: int
                 if f"v{yr}" in nodes and nodes[f"v{yr}"].notna().any()]
     layers = []
     if len(edges):
-        base = alt.Chart(edges)
+        # only what the edges layer draws goes to the browser (their kind and ends are
+        # already in the colours and positions)
+        base = alt.Chart(edges[["x", "y", "x2", "y2", "ax", "ay", "angle", "head", "color", "sw",
+                                "op"]])
         layers.append(base.mark_rule().encode(
             x=x, y=y, x2="x2:Q", y2="y2:Q", color=alt.Color("color:N", scale=None),
             strokeWidth=alt.StrokeWidth("sw:Q", scale=None),
