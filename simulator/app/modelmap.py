@@ -42,15 +42,6 @@ from simulator.sd import sketch
 MAP_YEARS = (2020, 2025, 2030, 2035)
 #: Option of the sector selector that shows every sector at once.
 ALL = "__all__"
-#: Chinese names of the model's sectors (the ``.mdl`` groups); a group missing here shows its
-#: English name.
-SECTOR_ZH = {
-    "Scenario assumptions": "情景假设", "Economy": "经济", "RD spending": "研发经费",
-    "Budget": "财政与预算", "RD personnel": "研发人员", "Knowledge and patents": "知识与专利",
-    "Trademarks": "商标", "Firms": "企业", "Platforms and talent": "平台与人才",
-    "Technology transfer": "技术转移", "Science literacy": "科学素质",
-    "Innovation index": "创新指数", "Policy levers": "政策杠杆", "Control": "仿真控制",
-}
 STOCK_FILL = "#dbe8f7"
 HIGHLIGHT_FILL = "#f5b700"
 HIGHLIGHT_EDGE = "#c0392b"
@@ -78,7 +69,9 @@ def roles() -> dict[str, str]:
 
 
 def sector_label(group: str, lang: str) -> str:
-    return group if lang == "en" else SECTOR_ZH.get(group, group)
+    """A sector's (``.mdl`` group's) name in ``lang``: the group itself in English, its row of
+    ``models/sector_names.csv`` in Chinese (the group's own name if it has none)."""
+    return group if lang == "en" else tables.sector_names().get(group, group)
 
 
 def node_label(struct: sketch.Structure, name: str, lang: str) -> str:

@@ -409,6 +409,19 @@ def unit_names() -> dict[str, str]:
             for atom, r in _names_table("unit_names.csv", "atom", ("name_zh",)).items()}
 
 
+
+@lru_cache(maxsize=None)
+def sector_names() -> dict[str, str]:
+    """The Chinese name of each sector of the model (a ``.mdl`` group), by group.
+
+    Returns
+    -------
+    dict of str to str
+        ``group → name_zh`` from ``models/sector_names.csv`` (read once per process).
+    """
+    return {group: r["name_zh"].strip()
+            for group, r in _names_table("sector_names.csv", "group", ("name_zh",)).items()}
+
 _UNIT_SEPARATORS = re.compile(r"([/()])")
 
 
