@@ -83,7 +83,8 @@ def markdown(mdl_file: str | Path = tables.MODEL_FILE) -> str:
     ]
     for _, r in frame.iterrows():
         comment = r["comment"].replace("|", "\\|")
-        lines.append(f"| {r['name']} | {r['name_zh']} | {_num(r['value'])} | {calibrated(r['python_name'])} | "
+        lines.append(f"| {r['name']} | {r['name_zh']} | {_num(r['value'])} | "
+                     f"{calibrated(r['python_name'])} | "
                      f"{r['units']} | {r['range']} | {comment} |")
     return "\n".join(lines) + "\n"
 
