@@ -136,11 +136,12 @@ def test_the_tables_chinese_units_agree_with_the_rendering():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("variable,name_zh\nGDP,地区生产总值\n", "expected the columns variable, name_zh, name_en"),
+    ("variable,name_zh\nGDP,地区生产总值\n", "expected the columns variable, name_zh, name_en; missing name_en"),
     ("variable,name_zh,name_en\nGDP,,GDP\n", "line 2: empty name_zh"),
     ("variable,name_zh,name_en\nGDP,甲,a\nGDP,乙,b\n", "line 3: variable 'GDP' named twice"),
     ("variable,name_zh,name_en\nGDP,甲,a\ngdp,乙,b\n", "variable 'gdp' named twice"),
-], ids=["column-missing", "empty-cell", "twice", "twice-other-spelling"])
+    ("variable,name_zh,name_en\n", "no rows; expected a header and one row a name"),
+], ids=["column-missing", "empty-cell", "twice", "twice-other-spelling", "no-rows"])
 def test_a_broken_names_table_is_refused_in_one_line(tmp_path, monkeypatch, text, message):
     (tmp_path / "variable_names.csv").write_text(text, encoding="utf-8")
     monkeypatch.setattr(tables, "MODELS_DIR", tmp_path)

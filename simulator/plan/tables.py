@@ -324,10 +324,12 @@ def indicator(indicator_id: str) -> Indicator:
 def _names_table(file_name: str, key: str, columns: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """The rows of a names table by ``key``, every cell of ``columns`` filled, no key twice."""
     rows = _rows(file_name)
-    missing = [c for c in (key,) + columns if rows and c not in rows[0]]
-    if missing or not rows:
+    if not rows:
+        raise ValueError(f"models/{file_name}: no rows; expected a header and one row a name")
+    missing = [c for c in (key,) + columns if c not in rows[0]]
+    if missing:
         raise ValueError(f"models/{file_name}: expected the columns {key}, "
-                         f"{', '.join(columns)} and at least one row; missing {missing}")
+                         f"{', '.join(columns)}; missing {', '.join(missing)}")
     out: dict[str, dict[str, str]] = {}
     for line, r in enumerate(rows, start=2):
         empty = [c for c in (key,) + columns if not (r.get(c) or "").strip()]
