@@ -1,11 +1,13 @@
 """The model map of the app (simulator/app/modelmap.py): drawn from the sketch's own structure
 and layout, every stock, indicator and lever on it and marked, a loop's highlight selecting
 exactly that loop's variables, the hover values those of the run passed in; and the page's
-"model map" tab in both languages (AppTest)."""
+"model map" tab in both languages (AppTest), every name and unit on it in the page's
+language."""
 from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -68,6 +70,52 @@ def test_every_stock_indicator_and_lever_is_on_the_overview_and_marked(mapped, l
     assert set(edges["kind"]) == {"link", "pipe"}
 
 
+_LATIN = re.compile(r"[A-Za-z]+")
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_name_and_unit_on_the_map_is_in_the_pages_language(mapped, lang):
+    """Labels, kinds, sectors and units of every node (tooltips included) of every sector: on
+    the Chinese page no Latin word but R&D and GDP, on the English page no CJK."""
+    struct, lay = mapped
+    for sector in modelmap.sectors(lay):
+        nodes, _ = modelmap.map_frames(struct, lay, lang, sector=sector)
+        for column in ("label", "kind", "sector", "unit"):
+            for text in nodes[column]:
+                if lang == "zh":
+                    assert not _LATIN.search(re.sub(r"R&D|GDP", "", text)), (sector, text)
+                else:
+                    assert not _CJK.search(text), (sector, text)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_names_and_units_are_the_tables(mapped, lang):
+    """Each node's name is its row of models/variable_names.csv (a control variable's the
+    page's word for it), its unit the Vensim unit (English) or its rendering (Chinese)."""
+    struct, lay = mapped
+    nodes, _ = modelmap.map_frames(struct, lay, lang)
+    own = nodes[nodes["shape"].isin(["stock", "aux", "flow"])].set_index("name")
+    for name, var in struct.variables.items():
+        expected = (i18n.ui(f"map_ctl_{name}", lang) if var.kind == "control"
+                    else tables.variable_name(var.vensim, lang))
+        assert modelmap.node_label(struct, name, lang) == expected
+        assert own.at[name, "label"].replace("\n", "" if lang == "zh" else " ") == expected
+        assert own.at[name, "unit"] == (var.units if lang == "en"
+                                        else tables.unit_label(var.units, "zh"))
+    assert own.at["gdp", "unit"] == {"zh": "亿元/年", "en": "CNY100m/Year"}[lang]
+    assert own.at["final_time", "label"] == {"zh": "终止时间", "en": "FINAL TIME"}[lang]
+
+
+@pytest.mark.parametrize("text, width, lines", [
+    ("价格水平年涨幅(GDP平减指数)", 18, ["价格水平年涨幅(GDP", "平减指数)"]),
+    ("2020年全社会研发经费支出", 18, ["2020年全社会研发经", "费支出"]),
+    ("nominal gdp growth rate", 18, ["nominal gdp growth", "rate"]),
+], ids=["gdp-kept-whole", "year-kept-whole", "english-at-spaces"])
+def test_labels_wrap_without_breaking_a_word(text, width, lines):
+    assert modelmap._wrap(text, width).split("\n") == lines
+
+
 def test_a_sector_shows_its_own_variables_and_shadows(mapped):
     struct, lay = mapped
     for view in lay.views:
@@ -125,7 +173,7 @@ def test_without_a_run_no_value_is_shown(mapped):
 
 def test_every_sector_has_a_chinese_name(mapped):
     _, lay = mapped
-    assert {v.title for v in lay.views} <= set(modelmap.SECTOR_ZH)
+    assert {v.title for v in lay.views} == set(tables.sector_names())  # none stale
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -166,7 +166,7 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "tab_map": {"zh": "模型结构图", "en": "Model map"},
     "map_intro": {"zh": "模型的存量—流量图，由模型方程自动绘制(与 .mdl 文件中的 Vensim 草图相同)。方框为存量，"
                         "阀门为流量，橙框为规划指标，绿框为政策杠杆，灰色为其他板块的变量。鼠标悬停显示当前情景的取值；"
-                        "滚轮缩放，拖动平移。变量名为模型原名(英文)，指标与杠杆显示中文名。",
+                        "滚轮缩放，拖动平移。",
                   "en": "The model's stock-and-flow diagram, drawn from its equations (the same as "
                         "the Vensim sketch in the .mdl file). Boxes are stocks, valves flows; "
                         "orange frames are plan indicators, green frames policy levers, grey names "
@@ -192,6 +192,12 @@ UI_STRINGS: dict[str, dict[str, str]] = {
     "map_kind_lookup": {"zh": "表函数", "en": "lookup"},
     "map_kind_control": {"zh": "仿真控制", "en": "simulation control"},
     "map_kind_shadow": {"zh": "其他板块的变量", "en": "variable of another sector"},
+    # the simulation's control variables, which every Vensim model has (not in
+    # models/variable_names.csv: they are the run's settings, not the plan's model)
+    "map_ctl_initial_time": {"zh": "初始时间", "en": "INITIAL TIME"},
+    "map_ctl_final_time": {"zh": "终止时间", "en": "FINAL TIME"},
+    "map_ctl_time_step": {"zh": "时间步长", "en": "TIME STEP"},
+    "map_ctl_saveper": {"zh": "保存间隔", "en": "SAVEPER"},
     "current": {"zh": "当前设置", "en": "Current settings"},
     "modified": {"zh": "已调整", "en": "adjusted"},
     "reference": {"zh": "参照情景", "en": "Reference scenario"},

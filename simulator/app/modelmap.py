@@ -10,7 +10,9 @@ per-period constants) a green one; a variable of another sector read here is a g
 named feedback loop (``models/loops.csv``) is highlighted: its variables in gold, its links in
 red — the shortest cycles through every link its cut constant gates
 (:func:`simulator.sd.sketch.members_of_cut`). Hovering a node shows its values in the current
-run (passed in: nothing here runs the model).
+run (passed in: nothing here runs the model). Names and units are in the page's language:
+``models/variable_names.csv`` names every variable, ``models/unit_names.csv`` every unit atom
+(:mod:`simulator.plan.tables`).
 
 Renderer: an Altair (Vega-Lite) chart, as every other chart of the page: Streamlit shows it
 without a system package, its tooltips give the hover values reliably, zoom and pan come with
@@ -24,6 +26,7 @@ Nothing here imports Streamlit.
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from typing import Sequence
 
@@ -39,15 +42,6 @@ from simulator.sd import sketch
 MAP_YEARS = (2020, 2025, 2030, 2035)
 #: Option of the sector selector that shows every sector at once.
 ALL = "__all__"
-#: Chinese names of the model's sectors (the ``.mdl`` groups); a group missing here shows its
-#: English name.
-SECTOR_ZH = {
-    "Scenario assumptions": "情景假设", "Economy": "经济", "RD spending": "研发经费",
-    "Budget": "财政与预算", "RD personnel": "研发人员", "Knowledge and patents": "知识与专利",
-    "Trademarks": "商标", "Firms": "企业", "Platforms and talent": "平台与人才",
-    "Technology transfer": "技术转移", "Science literacy": "科学素质",
-    "Innovation index": "创新指数", "Policy levers": "政策杠杆", "Control": "仿真控制",
-}
 STOCK_FILL = "#dbe8f7"
 HIGHLIGHT_FILL = "#f5b700"
 HIGHLIGHT_EDGE = "#c0392b"
@@ -75,19 +69,26 @@ def roles() -> dict[str, str]:
 
 
 def sector_label(group: str, lang: str) -> str:
-    return group if lang == "en" else SECTOR_ZH.get(group, group)
+    """A sector's (``.mdl`` group's) name in ``lang``: the group itself in English, its row of
+    ``models/sector_names.csv`` in Chinese (the group's own name if it has none)."""
+    return group if lang == "en" else tables.sector_names().get(group, group)
 
 
 def node_label(struct: sketch.Structure, name: str, lang: str) -> str:
-    """The name shown on the map: the table's name of an indicator or lever in ``lang``, else
-    the model's own (English) name."""
-    for ind in tables.indicators():
-        if ind.variable == name:
-            return i18n.label(ind, lang)
-    for lever in tables.levers():
-        if lever.effective_variable == name:
-            return i18n.label(lever, lang)
-    return struct.variables[name].vensim
+    """The name shown on the map in ``lang``: the variable's name in
+    ``models/variable_names.csv`` (:func:`simulator.plan.tables.variable_name`), which for an
+    indicator, lever or assumption is the name its own table gives; a control variable's
+    (``INITIAL TIME`` …) from the page's words."""
+    var = struct.variables[name]
+    if var.kind == "control":
+        return i18n.ui(f"map_ctl_{name}", lang)
+    return tables.variable_name(var.vensim, lang)
+
+
+def unit_label(struct: sketch.Structure, name: str, lang: str) -> str:
+    """The variable's unit on the map in ``lang``: the Vensim unit on the English page, its
+    Chinese rendering (:func:`simulator.plan.tables.unit_label`) on the Chinese one."""
+    return tables.unit_label(struct.variables[name].units, lang)
 
 
 def loop_members(struct: sketch.Structure, loop: loops_mod.Loop) -> tuple[set[str], set[tuple[str, str]]]:
@@ -103,8 +104,18 @@ def loop_members(struct: sketch.Structure, loop: loops_mod.Loop) -> tuple[set[st
 
 def _wrap(text: str, width: int) -> str:
     words, lines, line = text.split(" "), [], ""
-    if any("\u4e00" <= ch <= "\u9fff" for ch in text):   # Chinese: break by characters
-        return "\n".join(text[i:i + width // 2] for i in range(0, len(text), width // 2))
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        # Chinese: break between characters, never inside a Latin word or number (GDP, 2020);
+        # a Chinese character is about as wide as two Latin letters
+        lines, line, used = [], "", 0.0
+        for token in re.findall(r"[A-Za-z0-9&.]+|.", text):
+            size = len(token) / 2 if token.isascii() else len(token)
+            if line and used + size > width / 2:
+                lines.append(line)
+                line, used = "", 0.0
+            line, used = line + token, used + size
+        lines.append(line)
+        return "\n".join(lines)
     for word in words:
         if line and len(line) + 1 + len(word) > width:
             lines.append(line)
@@ -184,7 +195,7 @@ def map_frames(struct: sketch.Structure, lay: sketch.Layout, lang: str, *,
             else:
                 row.update(label=_wrap(node_label(struct, b.name, lang), 18),
                            kind=kind_names["shadow" if b.shape == "shadow" else var.kind],
-                           role=role.get(b.name, ""), unit=var.units,
+                           role=role.get(b.name, ""), unit=unit_label(struct, b.name, lang),
                            sector=sector_label(var.group, lang))
             for y in MAP_YEARS:
                 value = math.nan
@@ -262,7 +273,10 @@ def map_chart(nodes: pd.DataFrame, edges: pd.DataFrame, lang: str, *, width: int
                 if f"v{yr}" in nodes and nodes[f"v{yr}"].notna().any()]
     layers = []
     if len(edges):
-        base = alt.Chart(edges)
+        # only what the edges layer draws goes to the browser (their kind and ends are
+        # already in the colours and positions)
+        base = alt.Chart(edges[["x", "y", "x2", "y2", "ax", "ay", "angle", "head", "color", "sw",
+                                "op"]])
         layers.append(base.mark_rule().encode(
             x=x, y=y, x2="x2:Q", y2="y2:Q", color=alt.Color("color:N", scale=None),
             strokeWidth=alt.StrokeWidth("sw:Q", scale=None),

@@ -1,4 +1,5 @@
-"""The model's metadata tables: levers, scenario assumptions, indicators and targets.
+"""The model's metadata tables: levers, scenario assumptions, indicators and targets, and the
+names of the model's variables and units in each language.
 
 The tables live as CSV files in ``models/`` beside the Vensim model; they are the one place
 where labels, units, ranges and plan clauses are written down. Everything that shows a lever,
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +28,8 @@ PERIOD_SUFFIXES: tuple[str, ...] = ("2021 2025", "2026 2030", "2031 2035")
 
 COMPARISONS = (">=", ">", "<=", "<")
 TARGET_KINDS = ("level", "cagr")
+#: The languages a variable or unit is named in (``models/variable_names.csv``).
+NAME_LANGS = ("zh", "en")
 
 
 @dataclass(frozen=True)
@@ -315,3 +319,139 @@ def indicator(indicator_id: str) -> Indicator:
     raise KeyError(f"unknown indicator {indicator_id!r}; known: {', '.join(x.id for x in indicators())}")
 
 
+
+
+def _names_table(file_name: str, key: str, columns: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """The rows of a names table by ``key``, every cell of ``columns`` filled, no key twice."""
+    rows = _rows(file_name)
+    if not rows:
+        raise ValueError(f"models/{file_name}: no rows; expected a header and one row a name")
+    missing = [c for c in (key,) + columns if c not in rows[0]]
+    if missing:
+        raise ValueError(f"models/{file_name}: expected the columns {key}, "
+                         f"{', '.join(columns)}; missing {', '.join(missing)}")
+    out: dict[str, dict[str, str]] = {}
+    for line, r in enumerate(rows, start=2):
+        empty = [c for c in (key,) + columns if not (r.get(c) or "").strip()]
+        if empty:
+            raise ValueError(f"models/{file_name}, line {line}: empty {', '.join(empty)}")
+        if r[key] in out:
+            raise ValueError(f"models/{file_name}, line {line}: {key} {r[key]!r} named twice")
+        out[r[key]] = r
+    return out
+
+
+@lru_cache(maxsize=None)
+def variable_names() -> dict[str, tuple[str, str]]:
+    """The Chinese and English name of every model variable, by PySD Python name.
+
+    Returns
+    -------
+    dict of str to (str, str)
+        ``(name_zh, name_en)`` of each row of ``models/variable_names.csv`` (read once per
+        process), keyed by the Python name of its ``variable`` (the Vensim name).
+
+    Raises
+    ------
+    ValueError
+        For a table without its columns, with an empty cell or a variable named twice.
+    """
+    rows = _names_table("variable_names.csv", "variable", ("name_zh", "name_en"))
+    out: dict[str, tuple[str, str]] = {}
+    for vensim, r in rows.items():
+        py = python_name(vensim)
+        if py in out:
+            raise ValueError(f"models/variable_names.csv: variable {vensim!r} named twice "
+                             f"(as another spelling of {py!r})")
+        out[py] = (r["name_zh"].strip(), r["name_en"].strip())
+    return out
+
+
+def _lang_index(lang: str) -> int:
+    if lang not in NAME_LANGS:
+        raise ValueError(f"language {lang!r}: expected one of {', '.join(NAME_LANGS)}")
+    return NAME_LANGS.index(lang)
+
+
+def variable_name(vensim_name: str, lang: str) -> str:
+    """A model variable's name in ``lang`` (``models/variable_names.csv``).
+
+    Parameters
+    ----------
+    vensim_name : str
+        The variable's name as the ``.mdl`` writes it (any spelling with the same Python name).
+    lang : str
+        One of :data:`NAME_LANGS`.
+
+    Raises
+    ------
+    KeyError
+        Naming the variable, if the table does not name it.
+    ValueError
+        For an unknown language.
+    """
+    index = _lang_index(lang)
+    names = variable_names().get(python_name(vensim_name))
+    if names is None:
+        raise KeyError(f"models/variable_names.csv does not name the variable {vensim_name!r}")
+    return names[index]
+
+
+@lru_cache(maxsize=None)
+def unit_names() -> dict[str, str]:
+    """The Chinese name of every unit atom the model's units are written with, by atom.
+
+    Returns
+    -------
+    dict of str to str
+        ``atom → name_zh`` from ``models/unit_names.csv`` (read once per process), such as
+        ``CNY100m → 亿元``, ``Year → 年``.
+    """
+    return {atom: r["name_zh"].strip()
+            for atom, r in _names_table("unit_names.csv", "atom", ("name_zh",)).items()}
+
+
+
+@lru_cache(maxsize=None)
+def sector_names() -> dict[str, str]:
+    """The Chinese name of each sector of the model (a ``.mdl`` group), by group.
+
+    Returns
+    -------
+    dict of str to str
+        ``group → name_zh`` from ``models/sector_names.csv`` (read once per process).
+    """
+    return {group: r["name_zh"].strip()
+            for group, r in _names_table("sector_names.csv", "group", ("name_zh",)).items()}
+
+_UNIT_SEPARATORS = re.compile(r"([/()])")
+
+
+def unit_label(unit: str, lang: str) -> str:
+    """A Vensim unit string as the page in ``lang`` shows it.
+
+    English shows the unit as the model writes it; Chinese names each atom by
+    :func:`unit_names` and keeps ``/`` and parentheses: ``CNY100m/Year/(10k persons)`` →
+    ``亿元/年/(万人)``.
+
+    Raises
+    ------
+    ValueError
+        Naming the unit and the atom, if an atom has no Chinese name (a unit of the model
+        written with an atom the table does not know), or for an unknown language.
+    """
+    _lang_index(lang)
+    if lang == "en":
+        return unit
+    names = unit_names()
+    out = []
+    for part in _UNIT_SEPARATORS.split(unit):
+        atom = part.strip()
+        if atom in ("/", "(", ")", ""):
+            out.append(atom)
+        elif atom in names:
+            out.append(names[atom])
+        else:
+            raise ValueError(f"unit {unit!r}: no Chinese name for {atom!r} in "
+                             f"models/unit_names.csv (known: {', '.join(names)})")
+    return "".join(out)

@@ -20,12 +20,15 @@ DOC_FILE = tables.MODELS_DIR.parent / "docs" / "parameters.md"
 
 
 def constants(mdl_file: str | Path = tables.MODEL_FILE) -> pd.DataFrame:
-    """Every constant of the model: Vensim name, Python name, value, units, range, comment.
+    """Every constant of the model: Vensim name, Python name, Chinese name
+    (``models/variable_names.csv``; "" for a constant it does not name), value, units, range,
+    comment.
 
     Lever period values (``… 2021 2025`` and so on) are summarised by the levers table and left
     out; their 2020 levels are kept.
     """
     model = translate.abstract_model(mdl_file)
+    names = tables.variable_names()
     rows = []
     for element in model.sections[0].elements:
         ast = element.components[0].ast
@@ -35,7 +38,9 @@ def constants(mdl_file: str | Path = tables.MODEL_FILE) -> pd.DataFrame:
         lim = element.limits or ()
         rng = (f"{_num(lim[0])} – {_num(lim[1])}" if len(lim) >= 2 and lim[0] is not None
                and lim[1] is not None else "")
-        rows.append({"name": element.name, "python_name": translate.python_name(element.name),
+        python = translate.python_name(element.name)
+        rows.append({"name": element.name, "python_name": python,
+                     "name_zh": names.get(python, ("", ""))[0],
                      "value": float(ast), "units": element.units or "", "range": rng,
                      "comment": " ".join((element.documentation or "").split())})
     return pd.DataFrame(rows)
@@ -68,16 +73,18 @@ def markdown(mdl_file: str | Path = tables.MODEL_FILE) -> str:
         "`models/levers.csv` and the scenario files. The column *calibrated* gives the value "
         "`models/calibration.yaml` fits to the 2015–2020 data, which scenarios use instead of the "
         "`.mdl` value, or says that the data do not identify a candidate "
-        "(`python -m simulator calibrate`; method in `docs/calibration.md`).",
+        "(`python -m simulator calibrate`; method in `docs/calibration.md`). The column 名称 "
+        "gives the name the app's Chinese page shows (`models/variable_names.csv`).",
         "",
         f"{len(frame)} constants.",
         "",
-        "| constant | value | calibrated | units | range | source and meaning |",
-        "|---|---|---|---|---|---|",
+        "| constant | 名称 | value | calibrated | units | range | source and meaning |",
+        "|---|---|---|---|---|---|---|",
     ]
     for _, r in frame.iterrows():
         comment = r["comment"].replace("|", "\\|")
-        lines.append(f"| {r['name']} | {_num(r['value'])} | {calibrated(r['python_name'])} | "
+        lines.append(f"| {r['name']} | {r['name_zh']} | {_num(r['value'])} | "
+                     f"{calibrated(r['python_name'])} | "
                      f"{r['units']} | {r['range']} | {comment} |")
     return "\n".join(lines) + "\n"
 
