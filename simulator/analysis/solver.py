@@ -41,13 +41,20 @@ Method
    point meets and come within ``tolerance`` (default 1 %) of each missed target of the best
    point's margin on it — found as in step 3 with the constraints shifted accordingly.
 3. Polish the cheapest candidate meeting the constraints with SLSQP (linear cost,
-   margins ≥ 0), derivatives by forward differences computed in one vectorised run of D + 1
-   lanes (× n draws, + D + 1 central lanes, under uncertainty). The answer is re-checked; if
-   SLSQP ends slightly infeasible, the feasible point nearest to it on the segment to the start
-   is taken. Binding targets are those with the smallest margins at the answer (unreachable:
-   the missed ones). Under the probability alone (``central=False``) the search with the
-   central run is polished too and the cheaper answer kept: the probability alone is the
-   looser problem, and SLSQP on a quantile (kinked in the levers) can stop at a dearer point.
+   margins ≥ 0). Every evaluation is one vectorised engine run: the margins at a point are
+   one run of its lanes (the n draws and the central run, under uncertainty); their
+   derivatives, asked for at SLSQP's iterates only, one more run by forward differences (D
+   lanes; under uncertainty those of each quantile's **active draw**, the draw whose
+   margin is the quantile at the point, and of the central run: D × (at most m + 1) lanes,
+   the quantile's derivative wherever that draw alone has its margin). The answer is
+   re-checked: the cheapest of the start, SLSQP's last point (if it ends slightly
+   infeasible, the feasible point nearest to it on the segment to the start) and the best
+   iterate that met the constraints. The search for the best reachable point (step 2) stops
+   once it has stalled (:data:`STALL_ITERATIONS`). Binding targets are those with the smallest
+   margins at the answer (unreachable: the missed ones). Under the probability alone
+   (``central=False``) the search with the central run is polished too and the cheaper answer
+   kept: the probability alone is the looser problem, and SLSQP on a quantile (kinked in the
+   levers) can stop at a dearer point.
 The reported margins, probabilities and central values are re-runs of the answer's scenario,
 not values carried over from the search.
 
