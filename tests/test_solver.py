@@ -375,3 +375,20 @@ def test_unreachable_under_probability_claims_hold(impossible_uncertain):
     best, got = m.loc["tech_smes@2025", "best_margin"], m.loc["tech_smes@2025", "margin"]
     assert best - res.tolerance - 1e-9 <= got < 0
     assert res.cost_per_year < res.best_cost_per_year
+
+
+def test_lanes_beyond_a_chunk_are_split(plan, monkeypatch):
+    """More lanes than ``uncertainty.CHUNK`` run in several engine calls with the same margins
+    as one call (the screen under a large ``n`` exceeds a chunk)."""
+    import numpy as np
+
+    from simulator.analysis import uncertainty
+    prob = uncertain_problem(plan, KEYS, n=10)
+    X = prob.x(np.linspace(0.0, 1.0, 3)[:, None] * np.ones(len(prob.lo)))
+    lanes = [(k, r) for k in range(3) for r in (-1, *range(10))]
+    whole = prob.lane_margins(X, lanes)
+    monkeypatch.setattr(uncertainty, "CHUNK", 7)
+    runs = prob.evaluations
+    split = prob.lane_margins(X, lanes)
+    assert prob.evaluations - runs == len(lanes)
+    assert split == pytest.approx(whole, rel=1e-9, abs=1e-12)
