@@ -264,3 +264,131 @@ def test_cli_floors_keep_the_enacted_measures(tmp_path, plan):
     assert got["floors"] is True and got["feasible"]
     for lev in tables.levers():
         assert got["levers"][lev.id] >= plan.levers[lev.id][0] - 1e-9, lev.id
+
+
+# --------------------------------------------------------------------------------------------
+# Speed without changing what is claimed (issue 14 item 6): one engine run per evaluation,
+# derivatives of the quantiles by their active draws, an early stop of the closest search
+
+def uncertain_problem(scenario, keys, n=20, p=0.8, central=True):
+    """The solver's problem for ``keys`` under ``n`` conditioned draws (one level per lever
+    over 2021-2025, bounds from the 2020 levels to the maxima)."""
+    import math
+
+    import numpy as np
+
+    from simulator.analysis import uncertainty
+    levers = tables.levers()
+    prob = solver._Problem(scenario, tuple(target(k) for k in keys), ("2021-2025",),
+                           np.array([lev.default for lev in levers]),
+                           np.array([lev.max for lev in levers]),
+                           np.array([solver.lever_costs()[lev.id].cost_per_unit
+                                     for lev in levers]), None, 1)
+    if p is None:
+        return prob
+    spec = uncertainty.load_spec()
+    prob.uncertain(uncertainty.ensemble_draws(spec, n, 0)[0],
+                   {d.constant: d.min for d in spec.distributions if not d.varies},
+                   math.ceil(p * n), central)
+    return prob
+
+
+KEYS = ("rd_intensity@2025", "tech_smes@2025", HTE)
+
+
+@pytest.mark.parametrize("z", [0.3, 0.7], ids=["z0.3", "z0.7"])
+def test_active_draw_jacobian(plan, z):
+    """Each quantile's row is the forward difference of its active draw (computed here from
+    every draw's differences); where a step leaves that draw at the quantile it equals the
+    quantile's own forward difference (the full computation the solver made before), and the
+    central rows and margins equal the deterministic problem's."""
+    import numpy as np
+    prob = uncertain_problem(plan, KEYS)
+    n, need, m = len(prob.draws), prob.need, len(KEYS)
+    d = len(prob.lo)
+    z = np.full(d, z)
+    steps = np.full(d, solver.FD_STEP)
+    point = prob.point(z)
+    held = prob.held(point)
+    jac = prob.jacobian(z, point, steps)
+    assert held == pytest.approx(prob.margins(z)[0], rel=1e-12, abs=1e-15)
+    assert jac.shape == (2 * m, d)
+    X = prob.x(np.vstack([z, z + np.diag(steps)]))
+    full = prob.lane_margins(X, [(k, r) for k in range(d + 1) for r in range(n)])
+    full = full.reshape(d + 1, n, m)
+    active = np.argsort(full[0], axis=0, kind="stable")[n - need]
+    cols = np.arange(m)
+    expected = ((full[1:, active, cols] - full[0, active, cols]) / steps[:, None]).T
+    assert jac[:m] == pytest.approx(expected, rel=1e-6, abs=1e-8)
+    # the quantile's own forward difference, where the step keeps the active draw
+    q = np.sort(full, axis=1)[:, n - need, :]
+    quantile_fd = ((q[1:] - q[0]) / steps[:, None]).T
+    kept = (np.argsort(full[1:], axis=1, kind="stable")[:, n - need, :] == active).T
+    assert kept.mean() > 0.5
+    assert jac[:m][kept] == pytest.approx(quantile_fd[kept], rel=1e-6, abs=1e-8)
+    # the central lanes (run beside the draws, with the central constants) are the central run
+    det = uncertain_problem(plan, KEYS, p=None)
+    det_point = det.point(z)
+    assert held[m:] == pytest.approx(det.held(det_point), rel=1e-9, abs=1e-12)
+    assert jac[m:] == pytest.approx(det.jacobian(z, det_point, steps), rel=1e-6, abs=1e-8)
+
+
+@pytest.fixture(scope="module")
+def impossible_uncertain(plan):
+    """The unreachable pair of :func:`impossible` under probability 0.8 of 20 draws, with the
+    closest search stopped after its first iteration without progress (the stall path)."""
+    impossible = dataclasses.replace(target("tech_smes@2025"), target=5000.0)
+    stalls = []
+
+    class Counted(solver._Stalled):
+        def __init__(self, *args):
+            stalls.append(1)
+            super().__init__(*args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(solver, "_Stalled", Counted)
+        mp.setattr(solver, "STALL_ITERATIONS", 1)
+        res = solver.solve(plan, [impossible, target(HTE)], probability=0.8, n=20, seed=0,
+                           candidates=200)
+    return res, impossible, len(stalls)
+
+
+def test_unreachable_under_probability_claims_hold(impossible_uncertain):
+    """Stopped early or not, the answer's claims are re-runs of its settings: the central
+    values the scorecard's, the probabilities the ensemble's; it meets what the best point
+    meets, within the tolerance of the best point on the missed target, and costs less."""
+    from simulator import Model, scorecard
+    from simulator.analysis import uncertainty
+    res, impossible, stalls = impossible_uncertain
+    assert stalls == 1
+    assert not res.feasible and res.binding == ("tech_smes@2025",)
+    m = res.margins.set_index("key")
+    card = scorecard(Model().run(res.scenario)).set_index("key")
+    assert m.loc[HTE, "central_value"] == pytest.approx(card.loc[HTE, "value"], rel=1e-9)
+    assert m.loc["tech_smes@2025", "central_value"] == pytest.approx(
+        card.loc["tech_smes@2025", "value"], rel=1e-9)
+    values = uncertainty.run(res.scenario, n=20, seed=0).target_values()
+    assert m.loc[HTE, "probability"] == pytest.approx(
+        float(uncertainty.met(values[HTE].to_numpy(), target(HTE)).mean()), abs=1e-12)
+    assert m.loc[HTE, "probability"] >= 0.8 and m.loc[HTE, "central_met"]
+    assert m.loc["tech_smes@2025", "probability"] == 0.0
+    best, got = m.loc["tech_smes@2025", "best_margin"], m.loc["tech_smes@2025", "margin"]
+    assert best - res.tolerance - 1e-9 <= got < 0
+    assert res.cost_per_year < res.best_cost_per_year
+
+
+def test_lanes_beyond_a_chunk_are_split(plan, monkeypatch):
+    """More lanes than ``uncertainty.CHUNK`` run in several engine calls with the same margins
+    as one call (the screen under a large ``n`` exceeds a chunk)."""
+    import numpy as np
+
+    from simulator.analysis import uncertainty
+    prob = uncertain_problem(plan, KEYS, n=10)
+    X = prob.x(np.linspace(0.0, 1.0, 3)[:, None] * np.ones(len(prob.lo)))
+    lanes = [(k, r) for k in range(3) for r in (-1, *range(10))]
+    whole = prob.lane_margins(X, lanes)
+    monkeypatch.setattr(uncertainty, "CHUNK", 7)
+    runs = prob.evaluations
+    split = prob.lane_margins(X, lanes)
+    assert prob.evaluations - runs == len(lanes)
+    assert split == pytest.approx(whole, rel=1e-9, abs=1e-12)

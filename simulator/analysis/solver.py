@@ -41,13 +41,20 @@ Method
    point meets and come within ``tolerance`` (default 1 %) of each missed target of the best
    point's margin on it — found as in step 3 with the constraints shifted accordingly.
 3. Polish the cheapest candidate meeting the constraints with SLSQP (linear cost,
-   margins ≥ 0), derivatives by forward differences computed in one vectorised run of D + 1
-   lanes (× n draws, + D + 1 central lanes, under uncertainty). The answer is re-checked; if
-   SLSQP ends slightly infeasible, the feasible point nearest to it on the segment to the start
-   is taken. Binding targets are those with the smallest margins at the answer (unreachable:
-   the missed ones). Under the probability alone (``central=False``) the search with the
-   central run is polished too and the cheaper answer kept: the probability alone is the
-   looser problem, and SLSQP on a quantile (kinked in the levers) can stop at a dearer point.
+   margins ≥ 0). Every evaluation is one vectorised engine run: the margins at a point are
+   one run of its lanes (the n draws and the central run, under uncertainty); their
+   derivatives, asked for at SLSQP's iterates only, one more run by forward differences (D
+   lanes; under uncertainty those of each quantile's **active draw**, the draw whose
+   margin is the quantile at the point, and of the central run: D × (at most m + 1) lanes,
+   the quantile's derivative wherever that draw alone has its margin). The answer is
+   re-checked: the cheapest of the start, SLSQP's last point (if it ends slightly
+   infeasible, the feasible point nearest to it on the segment to the start) and the best
+   iterate that met the constraints. The search for the best reachable point (step 2) stops
+   once it has stalled (:data:`STALL_ITERATIONS`). Binding targets are those with the smallest
+   margins at the answer (unreachable: the missed ones). Under the probability alone
+   (``central=False``) the search with the central run is polished too and the cheaper answer
+   kept: the probability alone is the looser problem, and SLSQP on a quantile (kinked in the
+   levers) can stop at a dearer point.
 The reported margins, probabilities and central values are re-runs of the answer's scenario,
 not values carried over from the search.
 
@@ -66,7 +73,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -164,6 +171,8 @@ class _Problem:
     ref: np.ndarray | None = None    # the level cost is measured from (default ``lo``)
     floors: bool = False             # whether ``lo`` holds the scenario's levels
     central: bool = False            # under uncertainty, also require the central run
+    _base: dict | None = None        # the scenario's parameters (:meth:`base`)
+    _drawn: tuple = ()               # constants' names, values per draw, central values
 
     def __post_init__(self):
         if not self.slots:
@@ -183,31 +192,74 @@ class _Problem:
         """Cost a year averaged over the decided periods (万元 above the 2020 levels)."""
         return (self.x(np.atleast_2d(z)) - self.ref) @ (self.cost * self.slot_years) / self.years
 
-    def lane_margins(self, X: np.ndarray, draws: pd.DataFrame | None) -> np.ndarray:
-        """Normalised margins (K, R, m) of lever vectors X (K, D) in each of the R draws
-        (``draws`` None: R = 1, the central run: the model's own constants, no ``fixed``)."""
-        k = len(X)
+    def uncertain(self, draws: pd.DataFrame, fixed: Mapping[str, float], need: int,
+                  central: bool) -> None:
+        """Solve under uncertainty: ``need`` of the ``draws`` (rows: runs, columns: constants,
+        with the constants ``fixed`` at one value) must meet each target, and with ``central``
+        the central run too."""
+        self.draws, self.fixed, self.need, self.central = draws, dict(fixed), need, central
+        names = list(draws.columns) + [c for c in self.fixed if c not in draws.columns]
+        drawn = np.empty((len(draws), len(names)))
+        drawn[:, :len(draws.columns)] = draws.to_numpy(dtype=float)
+        drawn[:, len(draws.columns):] = [float(self.fixed[c]) for c in names[len(draws.columns):]]
+        # central lanes take the values the central run has: the scenario's (calibrated)
+        # constants, else the model's own
+        from simulator.model import engine_for
+        own = engine_for().constants
+        base = self.base()
+        self._drawn = (names, drawn, np.array([float(base.get(c, own[c])) for c in names]))
+
+    def base(self) -> dict[str, float]:
+        """The scenario's parameters (shared by every lane; a lane's columns override them)."""
+        if self._base is None:
+            self._base = dict(self.scenario.params())
+        return self._base
+
+    def lane_margins(self, X: np.ndarray, lanes: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Normalised margins (L, m) of the L lanes ``(k, r)``: lever vector ``X[k]`` (X: (K, D))
+        in draw ``r`` of ``draws`` (with ``fixed``), or with ``r = -1`` in the central run (the
+        model's own constants). One vectorised engine call for every lane (up to
+        ``uncertainty.CHUNK`` lanes a call)."""
+        if len(lanes) > unc.CHUNK:
+            parts = np.array_split(np.arange(len(lanes)), -(-len(lanes) // unc.CHUNK))
+            return np.vstack([self.lane_margins(X, [lanes[i] for i in part]) for part in parts])
+        from simulator.model import engine_for
+        ks = np.fromiter((k for k, _ in lanes), dtype=int, count=len(lanes))
+        rs = np.fromiter((r for _, r in lanes), dtype=int, count=len(lanes))
         levers = tables.levers()
-        base = dict(self.scenario.params())
-        if draws is not None:
-            base.update(self.fixed)
-        cols: dict[str, np.ndarray] = {}
-        reps = 1 if draws is None else len(draws)
+        params: dict[str, object] = dict(self.base())
         for j, (i, periods) in enumerate(self.slots):
-            col = np.repeat(X[:, j], reps)
             for p in periods:
-                cols[levers[i].period_param(p)] = col
-        if draws is not None:
-            for c in draws.columns:
-                cols[c] = np.tile(draws[c].to_numpy(dtype=float), k)
+                params[levers[i].period_param(p)] = X[ks, j]
+        if (rs >= 0).any():
+            names, drawn, central = self._drawn
+            values = drawn[np.maximum(rs, 0)]
+            values[rs < 0] = central
+            params.update(zip(names, values.T))
         variables = list(dict.fromkeys(t.indicator for t in self.targets))
-        times, data = unc.evaluate(base, pd.DataFrame(cols), variables)
-        self.evaluations += k * reps
-        out = np.empty((k, reps, len(self.targets)))
+        res = engine_for().run(params, n=len(lanes), variables=variables)
+        times = np.asarray(res.times)
+        data = {v: np.asarray(res.data[v]).reshape(len(times), len(lanes)) for v in variables}
+        self.evaluations += len(lanes)
+        out = np.empty((len(lanes), len(self.targets)))
         for i, t in enumerate(self.targets):
-            v = unc.target_values(data, times, t).reshape(k, reps)
-            out[:, :, i] = _margin(v, t)
+            out[:, i] = _margin(unc.target_values(data, times, t), t)
         return out
+
+    def _rows(self) -> list[int]:
+        """The runs a lever vector is evaluated in: every draw (under uncertainty), then the
+        central run (-1) if it is required or there are no draws."""
+        if self.draws is None:
+            return [-1]
+        return list(range(len(self.draws))) + ([-1] if self.central else [])
+
+    def _held(self, M: np.ndarray) -> np.ndarray:
+        """Constraint margins (K, m or 2m) from the margins (K, rows, m) in :meth:`_rows`."""
+        if self.draws is None:
+            return M[:, 0]
+        reps = len(self.draws)
+        q = np.sort(M[:, :reps], axis=1)[:, reps - self.need, :]
+        return np.hstack([q, M[:, reps]]) if self.central else q
 
     def margins(self, Z: np.ndarray) -> np.ndarray:
         """Constraint margins of candidates Z (K, D) in the unit cube: (K, m) normalised
@@ -215,12 +267,83 @@ class _Problem:
         (≥ 0 ⇔ met in at least ``need`` draws), followed with ``central`` by the m margins of
         the central run: (K, 2m)."""
         X = self.x(np.atleast_2d(Z))
+        rows = self._rows()
+        M = self.lane_margins(X, [(k, r) for k in range(len(X)) for r in rows])
+        return self._held(M.reshape(len(X), len(rows), -1))
+
+    def point(self, z: np.ndarray) -> np.ndarray:
+        """The margins (rows, m) of ``z`` in every run of :meth:`_rows` (one engine call):
+        what :meth:`held` and :meth:`jacobian` start from."""
+        rows = self._rows()
+        return self.lane_margins(self.x(np.atleast_2d(z)), [(0, r) for r in rows])
+
+    def held(self, M0: np.ndarray) -> np.ndarray:
+        """The constraint margins (as :meth:`margins`) of a :meth:`point`."""
+        return self._held(M0[None])[0]
+
+    def jacobian(self, z: np.ndarray, M0: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """The Jacobian (constraints × decision variables) of the constraint margins at ``z``
+        (whose :meth:`point` is ``M0``) by forward differences of ``steps``, one engine call.
+
+        Under uncertainty a quantile's difference is its **active draw**'s: the draw whose
+        margin is the ``need``-th largest at ``z`` (the quantile's derivative wherever that
+        draw alone has its margin; a step that changes the order gives the one-sided slope of
+        the active piece). So the differences run only the active draws (at most one per
+        target) and the central run: D × (≤ m + 1) lanes instead of D × (n + 1)."""
+        z = np.asarray(z, dtype=float)
+        X = self.x(np.vstack([z, z + np.diag(steps)]))
+        d, m = len(z), len(self.targets)
         if self.draws is None:
-            return self.lane_margins(X, None)[:, 0, :]
-        q = np.sort(self.lane_margins(X, self.draws), axis=1)[:, len(self.draws) - self.need, :]
-        if self.central:
-            return np.hstack([q, self.lane_margins(X, None)[:, 0, :]])
-        return q
+            M = self.lane_margins(X, [(k, -1) for k in range(1, d + 1)])
+            return ((M - M0[0]) / steps[:, None]).T
+        reps = len(self.draws)
+        active = np.argsort(M0[:reps], axis=0, kind="stable")[reps - self.need]  # per target
+        runs = list(dict.fromkeys(int(r) for r in active)) + ([-1] if self.central else [])
+        MP = self.lane_margins(X, [(k, r) for k in range(1, d + 1) for r in runs])
+        MP = MP.reshape(d, len(runs), m)
+        where = np.array([runs.index(int(r)) for r in active])
+        cols = np.arange(m)
+        jac = ((MP[:, where, cols] - M0[active, cols]) / steps[:, None]).T
+        if not self.central:
+            return jac
+        return np.vstack([jac, ((MP[:, -1, :] - M0[reps]) / steps[:, None]).T])
+
+
+class _Local:
+    """The constraint margins of a :class:`_Problem` at the last point asked, and their
+    Jacobian only when asked for: SLSQP asks for the margins at every trial point of its line
+    searches and for the Jacobian at its iterates only. ``fd(z)`` gives both."""
+
+    def __init__(self, prob: _Problem):
+        self.prob = prob
+        self.key: bytes | None = None
+
+    def _at(self, z: np.ndarray) -> None:
+        z = np.asarray(z, dtype=float)
+        key = z.tobytes() + bytes([self.prob.central])
+        if key != self.key:
+            self.z = np.clip(z, 0.0, 1.0)
+            self.point = self.prob.point(self.z)
+            self.margins = self.prob.held(self.point)
+            self.J: np.ndarray | None = None
+            self.key = key
+
+    def value(self, z: np.ndarray) -> np.ndarray:
+        """Constraint margins at ``z`` (one engine call, shared with :meth:`jac`)."""
+        self._at(z)
+        return self.margins
+
+    def jac(self, z: np.ndarray) -> np.ndarray:
+        """Their Jacobian (constraints × decision variables) by forward differences of
+        :data:`FD_STEP` (backwards at the upper bound), one more engine call."""
+        self._at(z)
+        if self.J is None:
+            steps = np.where(self.z + FD_STEP <= 1.0, FD_STEP, -FD_STEP)
+            self.J = self.prob.jacobian(self.z, self.point, steps)
+        return self.J
+
+    def __call__(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.value(z), self.jac(z)
 
 
 def _margin(v: np.ndarray, t: Target) -> np.ndarray:
@@ -392,7 +515,6 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
     >>> answer = solver.solve(load_scenario("scenarios/plan.yaml"))   # doctest: +SKIP
     >>> answer.feasible, round(answer.cost_per_year)                  # doctest: +SKIP
     """
-    from scipy.optimize import minimize
     from scipy.stats import qmc
     if targets is not None and not isinstance(targets, str):
         targets = tuple(targets)  # (an iterator is read once: its first item must stay)
@@ -442,10 +564,9 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
     if probability is None:
         cands, MC = screen, M
     else:
-        prob.draws = unc.ensemble_draws(spec, n, seed, conditioned=conditioned)[0]
-        prob.fixed = {dd.constant: dd.min for dd in spec.distributions if not dd.varies}
-        prob.need = max(1, math.ceil(probability * n - 1e-9))
-        prob.central = central
+        prob.uncertain(unc.ensemble_draws(spec, n, seed, conditioned=conditioned)[0],
+                       {dd.constant: dd.min for dd in spec.distributions if not dd.varies},
+                       max(1, math.ceil(probability * n - 1e-9)), central)
         # start from the cheapest deterministic answer, then walk towards the max corner
         if feasible.any():
             order = np.flatnonzero(feasible)
@@ -458,19 +579,7 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
         cands = np.vstack([cands, screen[np.argsort(-M.min(axis=1), kind="stable")[:20]]])
         MC = prob.margins(cands)
 
-    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-
-    def fd(z):
-        """Constraint margins at ``z`` and their Jacobian (columns: levers), one run."""
-        key = np.asarray(z, dtype=float).tobytes() + bytes([prob.central])
-        if key not in cache:
-            z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
-            steps = np.where(z + FD_STEP <= 1.0, FD_STEP, -FD_STEP)
-            Z = np.vstack([z, z + np.diag(steps)])
-            MZ = prob.margins(Z)
-            cache.clear()
-            cache[key] = (MZ[0], ((MZ[1:] - MZ[0]) / steps[:, None]).T)
-        return cache[key]
+    fd = _Local(prob)
 
     ok = (MC >= 0).all(axis=1)
     best = None
@@ -495,20 +604,20 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
         """SLSQP from the cheapest candidate meeting ``need``; the answer and its margins."""
         okz = cands[ok]
         z0 = okz[np.argmin(prob.annual_cost(okz))]
-        res = minimize(lambda z: float(prob.annual_cost(z)[0]) / scale, z0,
-                       jac=lambda z: (prob.cost * prob.slot_years * (prob.hi - prob.lo)
-                                      / (prob.years * scale)),
-                       method="SLSQP", bounds=[(0.0, 1.0)] * d,
-                       constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0] - need,
-                                     "jac": lambda z: fd(z)[1]}],
-                       options={"maxiter": maxiter, "ftol": 1e-7})
-        z1 = np.clip(res.x, 0.0, 1.0)
+        z1, zs = _slsqp(lambda z: float(prob.annual_cost(z)[0]) / scale, z0,
+                        lambda z: (prob.cost * prob.slot_years * (prob.hi - prob.lo)
+                                   / (prob.years * scale)),
+                        [{"type": "ineq", "fun": lambda z: fd.value(z) - need, "jac": fd.jac}],
+                        maxiter, 1e-7,
+                        lambda z: (float(prob.annual_cost(z)[0]) / scale
+                                   if (fd.value(z) >= need).all() else None))
         seg = z1 + np.linspace(0.0, 1.0, 21)[:, None] * (z0 - z1)  # back to the start
         MS = prob.margins(seg)
         i = int(np.argmax((MS >= need).all(axis=1)))  # z0 (last row) meets them, so some row does
-        if prob.annual_cost(seg[i])[0] > prob.annual_cost(z0)[0]:
-            return z0, prob.margins(z0)[0]
-        return seg[i], MS[i]
+        found = [(z0, None), (seg[i], MS[i])] + ([(zs, None)] if zs is not None else [])
+        # the cheapest of the start, the last point and the best iterate that met ``need``
+        z, mz = min(found, key=lambda f: float(prob.annual_cost(f[0])[0]))
+        return z, (prob.margins(z)[0] if mz is None else mz)
 
     z, m = polish(ok, need)
     if best is None and probability is not None and not central:
@@ -536,28 +645,78 @@ def solve(scenario: Scenario, targets: Iterable[Target] | Sequence[str] | str | 
                    tolerance=tolerance)
 
 
-def _closest(prob: _Problem, fd, z0: np.ndarray, m0: np.ndarray, maxiter: int
+def _closest(prob: _Problem, fd: _Local, z0: np.ndarray, m0: np.ndarray, maxiter: int
              ) -> tuple[np.ndarray, np.ndarray]:
     """The best reachable point from ``z0`` (constraint margins ``m0``, some < 0): SLSQP
     maximising the sum of the missed margins (each counted up to 0) while keeping the met
     ones ≥ 0; returns it with its margins, or ``z0`` if that is not better."""
-    from scipy.optimize import minimize
     met = m0 >= 0
 
-    def objective(z):
-        m, jac = fd(z)
-        low = (m < 0) & ~met
-        return -float(m[low].sum()), -jac[low].sum(axis=0)
+    def low(z):
+        return (fd.value(z) < 0) & ~met
 
-    res = minimize(objective, z0, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * len(z0),
-                   constraints=[{"type": "ineq", "fun": lambda z: fd(z)[0][met],
-                                 "jac": lambda z: fd(z)[1][met]}] if met.any() else [],
-                   options={"maxiter": maxiter, "ftol": 1e-9})
-    z1 = np.clip(res.x, 0.0, 1.0)
-    m1 = prob.margins(z1)[0]
-    if (m1[met] >= 0).all() and np.clip(-m1, 0, None).sum() < np.clip(-m0, 0, None).sum():
-        return z1, m1
-    return z0, m0
+    def objective(z):
+        return -float(fd.value(z)[low(z)].sum())
+
+    z1, zs = _slsqp(objective, z0, lambda z: -fd.jac(z)[low(z)].sum(axis=0),
+                    [{"type": "ineq", "fun": lambda z: fd.value(z)[met],
+                      "jac": lambda z: fd.jac(z)[met]}] if met.any() else [],
+                    maxiter, 1e-9,
+                    lambda z: objective(z) if (fd.value(z)[met] >= 0).all() else None,
+                    stall=True)
+    out = (z0, m0)
+    for z in (z1, zs) if zs is not z1 else (z1,):
+        if z is None:
+            continue
+        m1 = prob.margins(z)[0]
+        if (m1[met] >= 0).all() and np.clip(-m1, 0, None).sum() < np.clip(-out[1], 0, None).sum():
+            out = (z, m1)
+    return out
+
+
+#: The search for the best reachable point (unreachable targets) wanders for many iterations
+#: near its answer (its objective, a sum of shortfalls, has kinks; under uncertainty so have
+#: the quantiles): it stops once its best iterate meeting the met targets has not reduced the
+#: total shortfall by more than :data:`STALL_TOL` (a share of a target) for
+#: :data:`STALL_ITERATIONS` iterations in a row. The cost polish is not stopped early (it can
+#: find a much cheaper point after a plateau).
+STALL_ITERATIONS = 10
+STALL_TOL = 1e-6
+
+
+class _Stalled(Exception):
+    """Raised from SLSQP's callback to stop it (see :data:`STALL_ITERATIONS`)."""
+
+
+def _slsqp(fun, z0: np.ndarray, jac, constraints: list, maxiter: int, ftol: float, score,
+           stall: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """SLSQP minimising ``fun`` over the unit cube from ``z0`` (with ``stall``, stopped early
+    once stalled, see :data:`STALL_ITERATIONS`).
+
+    ``score(z)`` is the objective at an iterate that meets the constraints, None at one that
+    does not. Returns SLSQP's last point (which may miss the constraints slightly; the
+    callers re-check it) and the best iterate that met them (None if none did)."""
+    from scipy.optimize import minimize
+    track: dict = {"score": None, "z": None, "since": 0}
+
+    def callback(zk):
+        z = np.clip(np.asarray(zk, dtype=float), 0.0, 1.0)
+        got = score(z)
+        if got is not None and (track["score"] is None or got < track["score"] - STALL_TOL):
+            track.update(score=got, z=z.copy(), since=0)
+        else:
+            track["since"] += 1
+        if stall and track["z"] is not None and track["since"] >= STALL_ITERATIONS:
+            raise _Stalled
+
+    try:
+        res = minimize(fun, z0, jac=jac, method="SLSQP", bounds=[(0.0, 1.0)] * len(z0),
+                       constraints=constraints, callback=callback,
+                       options={"maxiter": maxiter, "ftol": ftol})
+        last = np.clip(res.x, 0.0, 1.0)
+    except _Stalled:
+        last = track["z"]
+    return last, track["z"]
 
 
 def _floor(scenario: Scenario, lever: tables.Lever, periods: Sequence[str]) -> float:
