@@ -1324,7 +1324,9 @@ def compare_view(current_key, cur_label: str, results, card, lang: str) -> None:
         st.info(i18n.ui("nothing_saved", lang))
         return
     st.caption(i18n.ui("library_count", lang, n=f"{len(entries):,}", max=f"{lib.max_scenarios:,}"))
-    st.dataframe(library.entries_frame(entries, lang), hide_index=True, key="w_library_table")
+    titles = {scn.name: session.short_title(scn, lang) for scn in get_presets().values()}
+    st.dataframe(library.entries_frame(entries, lang, titles), hide_index=True,
+                 key="w_library_table")
     chosen = st.multiselect(i18n.ui("compare_pick", lang, n=session.MAX_SAVED), list(sound),
                             format_func=lambda i: library.entry_label(sound[i], lang),
                             key=bind("w_compare", ss["_compare"]),

@@ -306,6 +306,46 @@ def test_two_threads_saving_at_once_keep_every_row(lib):
     assert sorted(e.name for e in entries) == sorted(f"{t}{k}" for t in "ab" for k in range(per_thread))
 
 
+def test_threads_opening_a_new_file_at_once_all_succeed(tmp_path):
+    """The first use of a new SQLite file switches it to WAL mode, which SQLite refuses at once
+    ("database is locked", no busy wait) while another connection holds a lock: threads of one
+    server (and servers) opening a new library together must all succeed."""
+    for round_ in range(12):
+        lib = Library(tmp_path / f"new{round_}.sqlite3")
+        barrier, failures = threading.Barrier(4), []
+
+        def first_use() -> None:
+            try:
+                barrier.wait()
+                lib.entries()
+            except Exception as exc:  # pragma: no cover - reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=first_use) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == [], f"round {round_}"
+        # and two objects (two servers) on one new file
+        other = [Library(tmp_path / f"shared{round_}.sqlite3") for _ in range(3)]
+        barrier, failures = threading.Barrier(3), []
+
+        def open_one(one: Library) -> None:
+            try:
+                barrier.wait()
+                one.entries()
+            except Exception as exc:  # pragma: no cover - reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_one, args=(one,)) for one in other]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == [], f"round {round_}, separate objects"
+
+
 def _save_in_process(location: str, tag: str, n: int) -> None:
     lib = Library(location)
     for k in range(n):
@@ -451,9 +491,16 @@ def test_entries_frame_lists_every_row_and_marks_a_damaged_one(lib, behind):
     frame = library.entries_frame(lib.entries(), "zh")
     assert list(frame.columns) == ["方案名称", "作者", "保存时间(UTC)", "备注", "比较基准", "编号"]
     rows = {row["编号"]: row for row in frame.to_dict("records")}
-    assert rows[saved.id]["作者"] == "张三" and rows[saved.id]["比较基准"] == "baseline"
+    assert rows[saved.id]["作者"] == "张三" and rows[saved.id]["比较基准"] == "baseline"  # no titles
+    titled = library.entries_frame(lib.entries(), "zh", {"baseline": "基准情景"})
+    assert {row["编号"]: row for row in titled.to_dict("records")}[saved.id]["比较基准"] == "基准情景"
     assert rows[saved.id]["保存时间(UTC)"] == saved.entry.created.strftime("%Y-%m-%d %H:%M")
-    assert rows[broken.id]["备注"].startswith("⚠ 已损坏，无法打开: library: saved scenario")
+    # the problem in the page's language, its quoted parts kept
+    assert rows[broken.id]["备注"] == (f"⚠ 已损坏，无法打开: 方案库：已保存的方案 '{broken.id}' 已损坏："
+                                     "字段 'created'：值 'x' 不是日期；允许 YYYY-MM-DDTHH:MM:SSZ(UTC)")
+    english = library.entries_frame(lib.entries(), "en")
+    assert english.set_index("ID").at[broken.id, "Note"].startswith(
+        "⚠ damaged, cannot be opened: library: saved scenario")
     assert library.entry_label(saved.entry, "en").startswith("mine · 张三 · ")
     assert library.entry_label(broken.entry, "en").startswith("broken · anonymous · ")
 

@@ -665,6 +665,7 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     (r"cannot be opened: the scenario library is unavailable on this server",
      "无法打开：本服务器的方案库不可用"),
     (r"its YAML names another scenario than its row", "其YAML记录的方案与该行不符"),
+    (r"is not a date; allowed YYYY-MM-DDTHH:MM:SSZ \(UTC\)", "不是日期；允许 YYYY-MM-DDTHH:MM:SSZ(UTC)"),
     (rf"scenario {_V} was saved by another session; only the session that saved it can delete "
      r"it", r"方案 \1 由另一会话保存；只有保存它的会话可以删除"),
     (r"(?<![\w])library: ", "方案库："),

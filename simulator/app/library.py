@@ -57,16 +57,18 @@ import re
 import secrets
 import sqlite3
 import sys
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 from urllib.parse import unquote
 
 import pandas as pd
 
-from simulator.app.i18n import ui
+from simulator.app.i18n import detail, ui
 from simulator.base import inputs
 from simulator.plan import scenario as scenario_mod
 from simulator.plan.scenario import Scenario
@@ -352,8 +354,19 @@ class _Backend:
 
     def before_prepare(self, con: _Connection) -> None:
         """Switch the file to WAL mode (before the schema's transaction: the journal mode
-        cannot change inside one)."""
-        if con.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+        cannot change inside one). SQLite answers "database is locked" at once, without its
+        busy timeout, while another connection (another server process opening the same new
+        file) holds a lock: tried again until :data:`BUSY_TIMEOUT_S` has passed."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        if mode.lower() != "wal":
             raise LibraryUnavailable(f"{SOURCE} {self.where}: the database cannot run in WAL "
                                      "mode (is it on a network file system?)")
 
@@ -519,6 +532,7 @@ class Library:
         self.dialect = self._backend.name
         self.max_scenarios = MAX_SCENARIOS if max_scenarios is None else int(max_scenarios)
         self._ready = False
+        self._preparing = threading.Lock()  # one first use at a time (the server's threads)
 
     def __repr__(self) -> str:
         return f"Library({self.where!r})"
@@ -580,7 +594,9 @@ class Library:
         """A connection inside one short transaction (when ``write``, the write lock is taken
         at the start, so checks made inside hold until the commit)."""
         if not self._ready:
-            self._prepare()
+            with self._preparing:
+                if not self._ready:
+                    self._prepare()
         with self._connect("write" if write else "read") as con:
             yield con
 
@@ -760,14 +776,19 @@ def entry_label(entry: Entry, lang: str) -> str:
     return f"{entry.name} · {entry.author or ui('anonymous', lang)} · {entry_date(entry)}"
 
 
-def entries_frame(entries: list[Entry], lang: str) -> pd.DataFrame:
+def entries_frame(entries: list[Entry], lang: str,
+                  reference_titles: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The library as a table for the page: name, author, date (UTC), note, reference, id; a
-    damaged row says so in its note column."""
+    damaged row says so in its note column (the problem in ``lang``). ``reference_titles``
+    maps a reference scenario's name to the title the page shows for it (a preset's title in
+    ``lang``); a name it lacks is shown as saved."""
+    titles = reference_titles or {}
     rows = [{ui("col_saved_name", lang): e.name, ui("col_author", lang): e.author,
              ui("col_saved_at", lang): entry_date(e),
-             ui("col_note", lang): (f"⚠ {ui('library_damaged', lang)}: {e.problem}"
+             ui("col_note", lang): (f"⚠ {ui('library_damaged', lang)}: {detail(e.problem, lang)}"
                                     if e.problem else inputs.one_line(" ".join(e.note.splitlines()), 200)),
-             ui("col_reference", lang): e.reference_name, ui("col_id", lang): e.id}
+             ui("col_reference", lang): titles.get(e.reference_name, e.reference_name),
+             ui("col_id", lang): e.id}
             for e in entries]
     columns = [ui(k, lang) for k in ("col_saved_name", "col_author", "col_saved_at", "col_note",
                                      "col_reference", "col_id")]
