@@ -306,44 +306,34 @@ def test_two_threads_saving_at_once_keep_every_row(lib):
     assert sorted(e.name for e in entries) == sorted(f"{t}{k}" for t in "ab" for k in range(per_thread))
 
 
+def at_once(*calls) -> list[BaseException]:
+    """Run each of ``calls`` in its own thread, all released together; the exceptions raised."""
+    barrier, failures = threading.Barrier(len(calls)), []
+
+    def run(call) -> None:
+        try:
+            barrier.wait()
+            call()
+        except Exception as exc:  # pragma: no cover - reported by the caller
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
 def test_threads_opening_a_new_file_at_once_all_succeed(tmp_path):
     """The first use of a new SQLite file switches it to WAL mode, which SQLite refuses at once
     ("database is locked", no busy wait) while another connection holds a lock: threads of one
-    server (and servers) opening a new library together must all succeed."""
+    server, and servers, opening a new library together must all succeed."""
     for round_ in range(12):
         lib = Library(tmp_path / f"new{round_}.sqlite3")
-        barrier, failures = threading.Barrier(4), []
-
-        def first_use() -> None:
-            try:
-                barrier.wait()
-                lib.entries()
-            except Exception as exc:  # pragma: no cover - reported below
-                failures.append(exc)
-
-        threads = [threading.Thread(target=first_use) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert failures == [], f"round {round_}"
-        # and two objects (two servers) on one new file
-        other = [Library(tmp_path / f"shared{round_}.sqlite3") for _ in range(3)]
-        barrier, failures = threading.Barrier(3), []
-
-        def open_one(one: Library) -> None:
-            try:
-                barrier.wait()
-                one.entries()
-            except Exception as exc:  # pragma: no cover - reported below
-                failures.append(exc)
-
-        threads = [threading.Thread(target=open_one, args=(one,)) for one in other]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert failures == [], f"round {round_}, separate objects"
+        assert at_once(*[lib.entries] * 4) == [], f"round {round_}: one object"
+        others = [Library(tmp_path / f"shared{round_}.sqlite3") for _ in range(3)]
+        assert at_once(*[one.entries for one in others]) == [], f"round {round_}: three objects"
 
 
 def _save_in_process(location: str, tag: str, n: int) -> None:
@@ -616,20 +606,8 @@ def test_two_libraries_on_one_database_see_each_others_saves(pg):
 
 def test_servers_starting_at_once_migrate_the_database_once(pg):
     server, dbname = pg
-    url, barrier, results, failures = server.url(dbname), threading.Barrier(4), [], []
-
-    def start() -> None:
-        try:
-            barrier.wait()
-            results.append(Library(url).schema_version())
-        except Exception as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    url, results = server.url(dbname), []
+    failures = at_once(*[lambda: results.append(Library(url).schema_version())] * 4)
     assert failures == [] and results == [library.SCHEMA_VERSION] * 4
     assert Behind(url).query("SELECT version FROM library_schema") == [(library.SCHEMA_VERSION,)]
 
