@@ -1050,6 +1050,7 @@ def page() -> None:
     st.markdown(APP_CSS + i18n.streamlit_words_css(lang, UPLOADERS)
                 + (MEETING_CSS + scorecards.MEETING_COUNTS_CSS if meeting else ""),
                 unsafe_allow_html=True)
+    st.html(i18n.streamlit_menu_js(lang), unsafe_allow_javascript=True)  # tables' column menus
     scroll_to_top_on_entry(meeting)
     st.title(i18n.ui("app_title", lang))
     if ss.pop("_crashed", False):  # a callback failed (logged); the page itself still works

@@ -849,3 +849,19 @@ def test_changed_targets_by_hand():
                                   changed={"tech_smes@2025"})
     assert html_text.count(' changed"') == 1
     assert 'data-key="tech_smes@2025" title="changed with the last move"' in html_text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_column_menu_script_carries_the_pages_words(lang):
+    """The column menu's translator: the page's words (none on the English page, so a switch
+    back to English stops it), applied only inside the table menus' popovers; the browser test
+    opens a real menu (tests/e2e/test_browser.py)."""
+    import json
+    import re
+    text = i18n.streamlit_menu_js(lang)
+    assert text.startswith("<script>") and text.rstrip().endswith("</script>")
+    words = json.loads(re.search(r"window\.__gyMenuWords = (\{.*?\});", text, re.S).group(1))
+    assert words == (i18n.COLUMN_MENU_ZH if lang == "zh" else {})
+    assert "stDataFrameColumnMenu" in text and "stDataFrameStatisticsContent" in text
+    assert all(re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[A-Za-z]", zh)
+               for zh in i18n.COLUMN_MENU_ZH.values())

@@ -6,6 +6,8 @@ Nothing here imports Streamlit: every function can be tested on its own.
 """
 from __future__ import annotations
 
+import json
+
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -1149,6 +1151,83 @@ _TOOLTIP_BOX = (" display: block; background: #fff; color: #b3261e; padding: .35
 _TOOLBAR_BOX = (" display: block; background: #fff; color: #31333f; padding: .25rem .6rem;"
                 " border: 1px solid #d6d6d9; border-radius: .4rem; white-space: nowrap;"
                 " box-shadow: 0 2px 6px rgba(0, 0, 0, .15);")
+
+
+#: The words of a table's column menu in Streamlit 1.67 (its ⋮ on a column header: sort,
+#: format, autosize, pin, hide, statistics) and their Chinese; see :func:`streamlit_menu_js`.
+COLUMN_MENU_ZH: dict[str, str] = {
+    "Sort ascending": "升序排列", "Sort descending": "降序排列", "Format": "数字格式",
+    "Autosize": "自动列宽", "Pin column": "固定此列", "Unpin column": "取消固定",
+    "Hide column": "隐藏此列", "Statistics": "统计", "Copy column name": "复制列名",
+    "Dataframe column menu": "表格列菜单", "Visibility": "显示列", "Select all": "全选",
+    "Automatic": "自动", "Localized": "本地格式", "Plain": "普通", "Percent": "百分比",
+    "Scientific": "科学计数", "Accounting": "会计格式", "Compact": "紧凑", "Dollar": "美元",
+    "Euro": "欧元", "Yen": "日元", "Count": "计数", "Distinct": "不同值", "Empty": "空值",
+    "Minimum": "最小值", "Maximum": "最大值", "Average": "平均值", "Median": "中位数",
+    "Sum": "合计", "Standard deviation": "标准差", "Range": "范围",
+    "Average length": "平均长度", "Minimum length": "最短长度", "Maximum length": "最长长度",
+    "Distribution histogram": "分布直方图", "Top values frequency chart": "常见值频数图",
+    "Based on sample": "基于样本", "Values": "取值", "True": "是", "False": "否",
+    "None": "无", "No data": "无数据",
+}
+
+#: Where the column menu's words are (Streamlit 1.67's element ids of its popovers).
+_COLUMN_MENUS = ", ".join(f'[data-testid="{t}"]' for t in (
+    "stDataFrameColumnMenu", "stDataFrameColumnFormattingMenu", "stDataFrameColumnVisibilityMenu",
+    "stDataFrameStatisticsMenu", "stDataFrameStatisticsContent", "stDataFrameStatisticsMetrics"))
+
+_MENU_JS = """<script>
+(function () {
+  window.__gyMenuWords = WORDS;
+  if (window.__gyMenuObserver) { return; }
+  const menus = MENUS;
+  const swap = (root) => {
+    const words = window.__gyMenuWords;
+    if (!words || !root || !root.querySelectorAll) { return; }
+    const boxes = root.matches && root.matches(menus) ? [root] : [];
+    const inside = root.closest ? root.closest(menus) : null;
+    if (inside) { boxes.push(inside); }
+    boxes.push(...root.querySelectorAll(menus));
+    for (const box of boxes) {
+      const walk = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const key = n.nodeValue.trim();
+        if (key in words) { n.nodeValue = n.nodeValue.replace(key, words[key]); }
+      }
+      for (const el of [box, ...box.querySelectorAll("[aria-label]")]) {
+        const label = el.getAttribute("aria-label");
+        if (label in words) { el.setAttribute("aria-label", words[label]); }
+      }
+    }
+  };
+  window.__gyMenuObserver = new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "characterData") { swap(r.target.parentElement); }
+      for (const n of r.addedNodes) { swap(n.nodeType === 1 ? n : n.parentElement); }
+    }
+  });
+  window.__gyMenuObserver.observe(document.body,
+                                  {childList: true, subtree: true, characterData: true});
+})();
+</script>"""
+
+
+def streamlit_menu_js(lang: str) -> str:
+    """A ``<script>`` (for ``st.html(..., unsafe_allow_javascript=True)``) that puts the words
+    of a table's column menu in ``lang``.
+
+    The menu (the ⋮ of a column header: sort, format, pin, hide, statistics) is a popover
+    Streamlit 1.67 draws when it is opened, with bare text CSS cannot replace. The script
+    watches the page (one ``MutationObserver`` per page, installed once) and replaces, inside
+    those popovers only (:data:`_COLUMN_MENUS`), each text and ``aria-label`` that is exactly
+    an English word of :data:`COLUMN_MENU_ZH`. Each run of the script sets the words of the
+    page's current language (none for English), so a language switch takes effect at the next
+    menu. ``tests/e2e/test_browser.py`` opens a column menu in Chromium and fails on an English
+    word, so an upgrade that renames the menu's parts shows.
+    """
+    words = COLUMN_MENU_ZH if lang == "zh" else {}
+    return (_MENU_JS.replace("WORDS", json.dumps(words, ensure_ascii=False))
+            .replace("MENUS", json.dumps(_COLUMN_MENUS)))
 
 
 def streamlit_words_css(lang: str, uploaders: Mapping[str, str], limit: str = "1 MB",

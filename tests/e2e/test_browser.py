@@ -800,3 +800,70 @@ def test_the_toolbar_tooltips_speak_the_pages_language(server, page, lang):
             tooltip.wait_for(state="detached", timeout=WAIT_MS)
             seen.append(english)
     assert {"Download as CSV", "Search", "Fullscreen", "Show data", "Download as PNG"} <= set(seen)
+
+
+#: The text of a table's column menu as shown, without its icons (Material Symbols ligatures:
+#: "arrow_upward" is a glyph, not a word).
+MENU_TEXT_JS = """menu => {
+    const out = [];
+    const walk = document.createTreeWalker(menu, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const t = n.nodeValue.trim();
+        if (t && !n.parentElement.closest('[data-testid="stIconMaterial"]')) { out.push(t); }
+    }
+    return out;
+}"""
+
+
+def open_column_menu(page, grid) -> object:
+    """Open a column menu of the table ``grid`` (the ⋮ of a header cell, drawn on the grid's
+    canvas at the cell's right end: found by clicking along the header from the left; a click
+    elsewhere on the header sorts, which is harmless here)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    menu = page.locator("[data-testid='stDataFrameColumnMenu']")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    y = box["y"] + 17
+    for dx in range(30, int(box["width"]) - 4, 6):
+        page.mouse.move(box["x"] + dx, y)
+        page.mouse.click(box["x"] + dx, y)
+        try:
+            menu.wait_for(timeout=150)
+            return menu
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("no column menu opened along the table's header")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"], ids=["zh", "en"])
+def test_a_tables_column_menu_speaks_the_pages_language(server, page, lang):
+    """A table's column menu (⋮ on a header: sort, statistics, autosize, pin, hide) and its
+    statistics submenu show the page's words: on the Chinese page ``i18n.streamlit_menu_js``
+    replaces Streamlit 1.67's English in them, and any English word it does not know (an
+    upgrade that adds or renames an item) fails the test; the English page keeps Streamlit's."""
+    page.goto(f"{server}/{'' if lang == 'zh' else '?lang=en'}")
+    page.wait_for_selector(SCORECARD, timeout=WAIT_MS)
+    page.locator(".st-key-w_drivers summary").click()
+    grid = page.locator(f"{OPEN_TAB} [data-testid='stDataFrame']").first
+    grid.wait_for(timeout=WAIT_MS)
+    menu = open_column_menu(page, grid)
+    shown_texts = menu.evaluate(MENU_TEXT_JS)
+    menu.get_by_text(i18n.COLUMN_MENU_ZH["Statistics"] if lang == "zh" else "Statistics").hover()
+    stats = page.locator("[data-testid='stDataFrameStatisticsMenu'], "
+                         "[data-testid='stDataFrameStatisticsContent']").first
+    stats.wait_for(timeout=WAIT_MS)
+    page.wait_for_timeout(300)  # the submenu's rows
+    shown_texts += stats.evaluate(MENU_TEXT_JS)
+    columns = {i18n.ui(k, lang) for k in ("drivers_lever", "drivers_move", "drivers_effect",
+                                          "drivers_direction", "drivers_cost")}
+    words = [t for t in shown_texts if t not in columns]  # the column's own name, in the page's
+    if lang == "zh":
+        assert "升序排列" in words and "统计" in words, words
+        english = [t for t in words if re.search(r"[A-Za-z]{2,}", t)]
+        assert english == [], english
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "e2e-column-menu-zh.png"))
+    else:
+        assert "Sort ascending" in words and "Statistics" in words, words
+        assert not [t for t in words if re.search(r"[\u4e00-\u9fff]", t)], words
+    page.keyboard.press("Escape")
