@@ -103,6 +103,13 @@ def test_table_and_sentence_in_the_page_language(effects, lang):
     assert i18n.label(target, lang) in sentence and "2025" in sentence
     assert analyses.driver_effect_text(row["effect"], target, lang) in sentence
     assert analyses.driver_effect_text(0.0, target, lang) == i18n.ui("drivers_none", lang)
+    unit = i18n.target_unit(target, lang)
+    assert analyses.driver_effect_text(0.98, target, lang) == f"+0.980 {unit}"
+    assert analyses.driver_effect_text(-0.00123, target, lang) == f"-0.00123 {unit}"
+    assert analyses.driver_effect_text(3e-6, target, lang) == f"+0.000003 {unit}"
+    # below the sixth decimal: said so, with its sign, not a signed zero ("+0.000000")
+    assert analyses.driver_effect_text(4e-9, target, lang) == f"+<0.000001 {unit}"
+    assert analyses.driver_effect_text(-4e-9, target, lang) == f"-<0.000001 {unit}"
 
 
 def test_app_panel_is_drawn_only_while_open():

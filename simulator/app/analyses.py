@@ -409,11 +409,16 @@ def period_values(values: Sequence[float]) -> str:
 
 
 def driver_effect_text(effect: float, target: tables.Target, lang: str) -> str:
-    """A signed effect in the target's unit, with enough digits to be non-zero where it is."""
+    """A signed effect in the target's unit, with enough digits to be non-zero where it is (two
+    decimals, or three significant digits for a smaller effect, at most six decimals); an effect smaller than the sixth decimal is
+    shown as such ("+<0.000001"), never as a signed zero."""
     if effect == 0 or not np.isfinite(effect):
         return ui("drivers_none", lang)
+    unit_text = target_unit(target, lang)
+    if abs(effect) < 5e-7:
+        return f"{'+' if effect > 0 else '-'}<0.000001 {unit_text}"
     digits = max(2, 2 - int(np.floor(np.log10(abs(effect)))))
-    return f"{effect:+.{min(digits, 6)}f} {target_unit(target, lang)}"
+    return f"{effect:+.{min(digits, 6)}f} {unit_text}"
 
 
 def drivers_frame(frame: pd.DataFrame, target: tables.Target, lang: str) -> pd.DataFrame:
