@@ -435,13 +435,13 @@ def preset_label(key: str, lang: str) -> str:
     """A scenario's name in the preset picker: a preset's title in the page's language (its
     file's name beside it only where two presets share a title); an uploaded or saved
     scenario's title and name, as the planner wrote them."""
-    scn = all_presets()[key]
-    text = f"{session.short_title(scn, lang)} ({scn.name})"
-    if not key.startswith(("upload:", session.SAVED_PREFIX)):
-        return distinct_title(all_presets(), key, lang)
+    presets = all_presets()
+    scn = presets[key]
     if key.startswith(session.SAVED_PREFIX):
         return f"{i18n.ui('saved_prefix', lang)}: {scn.name} ({key.removeprefix(session.SAVED_PREFIX)})"
-    return f"{i18n.ui('uploaded_prefix', lang)}: {text}" if key.startswith("upload:") else text
+    if key.startswith("upload:"):
+        return f"{i18n.ui('uploaded_prefix', lang)}: {session.short_title(scn, lang)} ({scn.name})"
+    return distinct_title(presets, key, lang)
 
 
 # Callbacks: they run before the script, so the page is drawn from the updated state.

@@ -34,6 +34,8 @@ from simulator.analysis import milestones, solver
 from simulator.app import analyses, i18n, library, session, untrusted
 from simulator.plan import scenario, tables
 
+from helpers import open_all
+
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app.py"
 TIMEOUT = 300
@@ -264,15 +266,9 @@ def rerun(at: AppTest) -> AppTest:
     return at
 
 
-#: The expanders drawn only while open (app.py ``lazy_expander``): every lever group, the
-#: assumptions and the drivers panel, all open so that their content is scanned.
-OPEN = {f"w_group_{n}" for n in range(len(i18n.action_groups()))} | {"w_group_assumptions",
-                                                                     "w_drivers"}
-
-
 def start(lang: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.session_state["_open"] = set(OPEN)  # kept by the app's first run (init_session)
+    open_all(at)  # every lazy expander, so that its content is scanned
     if lang != i18n.DEFAULT_LANG:
         at.query_params["lang"] = lang
     at = rerun(at)
